@@ -1,0 +1,20 @@
+# Generates a C file holding every schema/NNN_*.sql migration, in file-name order, as
+# `const store_migration store_migrations[]`. Run at build time (see CMakeLists.txt), so the
+# binary carries its schema and needs no files beside it.
+file(GLOB sql_files "${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT sql_files)
+set(out "/* generated from schema/*.sql by cmake/embed_schema.cmake: do not edit */\n")
+string(APPEND out "#include \"schema_embed.h\"\n\nconst store_migration store_migrations[] = {\n")
+set(count 0)
+foreach(f IN LISTS sql_files)
+  get_filename_component(name "${f}" NAME)
+  string(SUBSTRING "${name}" 0 3 num)
+  math(EXPR version "1${num} - 1000")
+  file(READ "${f}" body HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${body}")
+  string(APPEND out "    {${version}, \"${name}\", (const char[]){${body} 0x00}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND out "};\nconst int store_migration_count = ${count};\n")
+file(WRITE "${OUT}.tmp" "${out}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

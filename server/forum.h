@@ -1,0 +1,266 @@
+/* forum.h — the domain core: programs, sessions, panel state, questions, votes, polls and
+ * moderation. forum_apply() turns one validated command into events (or an error) and applies
+ * those events to the in-memory state; forum_replay() applies a stored event at start-up through
+ * the same code, so live state and replayed state cannot drift apart.
+ *
+ * Pure and deterministic: no I/O, no globals, time and randomness come in through forum_env.
+ * Only the loop thread touches a forum_state. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define FORUM_CODE_MAX 16        /* join code buffer ("K7M3PQ" + NUL; "" is the studio log) */
+#define FORUM_VIEWER_ID_MAX 24   /* "v" + 16 hex + NUL */
+#define FORUM_REQUEST_ID_MAX 65  /* client request ids: 1..64 bytes */
+#define FORUM_NAME_BYTES 161     /* 40 code points of up to 4 bytes + NUL */
+#define FORUM_ACTOR_MAX 200      /* "viewer:<id>", "moderator:<name>", "producer" */
+
+/* Error vocabulary shared by proto (decoding) and forum (rules). Wire names in proto.c. */
+typedef enum forum_err {
+    FORUM_OK = 0,
+    FORUM_E_BAD_JSON,
+    FORUM_E_BAD_REQUEST,
+    FORUM_E_TOO_LONG,
+    FORUM_E_UNKNOWN_TYPE,
+    FORUM_E_UNAUTHORIZED,
+    FORUM_E_FORBIDDEN,
+    FORUM_E_NOT_FOUND,
+    FORUM_E_CONFLICT,
+    FORUM_E_RATE_LIMITED,
+    FORUM_E_BANNED,
+    FORUM_E_SESSION_CLOSED,
+    FORUM_E_INTERNAL,
+} forum_err;
+
+/* Limits, named and configurable; defaults from forum_limits_default(). proto enforces the
+ * length limits while decoding; forum enforces the count limits. */
+typedef struct forum_limits {
+    int question_max_chars;  /* 500: question text, code points after trimming */
+    int name_max_chars;      /* 40: display names, panelist names, authors */
+    int title_max_chars;     /* 200: titles, topics, segment titles, poll titles/options */
+    int note_max_chars;      /* 2000: answer notes, dismiss reasons, descriptions, banner */
+    int max_panelists;       /* 20 */
+    int max_segments;        /* 30 */
+    int max_poll_options;    /* 10 */
+    int max_queue;           /* 100: up-next length */
+    int max_blocked_words;   /* 200 */
+    int questions_per_session; /* 20000: beyond it, question.submit gets rate_limited */
+} forum_limits;
+
+void forum_limits_default(forum_limits *out);
+
+typedef enum forum_role {
+    FORUM_ROLE_NONE = 0,
+    FORUM_ROLE_VIEWER,
+    FORUM_ROLE_MODERATOR,
+    FORUM_ROLE_PRODUCER,
+} forum_role;
+
+typedef enum forum_category { FORUM_CAT_QUESTION = 0, FORUM_CAT_NEED, FORUM_CAT_SUGGESTION } forum_category;
+typedef enum forum_source {
+    FORUM_SRC_WEB = 0, FORUM_SRC_PHONE, FORUM_SRC_PAPER, FORUM_SRC_VISIT, FORUM_SRC_CARRIED
+} forum_source;
+
+/* Who is acting. Filled by the dispatcher from the connection's hello. */
+typedef struct forum_actor {
+    forum_role role;
+    char viewer_id[FORUM_VIEWER_ID_MAX]; /* viewers only, else "" */
+    char name[FORUM_NAME_BYTES];         /* hello's display name, "" if none */
+    char session[FORUM_CODE_MAX];        /* session the connection is bound to; "" = producer
+                                            with "session": null (studio-wide connection) */
+} forum_actor;
+
+typedef enum forum_cmd_type {
+    FORUM_CMD_NONE = 0,
+    FORUM_CMD_HELLO,
+    /* viewer */
+    FORUM_CMD_QUESTION_SUBMIT,
+    FORUM_CMD_QUESTION_EDIT,
+    FORUM_CMD_QUESTION_WITHDRAW,
+    FORUM_CMD_VOTE_ADD,
+    FORUM_CMD_VOTE_REMOVE,
+    FORUM_CMD_POLL_VOTE,
+    /* moderator (and producer) */
+    FORUM_CMD_QUESTION_APPROVE,
+    FORUM_CMD_QUESTION_DISMISS,
+    FORUM_CMD_QUESTION_STAR,
+    FORUM_CMD_QUESTION_MERGE,
+    FORUM_CMD_QUESTION_ANSWERED,
+    FORUM_CMD_QUESTION_UNDO,
+    FORUM_CMD_ONAIR_SET,
+    FORUM_CMD_ONAIR_CLEAR,
+    FORUM_CMD_ONAIR_NEXT,
+    FORUM_CMD_QUEUE_SET,
+    FORUM_CMD_PANEL_SET,
+    FORUM_CMD_VIEWER_BAN,
+    FORUM_CMD_VIEWER_UNBAN,
+    FORUM_CMD_POLL_CREATE,
+    FORUM_CMD_POLL_OPEN,
+    FORUM_CMD_POLL_CLOSE,
+    /* producer */
+    FORUM_CMD_PROGRAM_CREATE,
+    FORUM_CMD_PROGRAM_UPDATE,
+    FORUM_CMD_SESSION_CREATE,
+    FORUM_CMD_SESSION_UPDATE,
+    FORUM_CMD_SESSION_OPEN,
+    FORUM_CMD_SESSION_START,
+    FORUM_CMD_SESSION_END,
+    FORUM_CMD_SESSION_ARCHIVE,
+    FORUM_CMD_SESSION_LIST,
+    FORUM_CMD_SESSION_ROTATE_KEY, /* extension: issue a new moderator key (keys are stored hashed) */
+    FORUM_CMD__COUNT
+} forum_cmd_type;
+
+typedef struct forum_panelist_in {
+    char *name;        /* required, 1..name_max_chars */
+    char *affiliation; /* optional, NULL if absent */
+    char *role;        /* optional, NULL if absent */
+} forum_panelist_in;
+
+/* A decoded, validated request. Every string is owned (malloc'd, NUL-terminated, valid UTF-8,
+ * trimmed where the field is text) and freed by forum_command_free(). "has_*" flags say whether
+ * an optional field was present; a NULL pointer with has_* true means JSON null (clear it). */
+typedef struct forum_command {
+    forum_cmd_type type;
+    char *id;      /* client request id (1..64 bytes) or NULL */
+    char *session; /* "session" field: hello's join code, or the target session of a request on a
+                      studio-wide producer connection; NULL if absent/null */
+
+    /* hello */
+    forum_role role;
+    char *token;
+    char *name;              /* hello display name; NULL if absent */
+    bool has_resume_from;
+    int64_t resume_from;
+
+    /* ids (0 = absent) */
+    int64_t question_id, into_id, parent_id, poll_id, program_id;
+    bool has_to;             /* "to" present; to == 0 means null (whole panel) */
+    int64_t to;              /* panelist id */
+    bool has_segment_id;
+    int64_t segment_id;      /* 0 = null */
+    char *viewer_id;         /* viewer.ban / viewer.unban */
+
+    /* question fields */
+    char *text;              /* submit/edit text, action text */
+    bool has_category;
+    forum_category category;
+    bool anonymous;
+    bool has_source;
+    forum_source source;     /* staff submissions on behalf of someone */
+    char *author;            /* staff submissions: the asker's name; NULL = anonymous */
+    char *reason;            /* dismiss reason, optional */
+    char *note;              /* answered note, optional */
+    bool starred;            /* question.star */
+
+    /* lists */
+    int64_t *ids; size_t n_ids;                 /* queue.set question_ids, poll.vote option_ids */
+    bool has_speaker_ids;
+    int64_t *speaker_ids; size_t n_speaker_ids; /* panel.set */
+    bool has_banner;
+    char *banner;                               /* panel.set; NULL with has_banner = clear */
+
+    /* polls */
+    char *title;             /* poll/program/session title */
+    char **options; size_t n_options;
+    bool multi;
+
+    /* programs and sessions */
+    char *description;       /* program */
+    bool has_topic; char *topic;
+    bool has_scheduled_at; int64_t scheduled_at; /* ms epoch, 0 = null */
+    bool has_premoderation; bool premoderation;
+    bool has_anonymous_allowed; bool anonymous_allowed;
+    bool has_panelists; forum_panelist_in *panelists; size_t n_panelists;
+    bool has_segments; char **segments; size_t n_segments; /* segment titles, in order */
+    bool has_blocked_words; char **blocked_words; size_t n_blocked_words;
+    bool has_question_rate; int question_rate_per_min; /* per-viewer submit limit, 0 = default */
+} forum_command;
+
+void forum_command_free(forum_command *cmd);
+
+/* Who may receive an event. The payload is stored in the staff rendering; proto renders the
+ * public and subject views from it (dropping staff-only fields, setting "mine"). */
+typedef enum forum_audience {
+    FORUM_AUD_PUBLIC = 0,        /* everyone subscribed to the session */
+    FORUM_AUD_STAFF_AND_SUBJECT, /* moderators, producers, and the viewer named in subject */
+    FORUM_AUD_STAFF,             /* moderators and producers */
+    FORUM_AUD_NOBODY,            /* persisted only (individual votes and ballots) */
+} forum_audience;
+
+/* One entry of a session's transcript. Produced by forum_apply (seq, at, offset_ms assigned),
+ * stored by store, fanned out by hub. */
+typedef struct forum_event {
+    char session[FORUM_CODE_MAX]; /* "" = the studio log (program.changed) */
+    int64_t seq;                  /* per session, gap-free */
+    int64_t at;                   /* ms epoch */
+    int64_t offset_ms;            /* ms since session.start, -1 before the session went live */
+    char actor[FORUM_ACTOR_MAX];  /* "viewer:<id>", "moderator:<name>", "producer", "system" */
+    char kind[32];                /* "question.submitted", "votes.changed", ... */
+    cJSON *payload;               /* owned; event fields beside the envelope, staff rendering */
+    forum_audience audience;
+    char subject[FORUM_VIEWER_ID_MAX];         /* the viewer concerned (author/voter), "" none */
+    char request_id[FORUM_REQUEST_ID_MAX];     /* question.submitted: the client id, "" none */
+    cJSON *secret;                /* owned, may be NULL: stored, never sent or exported
+                                     (e.g. {"moderator_key_hash": "..."}) */
+} forum_event;
+
+void forum_event_clear(forum_event *ev); /* frees payload and secret */
+
+typedef struct forum_env {
+    int64_t now_ms;
+    void (*random_bytes)(void *buf, size_t n); /* cryptographic randomness for codes and keys */
+} forum_env;
+
+/* Outcome of one request. On error: err, field (optional), message; no events, state untouched.
+ * On success: events (possibly none: read-only requests, idempotent repeats) and ack, the
+ * fields to put in the ack beside "type" and "re" (NULL = bare ack). */
+typedef struct forum_result {
+    forum_err err;
+    const char *field;       /* static string, or NULL */
+    char message[200];
+    int64_t retry_after_ms;  /* with FORUM_E_RATE_LIMITED */
+    forum_event *events; size_t n_events; /* owned array */
+    cJSON *ack;              /* owned */
+} forum_result;
+
+void forum_result_free(forum_result *r);
+
+typedef struct forum_state forum_state;
+
+forum_state *forum_new(const forum_limits *limits);
+void forum_free(forum_state *st);
+
+/* Applies cmd for actor. On success the returned events are already applied to st (callers
+ * must still commit them before acking or sending them). On error st is unchanged. Hello is not
+ * a forum command: the dispatcher authenticates with the lookups below. */
+forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_command *cmd,
+                         const forum_env *env);
+
+/* Applies one stored event during start-up replay (events in commit order). Returns 0, or -1
+ * if the event cannot be applied (unknown kind, malformed payload): the caller reports it. */
+int forum_replay(forum_state *st, const forum_event *ev);
+
+/* Coalesced counters: for every session whose vote or ballot counts changed since the last
+ * call, appends a "votes.changed" {counts:{"<id>":n}} event (changed questions only) and one
+ * "poll.changed" per changed poll to *out (realloc'd; *n updated). Returns the number added.
+ * The caller runs this on a timer (default every 100 ms) and commits the events. */
+size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **out, size_t *n);
+
+/* The welcome snapshot for actor in session code (see PROTOCOL.md: viewers see public questions
+ * plus their own; staff see all and viewer ids). For a studio-wide producer (code "" or NULL):
+ * {"programs":[...],"sessions":[...]}. Returns NULL if the session does not exist. Caller frees. */
+cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const char *code);
+
+/* Lookups for the dispatcher. */
+bool forum_session_exists(const forum_state *st, const char *code);
+const char *forum_session_status(const forum_state *st, const char *code); /* "draft".. or NULL */
+const char *forum_moderator_key_hash(const forum_state *st, const char *code); /* hex, or NULL */
+bool forum_viewer_banned(const forum_state *st, const char *code, const char *viewer_id);
+int64_t forum_last_seq(const forum_state *st, const char *code); /* 0 if none */
+int forum_question_rate_per_min(const forum_state *st, const char *code); /* session setting */
+/* Per-state counts for /metrics and the producer console: questions in each state. */
+void forum_count_questions(const forum_state *st, const char *code, int counts[6]);
