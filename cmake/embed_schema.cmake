@@ -3,7 +3,7 @@
 # binary carries its schema and needs no files beside it.
 file(GLOB sql_files "${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql")
 list(SORT sql_files)
-set(out "/* generated from schema/*.sql by cmake/embed_schema.cmake: do not edit */\n")
+set(out "/* generated from the schema/NNN_*.sql files by cmake/embed_schema.cmake: do not edit */\n")
 string(APPEND out "#include \"schema_embed.h\"\n\nconst store_migration store_migrations[] = {\n")
 set(count 0)
 foreach(f IN LISTS sql_files)

@@ -1,4 +1,4 @@
-/* store.h — SQLite persistence: schema migrations (schema/*.sql, embedded at build time), the
+/* store.h — SQLite persistence: schema migrations (schema/NNN_*.sql files, embedded at build time), the
  * append-only events table (each session's transcript) plus projection tables, written in
  * group commits by one writer thread. The loop thread never waits on an fsync: it queues a
  * batch and gets its completion back through a uv_async_t, in submission order.

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The README's test command (and CI's, through .ci/run): installs what is missing, builds a
+# normal and an ASan+UBSan build, and runs every suite: unit tests (CTest) in both builds,
+# integration tests against both binaries, browser tests in headless Chromium, a fuzzing smoke
+# run and the benchmark smoke run. Prints one line per suite and a closing summary; exits
+# non-zero if any suite failed. Logs: build/test-logs/.
+#   scripts/test.sh            everything
+#   scripts/test.sh unit integration   only the named suites
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+bash scripts/install-deps.sh --test || { echo "installing packages failed"; exit 1; }
+(cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm ci failed"; exit 1; }
+
+logs="$root/build/test-logs"
+mkdir -p "$logs"
+passed=0; failed=0; failed_names=()
+selected=("$@")
+is_selected() {
+  [ ${#selected[@]} -eq 0 ] && return 0
+  for s in "${selected[@]}"; do [ "$s" = "$1" ] && return 0; done
+  return 1
+}
+
+# step NAME COMMAND...: runs the command with its output in $logs/NAME.log and reports.
+step() {
+  local name="$1"; shift
+  local start=$SECONDS
+  if "$@" >"$logs/$name.log" 2>&1; then
+    passed=$((passed + 1))
+    printf '%-28s ok    (%ds)\n' "$name" $((SECONDS - start))
+  else
+    failed=$((failed + 1)); failed_names+=("$name")
+    printf '%-28s FAIL  (%ds) — last lines of %s:\n' "$name" $((SECONDS - start)) "$logs/$name.log"
+    tail -n 40 "$logs/$name.log" | sed 's/^/    /'
+  fi
+}
+
+step build bash scripts/build.sh
+step build-asan env BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DFORUM_SANITIZE=ON
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
+
+if is_selected unit; then
+  step unit ctest --test-dir build --output-on-failure
+  step unit-asan ctest --test-dir build-asan --output-on-failure
+fi
+if is_selected integration; then
+  step integration env FORUMD="$root/build/forumd" node --test --test-concurrency=2 tests/integration/
+  step integration-asan env FORUMD="$root/build-asan/forumd" FORUM_TEST_SLOW=1 node --test --test-concurrency=1 tests/integration/
+fi
+if is_selected browser && [ -d tests/browser ] && ls tests/browser/*.test.js >/dev/null 2>&1; then
+  step browser env FORUMD="$root/build/forumd" node --test --test-concurrency=1 tests/browser/
+fi
+if is_selected fuzz && [ -x tests/fuzz/run.sh ]; then
+  step fuzz-smoke env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" bash tests/fuzz/run.sh smoke
+fi
+if is_selected bench && [ -x tests/bench/smoke.sh ]; then
+  step bench-smoke bash tests/bench/smoke.sh
+fi
+
+echo
+[ $failed -gt 0 ] && echo "failed suites: ${failed_names[*]}"
+echo "suites: $passed passed, $failed failed"
+[ $failed -eq 0 ]

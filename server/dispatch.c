@@ -1,0 +1,699 @@
+/* dispatch.c — the request pipeline: frame -> proto -> auth/forum -> store -> hub/ack.
+ * See dispatch.h. Every request, even one that fails validation, travels through the store
+ * queue (as a barrier when it has no events) so that replies on a connection keep the order of
+ * the requests and nothing is acknowledged before what precedes it is committed. */
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "export.h"
+#include "hub.h"
+#include "proto.h"
+
+typedef struct client client;
+
+typedef struct viewer_limits {
+    char viewer_id[FORUM_VIEWER_ID_MAX];
+    auth_bucket submit, vote;
+    struct viewer_limits *next;
+} viewer_limits;
+
+#define VIEWER_BUCKETS 4096
+
+struct dispatch {
+    uv_loop_t *loop;
+    forum_state *st;
+    store *store;
+    net *net;
+    hub *hub;
+    dispatch_options opt;
+    uv_timer_t flush_timer, sweep_timer;
+    client *clients;
+    viewer_limits *limits[VIEWER_BUCKETS];
+    uint64_t requests, errors, hellos;
+    bool stopped;
+};
+
+struct client {
+    hub_sub sub;
+    dispatch *d;
+    net_conn *conn;
+    int refs;
+    bool closed;
+    bool hello_done;
+    forum_actor actor;
+    int64_t opened_at;
+    auth_bucket msg_bucket;
+    client *prev, *next;
+};
+
+typedef enum job_kind { JOB_REQUEST, JOB_HELLO, JOB_SYSTEM } job_kind;
+
+typedef struct job {
+    store_batch batch;
+    job_kind kind;
+    dispatch *d;
+    client *cl; /* NULL for system jobs (coalesced counts) */
+    char re[FORUM_REQUEST_ID_MAX];
+    bool has_re;
+    forum_err err;
+    char field[40];
+    char message[200];
+    int64_t retry_after_ms;
+    cJSON *ack;
+    /* hello */
+    cJSON *snapshot; /* NULL = resume */
+    int64_t hello_seq, resume_from;
+} job;
+
+int64_t dispatch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void forum_random(void *buf, size_t n)
+{
+    auth_random_bytes(buf, n);
+}
+
+/* ---- clients ----------------------------------------------------------------------------- */
+
+static void client_unref(client *cl)
+{
+    if (--cl->refs == 0)
+        free(cl);
+}
+
+static void *on_open(void *arg, net_conn *c)
+{
+    dispatch *d = arg;
+    client *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        net_close(c, 1011, "out of memory");
+        return NULL;
+    }
+    cl->d = d;
+    cl->conn = c;
+    cl->refs = 1;
+    cl->opened_at = (int64_t)uv_now(d->loop);
+    cl->sub.conn = c;
+    cl->next = d->clients;
+    if (d->clients)
+        d->clients->prev = cl;
+    d->clients = cl;
+    return cl;
+}
+
+static void on_close(void *arg, net_conn *c, void *user)
+{
+    dispatch *d = arg;
+    client *cl = user;
+    if (!cl)
+        return;
+    hub_unsubscribe(d->hub, &cl->sub);
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        d->clients = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    cl->closed = true;
+    cl->conn = NULL;
+    cl->sub.conn = NULL;
+    client_unref(cl);
+}
+
+static void send_error(client *cl, const char *re, forum_err code, const char *field,
+                       const char *message, int64_t retry_after_ms)
+{
+    if (cl->closed)
+        return;
+    cl->d->errors++;
+    net_send_text(cl->conn, proto_encode_error(re, code, field, message, retry_after_ms));
+}
+
+/* ---- per-viewer limits ------------------------------------------------------------------- */
+
+static viewer_limits *limits_for(dispatch *d, const char *viewer_id)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = viewer_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    viewer_limits **slot = &d->limits[h % VIEWER_BUCKETS];
+    for (viewer_limits *v = *slot; v; v = v->next)
+        if (strcmp(v->viewer_id, viewer_id) == 0)
+            return v;
+    viewer_limits *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    snprintf(v->viewer_id, sizeof v->viewer_id, "%s", viewer_id);
+    v->next = *slot;
+    *slot = v;
+    return v;
+}
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+static void job_free(job *j)
+{
+    for (size_t i = 0; i < j->batch.n_events; i++)
+        forum_event_clear(&j->batch.events[i]);
+    free(j->batch.events);
+    cJSON_Delete(j->ack);
+    cJSON_Delete(j->snapshot);
+    if (j->cl)
+        client_unref(j->cl);
+    free(j);
+}
+
+static void send_missed_from_db(client *cl, int64_t from, int64_t upto);
+
+static void finish_hello(dispatch *d, job *j)
+{
+    client *cl = j->cl;
+    if (cl->closed)
+        return;
+    if (j->snapshot) {
+        if (cl->actor.role != FORUM_ROLE_VIEWER && cl->sub.session[0])
+            cJSON_AddNumberToObject(j->snapshot, "viewers",
+                                    (double)hub_count(d->hub, cl->sub.session, FORUM_ROLE_VIEWER));
+        net_send_text(cl->conn, proto_encode_welcome(j->re, cl->actor.role,
+                                                     cl->actor.viewer_id[0] ? cl->actor.viewer_id
+                                                                            : NULL,
+                                                     j->hello_seq, j->snapshot));
+    } else {
+        net_send_text(cl->conn, proto_encode_welcome(j->re, cl->actor.role,
+                                                     cl->actor.viewer_id[0] ? cl->actor.viewer_id
+                                                                            : NULL,
+                                                     j->hello_seq, NULL));
+        if (hub_replay(d->hub, &cl->sub, j->resume_from, j->hello_seq) != 0)
+            send_missed_from_db(cl, j->resume_from, j->hello_seq);
+    }
+    hub_subscribe(d->hub, &cl->sub);
+}
+
+static void job_done(store_batch *b, int rc)
+{
+    job *j = b->ctx;
+    client *cl = j->cl;
+    dispatch *disp = j->d;
+    if (rc == 0) {
+        for (size_t i = 0; i < b->n_events; i++)
+            hub_publish(disp->hub, &b->events[i]);
+    }
+    if (j->kind == JOB_HELLO) {
+        if (rc == 0)
+            finish_hello(disp, j);
+        else
+            send_error(cl, j->re, FORUM_E_INTERNAL, NULL, "the server could not load the session",
+                       0);
+    } else if (j->kind == JOB_REQUEST && cl && !cl->closed) {
+        if (rc != 0) {
+            send_error(cl, j->has_re ? j->re : NULL, FORUM_E_INTERNAL, NULL,
+                       "the change could not be saved; please try again", 0);
+        } else if (j->err != FORUM_OK) {
+            send_error(cl, j->has_re ? j->re : NULL, j->err, j->field[0] ? j->field : NULL,
+                       j->message, j->retry_after_ms);
+        } else if (j->has_re) {
+            net_send_text(cl->conn, proto_encode_ack(j->re, j->ack));
+        }
+    }
+    if (rc != 0)
+        fprintf(stderr, "forumd: commit failed (%d): %zu events not saved\n", rc, b->n_events);
+    job_free(j);
+}
+
+static job *job_new(dispatch *d, job_kind kind, client *cl)
+{
+    job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->kind = kind;
+    j->d = d;
+    j->cl = cl;
+    if (cl)
+        cl->refs++;
+    j->batch.ctx = j;
+    j->batch.done = job_done;
+    return j;
+}
+
+static void job_submit(dispatch *d, job *j)
+{
+    store_append(d->store, &j->batch);
+}
+
+/* Queues an error reply behind everything in flight, so replies keep request order. */
+static void reply_error(dispatch *d, client *cl, const char *re, forum_err code,
+                        const char *field, const char *message, int64_t retry_after_ms)
+{
+    job *j = job_new(d, JOB_REQUEST, cl);
+    if (!j)
+        return;
+    if (re && re[0]) {
+        snprintf(j->re, sizeof j->re, "%s", re);
+        j->has_re = true;
+    }
+    j->err = code;
+    snprintf(j->field, sizeof j->field, "%s", field ? field : "");
+    snprintf(j->message, sizeof j->message, "%s", message ? message : "");
+    j->retry_after_ms = retry_after_ms;
+    job_submit(d, j);
+}
+
+/* ---- resume from the database ------------------------------------------------------------ */
+
+typedef struct db_resume {
+    client *cl;
+    int64_t upto;
+} db_resume;
+
+static int send_stored(void *arg, const forum_event *ev)
+{
+    db_resume *r = arg;
+    if (ev->seq > r->upto)
+        return 1;
+    hub_send_event(&r->cl->sub, ev);
+    return 0;
+}
+
+static void send_missed_from_db(client *cl, int64_t from, int64_t upto)
+{
+    db_resume r = {cl, upto};
+    store_events_after(cl->d->store, cl->sub.session, from, (size_t)(upto - from), send_stored,
+                       &r);
+}
+
+/* ---- hello ------------------------------------------------------------------------------- */
+
+static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
+{
+    const char *re = cmd->id;
+    if (cl->hello_done) {
+        reply_error(d, cl, re, FORUM_E_CONFLICT, NULL, "hello was already sent on this connection",
+                    0);
+        return;
+    }
+    forum_actor a;
+    memset(&a, 0, sizeof a);
+    a.role = cmd->role;
+    const char *code = cmd->session ? cmd->session : "";
+    if (cmd->name)
+        snprintf(a.name, sizeof a.name, "%s", cmd->name);
+
+    if (cmd->role == FORUM_ROLE_PRODUCER) {
+        if (!auth_key_matches(cmd->token, d->opt.producer_key_hash)) {
+            reply_error(d, cl, re, FORUM_E_UNAUTHORIZED, "token", "wrong producer key", 0);
+            return;
+        }
+    } else if (!cmd->session) {
+        reply_error(d, cl, re, FORUM_E_BAD_REQUEST, "session", "session is required", 0);
+        return;
+    }
+    if (code[0] && !forum_session_exists(d->st, code)) {
+        reply_error(d, cl, re, FORUM_E_NOT_FOUND, "session", "no session with this code", 0);
+        return;
+    }
+    if (cmd->role == FORUM_ROLE_MODERATOR &&
+        !auth_key_matches(cmd->token, forum_moderator_key_hash(d->st, code))) {
+        reply_error(d, cl, re, FORUM_E_UNAUTHORIZED, "token", "wrong moderator key", 0);
+        return;
+    }
+    if (cmd->role == FORUM_ROLE_VIEWER)
+        auth_viewer_id(cmd->token, a.viewer_id);
+    snprintf(a.session, sizeof a.session, "%s", code);
+
+    job *j = job_new(d, JOB_HELLO, cl);
+    if (!j)
+        return;
+    snprintf(j->re, sizeof j->re, "%s", re ? re : "");
+    j->has_re = re != NULL;
+    j->hello_seq = forum_last_seq(d->st, code);
+    bool resume = cmd->has_resume_from && code[0] && cmd->resume_from <= j->hello_seq &&
+                  j->hello_seq - cmd->resume_from <= d->opt.resume_max_events;
+    if (resume) {
+        j->resume_from = cmd->resume_from;
+    } else {
+        j->snapshot = forum_snapshot(d->st, &a, code[0] ? code : NULL);
+        if (!j->snapshot) {
+            job_free(j);
+            reply_error(d, cl, re, FORUM_E_INTERNAL, NULL, "could not build the snapshot", 0);
+            return;
+        }
+    }
+    cl->actor = a;
+    cl->hello_done = true;
+    cl->sub.role = a.role;
+    snprintf(cl->sub.viewer_id, sizeof cl->sub.viewer_id, "%s", a.viewer_id);
+    snprintf(cl->sub.session, sizeof cl->sub.session, "%s", code);
+    d->hellos++;
+    job_submit(d, j);
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+static bool rate_limited(dispatch *d, client *cl, forum_cmd_type type, int64_t *retry)
+{
+    int64_t now = (int64_t)uv_now(d->loop);
+    *retry = auth_bucket_take(&cl->msg_bucket, d->opt.messages_per_sec * 2.0,
+                              d->opt.messages_per_sec, now);
+    if (*retry > 0)
+        return true;
+    if (cl->actor.role != FORUM_ROLE_VIEWER)
+        return false;
+    viewer_limits *v = limits_for(d, cl->actor.viewer_id);
+    if (!v)
+        return false;
+    if (type == FORUM_CMD_QUESTION_SUBMIT) {
+        int per_min = forum_question_rate_per_min(d->st, cl->actor.session);
+        if (per_min <= 0)
+            per_min = 6;
+        *retry = auth_bucket_take(&v->submit, per_min, per_min / 60.0, now);
+    } else if (type == FORUM_CMD_VOTE_ADD || type == FORUM_CMD_VOTE_REMOVE ||
+               type == FORUM_CMD_POLL_VOTE) {
+        *retry = auth_bucket_take(&v->vote, d->opt.votes_per_sec, d->opt.votes_per_sec, now);
+    }
+    return *retry > 0;
+}
+
+static void on_message(void *arg, net_conn *c, void *user, const char *data, size_t len)
+{
+    dispatch *d = arg;
+    client *cl = user;
+    if (!cl)
+        return;
+    d->requests++;
+    forum_command cmd;
+    proto_error perr;
+    memset(&cmd, 0, sizeof cmd);
+    if (proto_decode(data, len, &d->opt.limits, &cmd, &perr) != 0) {
+        reply_error(d, cl, perr.re, perr.code, perr.field[0] ? perr.field : NULL, perr.message, 0);
+        return;
+    }
+    if (cmd.type == FORUM_CMD_HELLO) {
+        handle_hello(d, cl, &cmd);
+        forum_command_free(&cmd);
+        return;
+    }
+    if (!cl->hello_done) {
+        reply_error(d, cl, cmd.id, FORUM_E_UNAUTHORIZED, NULL, "send hello first", 0);
+        forum_command_free(&cmd);
+        return;
+    }
+    int64_t retry = 0;
+    if (rate_limited(d, cl, cmd.type, &retry)) {
+        reply_error(d, cl, cmd.id, FORUM_E_RATE_LIMITED, NULL, "too many requests; slow down",
+                    retry);
+        forum_command_free(&cmd);
+        return;
+    }
+    forum_env env = {dispatch_now_ms(), forum_random};
+    forum_result r = forum_apply(d->st, &cl->actor, &cmd, &env);
+    job *j = job_new(d, JOB_REQUEST, cl);
+    if (!j) {
+        forum_result_free(&r);
+        forum_command_free(&cmd);
+        return;
+    }
+    if (cmd.id) {
+        snprintf(j->re, sizeof j->re, "%s", cmd.id);
+        j->has_re = true;
+    }
+    j->err = r.err;
+    snprintf(j->field, sizeof j->field, "%s", r.field ? r.field : "");
+    snprintf(j->message, sizeof j->message, "%s", r.message);
+    j->retry_after_ms = r.retry_after_ms;
+    j->ack = r.ack;
+    r.ack = NULL;
+    j->batch.events = r.events;
+    j->batch.n_events = r.n_events;
+    r.events = NULL;
+    r.n_events = 0;
+    forum_result_free(&r);
+    forum_command_free(&cmd);
+    job_submit(d, j);
+}
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+static void flush_counts(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    forum_env env = {dispatch_now_ms(), forum_random};
+    forum_event *events = NULL;
+    size_t n = 0;
+    if (forum_flush_counts(d->st, &env, &events, &n) == 0) {
+        free(events);
+        return;
+    }
+    job *j = job_new(d, JOB_SYSTEM, NULL);
+    if (!j) {
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&events[i]);
+        free(events);
+        return;
+    }
+    j->batch.events = events;
+    j->batch.n_events = n;
+    job_submit(d, j);
+}
+
+static void sweep_hello(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    int64_t now = (int64_t)uv_now(d->loop);
+    for (client *cl = d->clients; cl; cl = cl->next)
+        if (!cl->hello_done && now - cl->opened_at >= d->opt.hello_timeout_ms)
+            net_close(cl->conn, 1008, "no hello within the time limit");
+}
+
+/* ---- HTTP -------------------------------------------------------------------------------- */
+
+static char *metrics_text(dispatch *d, size_t *len)
+{
+    net_stats ns = {0};
+    if (d->net)
+        net_get_stats(d->net, &ns);
+    store_stats ss;
+    store_get_stats(d->store, &ss);
+    size_t cap = 8192, off = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+#define OUT(...) off += (size_t)snprintf(buf + off, off < cap ? cap - off : 0, __VA_ARGS__)
+    OUT("# HELP forum_connections Open WebSocket connections by role.\n"
+        "# TYPE forum_connections gauge\n");
+    size_t authed = 0;
+    static const char *roles[] = {"none", "viewer", "moderator", "producer"};
+    for (int r = 1; r <= 3; r++) {
+        size_t c = hub_count(d->hub, NULL, (forum_role)r);
+        authed += c;
+        OUT("forum_connections{role=\"%s\"} %zu\n", roles[r], c);
+    }
+    OUT("forum_connections{role=\"none\"} %zu\n",
+        ns.connections > authed ? (size_t)(ns.connections - authed) : (size_t)0);
+    OUT("# HELP forum_events_committed_total Events durably committed.\n"
+        "# TYPE forum_events_committed_total counter\nforum_events_committed_total %llu\n",
+        (unsigned long long)ss.events_committed);
+    OUT("# TYPE forum_transactions_total counter\nforum_transactions_total %llu\n",
+        (unsigned long long)ss.transactions);
+    OUT("# TYPE forum_failed_transactions_total counter\nforum_failed_transactions_total %llu\n",
+        (unsigned long long)ss.failed_transactions);
+    OUT("# HELP forum_commit_latency_ms From queueing a batch to its commit completing.\n"
+        "# TYPE forum_commit_latency_ms histogram\n");
+    for (int i = 0; i < 11; i++)
+        OUT("forum_commit_latency_ms_bucket{le=\"%g\"} %llu\n", store_latency_bounds_ms[i],
+            (unsigned long long)ss.latency_le[i]);
+    OUT("forum_commit_latency_ms_bucket{le=\"+Inf\"} %llu\n",
+        (unsigned long long)ss.latency_le[11]);
+    OUT("forum_commit_latency_ms_sum %.3f\nforum_commit_latency_ms_count %llu\n",
+        ss.latency_sum_ms, (unsigned long long)ss.latency_le[11]);
+    OUT("# HELP forum_store_queue_batches Batches waiting for or in a commit.\n"
+        "# TYPE forum_store_queue_batches gauge\nforum_store_queue_batches %llu\n",
+        (unsigned long long)ss.queued_batches);
+    OUT("# HELP forum_send_queue_messages Messages waiting in connection send queues.\n"
+        "# TYPE forum_send_queue_messages gauge\nforum_send_queue_messages %llu\n",
+        (unsigned long long)ns.queued_msgs);
+    OUT("# TYPE forum_send_queue_bytes gauge\nforum_send_queue_bytes %llu\n",
+        (unsigned long long)ns.queued_bytes);
+    OUT("# HELP forum_dropped_slow_clients_total Connections dropped for a full send queue.\n"
+        "# TYPE forum_dropped_slow_clients_total counter\nforum_dropped_slow_clients_total %llu\n",
+        (unsigned long long)ns.dropped_slow);
+    OUT("# TYPE forum_refused_connections_total counter\nforum_refused_connections_total %llu\n",
+        (unsigned long long)ns.refused);
+    OUT("# TYPE forum_requests_total counter\nforum_requests_total %llu\n",
+        (unsigned long long)d->requests);
+    OUT("# TYPE forum_error_replies_total counter\nforum_error_replies_total %llu\n",
+        (unsigned long long)d->errors);
+    OUT("# TYPE forum_frames_written_total counter\nforum_frames_written_total %llu\n",
+        (unsigned long long)ns.frames_written);
+    OUT("# TYPE forum_messages_written_total counter\nforum_messages_written_total %llu\n",
+        (unsigned long long)ns.messages_written);
+#undef OUT
+    if (off >= cap) {
+        free(buf);
+        return NULL;
+    }
+    *len = off;
+    return buf;
+}
+
+static bool producer_authorized(dispatch *d, const char *authorization)
+{
+    static const char prefix[] = "Bearer ";
+    if (strncmp(authorization, prefix, sizeof prefix - 1) != 0)
+        return false;
+    return auth_key_matches(authorization + sizeof prefix - 1, d->opt.producer_key_hash);
+}
+
+static void json_reply(net_http_response *resp, int status, const char *text)
+{
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = strdup(text);
+    resp->body_len = resp->body ? strlen(resp->body) : 0;
+}
+
+static bool page_route(dispatch *d, const char *path, const char *prefix, const char *file,
+                       net_http_response *resp)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(path, prefix, n) != 0)
+        return false;
+    snprintf(resp->file_path, sizeof resp->file_path, "%s/%s", d->opt.web_root, file);
+    return true;
+}
+
+static void on_http(void *arg, const char *path, const char *query, const char *authorization,
+                    net_http_response *resp)
+{
+    dispatch *d = arg;
+    if (strcmp(path, "/healthz") == 0) {
+        json_reply(resp, 200, "{\"ok\":true}");
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        resp->body = metrics_text(d, &resp->body_len);
+        resp->status = resp->body ? 200 : 500;
+        resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return;
+    }
+    static const char api[] = "/api/sessions/";
+    if (strncmp(path, api, sizeof api - 1) == 0) {
+        char code[FORUM_CODE_MAX];
+        const char *rest = path + sizeof api - 1;
+        const char *slash = strchr(rest, '/');
+        if (!slash || (size_t)(slash - rest) >= sizeof code) {
+            json_reply(resp, 404, "{\"error\":\"not_found\"}");
+            return;
+        }
+        memcpy(code, rest, (size_t)(slash - rest));
+        code[slash - rest] = '\0';
+        if (!producer_authorized(d, authorization)) {
+            json_reply(resp, 401, "{\"error\":\"unauthorized\",\"message\":\"send the producer "
+                                  "key as Authorization: Bearer <key>\"}");
+            return;
+        }
+        if (!forum_session_exists(d->st, code)) {
+            json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such session\"}");
+            return;
+        }
+        if (strcmp(slash, "/transcript.json") == 0) {
+            resp->body = export_transcript_json(d->store, d->st, code, &resp->body_len);
+            resp->status = resp->body ? 200 : 500;
+            resp->content_type = "application/json; charset=utf-8";
+            return;
+        }
+        json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
+        return;
+    }
+    if (page_route(d, path, "/s/", "viewer.html", resp) ||
+        page_route(d, path, "/m/", "moderator.html", resp) ||
+        page_route(d, path, "/overlay/", "overlay.html", resp))
+        return;
+    if (strcmp(path, "/producer") == 0 || strcmp(path, "/producer/") == 0)
+        snprintf(resp->file_path, sizeof resp->file_path, "%s/producer.html", d->opt.web_root);
+    (void)query;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatch_options *opt)
+{
+    dispatch *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->loop = loop;
+    d->st = st;
+    d->store = s;
+    d->opt = *opt;
+    if (d->opt.hello_timeout_ms <= 0)
+        d->opt.hello_timeout_ms = 10000;
+    if (d->opt.flush_interval_ms <= 0)
+        d->opt.flush_interval_ms = 100;
+    if (d->opt.votes_per_sec <= 0)
+        d->opt.votes_per_sec = 10;
+    if (d->opt.messages_per_sec <= 0)
+        d->opt.messages_per_sec = 50;
+    if (d->opt.resume_max_events <= 0)
+        d->opt.resume_max_events = 10000;
+    d->hub = hub_new(2048);
+    if (!d->hub) {
+        free(d);
+        return NULL;
+    }
+    uv_timer_init(loop, &d->flush_timer);
+    uv_timer_init(loop, &d->sweep_timer);
+    d->flush_timer.data = d;
+    d->sweep_timer.data = d;
+    uv_timer_start(&d->flush_timer, flush_counts, (uint64_t)d->opt.flush_interval_ms,
+                   (uint64_t)d->opt.flush_interval_ms);
+    uv_timer_start(&d->sweep_timer, sweep_hello, 1000, 1000);
+    return d;
+}
+
+net_callbacks dispatch_net_callbacks(dispatch *d)
+{
+    net_callbacks cb = {d, on_open, on_message, on_close, on_http};
+    return cb;
+}
+
+void dispatch_set_net(dispatch *d, net *n)
+{
+    d->net = n;
+}
+
+void dispatch_stop(dispatch *d)
+{
+    if (d->stopped)
+        return;
+    d->stopped = true;
+    /* Last coalesced counts go out before the writer is flushed. */
+    flush_counts(&d->flush_timer);
+    uv_timer_stop(&d->flush_timer);
+    uv_timer_stop(&d->sweep_timer);
+    uv_close((uv_handle_t *)&d->flush_timer, NULL);
+    uv_close((uv_handle_t *)&d->sweep_timer, NULL);
+}
+
+void dispatch_free(dispatch *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < VIEWER_BUCKETS; i++) {
+        viewer_limits *v = d->limits[i];
+        while (v) {
+            viewer_limits *next = v->next;
+            free(v);
+            v = next;
+        }
+    }
+    hub_free(d->hub);
+    free(d);
+}

@@ -1,0 +1,38 @@
+/* dispatch.h — the request pipeline that joins the modules: net hands it frames; it decodes
+ * them (proto), authenticates hellos (auth), applies commands (forum), queues the resulting
+ * events for commit (store) and, once committed, acks the requester and fans out (hub). It also
+ * answers HTTP routes (/healthz, /metrics, exports, page routes) and runs the coalescing timer.
+ * Loop thread only. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "forum.h"
+#include "net.h"
+#include "store.h"
+
+typedef struct dispatch dispatch;
+
+typedef struct dispatch_options {
+    const char *producer_key_hash; /* hex SHA-256 of the producer key */
+    forum_limits limits;
+    int hello_timeout_ms;          /* close connections without hello after this (10000) */
+    int flush_interval_ms;         /* vote/poll count coalescing period (100) */
+    int votes_per_sec;             /* per viewer (10) */
+    int messages_per_sec;          /* per connection, any request (50) */
+    int resume_max_events;         /* beyond this gap a resume gets a fresh snapshot (10000) */
+    const char *web_root;
+} dispatch_options;
+
+dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatch_options *opt);
+/* Callbacks for net_start (arg = the dispatch). */
+net_callbacks dispatch_net_callbacks(dispatch *d);
+void dispatch_set_net(dispatch *d, net *n);
+/* Stops the timers (before shutdown). */
+void dispatch_stop(dispatch *d);
+void dispatch_free(dispatch *d);
+
+/* Wall-clock ms since the epoch. */
+int64_t dispatch_now_ms(void);

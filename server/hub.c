@@ -1,0 +1,253 @@
+/* hub.c — fan-out of committed events to subscribers, and the per-session ring of recent
+ * events for resume. See hub.h. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+typedef struct ring_entry {
+    int64_t seq;
+    forum_audience audience;
+    char subject[FORUM_VIEWER_ID_MAX];
+    net_msg *staff, *public_, *subject_view; /* NULL where the class may not see it */
+} ring_entry;
+
+typedef struct hub_session {
+    char code[FORUM_CODE_MAX];
+    hub_sub *subs;
+    size_t n_by_role[4];
+    ring_entry *ring; /* circular, capacity h->ring_cap */
+    size_t ring_head, ring_count;
+    struct hub_session *next;
+} hub_session;
+
+struct hub {
+    hub_session *sessions;
+    hub_sub *studio; /* studio-wide producer connections */
+    size_t n_studio;
+    size_t ring_cap;
+};
+
+hub *hub_new(size_t ring_events)
+{
+    hub *h = calloc(1, sizeof *h);
+    if (h)
+        h->ring_cap = ring_events ? ring_events : 1024;
+    return h;
+}
+
+static void entry_clear(ring_entry *e)
+{
+    net_msg_unref(e->staff);
+    net_msg_unref(e->public_);
+    net_msg_unref(e->subject_view);
+    memset(e, 0, sizeof *e);
+}
+
+void hub_free(hub *h)
+{
+    if (!h)
+        return;
+    hub_session *hs = h->sessions;
+    while (hs) {
+        hub_session *next = hs->next;
+        for (size_t i = 0; i < hs->ring_count; i++)
+            entry_clear(&hs->ring[(hs->ring_head + i) % h->ring_cap]);
+        free(hs->ring);
+        free(hs);
+        hs = next;
+    }
+    free(h);
+}
+
+static hub_session *session_get(hub *h, const char *code, bool create)
+{
+    for (hub_session *hs = h->sessions; hs; hs = hs->next)
+        if (strcmp(hs->code, code) == 0)
+            return hs;
+    if (!create)
+        return NULL;
+    hub_session *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return NULL;
+    hs->ring = calloc(h->ring_cap, sizeof *hs->ring);
+    if (!hs->ring) {
+        free(hs);
+        return NULL;
+    }
+    snprintf(hs->code, sizeof hs->code, "%s", code);
+    hs->next = h->sessions;
+    h->sessions = hs;
+    return hs;
+}
+
+static void list_add(hub_sub **head, hub_sub *s)
+{
+    s->prev_ = NULL;
+    s->next_ = *head;
+    if (*head)
+        (*head)->prev_ = s;
+    *head = s;
+}
+
+static void list_remove(hub_sub **head, hub_sub *s)
+{
+    if (s->prev_)
+        s->prev_->next_ = s->next_;
+    else
+        *head = s->next_;
+    if (s->next_)
+        s->next_->prev_ = s->prev_;
+    s->prev_ = s->next_ = NULL;
+}
+
+void hub_subscribe(hub *h, hub_sub *s)
+{
+    if (s->subscribed_)
+        return;
+    if (s->session[0] == '\0') {
+        list_add(&h->studio, s);
+        h->n_studio++;
+    } else {
+        hub_session *hs = session_get(h, s->session, true);
+        if (!hs)
+            return;
+        list_add(&hs->subs, s);
+        hs->n_by_role[s->role]++;
+    }
+    s->subscribed_ = true;
+}
+
+void hub_unsubscribe(hub *h, hub_sub *s)
+{
+    if (!s->subscribed_)
+        return;
+    if (s->session[0] == '\0') {
+        list_remove(&h->studio, s);
+        h->n_studio--;
+    } else {
+        hub_session *hs = session_get(h, s->session, false);
+        if (hs) {
+            list_remove(&hs->subs, s);
+            hs->n_by_role[s->role]--;
+        }
+    }
+    s->subscribed_ = false;
+}
+
+static bool is_staff(const hub_sub *s)
+{
+    return s->role == FORUM_ROLE_MODERATOR || s->role == FORUM_ROLE_PRODUCER;
+}
+
+/* The rendering of entry e that subscriber s may see, or NULL. */
+static net_msg *pick(const ring_entry *e, const hub_sub *s)
+{
+    if (is_staff(s))
+        return e->staff;
+    bool is_subject = e->subject[0] && strcmp(e->subject, s->viewer_id) == 0;
+    switch (e->audience) {
+    case FORUM_AUD_PUBLIC:
+        return is_subject ? e->subject_view : e->public_;
+    case FORUM_AUD_STAFF_AND_SUBJECT:
+        return is_subject ? e->subject_view : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static void render(ring_entry *e, const forum_event *ev)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = ev->seq;
+    e->audience = ev->audience;
+    snprintf(e->subject, sizeof e->subject, "%s", ev->subject);
+    if (ev->audience == FORUM_AUD_NOBODY)
+        return;
+    e->staff = net_msg_take(proto_encode_event(ev, PROTO_VIEW_STAFF));
+    if (ev->audience == FORUM_AUD_PUBLIC)
+        e->public_ = net_msg_take(proto_encode_event(ev, PROTO_VIEW_PUBLIC));
+    if (ev->subject[0] &&
+        (ev->audience == FORUM_AUD_PUBLIC || ev->audience == FORUM_AUD_STAFF_AND_SUBJECT))
+        e->subject_view = net_msg_take(proto_encode_event(ev, PROTO_VIEW_SUBJECT));
+}
+
+void hub_publish(hub *h, const forum_event *ev)
+{
+    ring_entry e;
+    render(&e, ev);
+    if (ev->session[0] == '\0' || strcmp(ev->kind, "session.changed") == 0) {
+        for (hub_sub *s = h->studio; s; s = s->next_)
+            if (e.staff)
+                net_send(s->conn, e.staff);
+    }
+    hub_session *hs = ev->session[0] ? session_get(h, ev->session, true) : NULL;
+    if (!hs) {
+        entry_clear(&e);
+        return;
+    }
+    for (hub_sub *s = hs->subs; s; s = s->next_) {
+        net_msg *m = pick(&e, s);
+        if (m)
+            net_send(s->conn, m);
+    }
+    if (hs->ring_count == h->ring_cap) {
+        entry_clear(&hs->ring[hs->ring_head]);
+        hs->ring_head = (hs->ring_head + 1) % h->ring_cap;
+        hs->ring_count--;
+    }
+    hs->ring[(hs->ring_head + hs->ring_count) % h->ring_cap] = e;
+    hs->ring_count++;
+}
+
+bool hub_ring_covers(hub *h, const char *session, int64_t from_seq)
+{
+    hub_session *hs = session_get(h, session, false);
+    if (!hs || hs->ring_count == 0)
+        return false;
+    return hs->ring[hs->ring_head].seq <= from_seq + 1;
+}
+
+int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq)
+{
+    if (upto_seq <= from_seq)
+        return 0;
+    hub_session *hs = session_get(h, s->session, false);
+    if (!hs || hs->ring_count == 0 || hs->ring[hs->ring_head].seq > from_seq + 1)
+        return -1;
+    for (size_t i = 0; i < hs->ring_count; i++) {
+        const ring_entry *e = &hs->ring[(hs->ring_head + i) % h->ring_cap];
+        if (e->seq <= from_seq)
+            continue;
+        if (e->seq > upto_seq)
+            break;
+        net_msg *m = pick(e, s);
+        if (m)
+            net_send(s->conn, m);
+    }
+    return 0;
+}
+
+void hub_send_event(hub_sub *s, const forum_event *ev)
+{
+    ring_entry e;
+    render(&e, ev);
+    net_msg *m = pick(&e, s);
+    if (m)
+        net_send(s->conn, m);
+    entry_clear(&e);
+}
+
+size_t hub_count(const hub *h, const char *session, forum_role role)
+{
+    size_t total = 0;
+    if (role == FORUM_ROLE_PRODUCER && (!session || !session[0]))
+        total += h->n_studio;
+    for (const hub_session *hs = h->sessions; hs; hs = hs->next)
+        if (!session || strcmp(hs->code, session) == 0)
+            total += hs->n_by_role[role];
+    return total;
+}

@@ -1,0 +1,47 @@
+/* hub.h — fan-out after commit: per-session subscribers by audience class (staff, public, the
+ * subject viewer), a ring of recent committed events per session for resume, and counts of
+ * who is watching. Each event is serialized once per audience class and the same net_msg is
+ * queued, by reference, to every subscriber that may see it. Loop thread only. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forum.h"
+#include "net.h"
+
+typedef struct hub hub;
+
+/* A subscriber, embedded in the dispatcher's per-connection state. Fill conn, role, viewer_id
+ * and session before hub_subscribe; the rest is hub's. session "" with a producer role is a
+ * studio-wide connection (program.changed and every session's session.changed). */
+typedef struct hub_sub {
+    net_conn *conn;
+    forum_role role;
+    char viewer_id[FORUM_VIEWER_ID_MAX];
+    char session[FORUM_CODE_MAX];
+    bool subscribed_;
+    struct hub_sub *prev_, *next_;
+} hub_sub;
+
+hub *hub_new(size_t ring_events);
+void hub_free(hub *h);
+
+void hub_subscribe(hub *h, hub_sub *s);
+void hub_unsubscribe(hub *h, hub_sub *s);
+
+/* Sends a committed event to every subscriber allowed to see it and keeps it in the ring. */
+void hub_publish(hub *h, const forum_event *ev);
+
+/* Sends to s the events of its session with from_seq < seq <= upto_seq that it may see, from
+ * the ring. Returns 0, or -1 (nothing sent) if the ring no longer holds all of them. */
+int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq);
+
+/* True if the ring of session holds every event after from_seq (so a resume can be served). */
+bool hub_ring_covers(hub *h, const char *session, int64_t from_seq);
+
+/* Sends one (stored) event to s rendered for it, if s may see it. */
+void hub_send_event(hub_sub *s, const forum_event *ev);
+
+/* Subscribers of a session by role (session NULL: all sessions). */
+size_t hub_count(const hub *h, const char *session, forum_role role);

@@ -1,0 +1,783 @@
+/* net.c — libwebsockets on the caller's libuv loop: the /ws endpoint, HTTP on the same port,
+ * per-connection bounded send queues with packing, Origin allowlist, frame reassembly and
+ * limits. See net.h for the contract. Loop thread only. */
+#include "net.h"
+
+#include <libwebsockets.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NET_PROTOCOL "forum.v1"
+#define NET_HTTP_CHUNK 16384
+
+struct net_conn {
+    struct lws *wsi;
+    net *n;
+    void *user;
+    net_msg **queue; /* ring */
+    size_t q_head, q_count, q_cap, q_bytes;
+    char *rx;
+    size_t rx_len, rx_cap;
+    bool rx_discard; /* binary or oversize message being skipped */
+    bool closing, dropped, close_sent;
+    int close_code;
+    char close_reason[64];
+    char peer[64];
+    net_conn *prev, *next;
+};
+
+/* Per-connection data lws allocates for us (HTTP and WebSocket alike). */
+typedef struct pss {
+    net_conn *conn;
+    char *body; /* HTTP response body being written */
+    size_t body_len, body_off;
+} pss;
+
+struct net {
+    struct lws_context *ctx;
+    struct lws_context *alive; /* lws sets this to NULL once the context is gone */
+    struct lws_vhost *vhost;
+    uv_loop_t *loop;
+    net_options opt;
+    net_callbacks cb;
+    char **origins;
+    size_t n_origins;
+    net_conn *conns;
+    net_stats stats;
+    lws_retry_bo_t retry;
+    bool shutting_down;
+    uv_timer_t shutdown_timer;
+    void (*shutdown_done)(void *arg);
+    void *shutdown_arg;
+    unsigned char *pack; /* scratch for packed frames: LWS_PRE + max_pack_bytes */
+    size_t pack_cap;
+};
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+net_msg *net_msg_new(const char *text, size_t len)
+{
+    net_msg *m = malloc(sizeof *m + LWS_PRE + len + 1);
+    if (!m)
+        return NULL;
+    m->refs = 1;
+    m->len = len;
+    m->data = m->buf + LWS_PRE;
+    memcpy(m->data, text, len);
+    m->data[len] = '\0';
+    return m;
+}
+
+net_msg *net_msg_take(char *text)
+{
+    if (!text)
+        return NULL;
+    net_msg *m = net_msg_new(text, strlen(text));
+    free(text);
+    return m;
+}
+
+void net_msg_ref(net_msg *m)
+{
+    m->refs++;
+}
+
+void net_msg_unref(net_msg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+static void conn_unlink(net *n, net_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        n->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void conn_free_queue(net *n, net_conn *c)
+{
+    while (c->q_count > 0) {
+        net_msg *m = c->queue[c->q_head];
+        c->q_head = (c->q_head + 1) % c->q_cap;
+        c->q_count--;
+        n->stats.queued_msgs--;
+        n->stats.queued_bytes -= m->len;
+        net_msg_unref(m);
+    }
+    c->q_bytes = 0;
+    free(c->queue);
+    c->queue = NULL;
+    c->q_cap = 0;
+}
+
+static void conn_drop_slow(net_conn *c)
+{
+    if (c->dropped)
+        return;
+    c->dropped = true;
+    c->n->stats.dropped_slow++;
+    /* Culled asynchronously, never freed inside this call (lws lagging-client pattern). */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+}
+
+void net_send(net_conn *c, net_msg *m)
+{
+    if (!c || !m || c->dropped)
+        return;
+    net *n = c->n;
+    if (c->q_count >= n->opt.max_queue_msgs || c->q_bytes + m->len > n->opt.max_queue_bytes) {
+        conn_drop_slow(c);
+        return;
+    }
+    if (c->q_count == c->q_cap) {
+        size_t cap = c->q_cap ? c->q_cap * 2 : 8;
+        net_msg **q = malloc(cap * sizeof *q);
+        if (!q) {
+            conn_drop_slow(c);
+            return;
+        }
+        for (size_t i = 0; i < c->q_count; i++)
+            q[i] = c->queue[(c->q_head + i) % c->q_cap];
+        free(c->queue);
+        c->queue = q;
+        c->q_head = 0;
+        c->q_cap = cap;
+    }
+    net_msg_ref(m);
+    c->queue[(c->q_head + c->q_count) % c->q_cap] = m;
+    c->q_count++;
+    c->q_bytes += m->len;
+    n->stats.queued_msgs++;
+    n->stats.queued_bytes += m->len;
+    lws_callback_on_writable(c->wsi);
+}
+
+void net_send_text(net_conn *c, char *text)
+{
+    net_msg *m = net_msg_take(text);
+    if (!m)
+        return;
+    net_send(c, m);
+    net_msg_unref(m);
+}
+
+void net_close(net_conn *c, int code, const char *reason)
+{
+    if (!c || c->closing || c->close_sent)
+        return;
+    c->closing = true;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+    lws_callback_on_writable(c->wsi);
+}
+
+const char *net_conn_peer(const net_conn *c)
+{
+    return c->peer;
+}
+
+static net_msg *queue_pop(net *n, net_conn *c)
+{
+    net_msg *m = c->queue[c->q_head];
+    c->q_head = (c->q_head + 1) % c->q_cap;
+    c->q_count--;
+    c->q_bytes -= m->len;
+    n->stats.queued_msgs--;
+    n->stats.queued_bytes -= m->len;
+    return m;
+}
+
+/* Writes one frame: the head message alone, or as many queued messages as fit in max_pack_bytes
+ * packed into one JSON array. Returns -1 if the connection must close. */
+static int conn_write_one(net *n, net_conn *c)
+{
+    net_msg *head = c->queue[c->q_head];
+    size_t fit = 0, total = 1; /* "[" */
+    for (size_t i = 0; i < c->q_count; i++) {
+        net_msg *m = c->queue[(c->q_head + i) % c->q_cap];
+        if (i > 0 && total + m->len + 2 > n->opt.max_pack_bytes)
+            break;
+        total += m->len + 1; /* message and "," or "]" */
+        fit++;
+    }
+    int rc;
+    if (fit <= 1) {
+        rc = lws_write(c->wsi, head->data, head->len, LWS_WRITE_TEXT);
+        net_msg_unref(queue_pop(n, c));
+        n->stats.messages_written++;
+    } else {
+        if (n->pack_cap < LWS_PRE + total) {
+            unsigned char *p = realloc(n->pack, LWS_PRE + total);
+            if (!p)
+                return -1;
+            n->pack = p;
+            n->pack_cap = LWS_PRE + total;
+        }
+        unsigned char *out = n->pack + LWS_PRE;
+        size_t off = 0;
+        out[off++] = '[';
+        for (size_t i = 0; i < fit; i++) {
+            net_msg *m = queue_pop(n, c);
+            if (i > 0)
+                out[off++] = ',';
+            memcpy(out + off, m->data, m->len);
+            off += m->len;
+            net_msg_unref(m);
+        }
+        out[off++] = ']';
+        rc = lws_write(c->wsi, out, off, LWS_WRITE_TEXT);
+        n->stats.messages_written += fit;
+    }
+    n->stats.frames_written++;
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- HTTP -------------------------------------------------------------------------------- */
+
+static const char *mime_for(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return "application/octet-stream";
+    static const struct {
+        const char *ext, *mime;
+    } table[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+        {".ico", "image/x-icon"}, {".webmanifest", "application/manifest+json"},
+        {".txt", "text/plain; charset=utf-8"}, {".woff2", "font/woff2"},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(dot, table[i].ext) == 0)
+            return table[i].mime;
+    return "application/octet-stream";
+}
+
+static int http_respond(struct lws *wsi, pss *p, int status, const char *ctype, char *body,
+                        size_t len, const char *disposition)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, len, &pos, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &pos, end))
+        goto fail;
+    if (disposition &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+                                    (const unsigned char *)disposition, (int)strlen(disposition),
+                                    &pos, end))
+        goto fail;
+    if (lws_finalize_write_http_header(wsi, start, &pos, end))
+        goto fail;
+    free(p->body);
+    p->body = body;
+    p->body_len = len;
+    p->body_off = 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+fail:
+    free(body);
+    return -1;
+}
+
+static int http_simple(struct lws *wsi, pss *p, int status, const char *text)
+{
+    char *body = strdup(text);
+    if (!body)
+        return -1;
+    return http_respond(wsi, p, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
+}
+
+/* Maps a URL path to a file under web_root; refuses anything with "..". */
+static int static_path(const net *n, const char *url, char *out, size_t outlen)
+{
+    if (strstr(url, "..") || strchr(url, '\\'))
+        return -1;
+    int w = snprintf(out, outlen, "%s%s", n->opt.web_root, url);
+    if (w < 0 || (size_t)w >= outlen)
+        return -1;
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t l = strlen(out);
+        w = snprintf(out + l, outlen - l, "%sindex.html", out[l - 1] == '/' ? "" : "/");
+        if (w < 0 || (size_t)w >= outlen - l || stat(out, &st) != 0)
+            return -1;
+    } else if (stat(out, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return -1;
+    }
+    return 0;
+}
+
+static int http_request(net *n, struct lws *wsi, pss *p, const char *url)
+{
+    char query[1024] = "", auth[512] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) {
+        /* lws keeps each argument as a fragment; join them back with '&'. */
+        size_t off = 0;
+        for (int i = 0; off + 2 < sizeof query; i++) {
+            int got = lws_hdr_copy_fragment(wsi, query + off + (off ? 1 : 0),
+                                            (int)(sizeof query - off - 1),
+                                            WSI_TOKEN_HTTP_URI_ARGS, i);
+            if (got <= 0)
+                break;
+            if (off)
+                query[off] = '&';
+            off += (size_t)got + (off ? 1 : 0);
+        }
+        query[off] = '\0';
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+        lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+    net_http_response resp = {0};
+    if (n->cb.on_http)
+        n->cb.on_http(n->cb.arg, url, query, auth, &resp);
+    if (resp.status > 0)
+        return http_respond(wsi, p, resp.status,
+                            resp.content_type ? resp.content_type : "application/json", resp.body,
+                            resp.body_len, resp.content_disposition);
+    free(resp.body);
+
+    char path[1400];
+    if (resp.file_path[0]) {
+        snprintf(path, sizeof path, "%s", resp.file_path);
+    } else if (!n->opt.web_root || static_path(n, url, path, sizeof path) != 0) {
+        return http_simple(wsi, p, 404, "not found\n");
+    }
+    int rc = lws_serve_http_file(wsi, path, mime_for(path), NULL, 0);
+    if (rc < 0 || (rc > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+static int http_writeable(struct lws *wsi, pss *p)
+{
+    if (!p->body && p->body_len == 0 && p->body_off == 0)
+        return 0;
+    unsigned char buf[LWS_PRE + NET_HTTP_CHUNK];
+    size_t left = p->body_len - p->body_off;
+    size_t chunk = left > NET_HTTP_CHUNK ? NET_HTTP_CHUNK : left;
+    bool final = chunk == left;
+    if (chunk)
+        memcpy(buf + LWS_PRE, p->body + p->body_off, chunk);
+    if (lws_write(wsi, buf + LWS_PRE, chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        (int)chunk)
+        return -1;
+    p->body_off += chunk;
+    if (final) {
+        free(p->body);
+        p->body = NULL;
+        p->body_len = p->body_off = 0;
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    }
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* ---- origin ------------------------------------------------------------------------------ */
+
+static bool origin_allowed(const net *n, struct lws *wsi)
+{
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (len <= 0)
+        return true; /* native clients send no Origin; browsers always do */
+    char origin[256];
+    if (len >= (int)sizeof origin)
+        return false;
+    lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    for (size_t i = 0; i < n->n_origins; i++)
+        if (strcmp(origin, n->origins[i]) == 0)
+            return true;
+    return false;
+}
+
+/* ---- the lws callback -------------------------------------------------------------------- */
+
+static void shutdown_timeout(uv_timer_t *t);
+
+/* Sends the close frame ourselves: lws 4.1.6 drops the reason set by lws_close_reason() when a
+ * server callback returns -1 (warmcat/libwebsockets#1159 regressed), so peers saw 1006. The
+ * peer answers with its close frame and lws then ends the connection; if it does not, the
+ * timeout does. */
+static int send_close_frame(net_conn *c)
+{
+    unsigned char buf[LWS_PRE + 125];
+    size_t rlen = strlen(c->close_reason);
+    if (rlen > 120)
+        rlen = 120;
+    buf[LWS_PRE] = (unsigned char)((c->close_code >> 8) & 0xff);
+    buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
+    c->close_sent = true;
+    /* opcode 4 is lws's internal LWS_WRITE_CLOSE (hidden from the public enum in 4.1) */
+    if (lws_write(c->wsi, buf + LWS_PRE, 2 + rlen, (enum lws_write_protocol)4) < 0)
+        return -1;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);
+    return 0;
+}
+
+/* Protocol abuse: forget what is queued and close with code as soon as the socket is writable. */
+static int abort_with(net_conn *c, int code, const char *reason)
+{
+    conn_free_queue(c->n, c);
+    c->rx_len = 0;
+    c->closing = false;
+    net_close(c, code, reason);
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    net *n = ctx ? lws_context_user(ctx) : NULL;
+    pss *p = user;
+    net_conn *c = p ? p->conn : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        if (n && (n->shutting_down || (n->opt.max_connections > 0 &&
+                                       n->stats.connections >= (uint64_t)n->opt.max_connections))) {
+            n->stats.refused++;
+            return 1;
+        }
+        return 0;
+
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[64] = "";
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+            lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+        if (strcmp(uri, "/ws") != 0 || !origin_allowed(n, wsi) || n->shutting_down) {
+            n->stats.refused++;
+            return 1;
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_ESTABLISHED: {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return -1;
+        c->wsi = wsi;
+        c->n = n;
+        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+        p->conn = c;
+        c->next = n->conns;
+        if (n->conns)
+            n->conns->prev = c;
+        n->conns = c;
+        n->stats.connections++;
+        if (n->cb.on_open)
+            c->user = n->cb.on_open(n->cb.arg, c);
+        return 0;
+    }
+
+    case LWS_CALLBACK_RECEIVE: {
+        if (!c)
+            return -1;
+        if (c->closing)
+            return 0;
+        if (lws_frame_is_binary(wsi))
+            return abort_with(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
+        if (c->rx_len + len > n->opt.max_frame)
+            return abort_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        if (c->rx_len + len > c->rx_cap) {
+            size_t cap = c->rx_cap ? c->rx_cap : 1024;
+            while (cap < c->rx_len + len)
+                cap *= 2;
+            char *rx = realloc(c->rx, cap);
+            if (!rx)
+                return -1;
+            c->rx = rx;
+            c->rx_cap = cap;
+        }
+        memcpy(c->rx + c->rx_len, in, len);
+        c->rx_len += len;
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+            return 0;
+        size_t msg_len = c->rx_len;
+        c->rx_len = 0;
+        if (n->cb.on_message)
+            n->cb.on_message(n->cb.arg, c, c->user, c->rx, msg_len);
+        if (c->rx_cap > 65536) { /* give back a large buffer after a large message */
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_cap = 0;
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!c || c->dropped || c->close_sent)
+            return -1;
+        if (c->q_count > 0) {
+            if (conn_write_one(n, c) < 0)
+                return -1;
+            if (c->q_count > 0 || c->closing)
+                lws_callback_on_writable(wsi);
+            return 0;
+        }
+        if (c->closing)
+            return send_close_frame(c);
+        return 0;
+
+    case LWS_CALLBACK_CLOSED:
+        if (!c)
+            return 0;
+        if (n->cb.on_close)
+            n->cb.on_close(n->cb.arg, c, c->user);
+        conn_unlink(n, c);
+        conn_free_queue(n, c);
+        n->stats.connections--;
+        free(c->rx);
+        free(c);
+        p->conn = NULL;
+        if (n->shutting_down && !n->conns && n->shutdown_done) /* finish outside lws */
+            uv_timer_start(&n->shutdown_timer, shutdown_timeout, 50, 0);
+        return 0;
+
+    case LWS_CALLBACK_HTTP:
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+            lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
+            return http_simple(wsi, p, 405, "method not allowed\n");
+        return http_request(n, wsi, p, (const char *)in);
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_writeable(wsi, p);
+
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (p) {
+            free(p->body);
+            p->body = NULL;
+        }
+        return 0;
+
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {NET_PROTOCOL, callback, sizeof(pss), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static int port_is_free(const char *bind_addr, int port, char *err, size_t errlen)
+{
+    if (port == 0)
+        return 0;
+    uv_loop_t loop;
+    uv_tcp_t tcp;
+    struct sockaddr_storage addr;
+    int rc;
+    if (uv_ip4_addr(bind_addr, port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(bind_addr, port, (struct sockaddr_in6 *)&addr) != 0) {
+        snprintf(err, errlen, "cannot bind: '%s' is not an IP address", bind_addr);
+        return -1;
+    }
+    uv_loop_init(&loop);
+    uv_tcp_init(&loop, &tcp);
+    rc = uv_tcp_bind(&tcp, (struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&tcp, 1, NULL);
+    uv_close((uv_handle_t *)&tcp, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", bind_addr, port, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void add_origin(net *n, const char *o)
+{
+    char **list = realloc(n->origins, (n->n_origins + 1) * sizeof *list);
+    if (!list)
+        return;
+    n->origins = list;
+    n->origins[n->n_origins] = strdup(o);
+    if (n->origins[n->n_origins])
+        n->n_origins++;
+}
+
+int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_callbacks *cb,
+              char *err, size_t errlen)
+{
+    *out = NULL;
+    if (port_is_free(opt->bind, opt->port, err, errlen) != 0)
+        return -1;
+    if (opt->tls_cert && access(opt->tls_cert, R_OK) != 0) {
+        snprintf(err, errlen, "cannot read TLS certificate %s: %s", opt->tls_cert, strerror(errno));
+        return -1;
+    }
+    if (opt->tls_key && access(opt->tls_key, R_OK) != 0) {
+        snprintf(err, errlen, "cannot read TLS key %s: %s", opt->tls_key, strerror(errno));
+        return -1;
+    }
+
+    net *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    n->loop = loop;
+    n->opt = *opt;
+    n->cb = *cb;
+    if (!n->opt.max_frame)
+        n->opt.max_frame = 65536;
+    if (!n->opt.max_queue_msgs)
+        n->opt.max_queue_msgs = 4096;
+    if (!n->opt.max_queue_bytes)
+        n->opt.max_queue_bytes = 8u << 20;
+    if (!n->opt.max_pack_bytes)
+        n->opt.max_pack_bytes = 65536;
+    struct rlimit rl;
+    int fd_limit = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        fd_limit = (int)rl.rlim_cur;
+    if (n->opt.max_connections <= 0)
+        n->opt.max_connections = fd_limit > 128 ? fd_limit - 64 : fd_limit / 2;
+    n->retry.secs_since_valid_ping = (uint16_t)(opt->ping_secs > 0 ? opt->ping_secs : 30);
+    n->retry.secs_since_valid_hangup = (uint16_t)(opt->hangup_secs > 0 ? opt->hangup_secs : 60);
+    uv_timer_init(loop, &n->shutdown_timer);
+
+    lws_set_log_level(getenv("FORUM_LWS_LOG") ? atoi(getenv("FORUM_LWS_LOG")) : LLL_ERR, NULL);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    void *foreign_loops[1] = {loop};
+    info.foreign_loops = foreign_loops;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (strchr(opt->bind, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.port = opt->port;
+    info.iface = opt->bind;
+    info.protocols = protocols;
+    info.user = n;
+    info.pcontext = &n->alive;
+    info.retry_and_idle_policy = &n->retry;
+    info.fd_limit_per_thread = (unsigned int)fd_limit;
+    info.timeout_secs = 20;
+    info.max_http_header_pool = 256;
+    if (opt->tls_cert && opt->tls_key) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = opt->tls_cert;
+        info.ssl_private_key_filepath = opt->tls_key;
+    }
+
+    n->ctx = lws_create_context(&info);
+    n->alive = n->ctx;
+    if (!n->ctx) {
+        snprintf(err, errlen, "cannot start the WebSocket server on %s:%d (libwebsockets failed; "
+                 "is the libwebsockets-evlib-uv package installed?)", opt->bind, opt->port);
+        uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        free(n);
+        return -1;
+    }
+    n->vhost = lws_get_vhost_by_name(n->ctx, "default");
+    char own[128];
+    const char *scheme = (opt->tls_cert && opt->tls_key) ? "https" : "http";
+    int port = net_port(n);
+    if (opt->n_origins == 0) {
+        snprintf(own, sizeof own, "%s://%s:%d", scheme, opt->bind, port);
+        add_origin(n, own);
+        snprintf(own, sizeof own, "%s://localhost:%d", scheme, port);
+        add_origin(n, own);
+        snprintf(own, sizeof own, "%s://127.0.0.1:%d", scheme, port);
+        add_origin(n, own);
+    }
+    for (size_t i = 0; i < opt->n_origins; i++)
+        add_origin(n, opt->origins[i]);
+    *out = n;
+    return 0;
+}
+
+int net_port(const net *n)
+{
+    return n->vhost ? lws_get_vhost_listen_port(n->vhost) : -1;
+}
+
+void net_get_stats(const net *n, net_stats *out)
+{
+    *out = n->stats;
+}
+
+static void shutdown_timeout(uv_timer_t *t)
+{
+    net *n = t->data;
+    if (n->shutdown_done) {
+        void (*done)(void *) = n->shutdown_done;
+        n->shutdown_done = NULL;
+        done(n->shutdown_arg);
+    }
+}
+
+void net_shutdown(net *n, int timeout_ms, void (*done)(void *arg), void *arg)
+{
+    n->shutting_down = true;
+    n->shutdown_done = done;
+    n->shutdown_arg = arg;
+    if (!n->conns) {
+        n->shutdown_done = NULL;
+        done(arg);
+        return;
+    }
+    for (net_conn *c = n->conns; c; c = c->next)
+        net_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    n->shutdown_timer.data = n;
+    uv_timer_start(&n->shutdown_timer, shutdown_timeout, (uint64_t)timeout_ms, 0);
+}
+
+void net_destroy(net *n)
+{
+    n->shutting_down = true;
+    uv_timer_stop(&n->shutdown_timer);
+    uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
+    if (n->ctx)
+        lws_context_destroy(n->ctx); /* first stage: lws closes its handles on the loop */
+}
+
+void net_free(net *n)
+{
+    if (!n)
+        return;
+    /* Second stage, after the loop ran dry: lws frees the context (as its foreign-loop
+     * example does) and clears n->alive. */
+    if (n->ctx && n->alive)
+        lws_context_destroy(n->ctx);
+    n->ctx = NULL;
+    for (size_t i = 0; i < n->n_origins; i++)
+        free(n->origins[i]);
+    free(n->origins);
+    free(n->pack);
+    free(n);
+}

@@ -1,0 +1,113 @@
+/* net.h — the network edge: a libwebsockets context on the caller's libuv loop (foreign loop),
+ * one WebSocket endpoint (/ws, subprotocol forum.v1), plain HTTP on the same port (static web
+ * client, and whatever the http handler answers), per-connection bounded send queues drained on
+ * writable, Origin allowlist, frame reassembly with a size cap. Knows nothing of questions:
+ * it moves JSON texts between sockets and the callbacks below.
+ *
+ * Everything here runs on the loop thread. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef struct net net;
+typedef struct net_conn net_conn;
+
+/* A message to send: a JSON text with LWS_PRE bytes of headroom before it, shared by reference
+ * between every queue that sends it (serialize once, send many). */
+typedef struct net_msg {
+    int refs;
+    size_t len;
+    unsigned char *data; /* points into buf, after the headroom */
+    unsigned char buf[];
+} net_msg;
+
+/* Copies text into a new message with refs = 1. NULL on OOM. */
+net_msg *net_msg_new(const char *text, size_t len);
+/* Takes ownership of a malloc'd NUL-terminated JSON text (frees it). NULL on OOM/NULL. */
+net_msg *net_msg_take(char *text);
+void net_msg_ref(net_msg *m);
+void net_msg_unref(net_msg *m);
+
+/* Answer to an HTTP request, filled by the http handler. body is malloc'd (net frees it). */
+typedef struct net_http_response {
+    int status;               /* 0 = not handled here: net serves a static file or 404 */
+    const char *content_type;
+    char *body;
+    size_t body_len;
+    const char *content_disposition; /* optional, static string */
+    char file_path[1024];     /* when status is 0 and this is set: serve this file */
+} net_http_response;
+
+typedef struct net_callbacks {
+    void *arg;
+    /* A WebSocket connection was established. Return the user pointer stored with it. */
+    void *(*on_open)(void *arg, net_conn *c);
+    /* One complete text message (reassembled, <= max_frame bytes, not NUL-terminated). */
+    void (*on_message)(void *arg, net_conn *c, void *user, const char *data, size_t len);
+    /* The connection is gone; c must not be used after this returns. */
+    void (*on_close)(void *arg, net_conn *c, void *user);
+    /* An HTTP GET/HEAD: path without query, the query string ("" if none), the Authorization
+     * header value ("" if none). Fill resp; status 0 = fall through to static files. */
+    void (*on_http)(void *arg, const char *path, const char *query, const char *authorization,
+                    net_http_response *resp);
+} net_callbacks;
+
+typedef struct net_options {
+    const char *bind;          /* address to bind, e.g. "127.0.0.1" */
+    int port;                  /* 0 = any free port */
+    const char *web_root;      /* static files */
+    const char *const *origins; size_t n_origins; /* allowed Origin values; none = own host */
+    size_t max_frame;          /* reassembled message cap, bytes (64 KiB) */
+    size_t max_queue_msgs;     /* per connection send queue cap, messages (4096) */
+    size_t max_queue_bytes;    /* per connection send queue cap, bytes (8 MiB) */
+    size_t max_pack_bytes;     /* pack queued messages into one array frame up to this (64 KiB) */
+    int max_connections;       /* refuse connections beyond this (0 = from the fd limit) */
+    int ping_secs;             /* idle before ping (30) */
+    int hangup_secs;           /* idle before hang-up (60) */
+    const char *tls_cert, *tls_key; /* both set: serve wss:// and https:// */
+} net_options;
+
+/* Creates the lws context on loop and starts listening. Returns 0, or -1 with a clear message
+ * in err (port in use, bad address, ...). */
+int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_callbacks *cb,
+              char *err, size_t errlen);
+
+/* The port actually listened on (useful with port 0). */
+int net_port(const net *n);
+
+/* Queues m (takes a reference) for c. If the queue is over its bound, the connection is
+ * dropped as a slow consumer (closed asynchronously) and the message is not queued. */
+void net_send(net_conn *c, net_msg *m);
+/* Convenience: queues a malloc'd JSON text (ownership taken). */
+void net_send_text(net_conn *c, char *text);
+
+/* Closes c after its queued messages are written, with a close frame (code, reason). */
+void net_close(net_conn *c, int code, const char *reason);
+
+/* Peer address as text ("127.0.0.1"). */
+const char *net_conn_peer(const net_conn *c);
+
+typedef struct net_stats {
+    uint64_t connections;      /* open WebSocket connections */
+    uint64_t queued_msgs;      /* messages waiting in all send queues */
+    uint64_t queued_bytes;
+    uint64_t dropped_slow;     /* connections dropped for a full send queue */
+    uint64_t refused;          /* connections refused (cap, origin, shutting down) */
+    uint64_t frames_written;
+    uint64_t messages_written;
+} net_stats;
+void net_get_stats(const net *n, net_stats *out);
+
+/* Begins shutdown: refuses new connections, closes every WebSocket with 1001 after its queue
+ * is written. done(arg) is called once every connection is gone (or after timeout_ms). */
+void net_shutdown(net *n, int timeout_ms, void (*done)(void *arg), void *arg);
+
+/* First stage of teardown: lws starts closing its handles on the loop. The owner then closes
+ * its own handles and lets uv_run() return once the loop has nothing left. */
+void net_destroy(net *n);
+/* Second stage, after uv_run() returned: lws frees the context; then net is freed. The owner
+ * runs the loop once more (UV_RUN_NOWAIT) before uv_loop_close(). */
+void net_free(net *n);

@@ -1,0 +1,1231 @@
+/* store.c — SQLite persistence (contract in store.h). Owns: the two database connections (the
+ * writer's, used only by the writer thread once it runs, and the read connection used on the
+ * loop thread), the migration runner for the embedded schema/NNN_*.sql files, the
+ * group-commit queue and the writer thread draining it, the upkeep of the projection tables
+ * (in the same transaction as the events they derive from), the uv_async_t that hands
+ * completions back to the loop in submission order, and the commit counters and latency
+ * histogram.
+ *
+ * Locking: one mutex guards the pending queue, the done list, the closing flag and the stats.
+ * The writer never holds it across SQLite calls; the loop thread never waits on an fsync except
+ * in store_append_sync / store_meta_set (start-up and rare settings only). */
+#include "store.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "schema_embed.h"
+
+const double store_latency_bounds_ms[11] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
+
+enum {
+    STORE_DEFAULT_MAX_BATCH_EVENTS = 10000,
+    STORE_BUSY_TIMEOUT_MS = 5000,
+    STORE_CHECKPOINT_PAGES = 1000, /* WAL size that triggers a checkpoint (SQLite's default) */
+};
+
+/* A synchronous submission (store_append_sync, store_meta_set) rides the same queue as the
+ * asynchronous batches, so it is ordered with them; the writer recognises it by its done
+ * function and wakes the waiting loop thread instead of queueing a completion. */
+typedef struct store_sync_wait {
+    bool finished;
+    int rc;
+    const char *meta_key;   /* non-NULL: also upsert this meta row in the transaction */
+    const char *meta_value;
+} store_sync_wait;
+
+/* ---- JSON text for the database ------------------------------------------------------------
+ * A compact serializer producing exactly what cJSON_PrintUnformatted produces (same number
+ * formatting, same escapes), but into a reusable buffer and with integers formatted without
+ * printf/sscanf: printing is otherwise the largest CPU cost per stored event. */
+typedef struct json_buf {
+    char *p;
+    size_t len, cap;
+    bool failed; /* out of memory: the text is incomplete */
+} json_buf;
+
+static void jb_reserve(json_buf *b, size_t more)
+{
+    if (b->failed || b->len + more < b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap <= b->len + more)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->failed = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void jb_put(json_buf *b, const char *text, size_t n)
+{
+    jb_reserve(b, n);
+    if (b->failed)
+        return;
+    memcpy(b->p + b->len, text, n);
+    b->len += n;
+}
+
+static void jb_number(json_buf *b, double d)
+{
+    char tmp[32];
+    if (d != d || d - d != 0) { /* NaN or infinite */
+        jb_put(b, "null", 4);
+        return;
+    }
+    if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
+        /* integral with at most 15 digits: what %1.15g prints, without printf */
+        int64_t v = (int64_t)d;
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        char *end = tmp + sizeof tmp, *q = end;
+        do {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0)
+            *--q = '-';
+        jb_put(b, q, (size_t)(end - q));
+        return;
+    }
+    /* as cJSON 1.7.15: 15 significant digits unless that does not read back within its
+       (loose) epsilon, else 17 */
+    int n = snprintf(tmp, sizeof tmp, "%1.15g", d);
+    double back = strtod(tmp, NULL);
+    double a = back < 0 ? -back : back, m = d < 0 ? -d : d;
+    double diff = back - d < 0 ? d - back : back - d;
+    if (diff > (a > m ? a : m) * DBL_EPSILON)
+        n = snprintf(tmp, sizeof tmp, "%1.17g", d);
+    jb_put(b, tmp, (size_t)n);
+}
+
+static void jb_string(json_buf *b, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    jb_put(b, "\"", 1);
+    for (;;) {
+        const unsigned char *run = s;
+        while (*s >= 0x20 && *s != '"' && *s != '\\')
+            s++;
+        jb_put(b, (const char *)run, (size_t)(s - run));
+        if (!*s)
+            break;
+        char esc[6] = {'\\', 0};
+        size_t n = 2;
+        switch (*s) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            jb_put(b, esc, 2);
+            esc[0] = '0';
+            esc[1] = '0';
+            esc[2] = hex[*s >> 4];
+            esc[3] = hex[*s & 15];
+            n = 4;
+        }
+        jb_put(b, esc, n);
+        s++;
+    }
+    jb_put(b, "\"", 1);
+}
+
+static void jb_value(json_buf *b, const cJSON *item)
+{
+    const cJSON *c;
+    if (cJSON_IsNull(item)) {
+        jb_put(b, "null", 4);
+    } else if (cJSON_IsFalse(item)) {
+        jb_put(b, "false", 5);
+    } else if (cJSON_IsTrue(item)) {
+        jb_put(b, "true", 4);
+    } else if (cJSON_IsNumber(item)) {
+        jb_number(b, item->valuedouble);
+    } else if (cJSON_IsString(item)) {
+        jb_string(b, item->valuestring);
+    } else if (cJSON_IsRaw(item)) {
+        const char *raw = item->valuestring ? item->valuestring : "";
+        jb_put(b, raw, strlen(raw));
+    } else if (cJSON_IsArray(item)) {
+        jb_put(b, "[", 1);
+        cJSON_ArrayForEach(c, item)
+        {
+            jb_value(b, c);
+            if (c->next)
+                jb_put(b, ",", 1);
+        }
+        jb_put(b, "]", 1);
+    } else if (cJSON_IsObject(item)) {
+        jb_put(b, "{", 1);
+        cJSON_ArrayForEach(c, item)
+        {
+            jb_string(b, c->string);
+            jb_put(b, ":", 1);
+            jb_value(b, c);
+            if (c->next)
+                jb_put(b, ",", 1);
+        }
+        jb_put(b, "}", 1);
+    } else {
+        b->failed = true; /* cJSON_Invalid */
+    }
+}
+
+/* Serializes item into b (reset first). Returns the NUL-terminated text, or NULL. */
+static const char *jb_print(json_buf *b, const cJSON *item)
+{
+    b->len = 0;
+    b->failed = false;
+    jb_value(b, item);
+    jb_put(b, "", 1);
+    return b->failed ? NULL : b->p;
+}
+
+struct store {
+    uv_loop_t *loop;
+    uv_async_t async;
+    sqlite3 *wdb; /* writer connection: loop thread in store_open, writer thread after */
+    sqlite3 *rdb; /* read connection: loop thread only */
+    char *path;
+    size_t max_batch_events;
+    int schema_version;
+
+    /* writer statements, prepared once on wdb */
+    sqlite3_stmt *ins_event, *up_question, *up_session, *up_program, *up_poll;
+    sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta;
+    json_buf json[2]; /* writer thread's reusable serialization buffers */
+    int wal_pages;    /* writer thread: WAL size after the last commit */
+
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;  /* writer waits for work */
+    pthread_cond_t sync_cv;  /* store_append_sync waits for its batch */
+    /* guarded by mu: */
+    store_batch *queue_head, *queue_tail; /* submitted, not yet taken by the writer */
+    store_batch *done_head, *done_tail;   /* finished, completion not yet delivered */
+    uint64_t done_count;
+    bool closing;
+    store_stats stats;
+};
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+/* Submission time lives in the batch's rc_ until it completes: microseconds, truncated to 32
+ * bits, so differences are right for any latency under 71 minutes. No allocation per batch. */
+static uint32_t store_now_us(void)
+{
+    return (uint32_t)(uv_hrtime() / 1000);
+}
+
+static void store_sync_done(store_batch *batch, int rc)
+{
+    /* marker only: never called */
+    (void)batch;
+    (void)rc;
+}
+
+static void copy_text(char *dst, size_t cap, const unsigned char *src)
+{
+    size_t n = src ? strlen((const char *)src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Creates every missing directory above the file at path ("a/b/c.db" -> a, a/b). */
+static int make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {
+        free(dir);
+        return 0;
+    }
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        bool end = *p == '\0';
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+                snprintf(err, errlen, "cannot create directory %s for database %s: %s", dir,
+                         path, strerror(errno));
+                free(dir);
+                return -1;
+            }
+            if (end)
+                break;
+            *p = '/';
+        }
+    }
+    free(dir);
+    return 0;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int read_user_version(sqlite3 *db, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Opens one connection with the common settings. On failure writes the message and returns -1
+ * (*out is closed and NULL). */
+static int open_connection(sqlite3 **out, const char *path, bool sync_full, char *err,
+                           size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_stmt *st = NULL;
+    /* the first statement that reads the file: a corrupt or foreign file fails here */
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    int rc = sqlite3_step(st);
+    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    bool wal = mode && sqlite3_stricmp(mode, "wal") == 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        goto fail;
+    if (!wal) {
+        snprintf(err, errlen, "cannot open database %s: WAL journal mode unavailable", path);
+        sqlite3_close(db);
+        *out = NULL;
+        return -1;
+    }
+    if (exec_sql(db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
+        exec_sql(db, "PRAGMA foreign_keys=ON") || exec_sql(db, "PRAGMA cache_size=-16384"))
+        goto fail;
+    *out = db;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot open database %s: %s", path,
+             db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    *out = NULL;
+    return -1;
+}
+
+/* Applies every embedded migration newer than the recorded version, all in one transaction. */
+static int migrate(store *s, char *err, size_t errlen)
+{
+    sqlite3 *db = s->wdb;
+    int latest = 0, current = 0;
+    for (int i = 0; i < store_migration_count; i++)
+        if (store_migrations[i].version > latest)
+            latest = store_migrations[i].version;
+    const char *failed_step = "reading the schema version";
+    if (read_user_version(db, &current))
+        goto fail;
+    if (current < latest) {
+        failed_step = "starting the migration transaction";
+        if (exec_sql(db, "BEGIN IMMEDIATE"))
+            goto fail;
+        failed_step = "reading the schema version";
+        if (read_user_version(db, &current)) /* another process may have migrated meanwhile */
+            goto fail;
+        failed_step = "creating the migrations table";
+        if (current < latest &&
+            exec_sql(db, "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY,"
+                         " name TEXT NOT NULL, applied_at INTEGER NOT NULL)"))
+            goto fail;
+        for (int i = 0; i < store_migration_count && current < latest; i++) {
+            const store_migration *m = &store_migrations[i];
+            if (m->version <= current)
+                continue;
+            char sql[256];
+            failed_step = m->name;
+            if (exec_sql(db, m->sql))
+                goto fail;
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO migrations (version, name, applied_at) VALUES "
+                     "(%d, '%s', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                     m->version, m->name);
+            if (exec_sql(db, sql))
+                goto fail;
+        }
+        if (current < latest) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA user_version=%d", latest);
+            failed_step = "recording the schema version";
+            if (exec_sql(db, sql))
+                goto fail;
+            current = latest;
+        }
+        failed_step = "committing the migrations";
+        if (exec_sql(db, "COMMIT"))
+            goto fail;
+    }
+    if (current > latest) {
+        snprintf(err, errlen,
+                 "%s: database schema version %d is newer than this forumd knows (%d); "
+                 "upgrade forumd",
+                 s->path, current, latest);
+        return -1;
+    }
+    s->schema_version = current;
+    return 0;
+fail:
+    snprintf(err, errlen, "database %s: migration failed (%s): %s", s->path, failed_step,
+             sqlite3_errmsg(db));
+    if (!sqlite3_get_autocommit(db))
+        exec_sql(db, "ROLLBACK");
+    return -1;
+}
+
+static const char *const writer_sql[] = {
+    "INSERT INTO events (session, seq, at, offset_ms, actor, kind, payload, audience, subject,"
+    " request_id, secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    "INSERT INTO questions (id, session, state, category, text, author, to_panelist, parent_id,"
+    " votes, created_at, phase, answer_note, starred, source, viewer_id, json, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, 0), ?10, ?11, ?12, coalesce(?13, 0),"
+    " ?14, ?15, ?16, ?17)"
+    " ON CONFLICT (id) DO UPDATE SET session = excluded.session, state = excluded.state,"
+    " category = excluded.category, text = excluded.text, author = excluded.author,"
+    " to_panelist = excluded.to_panelist, parent_id = excluded.parent_id,"
+    " votes = excluded.votes, created_at = excluded.created_at, phase = excluded.phase,"
+    " answer_note = excluded.answer_note, starred = excluded.starred,"
+    " source = excluded.source, viewer_id = excluded.viewer_id, json = excluded.json,"
+    " updated_at = excluded.updated_at",
+    "INSERT INTO sessions (code, program_id, title, topic, status, scheduled_at, started_at,"
+    " ended_at, json, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (code) DO UPDATE SET program_id = excluded.program_id,"
+    " title = excluded.title, topic = excluded.topic, status = excluded.status,"
+    " scheduled_at = excluded.scheduled_at, started_at = excluded.started_at,"
+    " ended_at = excluded.ended_at, json = excluded.json, updated_at = excluded.updated_at",
+    "INSERT INTO programs (id, title, description, json, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (id) DO UPDATE SET title = excluded.title,"
+    " description = excluded.description, json = excluded.json,"
+    " updated_at = excluded.updated_at",
+    "INSERT INTO polls (id, session, state, json, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (id) DO UPDATE SET session = excluded.session, state = excluded.state,"
+    " json = excluded.json, updated_at = excluded.updated_at",
+    "INSERT OR IGNORE INTO votes (session, question_id, viewer_id, at) VALUES (?1, ?2, ?3, ?4)",
+    "DELETE FROM votes WHERE question_id = ?1 AND viewer_id = ?2",
+    "UPDATE questions SET votes = ?2, json = json_set(json, '$.votes', ?2), updated_at = ?3"
+    " WHERE id = ?1",
+    "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+};
+
+static sqlite3_stmt **writer_stmt(store *s, size_t i)
+{
+    sqlite3_stmt **all[] = {&s->ins_event, &s->up_question, &s->up_session, &s->up_program,
+                            &s->up_poll,   &s->ins_vote,    &s->del_vote,   &s->set_votes,
+                            &s->set_meta};
+    return all[i];
+}
+
+enum { WRITER_STMT_COUNT = sizeof writer_sql / sizeof writer_sql[0] };
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+/* Binds a JSON value generically: null/absent -> NULL, bool -> 0/1, integral number -> integer,
+ * other number -> real, string -> text (borrowed: the cJSON outlives the step), object/array ->
+ * its JSON text. */
+static int bind_json(sqlite3_stmt *st, int idx, const cJSON *item)
+{
+    if (!item || cJSON_IsNull(item))
+        return sqlite3_bind_null(st, idx);
+    if (cJSON_IsBool(item))
+        return sqlite3_bind_int(st, idx, cJSON_IsTrue(item));
+    if (cJSON_IsNumber(item)) {
+        double d = item->valuedouble;
+        if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d)
+            return sqlite3_bind_int64(st, idx, (sqlite3_int64)d);
+        return sqlite3_bind_double(st, idx, d);
+    }
+    if (cJSON_IsString(item))
+        return sqlite3_bind_text(st, idx, item->valuestring, -1, SQLITE_STATIC);
+    char *text = cJSON_PrintUnformatted(item);
+    if (!text)
+        return SQLITE_NOMEM;
+    return sqlite3_bind_text(st, idx, text, -1, cJSON_free);
+}
+
+static int bind_field(sqlite3_stmt *st, int idx, const cJSON *obj, const char *key)
+{
+    return bind_json(st, idx, cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
+{
+    if (!text || !*text)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
+}
+
+/* Binds the whole object as JSON text, borrowed from buf: valid until buf is printed into
+ * again, which happens only after this statement has been stepped. */
+static int bind_object(sqlite3_stmt *st, int idx, const cJSON *obj, json_buf *buf)
+{
+    const char *text = jb_print(buf, obj);
+    if (!text)
+        return SQLITE_NOMEM;
+    return sqlite3_bind_text(st, idx, text, (int)(buf->len - 1), SQLITE_STATIC);
+}
+
+/* Steps a fully bound write statement and resets it. Returns 0 or -1. */
+static int step_done(sqlite3_stmt *st, int bind_rc)
+{
+    int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : bind_rc;
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+#define BIND(expr)                     \
+    do {                               \
+        if (rc == SQLITE_OK)           \
+            rc = (expr);               \
+    } while (0)
+
+static int upsert_question(store *s, const forum_event *ev, const cJSON *q)
+{
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(q, "id")))
+        return 0;
+    sqlite3_stmt *st = s->up_question;
+    int rc = SQLITE_OK;
+    BIND(bind_field(st, 1, q, "id"));
+    BIND(sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
+    BIND(bind_field(st, 3, q, "state"));
+    BIND(bind_field(st, 4, q, "category"));
+    BIND(bind_field(st, 5, q, "text"));
+    BIND(bind_field(st, 6, q, "author"));
+    BIND(bind_field(st, 7, q, "to"));
+    BIND(bind_field(st, 8, q, "parent_id"));
+    BIND(bind_field(st, 9, q, "votes"));
+    BIND(bind_field(st, 10, q, "created_at"));
+    BIND(bind_field(st, 11, q, "phase"));
+    BIND(bind_field(st, 12, q, "answer_note"));
+    BIND(bind_field(st, 13, q, "starred"));
+    BIND(bind_field(st, 14, q, "source"));
+    BIND(bind_field(st, 15, q, "viewer_id"));
+    BIND(bind_object(st, 16, q, &s->json[0]));
+    BIND(sqlite3_bind_int64(st, 17, ev->at));
+    return step_done(st, rc);
+}
+
+static int upsert_session(store *s, const forum_event *ev, const cJSON *obj)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
+    const char *key = cJSON_IsString(code) ? code->valuestring : ev->session;
+    if (!key || !*key)
+        return 0;
+    /* the programme: "program_id", or "program" as an id or as an object with an id */
+    const cJSON *program = cJSON_GetObjectItemCaseSensitive(obj, "program_id");
+    if (!program)
+        program = cJSON_GetObjectItemCaseSensitive(obj, "program");
+    if (cJSON_IsObject(program))
+        program = cJSON_GetObjectItemCaseSensitive(program, "id");
+    if (program && !cJSON_IsNumber(program))
+        program = NULL;
+    sqlite3_stmt *st = s->up_session;
+    int rc = SQLITE_OK;
+    BIND(sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC));
+    BIND(bind_json(st, 2, program));
+    BIND(bind_field(st, 3, obj, "title"));
+    BIND(bind_field(st, 4, obj, "topic"));
+    BIND(bind_field(st, 5, obj, "status"));
+    BIND(bind_field(st, 6, obj, "scheduled_at"));
+    BIND(bind_field(st, 7, obj, "started_at"));
+    BIND(bind_field(st, 8, obj, "ended_at"));
+    BIND(bind_object(st, 9, obj, &s->json[0]));
+    BIND(sqlite3_bind_int64(st, 10, ev->at));
+    return step_done(st, rc);
+}
+
+static int upsert_program(store *s, const forum_event *ev, const cJSON *obj)
+{
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, "id")))
+        return 0;
+    sqlite3_stmt *st = s->up_program;
+    int rc = SQLITE_OK;
+    BIND(bind_field(st, 1, obj, "id"));
+    BIND(bind_field(st, 2, obj, "title"));
+    BIND(bind_field(st, 3, obj, "description"));
+    BIND(bind_object(st, 4, obj, &s->json[0]));
+    BIND(sqlite3_bind_int64(st, 5, ev->at));
+    return step_done(st, rc);
+}
+
+static int upsert_poll(store *s, const forum_event *ev, const cJSON *obj)
+{
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, "id")))
+        return 0;
+    sqlite3_stmt *st = s->up_poll;
+    int rc = SQLITE_OK;
+    BIND(bind_field(st, 1, obj, "id"));
+    BIND(sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
+    BIND(bind_field(st, 3, obj, "state"));
+    BIND(bind_object(st, 4, obj, &s->json[0]));
+    BIND(sqlite3_bind_int64(st, 5, ev->at));
+    return step_done(st, rc);
+}
+
+static int project_vote(store *s, const forum_event *ev, bool added)
+{
+    const cJSON *qid = cJSON_GetObjectItemCaseSensitive(ev->payload, "question_id");
+    const char *viewer = ev->subject;
+    if (!*viewer) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev->payload, "viewer_id");
+        viewer = cJSON_IsString(v) ? v->valuestring : NULL;
+    }
+    if (!cJSON_IsNumber(qid) || !viewer || !*viewer)
+        return 0;
+    int rc = SQLITE_OK;
+    if (added) {
+        sqlite3_stmt *st = s->ins_vote;
+        BIND(sqlite3_bind_text(st, 1, ev->session, -1, SQLITE_STATIC));
+        BIND(bind_json(st, 2, qid));
+        BIND(sqlite3_bind_text(st, 3, viewer, -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_int64(st, 4, ev->at));
+        return step_done(st, rc);
+    }
+    sqlite3_stmt *st = s->del_vote;
+    BIND(bind_json(st, 1, qid));
+    BIND(sqlite3_bind_text(st, 2, viewer, -1, SQLITE_STATIC));
+    return step_done(st, rc);
+}
+
+static int project_vote_counts(store *s, const forum_event *ev)
+{
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(ev->payload, "counts");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, counts)
+    {
+        char *end = NULL;
+        long long id = c->string ? strtoll(c->string, &end, 10) : 0;
+        if (!c->string || end == c->string || *end || !cJSON_IsNumber(c))
+            continue;
+        int rc = SQLITE_OK;
+        BIND(sqlite3_bind_int64(s->set_votes, 1, id));
+        BIND(bind_json(s->set_votes, 2, c));
+        BIND(sqlite3_bind_int64(s->set_votes, 3, ev->at));
+        if (step_done(s->set_votes, rc))
+            return -1;
+    }
+    return 0;
+}
+
+/* Keeps the projection tables in step with one event. The mapping is structural, not domain
+ * logic: whole objects in the payload are upserted, vote events add or remove a vote row. */
+static int project_event(store *s, const forum_event *ev)
+{
+    const cJSON *p = ev->payload;
+    if (!cJSON_IsObject(p))
+        return 0;
+    static const char *const question_keys[] = {"question", "into"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(p, question_keys[i]);
+        if (cJSON_IsObject(q) && upsert_question(s, ev, q))
+            return -1;
+    }
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "questions"), *q;
+    if (cJSON_IsArray(list)) {
+        cJSON_ArrayForEach(q, list)
+        {
+            if (cJSON_IsObject(q) && upsert_question(s, ev, q))
+                return -1;
+        }
+    }
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(p, "session");
+    if (cJSON_IsObject(obj) && upsert_session(s, ev, obj))
+        return -1;
+    obj = cJSON_GetObjectItemCaseSensitive(p, "program");
+    if (cJSON_IsObject(obj) && upsert_program(s, ev, obj))
+        return -1;
+    obj = cJSON_GetObjectItemCaseSensitive(p, "poll");
+    if (cJSON_IsObject(obj) && upsert_poll(s, ev, obj))
+        return -1;
+    if (strcmp(ev->kind, "vote.added") == 0)
+        return project_vote(s, ev, true);
+    if (strcmp(ev->kind, "vote.removed") == 0)
+        return project_vote(s, ev, false);
+    if (strcmp(ev->kind, "votes.changed") == 0)
+        return project_vote_counts(s, ev);
+    return 0;
+}
+
+static int insert_event(store *s, const forum_event *ev)
+{
+    sqlite3_stmt *st = s->ins_event;
+    int rc = SQLITE_OK;
+    BIND(sqlite3_bind_text(st, 1, ev->session, -1, SQLITE_STATIC));
+    BIND(sqlite3_bind_int64(st, 2, ev->seq));
+    BIND(sqlite3_bind_int64(st, 3, ev->at));
+    BIND(ev->offset_ms < 0 ? sqlite3_bind_null(st, 4) : sqlite3_bind_int64(st, 4, ev->offset_ms));
+    BIND(sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC));
+    BIND(sqlite3_bind_text(st, 6, ev->kind, -1, SQLITE_STATIC));
+    if (ev->payload)
+        BIND(bind_object(st, 7, ev->payload, &s->json[0]));
+    else
+        BIND(sqlite3_bind_text(st, 7, "{}", 2, SQLITE_STATIC));
+    BIND(sqlite3_bind_int(st, 8, (int)ev->audience));
+    BIND(bind_text_or_null(st, 9, ev->subject));
+    BIND(bind_text_or_null(st, 10, ev->request_id));
+    BIND(ev->secret ? bind_object(st, 11, ev->secret, &s->json[1]) : sqlite3_bind_null(st, 11));
+    if (step_done(st, rc))
+        return -1;
+    return project_event(s, ev);
+}
+
+#undef BIND
+
+static bool batch_needs_transaction(const store_batch *b)
+{
+    return b->n_events > 0 ||
+           (b->done == store_sync_done && ((store_sync_wait *)b->ctx)->meta_key);
+}
+
+/* Commits the batches from..stop (exclusive) in one transaction. Writer thread only. Returns 0,
+ * or -1 with everything rolled back; *sqlite_rc gets the failing extended result code. */
+static int writer_commit(store *s, store_batch *from, store_batch *stop, int *sqlite_rc)
+{
+    sqlite3 *db = s->wdb;
+    size_t n = 0;
+    if (exec_sql(db, "BEGIN IMMEDIATE"))
+        goto fail;
+    for (store_batch *b = from; b != stop; b = b->next_) {
+        if (b->done == store_sync_done) {
+            store_sync_wait *w = b->ctx;
+            if (w->meta_key) {
+                int rc = sqlite3_bind_text(s->set_meta, 1, w->meta_key, -1, SQLITE_STATIC);
+                if (rc == SQLITE_OK)
+                    rc = sqlite3_bind_text(s->set_meta, 2, w->meta_value, -1, SQLITE_STATIC);
+                if (step_done(s->set_meta, rc))
+                    goto fail;
+            }
+        }
+        for (size_t i = 0; i < b->n_events; i++, n++)
+            if (insert_event(s, &b->events[i]))
+                goto fail;
+    }
+    if (exec_sql(db, "COMMIT"))
+        goto fail;
+    *sqlite_rc = SQLITE_OK;
+    return 0;
+fail:
+    *sqlite_rc = sqlite3_extended_errcode(db);
+    fprintf(stderr, "forumd: store: transaction failed after %zu events, rolled back: %s\n", n,
+            sqlite3_errmsg(db));
+    if (!sqlite3_get_autocommit(db))
+        exec_sql(db, "ROLLBACK");
+    return -1;
+}
+
+/* Records one finished batch: latency, counters, and either wakes its synchronous submitter or
+ * appends it to the done list. Called with mu held. Returns true if the loop must be woken. */
+static bool finish_batch_locked(store *s, store_batch *b, int rc, uint32_t now_us)
+{
+    double ms = (double)(uint32_t)(now_us - (uint32_t)b->rc_) / 1000.0;
+    for (int i = 0; i < 11; i++)
+        if (ms <= store_latency_bounds_ms[i])
+            s->stats.latency_le[i]++;
+    s->stats.latency_le[11]++;
+    s->stats.latency_sum_ms += ms;
+    if (b->done == store_sync_done) {
+        store_sync_wait *w = b->ctx;
+        w->rc = rc;
+        w->finished = true;
+        s->stats.queued_batches--;
+        pthread_cond_broadcast(&s->sync_cv);
+        return false;
+    }
+    b->rc_ = rc;
+    b->next_ = NULL;
+    if (s->done_tail)
+        s->done_tail->next_ = b;
+    else
+        s->done_head = b;
+    s->done_tail = b;
+    s->done_count++;
+    return true;
+}
+
+/* Commits one group (a list of whole batches) and finishes its batches in order. If the group
+ * fails on a constraint (one bad batch), its batches are retried one by one so that the others
+ * still commit; other failures (full disk, I/O error, read-only) fail the whole group. */
+static void writer_run_group(store *s, store_batch *group, size_t n_events, bool needs_txn)
+{
+    int sqlite_rc = SQLITE_OK, rc = 0;
+    if (needs_txn)
+        rc = writer_commit(s, group, NULL, &sqlite_rc);
+    bool isolate = rc != 0 && group->next_ &&
+                   ((sqlite_rc & 0xff) == SQLITE_CONSTRAINT || (sqlite_rc & 0xff) == SQLITE_TOOBIG);
+    bool wake = false;
+    pthread_mutex_lock(&s->mu);
+    if (needs_txn) {
+        if (rc == 0) {
+            s->stats.transactions++;
+            s->stats.events_committed += n_events;
+        } else {
+            s->stats.failed_transactions++;
+        }
+    }
+    if (!isolate) {
+        uint32_t now = store_now_us();
+        for (store_batch *b = group, *next; b; b = next) {
+            next = b->next_;
+            wake |= finish_batch_locked(s, b, rc, now);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (store_batch *b = isolate ? group : NULL, *next; b; b = next) {
+        next = b->next_;
+        int one = 0;
+        bool txn = batch_needs_transaction(b);
+        if (txn)
+            one = writer_commit(s, b, next, &sqlite_rc);
+        pthread_mutex_lock(&s->mu);
+        if (txn) {
+            if (one == 0) {
+                s->stats.transactions++;
+                s->stats.events_committed += b->n_events;
+            } else {
+                s->stats.failed_transactions++;
+            }
+        }
+        wake |= finish_batch_locked(s, b, one, store_now_us());
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (wake)
+        uv_async_send(&s->async);
+}
+
+/* Replaces SQLite's auto-checkpoint (which runs inside COMMIT, before the completions could be
+ * handed back): the writer checkpoints after delivering them instead. */
+static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    ((store *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+static void writer_checkpoint_if_due(store *s)
+{
+    if (s->wal_pages < STORE_CHECKPOINT_PAGES)
+        return;
+    s->wal_pages = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        fprintf(stderr, "forumd: store: checkpoint of %s failed: %s\n", s->path,
+                sqlite3_errmsg(s->wdb));
+}
+
+static void *writer_main(void *arg)
+{
+    store *s = arg;
+    pthread_setname_np(pthread_self(), "forum-store"); /* for top, perf and gdb */
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->queue_head && !s->closing)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->queue_head)
+            break; /* closing, and everything queued is committed */
+        /* group commit: every whole batch queued so far, up to max_batch_events events */
+        store_batch *group = s->queue_head, *last = group;
+        size_t n_events = group->n_events;
+        bool needs_txn = batch_needs_transaction(group);
+        while (last->next_ && n_events + last->next_->n_events <= s->max_batch_events) {
+            last = last->next_;
+            n_events += last->n_events;
+            needs_txn |= batch_needs_transaction(last);
+        }
+        s->queue_head = last->next_;
+        if (!s->queue_head)
+            s->queue_tail = NULL;
+        last->next_ = NULL;
+        pthread_mutex_unlock(&s->mu);
+        writer_run_group(s, group, n_events, needs_txn);
+        writer_checkpoint_if_due(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- completions ------------------------------------------------------------------------ */
+
+/* Calls the done callback of every finished batch, in submission order. Loop thread. */
+static void deliver_completions(store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    store_batch *b = s->done_head;
+    s->done_head = s->done_tail = NULL;
+    s->stats.queued_batches -= s->done_count;
+    s->done_count = 0;
+    pthread_mutex_unlock(&s->mu);
+    while (b) {
+        store_batch *next = b->next_; /* done may free b */
+        b->next_ = NULL;
+        b->done(b, b->rc_);
+        b = next;
+    }
+}
+
+static void store_async_cb(uv_async_t *handle)
+{
+    deliver_completions(handle->data);
+}
+
+/* ---- public API ------------------------------------------------------------------------- */
+
+static void store_free(store *s)
+{
+    for (size_t i = 0; i < WRITER_STMT_COUNT; i++)
+        sqlite3_finalize(*writer_stmt(s, i));
+    sqlite3_close(s->wdb);
+    sqlite3_close(s->rdb);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->sync_cv);
+    free(s->json[0].p);
+    free(s->json[1].p);
+    free(s->path);
+    free(s);
+}
+
+int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!opt || !opt->path || !*opt->path) {
+        snprintf(err, errlen, "no database path given");
+        return -1;
+    }
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
+    s->loop = loop;
+    s->max_batch_events =
+        opt->max_batch_events > 0 ? (size_t)opt->max_batch_events : STORE_DEFAULT_MAX_BATCH_EVENTS;
+    s->path = strdup(opt->path);
+    if (!s->path) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (make_parent_dirs(opt->path, err, errlen))
+        goto fail;
+    if (open_connection(&s->wdb, opt->path, opt->synchronous_full, err, errlen))
+        goto fail;
+    if (migrate(s, err, errlen))
+        goto fail;
+    sqlite3_wal_hook(s->wdb, writer_wal_hook, s);
+    exec_sql(s->wdb, "PRAGMA journal_size_limit=67108864"); /* WAL file kept under 64 MiB */
+    if (open_connection(&s->rdb, opt->path, opt->synchronous_full, err, errlen))
+        goto fail;
+    if (exec_sql(s->rdb, "PRAGMA query_only=ON")) {
+        snprintf(err, errlen, "database %s: %s", s->path, sqlite3_errmsg(s->rdb));
+        goto fail;
+    }
+    for (size_t i = 0; i < WRITER_STMT_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->wdb, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               writer_stmt(s, i), NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "database %s: preparing statements: %s", s->path,
+                     sqlite3_errmsg(s->wdb));
+            goto fail;
+        }
+    }
+    /* the writer starts first: it touches the async handle only after work is queued */
+    int prc = pthread_create(&s->writer, NULL, writer_main, s);
+    if (prc) {
+        snprintf(err, errlen, "database %s: cannot start the writer thread: %s", s->path,
+                 strerror(prc));
+        goto fail;
+    }
+    if (uv_async_init(loop, &s->async, store_async_cb)) {
+        snprintf(err, errlen, "database %s: cannot create the completion handle", s->path);
+        pthread_mutex_lock(&s->mu);
+        s->closing = true;
+        pthread_cond_broadcast(&s->work_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->writer, NULL);
+        goto fail;
+    }
+    s->async.data = s;
+    *out = s;
+    return 0;
+fail:
+    store_free(s);
+    return -1;
+}
+
+/* Must not be called after store_close; if it is, the batch fails at once (done called here). */
+void store_append(store *s, store_batch *batch)
+{
+    batch->next_ = NULL;
+    batch->rc_ = (int)store_now_us();
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        batch->done(batch, -1);
+        return;
+    }
+    if (s->queue_tail)
+        s->queue_tail->next_ = batch;
+    else
+        s->queue_head = batch;
+    s->queue_tail = batch;
+    s->stats.queued_batches++;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Queues a synchronous batch behind everything already queued and waits for its commit. */
+static int submit_and_wait(store *s, store_batch *b)
+{
+    store_sync_wait *w = b->ctx;
+    b->next_ = NULL;
+    b->rc_ = (int)store_now_us();
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    if (s->queue_tail)
+        s->queue_tail->next_ = b;
+    else
+        s->queue_head = b;
+    s->queue_tail = b;
+    s->stats.queued_batches++;
+    pthread_cond_signal(&s->work_cv);
+    while (!w->finished)
+        pthread_cond_wait(&s->sync_cv, &s->mu);
+    int rc = w->rc;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_append_sync(store *s, const forum_event *events, size_t n)
+{
+    store_sync_wait w = {0};
+    /* store only reads the events; the batch type is shared with the asynchronous path */
+    store_batch b = {.events = (forum_event *)events, .n_events = n, .done = store_sync_done,
+                     .ctx = &w};
+    return submit_and_wait(s, &b);
+}
+
+int store_meta_set(store *s, const char *key, const char *value)
+{
+    if (!key || !value)
+        return -1;
+    store_sync_wait w = {.meta_key = key, .meta_value = value};
+    store_batch b = {.done = store_sync_done, .ctx = &w};
+    return submit_and_wait(s, &b);
+}
+
+/* Returns 0 and the value if found, 1 if absent, -1 on a database error or if the value does
+ * not fit in buf (never a truncated value). */
+int store_meta_get(store *s, const char *key, char *buf, size_t buflen)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    if (sqlite3_prepare_v2(s->rdb, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
+            SQLITE_OK ||
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK)
+        goto done;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        ret = 1;
+    } else if (rc == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (v && buflen > n) {
+            memcpy(buf, v, n + 1);
+            ret = 0;
+        }
+    }
+done:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_schema_version(store *s)
+{
+    return s->schema_version;
+}
+
+static void clear_event(forum_event *ev)
+{
+    cJSON_Delete(ev->payload);
+    cJSON_Delete(ev->secret);
+    ev->payload = ev->secret = NULL;
+}
+
+/* Fills ev from a row of EVENT_COLUMNS. Returns 0, or -1 (message printed) if a JSON column
+ * does not parse. ev owns payload and secret afterwards. */
+#define EVENT_COLUMNS \
+    "session, seq, at, offset_ms, actor, kind, payload, audience, subject, request_id, secret"
+static int read_event_row(sqlite3_stmt *st, forum_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    copy_text(ev->session, sizeof ev->session, sqlite3_column_text(st, 0));
+    ev->seq = sqlite3_column_int64(st, 1);
+    ev->at = sqlite3_column_int64(st, 2);
+    ev->offset_ms = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
+    copy_text(ev->actor, sizeof ev->actor, sqlite3_column_text(st, 4));
+    copy_text(ev->kind, sizeof ev->kind, sqlite3_column_text(st, 5));
+    ev->audience = (forum_audience)sqlite3_column_int(st, 7);
+    copy_text(ev->subject, sizeof ev->subject, sqlite3_column_text(st, 8));
+    copy_text(ev->request_id, sizeof ev->request_id, sqlite3_column_text(st, 9));
+    const char *payload = (const char *)sqlite3_column_text(st, 6);
+    ev->payload = payload ? cJSON_ParseWithLength(payload, (size_t)sqlite3_column_bytes(st, 6))
+                          : NULL;
+    if (!ev->payload)
+        goto fail;
+    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+        const char *secret = (const char *)sqlite3_column_text(st, 10);
+        ev->secret = secret ? cJSON_ParseWithLength(secret, (size_t)sqlite3_column_bytes(st, 10))
+                            : NULL;
+        if (!ev->secret)
+            goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "forumd: store: event %s/%lld has malformed JSON\n", ev->session,
+            (long long)ev->seq);
+    clear_event(ev);
+    return -1;
+}
+
+/* Runs a prepared event query, calling each per row. Returns rows delivered, or -1 on a
+ * database error; *stopped gets each's non-zero return value if it stopped the iteration. */
+static long long run_event_query(store *s, sqlite3_stmt *st,
+                                 int (*each)(void *arg, const forum_event *ev), void *arg,
+                                 int *stopped)
+{
+    long long delivered = 0;
+    int rc;
+    *stopped = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        forum_event ev;
+        if (read_event_row(st, &ev))
+            return -1;
+        int r = each(arg, &ev);
+        clear_event(&ev);
+        delivered++;
+        if (r) {
+            *stopped = r;
+            return delivered;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "forumd: store: reading events from %s: %s\n", s->path,
+                sqlite3_errmsg(s->rdb));
+        return -1;
+    }
+    return delivered;
+}
+
+int store_load(store *s, int (*each)(void *arg, const forum_event *ev), void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1, stopped = 0;
+    if (sqlite3_prepare_v2(s->rdb, "SELECT " EVENT_COLUMNS " FROM events ORDER BY rowid", -1,
+                           &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "forumd: store: %s: %s\n", s->path, sqlite3_errmsg(s->rdb));
+        goto done;
+    }
+    if (run_event_query(s, st, each, arg, &stopped) < 0)
+        goto done;
+    ret = stopped;
+done:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* Stops early when each returns non-zero; the count then includes that event. */
+int store_events_after(store *s, const char *session, int64_t after_seq, size_t max,
+                       int (*each)(void *arg, const forum_event *ev), void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    long long ret = -1;
+    int stopped = 0;
+    if (sqlite3_prepare_v2(s->rdb,
+                           "SELECT " EVENT_COLUMNS " FROM events WHERE session = ?1 AND seq > ?2"
+                           " ORDER BY seq LIMIT ?3",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(st, 1, session ? session : "", -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, after_seq) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, max > (size_t)INT_MAX ? INT_MAX : (sqlite3_int64)max) !=
+            SQLITE_OK) {
+        fprintf(stderr, "forumd: store: %s: %s\n", s->path, sqlite3_errmsg(s->rdb));
+        goto done;
+    }
+    ret = run_event_query(s, st, each, arg, &stopped);
+done:
+    sqlite3_finalize(st);
+    return ret > INT_MAX ? INT_MAX : (int)ret;
+}
+
+void store_get_stats(store *s, store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void store_close_cb(uv_handle_t *handle)
+{
+    store_free(handle->data);
+}
+
+/* Commits everything queued, joins the writer, delivers the remaining completions here (on the
+ * calling loop thread), closes both connections and starts closing the async handle. The store's
+ * memory is freed by the handle's close callback: the caller must run the loop afterwards (as
+ * it does anyway to drain its own handles) and must not use s after this call. */
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    deliver_completions(s);
+    for (size_t i = 0; i < WRITER_STMT_COUNT; i++) {
+        sqlite3_finalize(*writer_stmt(s, i));
+        *writer_stmt(s, i) = NULL;
+    }
+    sqlite3_close(s->wdb);
+    sqlite3_close(s->rdb);
+    s->wdb = s->rdb = NULL;
+    uv_close((uv_handle_t *)&s->async, store_close_cb);
+}

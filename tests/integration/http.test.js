@@ -1,0 +1,143 @@
+// HTTP on the WebSocket port: health, metrics, exports, the static web client.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { harness, makeTempDir, marker, setupSession, short } from './lib.js';
+
+async function get(srv, p, headers = {}) {
+  const res = await fetch(`${srv.url}${p}`, { headers, signal: AbortSignal.timeout(5000) });
+  const body = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body, text: body.toString('utf8') };
+}
+
+/** GET without URL normalisation (fetch would resolve "..") */
+function rawGet(srv, p) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: srv.port, path: p, timeout: 5000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+test('HTTP endpoints', { timeout: 30000 }, async (t) => {
+  const h = harness(t);
+  const webRoot = makeTempDir('forum-web-');
+  const page = '<!doctype html><html><head><meta charset="utf-8"><title>书记论坛</title></head><body>论坛</body></html>';
+  writeFileSync(path.join(webRoot, 'index.html'), page);
+  const srv = await h.startServer({ args: ['--web-root', webRoot] });
+
+  await t.test('GET /healthz', async () => {
+    const r = await get(srv, '/healthz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.text), { ok: true });
+  });
+
+  const { code, moderatorKey } = await setupSession(h, srv, {});
+  const mod = await h.moderator(srv, code, moderatorKey);
+  const viewer = await h.viewer(srv, code, { name: '导出测试' });
+  const q1 = (await viewer.ok('question.submit', { text: '第一问：学校门口的交通拥堵怎么解决？' })).question.id;
+  await mod.ok('onair.set', { question_id: q1 });
+  await mod.ok('question.answered', { question_id: q1, note: '增派交警' });
+  const q2 = (await viewer.ok('question.submit', { text: '追问：放学时段能否限行？', parent_id: q1 })).question.id;
+  await marker(mod, [viewer], 'export');
+
+  await t.test('GET /metrics', async () => {
+    const r = await get(srv, '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/plain/);
+    for (const needle of ['forum_connections{role="viewer"}', 'forum_events_committed_total', 'forum_commit_latency_ms_bucket']) {
+      assert.ok(r.text.includes(needle), `/metrics lacks ${needle}:\n${r.text.slice(0, 1500)}`);
+    }
+    const m = r.text.match(/^forum_connections\{role="viewer"\}\s+(\d+(?:\.\d+)?)/m);
+    assert.ok(m, 'forum_connections{role="viewer"} has a value');
+    assert.ok(Number(m[1]) >= 1, `one viewer is connected: ${m[0]}`);
+    const ev = r.text.match(/^forum_events_committed_total\s+(\d+)/m);
+    assert.ok(ev && Number(ev[1]) > 0, 'events were committed');
+    assert.match(r.text, /forum_commit_latency_ms_bucket\{le="\+Inf"\}/);
+  });
+
+  await t.test('transcript.json needs the producer key', async () => {
+    const p = `/api/sessions/${code}/transcript.json`;
+    assert.equal((await get(srv, p)).status, 401, 'no Authorization');
+    assert.equal((await get(srv, p, { authorization: 'Bearer wrong-key' })).status, 401, 'wrong key');
+    assert.equal((await get(srv, p, { authorization: `Bearer ${moderatorKey}` })).status, 401, 'a moderator key is not the producer key');
+    assert.equal((await get(srv, p, { authorization: srv.producerKey })).status, 401, 'missing Bearer scheme');
+    const r = await get(srv, p, { authorization: `Bearer ${srv.producerKey}` });
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+    const doc = JSON.parse(r.text);
+    assert.equal(doc.session?.code, code);
+    assert.ok(Array.isArray(doc.events) && doc.events.length > 0, 'events');
+    for (let i = 1; i < doc.events.length; i++) {
+      assert.ok(doc.events[i].seq > doc.events[i - 1].seq, `events in seq order at ${i}`);
+    }
+    assert.ok(doc.events.some((e) => e.kind === 'question.answered'), 'answered event in the transcript');
+    assert.ok(Array.isArray(doc.questions), 'questions');
+    const byId = Object.fromEntries(doc.questions.map((q) => [q.id, q]));
+    assert.equal(byId[q1]?.state, 'answered');
+    assert.equal(byId[q1]?.answer_note, '增派交警');
+    assert.equal(byId[q2]?.parent_id, q1);
+    assert.equal(r.text.includes(moderatorKey), false, 'the moderator key is not exported');
+    assert.equal(r.text.includes(srv.producerKey), false, 'the producer key is not exported');
+  });
+
+  await t.test('unknown session: 404', async () => {
+    const r = await get(srv, '/api/sessions/ZZZZZZ/transcript.json', { authorization: `Bearer ${srv.producerKey}` });
+    assert.equal(r.status, 404);
+  });
+
+  await t.test('transcript.md and questions.csv', async () => {
+    const auth = { authorization: `Bearer ${srv.producerKey}` };
+    assert.equal((await get(srv, `/api/sessions/${code}/questions.csv`)).status, 401);
+    const md = await get(srv, `/api/sessions/${code}/transcript.md`, auth);
+    assert.equal(md.status, 200);
+    assert.ok(md.text.includes('学校门口的交通拥堵'), 'minutes list the questions');
+    assert.ok(md.text.includes('增派交警'), 'and the answers');
+    const csv = await get(srv, `/api/sessions/${code}/questions.csv`, auth);
+    assert.equal(csv.status, 200);
+    assert.deepEqual([...csv.body.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 BOM');
+    assert.ok(csv.text.includes('放学时段能否限行'), short(csv.text.slice(0, 200)));
+  });
+
+  await t.test('GET / serves the web client', async () => {
+    const r = await get(srv, '/');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+    assert.ok(/<html|<!doctype html/i.test(r.text));
+    assert.equal(r.text, page);
+    const missing = await get(srv, '/no-such-file.js');
+    assert.equal(missing.status, 404);
+    for (const p of ['/../../../../etc/passwd', '/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2f..%2fetc%2fpasswd']) {
+      const escape = await rawGet(srv, p).catch((e) => ({ status: e.message, text: '' }));
+      assert.ok(!escape.text.includes('root:'), `path traversal with ${p}`);
+    }
+  });
+});
+
+test('Origin check on the WebSocket upgrade', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer({ args: ['--origin', 'https://forum.example.org'] });
+  const ok = await h.connect(srv, { origin: 'https://forum.example.org' });
+  assert.ok(ok.isOpen);
+  const own = await h.connect(srv, { origin: `http://127.0.0.1:${srv.port}` }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  const none = await h.connect(srv, {}).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  assert.equal(none, 'accepted', 'clients without Origin are allowed');
+  const evil = await h.connect(srv, { origin: 'https://evil.example.com' }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  assert.notEqual(evil, 'accepted', 'a foreign Origin is refused');
+  console.log(`# origin: own host with --origin given -> ${own}; foreign -> ${evil}`);
+
+  const srv2 = await h.startServer();
+  const def = await h.connect(srv2, { origin: `http://127.0.0.1:${srv2.port}` }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  assert.equal(def, 'accepted', 'default: the server\'s own origin is allowed');
+  const defLocal = await h.connect(srv2, { origin: `http://localhost:${srv2.port}` }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  assert.equal(defLocal, 'accepted', 'default: localhost:<port> is allowed');
+  const defEvil = await h.connect(srv2, { origin: 'https://evil.example.com' }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  assert.notEqual(defEvil, 'accepted', 'default: a foreign Origin is refused');
+});

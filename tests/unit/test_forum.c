@@ -1,0 +1,1928 @@
+/* test_forum.c — unit tests of the domain core (server/forum.c): role and status rules, question
+ * life cycle, votes and their coalescing, merge, up-next, undo, polls, bans, visibility of
+ * snapshots and events, and replay (a scripted show replayed into a fresh state must give the
+ * same snapshots). Links forum.c, auth.c and utf8.c only. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "check.h"
+#include "forum.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fixture                                                                                    */
+
+static forum_state *st;
+static int64_t now_ms = 1700000000000LL;
+static uint64_t rng = 42;
+static forum_event *log_events; /* every event produced, in order (copies) */
+static size_t n_log;
+static char code[FORUM_CODE_MAX];
+static forum_actor viewer_a, viewer_b, viewer_c, moderator, moderator2, producer, studio;
+
+/* Deterministic "randomness" for join codes and keys. */
+static void test_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    for (size_t i = 0; i < n; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        p[i] = (unsigned char)(rng >> 56);
+    }
+}
+
+static forum_env env(void)
+{
+    forum_env e = {.now_ms = now_ms, .random_bytes = test_random};
+    return e;
+}
+
+static void log_copy(const forum_event *ev)
+{
+    log_events = realloc(log_events, (n_log + 1) * sizeof *log_events);
+    forum_event *c = &log_events[n_log++];
+    *c = *ev;
+    c->payload = cJSON_Duplicate(ev->payload, 1);
+    c->secret = ev->secret ? cJSON_Duplicate(ev->secret, 1) : NULL;
+}
+
+static forum_result run(const forum_actor *a, const forum_command *cmd)
+{
+    forum_env e = env();
+    forum_result r = forum_apply(st, a, cmd, &e);
+    for (size_t i = 0; i < r.n_events; i++)
+        log_copy(&r.events[i]);
+    return r;
+}
+
+/* Runs cmd and returns its error code (result freed). */
+static forum_err try(const forum_actor *a, const forum_command *cmd)
+{
+    forum_result r = run(a, cmd);
+    forum_err e = r.err;
+    forum_result_free(&r);
+    return e;
+}
+
+/* Runs cmd, expecting err with field (NULL = any). */
+static bool fails_with(const forum_actor *a, const forum_command *cmd, forum_err err,
+                       const char *field)
+{
+    forum_result r = run(a, cmd);
+    bool ok = r.err == err && r.n_events == 0 && r.ack == NULL && r.message[0] &&
+              (!field || (r.field && strcmp(r.field, field) == 0));
+    if (!ok)
+        fprintf(stderr, "  got err %d field %s message \"%s\"\n", r.err,
+                r.field ? r.field : "(none)", r.message);
+    forum_result_free(&r);
+    return ok;
+}
+
+static size_t flush(forum_event **evs)
+{
+    size_t n = 0;
+    *evs = NULL;
+    forum_env e = env();
+    forum_flush_counts(st, &e, evs, &n);
+    for (size_t i = 0; i < n; i++)
+        log_copy(&(*evs)[i]);
+    return n;
+}
+
+static void free_events(forum_event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        forum_event_clear(&evs[i]);
+    free(evs);
+}
+
+static forum_command cmd_of(forum_cmd_type t)
+{
+    forum_command c;
+    memset(&c, 0, sizeof c);
+    c.type = t;
+    return c;
+}
+
+static forum_command cmd_q(forum_cmd_type t, int64_t qid)
+{
+    forum_command c = cmd_of(t);
+    c.question_id = qid;
+    return c;
+}
+
+static forum_actor make_viewer(const char *id, const char *name)
+{
+    forum_actor a;
+    memset(&a, 0, sizeof a);
+    a.role = FORUM_ROLE_VIEWER;
+    snprintf(a.viewer_id, sizeof a.viewer_id, "%s", id);
+    snprintf(a.name, sizeof a.name, "%s", name ? name : "");
+    snprintf(a.session, sizeof a.session, "%s", code);
+    return a;
+}
+
+static forum_actor make_staff(forum_role role, const char *session, const char *name)
+{
+    forum_actor a;
+    memset(&a, 0, sizeof a);
+    a.role = role;
+    snprintf(a.name, sizeof a.name, "%s", name ? name : "");
+    snprintf(a.session, sizeof a.session, "%s", session);
+    return a;
+}
+
+/* Creates a programme and a session (premoderation as given) and returns its code. */
+static void create_session(bool premoderation, char *out_code)
+{
+    static char *panel_names[] = {"Alice Chen", "Bob Li"};
+    static char *segs[] = {"Opening", "Questions"};
+    static char *blocked[] = {"广告", "spam"};
+    forum_actor prod = make_staff(FORUM_ROLE_PRODUCER, "", NULL);
+    forum_command c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
+    c.title = "Town Hall";
+    forum_result r = run(&prod, &c);
+    int64_t program_id = (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "program"),
+                                                      "id")->valuedouble;
+    forum_result_free(&r);
+
+    forum_panelist_in panel[2] = {{panel_names[0], "University", "economist"},
+                                  {panel_names[1], NULL, NULL}};
+    c = cmd_of(FORUM_CMD_SESSION_CREATE);
+    c.program_id = program_id;
+    c.title = "Housing costs";
+    c.has_topic = true;
+    c.topic = "Rents";
+    c.has_premoderation = true;
+    c.premoderation = premoderation;
+    c.has_panelists = true;
+    c.panelists = panel;
+    c.n_panelists = 2;
+    c.has_segments = true;
+    c.segments = segs;
+    c.n_segments = 2;
+    c.has_blocked_words = true;
+    c.blocked_words = blocked;
+    c.n_blocked_words = 2;
+    r = run(&prod, &c);
+    snprintf(out_code, FORUM_CODE_MAX, "%s",
+             cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "session"), "code")->valuestring);
+    forum_result_free(&r);
+}
+
+static void setup_limited(bool premoderation, bool open, const forum_limits *lim)
+{
+    st = forum_new(lim);
+    n_log = 0;
+    create_session(premoderation, code);
+    viewer_a = make_viewer("v00000000000000aa", "Ann");
+    viewer_b = make_viewer("v00000000000000bb", "Ben");
+    viewer_c = make_viewer("v00000000000000cc", NULL);
+    moderator = make_staff(FORUM_ROLE_MODERATOR, code, "Mia");
+    moderator2 = make_staff(FORUM_ROLE_MODERATOR, code, "Max");
+    producer = make_staff(FORUM_ROLE_PRODUCER, code, NULL);
+    studio = make_staff(FORUM_ROLE_PRODUCER, "", NULL);
+    if (open) {
+        forum_command c = cmd_of(FORUM_CMD_SESSION_OPEN);
+        CHECK(try(&producer, &c) == FORUM_OK);
+    }
+}
+
+static void setup_with(bool premoderation, bool open)
+{
+    setup_limited(premoderation, open, NULL);
+}
+
+static void setup(void)
+{
+    setup_with(false, true);
+}
+
+static void teardown(void)
+{
+    forum_free(st);
+    st = NULL;
+    for (size_t i = 0; i < n_log; i++)
+        forum_event_clear(&log_events[i]);
+    free(log_events);
+    log_events = NULL;
+    n_log = 0;
+}
+
+static int64_t json_int(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+}
+
+static const char *json_s(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Submits text as a; returns the new question id (> 0) or -err. */
+static int64_t submit_as(const forum_actor *a, const char *text, const char *request_id)
+{
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = (char *)text;
+    c.id = (char *)request_id;
+    forum_result r = run(a, &c);
+    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    forum_result_free(&r);
+    return id;
+}
+
+static forum_err act(const forum_actor *a, forum_cmd_type t, int64_t qid)
+{
+    forum_command c = cmd_q(t, qid);
+    return try(a, &c);
+}
+
+/* The question object for id in a's snapshot, printed; NULL if absent. Caller frees. */
+static cJSON *snapshot_of(const forum_actor *a)
+{
+    return forum_snapshot(st, a, code);
+}
+
+static const cJSON *find_q(const cJSON *snap, int64_t id)
+{
+    const cJSON *q;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(snap, "questions")) if (json_int(q, "id") == id)
+        return q;
+    return NULL;
+}
+
+/* State of question id as staff see it ("" if absent). */
+static char state_buf[32];
+static const char *state_of(int64_t id)
+{
+    cJSON *snap = snapshot_of(&moderator);
+    const cJSON *q = find_q(snap, id);
+    snprintf(state_buf, sizeof state_buf, "%s", q ? json_s(q, "state") : "");
+    cJSON_Delete(snap);
+    return state_buf;
+}
+
+static int64_t votes_of(int64_t id)
+{
+    cJSON *snap = snapshot_of(&moderator);
+    int64_t v = json_int(find_q(snap, id), "votes");
+    cJSON_Delete(snap);
+    return v;
+}
+
+static int64_t on_air(void)
+{
+    cJSON *snap = snapshot_of(&moderator);
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(snap, "panel"), "on_air");
+    int64_t id = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    cJSON_Delete(snap);
+    return id;
+}
+
+static char queue_buf[256];
+static const char *up_next(void)
+{
+    cJSON *snap = snapshot_of(&moderator);
+    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetObjectItem(snap, "panel"),
+                                                         "up_next"));
+    snprintf(queue_buf, sizeof queue_buf, "%s", s);
+    free(s);
+    cJSON_Delete(snap);
+    return queue_buf;
+}
+
+static forum_err vote(const forum_actor *v, int64_t qid, bool add)
+{
+    return act(v, add ? FORUM_CMD_VOTE_ADD : FORUM_CMD_VOTE_REMOVE, qid);
+}
+
+static forum_err queue_set(const forum_actor *a, int64_t *ids, size_t n)
+{
+    forum_command c = cmd_of(FORUM_CMD_QUEUE_SET);
+    c.ids = ids;
+    c.n_ids = n;
+    return try(a, &c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Roles                                                                                      */
+
+static void viewer_may_not_moderate_or_produce(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "How will rents develop?", NULL);
+    CHECK(q > 0);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_q(FORUM_CMD_ONAIR_SET, q);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
+    c.title = "Mine";
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_of(FORUM_CMD_QUESTION_UNDO);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    CHECK_STR(state_of(q), "published");
+    teardown();
+}
+
+static void staff_may_not_vote_or_withdraw(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Question one", NULL);
+    forum_command c = cmd_q(FORUM_CMD_VOTE_ADD, q);
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q);
+    CHECK(fails_with(&producer, &c, FORUM_E_FORBIDDEN, NULL));
+    teardown();
+}
+
+static void moderator_acts_only_in_own_session(void)
+{
+    setup();
+    char other[FORUM_CODE_MAX];
+    create_session(false, other);
+    int64_t q = submit_as(&viewer_a, "A question", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_STAR, q);
+    c.starred = true;
+    c.session = other;
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, "session"));
+    c.session = code; /* naming its own session is fine */
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_of(FORUM_CMD_SESSION_LIST);
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
+    c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
+    c.title = "x";
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
+    teardown();
+}
+
+static void producer_acts_in_any_session(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "A question", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_STAR, q);
+    c.starred = true;
+    CHECK(fails_with(&studio, &c, FORUM_E_BAD_REQUEST, "session"));
+    c.session = "ZZZZZZ";
+    CHECK(fails_with(&studio, &c, FORUM_E_NOT_FOUND, "session"));
+    c.session = code;
+    CHECK(try(&studio, &c) == FORUM_OK);
+    /* A producer bound to another session may still name this one. */
+    char other[FORUM_CODE_MAX];
+    create_session(false, other);
+    forum_actor elsewhere = make_staff(FORUM_ROLE_PRODUCER, other, NULL);
+    c.starred = false;
+    CHECK(try(&elsewhere, &c) == FORUM_OK);
+    teardown();
+}
+
+static void unknown_session_is_not_found(void)
+{
+    setup();
+    forum_actor lost = make_viewer("v0000000000000dd", "Lost");
+    snprintf(lost.session, sizeof lost.session, "NOPE22");
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Hello?";
+    CHECK(fails_with(&lost, &c, FORUM_E_NOT_FOUND, "session"));
+    CHECK(forum_snapshot(st, &lost, "NOPE22") == NULL);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sessions                                                                                   */
+
+static void session_create_issues_code_and_hashed_key(void)
+{
+    setup_with(false, false);
+    CHECK(strlen(code) == 6);
+    CHECK(strspn(code, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789") == 6);
+    CHECK_STR(forum_session_status(st, code), "draft");
+    /* The first event of the session's log carries the full session and the key hash. */
+    const forum_event *first = NULL;
+    for (size_t i = 0; i < n_log; i++)
+        if (strcmp(log_events[i].session, code) == 0) {
+            first = &log_events[i];
+            break;
+        }
+    CHECK(first && first->seq == 1);
+    CHECK_STR(first->kind, "session.changed");
+    CHECK(first->audience == FORUM_AUD_PUBLIC);
+    const char *hash = json_s(first->secret, "moderator_key_hash");
+    CHECK(hash && strlen(hash) == 64);
+    CHECK_STR(forum_moderator_key_hash(st, code), hash);
+    const cJSON *so = cJSON_GetObjectItem(first->payload, "session");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(so, "panelists")) == 2);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(so, "blocked_words")) == 2);
+
+    /* Rotating gives a new plaintext key whose hash replaces the old one. */
+    forum_command c = cmd_of(FORUM_CMD_SESSION_ROTATE_KEY);
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK);
+    const char *key = json_s(r.ack, "moderator_key");
+    CHECK(key && strlen(key) == 24);
+    CHECK(r.n_events == 1 && r.events[0].secret);
+    char expected[65];
+    auth_sha256_hex(key, strlen(key), expected);
+    CHECK_STR(forum_moderator_key_hash(st, code), expected);
+    CHECK(strcmp(expected, hash) != 0);
+    forum_result_free(&r);
+    teardown();
+}
+
+static void session_ack_carries_key_once(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_SESSION_CREATE);
+    c.program_id = 1;
+    c.title = "Second";
+    forum_result r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK(json_s(r.ack, "moderator_key") && strlen(json_s(r.ack, "moderator_key")) == 24);
+    const cJSON *so = cJSON_GetObjectItem(r.ack, "session");
+    CHECK_STR(json_s(so, "status"), "draft");
+    CHECK_STR(json_s(so, "program"), "Town Hall");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(so, "anonymous_allowed")));
+    CHECK(r.n_events == 1 && r.events[0].seq == 1);
+    char *payload = cJSON_PrintUnformatted(r.events[0].payload);
+    CHECK(strstr(payload, json_s(r.ack, "moderator_key")) == NULL);
+    free(payload);
+    forum_result_free(&r);
+    c.program_id = 99;
+    CHECK(fails_with(&studio, &c, FORUM_E_NOT_FOUND, "program_id"));
+    teardown();
+}
+
+static void session_list_shows_programs_and_sessions(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_SESSION_LIST);
+    forum_result r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "programs")) == 1);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "sessions")) == 1);
+    forum_result_free(&r);
+    cJSON *snap = forum_snapshot(st, &studio, NULL);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "sessions")) == 1);
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void programs_live_in_the_studio_log(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
+    c.title = "Science Hour";
+    forum_result r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].session, "");
+    CHECK(r.events[0].seq == 2);
+    CHECK_STR(r.events[0].kind, "program.changed");
+    CHECK(json_int(cJSON_GetObjectItem(r.ack, "program"), "id") == 2);
+    forum_result_free(&r);
+    c = cmd_of(FORUM_CMD_PROGRAM_UPDATE);
+    c.program_id = 2;
+    c.description = "Weekly";
+    r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "program"), "title"), "Science Hour");
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "program"), "description"), "Weekly");
+    forum_result_free(&r);
+    CHECK(forum_last_seq(st, "") == 3);
+    c.program_id = 7;
+    CHECK(fails_with(&studio, &c, FORUM_E_NOT_FOUND, "program_id"));
+    teardown();
+}
+
+static void session_status_transitions(void)
+{
+    setup_with(false, false);
+    CHECK(submit_as(&viewer_a, "Too early", NULL) == -FORUM_E_SESSION_CLOSED);
+    forum_command c = cmd_of(FORUM_CMD_SESSION_END);
+    CHECK(fails_with(&producer, &c, FORUM_E_CONFLICT, NULL));
+    c = cmd_of(FORUM_CMD_SESSION_OPEN);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    CHECK(fails_with(&producer, &c, FORUM_E_CONFLICT, NULL));
+    int64_t pre = submit_as(&viewer_a, "Before the show", NULL);
+    c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    CHECK_STR(forum_session_status(st, code), "live");
+    int64_t live = submit_as(&viewer_a, "During the show", NULL);
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK_STR(json_s(find_q(snap, pre), "phase"), "pre");
+    CHECK_STR(json_s(find_q(snap, live), "phase"), "live");
+    CHECK(json_int(cJSON_GetObjectItem(snap, "session"), "started_at") == now_ms);
+    cJSON_Delete(snap);
+    c = cmd_of(FORUM_CMD_SESSION_END);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    CHECK(submit_as(&viewer_a, "After", NULL) == -FORUM_E_SESSION_CLOSED);
+    CHECK(vote(&viewer_b, pre, true) == FORUM_E_SESSION_CLOSED);
+    /* Moderation still works after the show. */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, pre) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_ARCHIVE);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    teardown();
+}
+
+static void draft_session_can_start_directly(void)
+{
+    setup_with(false, false);
+    forum_command c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    CHECK_STR(forum_session_status(st, code), "live");
+    teardown();
+}
+
+static void archived_session_refuses_every_write(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Question", NULL);
+    forum_command c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_END);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_ARCHIVE);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q);
+    CHECK(fails_with(&moderator, &c, FORUM_E_SESSION_CLOSED, NULL));
+    c = cmd_q(FORUM_CMD_VOTE_ADD, q);
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_SESSION_CLOSED, NULL));
+    c = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    c.title = "Renamed";
+    CHECK(fails_with(&producer, &c, FORUM_E_SESSION_CLOSED, NULL));
+    c = cmd_of(FORUM_CMD_SESSION_ARCHIVE);
+    CHECK(fails_with(&producer, &c, FORUM_E_SESSION_CLOSED, NULL));
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "On behalf";
+    CHECK(fails_with(&moderator, &c, FORUM_E_SESSION_CLOSED, NULL));
+    teardown();
+}
+
+static void session_update_keeps_panelist_ids(void)
+{
+    setup();
+    static char *names[] = {"Bob Li", "Carol Wu"};
+    forum_panelist_in panel[2] = {{names[0], NULL, NULL}, {names[1], "City", NULL}};
+    forum_command c = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    c.has_panelists = true;
+    c.panelists = panel;
+    c.n_panelists = 2;
+    c.has_premoderation = true;
+    c.premoderation = true;
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    const cJSON *pa = cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "session"), "panelists");
+    CHECK(json_int(cJSON_GetArrayItem(pa, 0), "id") == 2); /* Bob keeps id 2 */
+    CHECK(json_int(cJSON_GetArrayItem(pa, 1), "id") == 3); /* Carol is new */
+    forum_result_free(&r);
+    /* premoderation now on */
+    int64_t q = submit_as(&viewer_a, "Held now", NULL);
+    CHECK_STR(state_of(q), "pending");
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Submitting                                                                                 */
+
+static void submit_without_premoderation_publishes(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "What about social housing?";
+    c.id = "r1";
+    c.has_to = true;
+    c.to = 1;
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK(r.n_events == 2);
+    CHECK_STR(r.events[0].kind, "question.submitted");
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF_AND_SUBJECT);
+    CHECK_STR(r.events[0].subject, viewer_a.viewer_id);
+    CHECK_STR(r.events[0].request_id, "r1");
+    CHECK_STR(r.events[0].actor, "viewer:v00000000000000aa");
+    CHECK_STR(r.events[1].kind, "question.published");
+    CHECK(r.events[1].audience == FORUM_AUD_PUBLIC);
+    CHECK(r.events[1].seq == r.events[0].seq + 1);
+    CHECK(r.events[0].at == now_ms && r.events[0].offset_ms == -1);
+    /* Staff rendering in the event, author rendering in the ack. */
+    const cJSON *eq = cJSON_GetObjectItem(r.events[0].payload, "question");
+    CHECK_STR(json_s(eq, "viewer_id"), viewer_a.viewer_id);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(eq, "mine")));
+    const cJSON *aq = cJSON_GetObjectItem(r.ack, "question");
+    CHECK(cJSON_GetObjectItem(aq, "viewer_id") == NULL);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(aq, "mine")));
+    CHECK_STR(json_s(aq, "state"), "published");
+    CHECK_STR(json_s(aq, "author"), "Ann");
+    CHECK_STR(json_s(aq, "source"), "web");
+    CHECK_STR(json_s(aq, "category"), "question");
+    CHECK_STR(json_s(aq, "session"), code);
+    CHECK(json_int(aq, "to") == 1);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(aq, "merged_into")));
+    forum_result_free(&r);
+    teardown();
+}
+
+static void premoderation_holds_submissions(void)
+{
+    setup_with(true, true);
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Held for review";
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "question.submitted");
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "question"), "state"), "pending");
+    int64_t q = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    forum_result_free(&r);
+    /* Approval publishes it to everyone. */
+    c = cmd_q(FORUM_CMD_QUESTION_APPROVE, q);
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "question.published");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    CHECK_STR(r.events[0].actor, "moderator:Mia");
+    forum_result_free(&r);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_APPROVE, q) == FORUM_E_CONFLICT);
+    teardown();
+}
+
+static void blocked_words_hold_chinese_text(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "这是广告内容", NULL);
+    int64_t q2 = submit_as(&viewer_a, "Buy SPAM here", NULL);
+    int64_t q3 = submit_as(&viewer_a, "房租什么时候降?", NULL);
+    CHECK_STR(state_of(q1), "pending");
+    CHECK_STR(state_of(q2), "pending");
+    CHECK_STR(state_of(q3), "published");
+    /* Staff submissions are published directly. */
+    int64_t q4 = submit_as(&moderator, "来电: 广告太多", NULL);
+    CHECK_STR(state_of(q4), "published");
+    teardown();
+}
+
+static void submit_is_idempotent_per_viewer_and_id(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "Once only", "req-7");
+    CHECK(q1 > 0);
+    size_t before = n_log;
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Once only";
+    c.id = "req-7";
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    CHECK(json_int(cJSON_GetObjectItem(r.ack, "question"), "id") == q1);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "question"), "mine")));
+    forum_result_free(&r);
+    CHECK(n_log == before);
+    /* Another viewer may use the same request id. */
+    int64_t q2 = submit_as(&viewer_b, "Once only", "req-7");
+    CHECK(q2 > 0 && q2 != q1);
+    /* Even after the session ended, the resend gets the original ack. */
+    c = cmd_of(FORUM_CMD_SESSION_START);
+    try(&producer, &c);
+    c = cmd_of(FORUM_CMD_SESSION_END);
+    try(&producer, &c);
+    CHECK(submit_as(&viewer_a, "Once only", "req-7") == q1);
+    teardown();
+}
+
+static void anonymous_rules_follow_session_setting(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Anonymous one";
+    c.anonymous = true;
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "question"), "author")));
+    forum_result_free(&r);
+    forum_command u = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    u.has_anonymous_allowed = true;
+    u.anonymous_allowed = false;
+    CHECK(try(&producer, &u) == FORUM_OK);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_BAD_REQUEST, "anonymous"));
+    c.anonymous = false;
+    CHECK(fails_with(&viewer_c, &c, FORUM_E_BAD_REQUEST, "name"));
+    CHECK(try(&viewer_a, &c) == FORUM_OK);
+    teardown();
+}
+
+static void to_must_be_a_panelist(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "For the panel";
+    c.has_to = true;
+    c.to = 9;
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_NOT_FOUND, "to"));
+    c.to = 2;
+    CHECK(try(&viewer_a, &c) == FORUM_OK);
+    teardown();
+}
+
+static void follow_up_needs_public_parent_in_session(void)
+{
+    setup();
+    int64_t parent = submit_as(&viewer_a, "Original", NULL);
+    int64_t held = submit_as(&viewer_a, "spam spam", NULL);
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Follow-up";
+    c.parent_id = 999;
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "parent_id"));
+    c.parent_id = held;
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_CONFLICT, "parent_id"));
+    /* A question of another session is not found here. */
+    char other[FORUM_CODE_MAX];
+    create_session(false, other);
+    forum_actor other_prod = make_staff(FORUM_ROLE_PRODUCER, other, NULL);
+    forum_command o = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    o.text = "Elsewhere";
+    forum_result r = run(&other_prod, &o);
+    int64_t foreign = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    forum_result_free(&r);
+    c.parent_id = foreign;
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "parent_id"));
+    /* Answered questions take follow-ups. */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, parent) == FORUM_OK);
+    c.parent_id = parent;
+    r = run(&viewer_b, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK(json_int(cJSON_GetObjectItem(r.ack, "question"), "parent_id") == parent);
+    forum_result_free(&r);
+    teardown();
+}
+
+static void staff_submission_on_behalf_of_a_caller(void)
+{
+    setup_with(true, true);
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Caller asks about heating";
+    c.has_source = true;
+    c.source = FORUM_SRC_PHONE;
+    c.author = "Mrs. Zhang";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    const cJSON *q = cJSON_GetObjectItem(r.ack, "question");
+    CHECK_STR(json_s(q, "state"), "published");
+    CHECK_STR(json_s(q, "source"), "phone");
+    CHECK_STR(json_s(q, "author"), "Mrs. Zhang");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(q, "viewer_id")));
+    CHECK(r.n_events == 2);
+    forum_result_free(&r);
+    teardown();
+}
+
+static void questions_per_session_limit(void)
+{
+    forum_limits lim;
+    forum_limits_default(&lim);
+    lim.questions_per_session = 2;
+    setup_limited(false, true, &lim);
+    forum_command c;
+    CHECK(submit_as(&viewer_a, "one", NULL) > 0);
+    CHECK(submit_as(&viewer_b, "two", NULL) > 0);
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "three";
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_E_RATE_LIMITED && r.retry_after_ms > 0 && r.n_events == 0);
+    forum_result_free(&r);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Editing and withdrawing                                                                    */
+
+static void author_edits_and_withdraws_own_question(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Frist draft", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_EDIT, q);
+    c.text = "First draft";
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_FORBIDDEN, "question_id"));
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "question.updated");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "question"), "text"), "First draft");
+    forum_result_free(&r);
+    c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q);
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_FORBIDDEN, "question_id"));
+    r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "question.withdrawn");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    forum_result_free(&r);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_CONFLICT, "question_id"));
+    c = cmd_q(FORUM_CMD_QUESTION_EDIT, q);
+    c.text = "Too late";
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_CONFLICT, "question_id"));
+    teardown();
+}
+
+static void pending_withdraw_is_private(void)
+{
+    setup_with(true, true);
+    int64_t q = submit_as(&viewer_a, "Second thoughts", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q);
+    forum_result r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF_AND_SUBJECT);
+    forum_result_free(&r);
+    teardown();
+}
+
+static void on_air_question_cannot_be_withdrawn(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "On air soon", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_CONFLICT, "question_id"));
+    /* Staff may still fix the text of any question. */
+    c = cmd_q(FORUM_CMD_QUESTION_EDIT, q);
+    c.text = "On air now";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    teardown();
+}
+
+static void author_edit_with_blocked_word_goes_back_to_review(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Clean text", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_EDIT, q);
+    c.text = "now with 广告";
+    CHECK(try(&viewer_a, &c) == FORUM_OK);
+    CHECK_STR(state_of(q), "pending");
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Votes                                                                                      */
+
+static void votes_are_one_per_viewer_and_idempotent(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Vote me", NULL);
+    forum_command c = cmd_q(FORUM_CMD_VOTE_ADD, q);
+    forum_result r = run(&viewer_b, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "vote.added");
+    CHECK(r.events[0].audience == FORUM_AUD_NOBODY);
+    CHECK_STR(r.events[0].subject, viewer_b.viewer_id);
+    CHECK(json_int(r.events[0].payload, "question_id") == q);
+    CHECK(json_int(r.ack, "question_id") == q);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r.ack, "voted")));
+    forum_result_free(&r);
+    r = run(&viewer_b, &c); /* repeat: acked, no event */
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r.ack, "voted")));
+    forum_result_free(&r);
+    CHECK(votes_of(q) == 1);
+    c = cmd_q(FORUM_CMD_VOTE_REMOVE, q);
+    r = run(&viewer_b, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "vote.removed");
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(r.ack, "voted")));
+    forum_result_free(&r);
+    r = run(&viewer_b, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    forum_result_free(&r);
+    CHECK(votes_of(q) == 0);
+    c = cmd_q(FORUM_CMD_VOTE_ADD, 4242);
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "question_id"));
+    teardown();
+}
+
+static void votes_only_on_published_questions(void)
+{
+    setup();
+    int64_t held = submit_as(&viewer_a, "spam question", NULL);
+    CHECK(vote(&viewer_b, held, true) == FORUM_E_CONFLICT);
+    int64_t q = submit_as(&viewer_a, "Good question", NULL);
+    CHECK(vote(&viewer_b, q, true) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
+    CHECK(vote(&viewer_c, q, true) == FORUM_E_CONFLICT);
+    /* Removing is always allowed. */
+    CHECK(vote(&viewer_b, q, false) == FORUM_OK);
+    CHECK(votes_of(q) == 0);
+    teardown();
+}
+
+static void flush_coalesces_many_votes_into_one_event(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "Popular", NULL);
+    int64_t q2 = submit_as(&viewer_a, "Less popular", NULL);
+    int64_t q3 = submit_as(&viewer_a, "Ignored", NULL);
+    forum_event *evs;
+    {
+        size_t nf = flush(&evs);
+        free_events(evs, nf);
+    }
+    for (int i = 0; i < 50; i++) {
+        char id[FORUM_VIEWER_ID_MAX];
+        snprintf(id, sizeof id, "v%016d", i + 100);
+        forum_actor v = make_viewer(id, NULL);
+        CHECK(vote(&v, q1, true) == FORUM_OK);
+        if (i < 10)
+            CHECK(vote(&v, q2, true) == FORUM_OK);
+    }
+    int64_t seq_before = forum_last_seq(st, code);
+    size_t n = flush(&evs);
+    CHECK(n == 1);
+    CHECK_STR(evs[0].kind, "votes.changed");
+    CHECK(evs[0].audience == FORUM_AUD_PUBLIC);
+    CHECK(evs[0].seq == seq_before + 1);
+    CHECK_STR(evs[0].actor, "system");
+    const cJSON *counts = cJSON_GetObjectItem(evs[0].payload, "counts");
+    char k1[24], k2[24], k3[24];
+    snprintf(k1, sizeof k1, "%lld", (long long)q1);
+    snprintf(k2, sizeof k2, "%lld", (long long)q2);
+    snprintf(k3, sizeof k3, "%lld", (long long)q3);
+    CHECK(json_int(counts, k1) == 50);
+    CHECK(json_int(counts, k2) == 10);
+    CHECK(cJSON_GetObjectItem(counts, k3) == NULL);
+    CHECK(cJSON_GetArraySize(counts) == 2);
+    free_events(evs, n);
+    CHECK(forum_last_seq(st, code) == seq_before + 1);
+    /* Nothing changed since: no event. */
+    n = flush(&evs);
+    CHECK(n == 0);
+    free_events(evs, n);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Merge                                                                                      */
+
+static void merge_moves_votes_without_double_counting(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "Rents too high?", NULL);
+    int64_t q2 = submit_as(&viewer_b, "Why are rents so high?", NULL);
+    CHECK(vote(&viewer_a, q1, true) == FORUM_OK);
+    CHECK(vote(&viewer_b, q1, true) == FORUM_OK);
+    CHECK(vote(&viewer_b, q2, true) == FORUM_OK);
+    CHECK(vote(&viewer_c, q2, true) == FORUM_OK);
+    int64_t ids[] = {q1};
+    CHECK(queue_set(&moderator, ids, 1) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_MERGE, q1);
+    c.into_id = q2;
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    bool saw_merged = false, saw_queue = false;
+    for (size_t i = 0; i < r.n_events; i++) {
+        if (strcmp(r.events[i].kind, "question.merged") == 0) {
+            saw_merged = true;
+            CHECK(r.events[i].audience == FORUM_AUD_PUBLIC);
+            CHECK(json_int(cJSON_GetObjectItem(r.events[i].payload, "into"), "votes") == 3);
+        }
+        saw_queue |= strcmp(r.events[i].kind, "queue.changed") == 0;
+    }
+    CHECK(saw_merged && saw_queue);
+    forum_result_free(&r);
+    CHECK(votes_of(q2) == 3);
+    CHECK(votes_of(q1) == 0);
+    CHECK_STR(state_of(q1), "dismissed");
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(json_int(find_q(snap, q1), "merged_into") == q2);
+    cJSON_Delete(snap);
+    CHECK_STR(up_next(), "[]");
+    /* viewer A's vote now counts on q2 */
+    snap = snapshot_of(&viewer_a);
+    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(snap, "my_votes"));
+    char expected[32];
+    snprintf(expected, sizeof expected, "[%lld]", (long long)q2);
+    CHECK_STR(s, expected);
+    free(s);
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void merge_rules(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "One", NULL);
+    int64_t q2 = submit_as(&viewer_b, "Two", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_MERGE, q1);
+    c.into_id = q1;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "into_id"));
+    c.into_id = 777;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "into_id"));
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q2) == FORUM_OK);
+    c.into_id = q2;
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "into_id"));
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Air and up-next                                                                            */
+
+static void queue_set_validates_its_list(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "One", NULL);
+    int64_t q2 = submit_as(&viewer_a, "Two", NULL);
+    int64_t held = submit_as(&viewer_a, "spam", NULL);
+    int64_t dup[] = {q1, q2, q1};
+    forum_command c = cmd_of(FORUM_CMD_QUEUE_SET);
+    c.ids = dup;
+    c.n_ids = 3;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "question_ids"));
+    int64_t pending[] = {q1, held};
+    c.ids = pending;
+    c.n_ids = 2;
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "question_ids"));
+    int64_t missing[] = {q1, 5000};
+    c.ids = missing;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "question_ids"));
+    int64_t many[101];
+    for (int i = 0; i < 101; i++)
+        many[i] = q1;
+    c.ids = many;
+    c.n_ids = 101;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "question_ids"));
+    int64_t ok[] = {q2, q1};
+    forum_result r;
+    c.ids = ok;
+    c.n_ids = 2;
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "queue.changed");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    forum_result_free(&r);
+    char expected[64];
+    snprintf(expected, sizeof expected, "[%lld,%lld]", (long long)q2, (long long)q1);
+    CHECK_STR(up_next(), expected);
+    teardown();
+}
+
+static void onair_next_takes_head_of_queue(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "One", NULL);
+    int64_t q2 = submit_as(&viewer_b, "Two", NULL);
+    forum_command c = cmd_of(FORUM_CMD_ONAIR_NEXT);
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, NULL));
+    int64_t ids[] = {q1, q2};
+    CHECK(queue_set(&moderator, ids, 2) == FORUM_OK);
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK(json_int(r.ack, "question_id") == q1);
+    CHECK(r.n_events == 3); /* question.updated, queue.changed, onair.changed */
+    CHECK_STR(r.events[r.n_events - 1].kind, "onair.changed");
+    forum_result_free(&r);
+    CHECK(on_air() == q1);
+    CHECK_STR(state_of(q1), "on_air");
+    char expected[32];
+    snprintf(expected, sizeof expected, "[%lld]", (long long)q2);
+    CHECK_STR(up_next(), expected);
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(on_air() == q2);
+    CHECK_STR(state_of(q1), "published");
+    CHECK_STR(up_next(), "[]");
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, NULL));
+    teardown();
+}
+
+static void onair_set_rules(void)
+{
+    setup();
+    int64_t held = submit_as(&viewer_a, "spam", NULL);
+    int64_t q1 = submit_as(&viewer_a, "One", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, held) == FORUM_E_CONFLICT);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q1) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q1) == FORUM_E_CONFLICT);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_CLEAR, 0) == FORUM_OK);
+    CHECK(on_air() == 0);
+    CHECK_STR(state_of(q1), "published");
+    /* Re-airing an answered question keeps it answered. */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, q1) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q1) == FORUM_OK);
+    CHECK(on_air() == q1);
+    CHECK_STR(state_of(q1), "answered");
+    int64_t q2 = submit_as(&viewer_b, "Two", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q2) == FORUM_OK);
+    CHECK_STR(state_of(q1), "answered");
+    teardown();
+}
+
+static void answering_the_on_air_question_clears_the_air(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "One", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_ANSWERED, q);
+    c.note = "Rents will be capped";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 2);
+    CHECK_STR(r.events[0].kind, "question.answered");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    CHECK_STR(r.events[1].kind, "onair.changed");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(r.events[1].payload, "question_id")));
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "question"), "answer_note"),
+              "Rents will be capped");
+    forum_result_free(&r);
+    CHECK(on_air() == 0);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, q) == FORUM_E_CONFLICT);
+    teardown();
+}
+
+static void questions_leave_queue_when_no_longer_published(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "One", NULL);
+    int64_t q2 = submit_as(&viewer_a, "Two", NULL);
+    int64_t q3 = submit_as(&viewer_b, "Three", NULL);
+    int64_t ids[] = {q1, q2, q3};
+    CHECK(queue_set(&moderator, ids, 3) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q2);
+    c.reason = "duplicate";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 2);
+    CHECK_STR(r.events[0].kind, "question.dismissed");
+    CHECK_STR(json_s(r.events[0].payload, "reason"), "duplicate");
+    CHECK_STR(r.events[1].kind, "queue.changed");
+    forum_result_free(&r);
+    char expected[64];
+    snprintf(expected, sizeof expected, "[%lld,%lld]", (long long)q1, (long long)q3);
+    CHECK_STR(up_next(), expected);
+    c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q3);
+    CHECK(try(&viewer_b, &c) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, q1) == FORUM_OK);
+    CHECK_STR(up_next(), "[]");
+    teardown();
+}
+
+static void dismiss_rules_and_audience(void)
+{
+    setup_with(true, true);
+    int64_t q = submit_as(&viewer_a, "Held", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q);
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF_AND_SUBJECT);
+    forum_result_free(&r);
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "question_id"));
+    c = cmd_q(FORUM_CMD_QUESTION_DISMISS, 31337);
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "question_id"));
+    teardown();
+}
+
+static void panel_set_validates_segment_and_speakers(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_PANEL_SET);
+    c.has_segment_id = true;
+    c.segment_id = 9;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "segment_id"));
+    c.segment_id = 2;
+    int64_t bad[] = {1, 5};
+    c.has_speaker_ids = true;
+    c.speaker_ids = bad;
+    c.n_speaker_ids = 2;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "speaker_ids"));
+    int64_t ok[] = {2, 1};
+    c.speaker_ids = ok;
+    c.has_banner = true;
+    c.banner = "Live from the city hall";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "panel.changed");
+    const cJSON *panel = cJSON_GetObjectItem(r.events[0].payload, "panel");
+    CHECK(json_int(panel, "segment_id") == 2);
+    CHECK_STR(json_s(panel, "banner"), "Live from the city hall");
+    forum_result_free(&r);
+    /* Only the fields given change. */
+    c = cmd_of(FORUM_CMD_PANEL_SET);
+    c.has_banner = true;
+    c.banner = NULL;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    cJSON *snap = snapshot_of(&viewer_a);
+    panel = cJSON_GetObjectItem(snap, "panel");
+    CHECK(json_int(panel, "segment_id") == 2);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(panel, "banner")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(panel, "speaker_ids")) == 2);
+    cJSON_Delete(snap);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Undo                                                                                       */
+
+static void undo_with_nothing_to_undo_conflicts(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_UNDO);
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, NULL));
+    teardown();
+}
+
+static void undo_approve(void)
+{
+    setup_with(true, true);
+    int64_t q = submit_as(&viewer_a, "Held", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_APPROVE, q) == FORUM_OK);
+    CHECK_STR(state_of(q), "published");
+    /* Another moderator has nothing to undo. */
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_UNDO);
+    CHECK(fails_with(&moderator2, &c, FORUM_E_CONFLICT, NULL));
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "question.updated");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC); /* viewers must drop it */
+    CHECK_STR(json_s(r.ack, "undone"), "approve");
+    forum_result_free(&r);
+    CHECK_STR(state_of(q), "pending");
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, NULL)); /* one level */
+    teardown();
+}
+
+static void undo_dismiss(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Good one", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK_STR(state_of(q), "published");
+    teardown();
+}
+
+static void undo_star_and_staff_edit(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Original text", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_STAR, q);
+    c.starred = true;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(find_q(snap, q), "starred")));
+    cJSON_Delete(snap);
+    c = cmd_q(FORUM_CMD_QUESTION_EDIT, q);
+    c.text = "Edited by staff";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    snap = snapshot_of(&moderator);
+    CHECK_STR(json_s(find_q(snap, q), "text"), "Edited by staff");
+    cJSON_Delete(snap);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    snap = snapshot_of(&moderator);
+    CHECK_STR(json_s(find_q(snap, q), "text"), "Original text");
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void undo_star_only_touches_the_star(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Star me", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_STAR, q);
+    c.starred = true;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(act(&moderator2, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK_STR(state_of(q), "on_air"); /* the air is moderator2's doing and stays */
+    CHECK(on_air() == q);
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(find_q(snap, q), "starred")));
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void undo_merge_restores_votes(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "Dup A", NULL);
+    int64_t q2 = submit_as(&viewer_b, "Dup B", NULL);
+    CHECK(vote(&viewer_a, q1, true) == FORUM_OK);
+    CHECK(vote(&viewer_b, q1, true) == FORUM_OK);
+    CHECK(vote(&viewer_b, q2, true) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_MERGE, q1);
+    c.into_id = q2;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(votes_of(q2) == 2);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK_STR(state_of(q1), "published");
+    CHECK(votes_of(q1) == 2);
+    CHECK(votes_of(q2) == 1);
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(find_q(snap, q1), "merged_into")));
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void undo_answered_restores_the_air(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "On air", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_ANSWERED, q);
+    c.note = "oops";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(on_air() == 0);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK(on_air() == q);
+    CHECK_STR(state_of(q), "on_air");
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(find_q(snap, q), "answer_note")));
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void undo_onair_set_restores_previous_question(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "First", NULL);
+    int64_t q2 = submit_as(&viewer_b, "Second", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q1) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q2) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK(on_air() == q1);
+    CHECK_STR(state_of(q1), "on_air");
+    CHECK_STR(state_of(q2), "published");
+    teardown();
+}
+
+static void undo_refuses_when_question_changed_since(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Contested", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q) == FORUM_OK);
+    CHECK(act(&moderator2, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_E_CONFLICT);
+    /* Producer undoes nothing of the moderator's. */
+    CHECK(act(&producer, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_E_CONFLICT);
+    int64_t q2 = submit_as(&viewer_a, "Other", NULL);
+    CHECK(act(&moderator2, FORUM_CMD_ONAIR_SET, q2) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK); /* independent question */
+    /* moderator2's onair.set can no longer be undone once the air moved on */
+    int64_t q3 = submit_as(&viewer_a, "Third", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q3) == FORUM_OK);
+    CHECK(act(&moderator2, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_E_CONFLICT);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Polls                                                                                      */
+
+static int64_t create_poll(bool multi)
+{
+    static char *opts[] = {"Yes", "No", "Not sure"};
+    forum_command c = cmd_of(FORUM_CMD_POLL_CREATE);
+    c.title = "Should rents be capped?";
+    c.options = opts;
+    c.n_options = 3;
+    c.multi = multi;
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF);
+    int64_t id = json_int(cJSON_GetObjectItem(r.ack, "poll"), "id");
+    forum_result_free(&r);
+    return id;
+}
+
+static forum_err ballot(const forum_actor *v, int64_t poll, int64_t *ids, size_t n)
+{
+    forum_command c = cmd_of(FORUM_CMD_POLL_VOTE);
+    c.poll_id = poll;
+    c.ids = ids;
+    c.n_ids = n;
+    return try(v, &c);
+}
+
+static void poll_life_cycle_and_single_choice_ballots(void)
+{
+    setup();
+    static char *one[] = {"Only"};
+    forum_command c = cmd_of(FORUM_CMD_POLL_CREATE);
+    c.title = "Bad";
+    c.options = one;
+    c.n_options = 1;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "options"));
+    int64_t p = create_poll(false);
+    cJSON *snap = snapshot_of(&viewer_a);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "polls")) == 0); /* draft hidden */
+    cJSON_Delete(snap);
+    int64_t yes[] = {1}, no[] = {2}, both[] = {1, 2}, bad[] = {4};
+    CHECK(ballot(&viewer_a, p, yes, 1) == FORUM_E_CONFLICT);
+    forum_command o = cmd_of(FORUM_CMD_POLL_OPEN);
+    o.poll_id = p;
+    forum_result r = run(&moderator, &o);
+    CHECK(r.err == FORUM_OK && r.n_events == 1 && r.events[0].audience == FORUM_AUD_PUBLIC);
+    forum_result_free(&r);
+    CHECK(fails_with(&moderator, &o, FORUM_E_CONFLICT, "poll_id"));
+    CHECK(ballot(&viewer_a, p, both, 2) == FORUM_E_BAD_REQUEST);
+    CHECK(ballot(&viewer_a, p, bad, 1) == FORUM_E_BAD_REQUEST);
+    CHECK(ballot(&viewer_a, 999, yes, 1) == FORUM_E_NOT_FOUND);
+    c = cmd_of(FORUM_CMD_POLL_VOTE);
+    c.poll_id = p;
+    c.ids = yes;
+    c.n_ids = 1;
+    r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "poll.voted");
+    CHECK(r.events[0].audience == FORUM_AUD_NOBODY);
+    CHECK_STR(r.events[0].subject, viewer_a.viewer_id);
+    CHECK(json_int(r.ack, "poll_id") == p);
+    forum_result_free(&r);
+    r = run(&viewer_a, &c); /* same ballot again: no event */
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    forum_result_free(&r);
+    CHECK(ballot(&viewer_b, p, yes, 1) == FORUM_OK);
+    CHECK(ballot(&viewer_a, p, no, 1) == FORUM_OK); /* replaces yes */
+    forum_event *evs;
+    size_t n = flush(&evs);
+    CHECK(n == 1);
+    CHECK_STR(evs[0].kind, "poll.changed");
+    const cJSON *opts = cJSON_GetObjectItem(cJSON_GetObjectItem(evs[0].payload, "poll"),
+                                            "options");
+    CHECK(json_int(cJSON_GetArrayItem(opts, 0), "votes") == 1);
+    CHECK(json_int(cJSON_GetArrayItem(opts, 1), "votes") == 1);
+    CHECK(json_int(cJSON_GetArrayItem(opts, 2), "votes") == 0);
+    free_events(evs, n);
+    snap = snapshot_of(&viewer_a);
+    char *mine = cJSON_PrintUnformatted(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "polls"), 0),
+                            "my_option_ids"));
+    CHECK_STR(mine, "[2]");
+    free(mine);
+    cJSON_Delete(snap);
+    o = cmd_of(FORUM_CMD_POLL_CLOSE);
+    o.poll_id = p;
+    CHECK(try(&moderator, &o) == FORUM_OK);
+    CHECK(ballot(&viewer_c, p, yes, 1) == FORUM_E_CONFLICT);
+    snap = snapshot_of(&viewer_c);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "polls")) == 1); /* closed visible */
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void multi_choice_ballots(void)
+{
+    setup();
+    int64_t p = create_poll(true);
+    forum_command o = cmd_of(FORUM_CMD_POLL_OPEN);
+    o.poll_id = p;
+    CHECK(try(&moderator, &o) == FORUM_OK);
+    int64_t two[] = {1, 3}, dup[] = {2, 2}, one[] = {3};
+    CHECK(ballot(&viewer_a, p, dup, 2) == FORUM_E_BAD_REQUEST);
+    CHECK(ballot(&viewer_a, p, NULL, 0) == FORUM_E_BAD_REQUEST);
+    CHECK(ballot(&viewer_a, p, two, 2) == FORUM_OK);
+    CHECK(ballot(&viewer_b, p, one, 1) == FORUM_OK);
+    cJSON *snap = snapshot_of(&moderator);
+    const cJSON *opts =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "polls"), 0), "options");
+    CHECK(json_int(cJSON_GetArrayItem(opts, 0), "votes") == 1);
+    CHECK(json_int(cJSON_GetArrayItem(opts, 1), "votes") == 0);
+    CHECK(json_int(cJSON_GetArrayItem(opts, 2), "votes") == 2);
+    cJSON_Delete(snap);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Bans                                                                                       */
+
+static void banned_viewer_may_watch_but_not_write(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_b, "Fine question", NULL);
+    forum_command c = cmd_of(FORUM_CMD_VIEWER_BAN);
+    c.viewer_id = viewer_a.viewer_id;
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "viewer.banned");
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF);
+    CHECK_STR(json_s(r.events[0].payload, "viewer_id"), viewer_a.viewer_id);
+    forum_result_free(&r);
+    CHECK(forum_viewer_banned(st, code, viewer_a.viewer_id));
+    CHECK(submit_as(&viewer_a, "Let me in", NULL) == -FORUM_E_BANNED);
+    CHECK(vote(&viewer_a, q, true) == FORUM_E_BANNED);
+    cJSON *snap = snapshot_of(&viewer_a); /* may still watch */
+    CHECK(snap != NULL);
+    cJSON_Delete(snap);
+    /* Bans are per session. */
+    char other[FORUM_CODE_MAX];
+    create_session(false, other);
+    CHECK(!forum_viewer_banned(st, other, viewer_a.viewer_id));
+    c = cmd_of(FORUM_CMD_VIEWER_UNBAN);
+    c.viewer_id = viewer_a.viewer_id;
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].kind, "viewer.unbanned");
+    forum_result_free(&r);
+    CHECK(vote(&viewer_a, q, true) == FORUM_OK);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Visibility and time                                                                        */
+
+static void viewer_snapshot_shows_public_and_own_questions_only(void)
+{
+    setup_with(true, true);
+    int64_t a_pending = submit_as(&viewer_a, "A's pending", NULL);
+    int64_t b_pending = submit_as(&viewer_b, "B's pending", NULL);
+    int64_t b_public = submit_as(&viewer_b, "B's approved", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_APPROVE, b_public) == FORUM_OK);
+    CHECK(vote(&viewer_a, b_public, true) == FORUM_OK);
+    cJSON *snap = snapshot_of(&viewer_a);
+    CHECK(find_q(snap, a_pending) != NULL);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(find_q(snap, a_pending), "mine")));
+    CHECK(find_q(snap, b_pending) == NULL);
+    CHECK(find_q(snap, b_public) != NULL);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(find_q(snap, b_public), "mine")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "my_votes")) == 1);
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(snap, "session"), "blocked_words") == NULL);
+    char *text = cJSON_PrintUnformatted(snap);
+    CHECK(strstr(text, "viewer_id") == NULL);
+    CHECK(strstr(text, viewer_b.viewer_id) == NULL);
+    free(text);
+    cJSON_Delete(snap);
+    snap = snapshot_of(&moderator);
+    CHECK(find_q(snap, a_pending) && find_q(snap, b_pending));
+    CHECK_STR(json_s(find_q(snap, b_pending), "viewer_id"), viewer_b.viewer_id);
+    CHECK(cJSON_GetObjectItem(snap, "my_votes") == NULL);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(snap, "session"),
+                                                 "blocked_words")) == 2);
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void events_carry_offset_once_live(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_SESSION_START);
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(r.events[0].offset_ms == 0);
+    forum_result_free(&r);
+    now_ms += 65000;
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "A minute in";
+    r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 2);
+    CHECK(r.events[0].offset_ms == 65000);
+    CHECK(r.events[0].at == now_ms);
+    forum_result_free(&r);
+    now_ms -= 65000;
+    teardown();
+}
+
+static void count_questions_by_state(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "one", NULL);
+    submit_as(&viewer_a, "spam", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
+    int counts[6];
+    forum_count_questions(st, code, counts);
+    CHECK(counts[0] == 1 && counts[1] == 0 && counts[2] == 1);
+    CHECK(forum_question_rate_per_min(st, code) == 6);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Replay                                                                                     */
+
+/* A long show touching every kind of event. */
+static void scripted_show(void)
+{
+    forum_command c;
+    int64_t q[12];
+    q[0] = submit_as(&viewer_a, "Pre-show: why are rents rising?", "a1");
+    q[1] = submit_as(&viewer_b, "Pre-show: will there be subsidies?", "b1");
+    q[2] = submit_as(&viewer_c, "这是广告内容", "c1");
+    c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    now_ms += 1000;
+    q[3] = submit_as(&viewer_a, "Live: what about students?", "a2");
+    q[4] = submit_as(&viewer_b, "Live: duplicate of rents", "b2");
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Caller: heating costs";
+    c.has_source = true;
+    c.source = FORUM_SRC_PAPER;
+    c.author = "Old Wang";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    for (int i = 0; i < 30; i++) {
+        char id[FORUM_VIEWER_ID_MAX];
+        snprintf(id, sizeof id, "v%016d", i + 500);
+        forum_actor v = make_viewer(id, NULL);
+        vote(&v, q[i % 2 ? 0 : 1], true);
+        vote(&v, q[4], true);
+        if (i % 5 == 0)
+            vote(&v, q[1], false);
+    }
+    CHECK(vote(&viewer_a, q[1], true) == FORUM_OK);
+    forum_event *evs;
+    {
+        size_t nf = flush(&evs);
+        free_events(evs, nf);
+    }
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_APPROVE, q[2]) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_MERGE, q[4]);
+    c.into_id = q[0];
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    int64_t queue[] = {q[0], q[1], q[3]};
+    CHECK(queue_set(&moderator, queue, 3) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_ONAIR_NEXT);
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    now_ms += 5000;
+    c = cmd_q(FORUM_CMD_QUESTION_ANSWERED, q[0]);
+    c.note = "Because of demand";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Follow-up: and supply?";
+    c.parent_id = q[0];
+    c.id = "a3";
+    CHECK(try(&viewer_a, &c) == FORUM_OK);
+    CHECK(act(&moderator2, FORUM_CMD_ONAIR_SET, q[1]) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_STAR, q[3]);
+    c.starred = true;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_EDIT, q[3]);
+    c.text = "Live: what about students and pensioners?";
+    CHECK(try(&viewer_a, &c) == FORUM_OK);
+    CHECK(act(&moderator2, FORUM_CMD_ONAIR_NEXT, 0) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK); /* un-star */
+    int64_t seg[] = {1};
+    c = cmd_of(FORUM_CMD_PANEL_SET);
+    c.has_segment_id = true;
+    c.segment_id = 2;
+    c.has_speaker_ids = true;
+    c.speaker_ids = seg;
+    c.n_speaker_ids = 1;
+    c.has_banner = true;
+    c.banner = "城市住房论坛";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    int64_t p = create_poll(false);
+    c = cmd_of(FORUM_CMD_POLL_OPEN);
+    c.poll_id = p;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    int64_t yes[] = {1}, no[] = {2};
+    CHECK(ballot(&viewer_a, p, yes, 1) == FORUM_OK);
+    CHECK(ballot(&viewer_b, p, no, 1) == FORUM_OK);
+    CHECK(ballot(&viewer_a, p, no, 1) == FORUM_OK);
+    create_poll(true); /* stays a draft */
+    c = cmd_of(FORUM_CMD_VIEWER_BAN);
+    c.viewer_id = viewer_c.viewer_id;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q[1]);
+    CHECK(try(&viewer_b, &c) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_CLEAR, 0) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q[3]);
+    c.reason = "off topic";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    {
+        size_t nf = flush(&evs);
+        free_events(evs, nf);
+    }
+    CHECK(ballot(&viewer_b, p, yes, 1) == FORUM_OK); /* left dirty at the end */
+    q[5] = submit_as(&viewer_b, "Late one", "b3");
+    CHECK(vote(&viewer_a, q[5], true) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
+    c.title = "Second programme";
+    CHECK(try(&studio, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    c.has_topic = true;
+    c.topic = "Rents and students";
+    CHECK(try(&producer, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_ROTATE_KEY);
+    CHECK(try(&producer, &c) == FORUM_OK);
+}
+
+static forum_state *replay_log(void)
+{
+    forum_state *fresh = forum_new(NULL);
+    for (size_t i = 0; i < n_log; i++)
+        if (forum_replay(fresh, &log_events[i]) != 0) {
+            fprintf(stderr, "  replay failed at event %zu (%s)\n", i, log_events[i].kind);
+            CHECK(0);
+        }
+    return fresh;
+}
+
+static void replay_rebuilds_identical_state(void)
+{
+    setup();
+    scripted_show();
+    CHECK(n_log > 100);
+    forum_state *fresh = replay_log();
+    const forum_actor *who[] = {&moderator, &viewer_a, &viewer_b, &viewer_c, &studio};
+    for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+        cJSON *s1 = forum_snapshot(st, who[i], who[i] == &studio ? NULL : code);
+        cJSON *s2 = forum_snapshot(fresh, who[i], who[i] == &studio ? NULL : code);
+        char *t1 = cJSON_PrintUnformatted(s1), *t2 = cJSON_PrintUnformatted(s2);
+        CHECK(t1 && t2 && strcmp(t1, t2) == 0);
+        if (t1 && t2 && strcmp(t1, t2) != 0)
+            fprintf(stderr, "  live:   %s\n  replay: %s\n", t1, t2);
+        free(t1);
+        free(t2);
+        cJSON_Delete(s1);
+        cJSON_Delete(s2);
+    }
+    CHECK(forum_last_seq(st, code) == forum_last_seq(fresh, code));
+    CHECK(forum_last_seq(st, "") == forum_last_seq(fresh, ""));
+    CHECK_STR(forum_moderator_key_hash(st, code), forum_moderator_key_hash(fresh, code));
+    CHECK(forum_viewer_banned(fresh, code, viewer_c.viewer_id));
+
+    /* The replayed state behaves the same: pending counts flush identically, idempotent
+     * submits are remembered, undo records survive, ids continue. */
+    forum_event *e1 = NULL, *e2 = NULL;
+    size_t n1 = 0, n2 = 0;
+    forum_env e = env();
+    forum_flush_counts(st, &e, &e1, &n1);
+    forum_flush_counts(fresh, &e, &e2, &n2);
+    CHECK(n1 == 2 && n1 == n2);
+    for (size_t i = 0; i < n1 && i < n2; i++) {
+        char *t1 = cJSON_PrintUnformatted(e1[i].payload), *t2 = cJSON_PrintUnformatted(e2[i].payload);
+        CHECK_STR(t1, t2);
+        CHECK(e1[i].seq == e2[i].seq);
+        free(t1);
+        free(t2);
+    }
+    free_events(e1, n1);
+    free_events(e2, n2);
+
+    forum_state *live = st;
+    int64_t results[2][3];
+    for (int k = 0; k < 2; k++) {
+        st = k ? fresh : live;
+        results[k][0] = submit_as(&viewer_a, "Live: what about students?", "a2");
+        results[k][1] = submit_as(&viewer_b, "Brand new", "b9");
+        forum_command c = cmd_of(FORUM_CMD_QUESTION_UNDO);
+        results[k][2] = try(&moderator, &c); /* undoes the dismissal */
+    }
+    st = live;
+    CHECK(results[0][0] == results[1][0]);
+    CHECK(results[0][1] == results[1][1]);
+    CHECK(results[0][2] == FORUM_OK && results[1][2] == FORUM_OK);
+    forum_free(fresh);
+    teardown();
+}
+
+static void replay_rejects_unknown_or_malformed_events(void)
+{
+    setup();
+    forum_state *fresh = forum_new(NULL);
+    forum_event ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.session, sizeof ev.session, "%s", code);
+    snprintf(ev.kind, sizeof ev.kind, "question.published");
+    ev.seq = 1;
+    ev.payload = cJSON_Parse("{\"question\":{\"id\":1}}");
+    CHECK(forum_replay(fresh, &ev) == -1); /* no such session */
+    cJSON_Delete(ev.payload);
+    for (size_t i = 0; i < n_log; i++)
+        CHECK(forum_replay(fresh, &log_events[i]) == 0);
+    const char *bad[][2] = {
+        {"question.frobnicated", "{}"},
+        {"question.submitted", "{\"question\":\"nope\"}"},
+        {"question.submitted", "{\"question\":{\"id\":-3,\"text\":\"x\",\"state\":\"pending\"}}"},
+        {"question.updated", "{\"question\":{\"id\":12345,\"text\":\"x\",\"state\":\"pending\"}}"},
+        {"question.submitted", "{\"question\":{\"id\":5,\"text\":\"x\",\"state\":\"weird\"}}"},
+        {"vote.added", "{\"question_id\":\"one\"}"},
+        {"vote.added", "{\"question_id\":77}"},
+        {"votes.changed", "{\"counts\":[1,2]}"},
+        {"onair.changed", "{\"question_id\":\"x\"}"},
+        {"queue.changed", "{\"up_next\":[1.5]}"},
+        {"panel.changed", "{\"panel\":7}"},
+        {"poll.changed", "{\"poll\":{\"id\":3,\"title\":\"t\",\"state\":\"open\",\"options\":7}}"},
+        {"poll.voted", "{\"poll_id\":3,\"option_ids\":[1]}"},
+        {"session.changed", "{\"session\":{\"code\":\"OTHER1\"}}"},
+        {"viewer.banned", "{}"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(ev.kind, sizeof ev.kind, "%s", bad[i][0]);
+        snprintf(ev.subject, sizeof ev.subject, "v00000000000000aa");
+        ev.seq = 1000 + (int64_t)i;
+        ev.payload = cJSON_Parse(bad[i][1]);
+        int rc = forum_replay(fresh, &ev);
+        CHECK(rc == -1);
+        if (rc != -1)
+            fprintf(stderr, "  accepted %s %s\n", bad[i][0], bad[i][1]);
+        cJSON_Delete(ev.payload);
+    }
+    ev.payload = NULL;
+    CHECK(forum_replay(fresh, &ev) == -1);
+    /* Still intact after the rejects. */
+    cJSON *s1 = forum_snapshot(st, &moderator, code), *s2 = forum_snapshot(fresh, &moderator, code);
+    char *t1 = cJSON_PrintUnformatted(s1), *t2 = cJSON_PrintUnformatted(s2);
+    CHECK_STR(t1, t2);
+    free(t1);
+    free(t2);
+    cJSON_Delete(s1);
+    cJSON_Delete(s2);
+    forum_free(fresh);
+    teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Scale                                                                                      */
+
+static void handles_many_viewers_and_votes(void)
+{
+    setup();
+    enum { QUESTIONS = 2000, VIEWERS = 20000, VOTES_EACH = 5 };
+    int64_t first = 0;
+    for (int i = 0; i < QUESTIONS; i++) {
+        char id[FORUM_VIEWER_ID_MAX], text[32];
+        snprintf(id, sizeof id, "v%016d", i);
+        snprintf(text, sizeof text, "Question %d", i);
+        forum_actor v = make_viewer(id, NULL);
+        int64_t q = submit_as(&v, text, NULL);
+        if (!first)
+            first = q;
+    }
+    long ok = 0;
+    for (int i = 0; i < VIEWERS; i++) {
+        char id[FORUM_VIEWER_ID_MAX];
+        snprintf(id, sizeof id, "w%016d", i);
+        forum_actor v = make_viewer(id, NULL);
+        for (int k = 0; k < VOTES_EACH; k++) {
+            forum_command c = cmd_q(FORUM_CMD_VOTE_ADD, first + (i * 7 + k * 13) % QUESTIONS);
+            forum_env e = env();
+            forum_result r = forum_apply(st, &v, &c, &e); /* not logged: keep it fast */
+            ok += r.err == FORUM_OK;
+            forum_result_free(&r);
+        }
+    }
+    CHECK(ok == (long)VIEWERS * VOTES_EACH);
+    forum_event *evs = NULL;
+    size_t n = 0;
+    forum_env e = env();
+    forum_flush_counts(st, &e, &evs, &n);
+    CHECK(n == 1);
+    long total = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(evs[0].payload, "counts")) total +=
+        (long)it->valuedouble;
+    CHECK(total == (long)VIEWERS * VOTES_EACH);
+    free_events(evs, n);
+    teardown();
+}
+
+int main(void)
+{
+    TEST(viewer_may_not_moderate_or_produce);
+    TEST(staff_may_not_vote_or_withdraw);
+    TEST(moderator_acts_only_in_own_session);
+    TEST(producer_acts_in_any_session);
+    TEST(unknown_session_is_not_found);
+    TEST(session_create_issues_code_and_hashed_key);
+    TEST(session_ack_carries_key_once);
+    TEST(session_list_shows_programs_and_sessions);
+    TEST(programs_live_in_the_studio_log);
+    TEST(session_status_transitions);
+    TEST(draft_session_can_start_directly);
+    TEST(archived_session_refuses_every_write);
+    TEST(session_update_keeps_panelist_ids);
+    TEST(submit_without_premoderation_publishes);
+    TEST(premoderation_holds_submissions);
+    TEST(blocked_words_hold_chinese_text);
+    TEST(submit_is_idempotent_per_viewer_and_id);
+    TEST(anonymous_rules_follow_session_setting);
+    TEST(to_must_be_a_panelist);
+    TEST(follow_up_needs_public_parent_in_session);
+    TEST(staff_submission_on_behalf_of_a_caller);
+    TEST(questions_per_session_limit);
+    TEST(author_edits_and_withdraws_own_question);
+    TEST(pending_withdraw_is_private);
+    TEST(on_air_question_cannot_be_withdrawn);
+    TEST(author_edit_with_blocked_word_goes_back_to_review);
+    TEST(votes_are_one_per_viewer_and_idempotent);
+    TEST(votes_only_on_published_questions);
+    TEST(flush_coalesces_many_votes_into_one_event);
+    TEST(merge_moves_votes_without_double_counting);
+    TEST(merge_rules);
+    TEST(queue_set_validates_its_list);
+    TEST(onair_next_takes_head_of_queue);
+    TEST(onair_set_rules);
+    TEST(answering_the_on_air_question_clears_the_air);
+    TEST(questions_leave_queue_when_no_longer_published);
+    TEST(dismiss_rules_and_audience);
+    TEST(panel_set_validates_segment_and_speakers);
+    TEST(undo_with_nothing_to_undo_conflicts);
+    TEST(undo_approve);
+    TEST(undo_dismiss);
+    TEST(undo_star_and_staff_edit);
+    TEST(undo_star_only_touches_the_star);
+    TEST(undo_merge_restores_votes);
+    TEST(undo_answered_restores_the_air);
+    TEST(undo_onair_set_restores_previous_question);
+    TEST(undo_refuses_when_question_changed_since);
+    TEST(poll_life_cycle_and_single_choice_ballots);
+    TEST(multi_choice_ballots);
+    TEST(banned_viewer_may_watch_but_not_write);
+    TEST(viewer_snapshot_shows_public_and_own_questions_only);
+    TEST(events_carry_offset_once_live);
+    TEST(count_questions_by_state);
+    TEST(replay_rebuilds_identical_state);
+    TEST(replay_rejects_unknown_or_malformed_events);
+    TEST(handles_many_viewers_and_votes);
+    return check_summary();
+}

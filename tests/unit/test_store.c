@@ -1,0 +1,867 @@
+/* test_store.c — unit tests of store.c against real SQLite files in a temp directory:
+ * migrations, open errors, asynchronous group commit and completion order, replay, the
+ * projection tables, failure on a full disk (a tiny tmpfs) and recovery, plus a throughput
+ * print (never an assertion). Links store.c, the embedded schema, SQLite, libuv and cJSON. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "schema_embed.h"
+#include "store.h"
+
+static char tmp_root[] = "/tmp/test_store.XXXXXX";
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", tmp_root, name);
+}
+
+static int latest_version(void)
+{
+    int v = 0;
+    for (int i = 0; i < store_migration_count; i++)
+        if (store_migrations[i].version > v)
+            v = store_migrations[i].version;
+    return v;
+}
+
+static forum_event make_event(const char *session, int64_t seq, const char *kind,
+                              const char *payload_json)
+{
+    forum_event ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.session, sizeof ev.session, "%s", session);
+    ev.seq = seq;
+    ev.at = 1700000000000 + seq;
+    ev.offset_ms = seq % 2 ? -1 : seq * 10;
+    snprintf(ev.actor, sizeof ev.actor, "viewer:v%lld", (long long)seq);
+    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+    ev.payload = cJSON_Parse(payload_json);
+    ev.audience = FORUM_AUD_PUBLIC;
+    return ev;
+}
+
+static void free_events(forum_event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cJSON_Delete(evs[i].payload);
+        cJSON_Delete(evs[i].secret);
+    }
+}
+
+/* ---- a loop and a store ---- */
+
+typedef struct fixture {
+    uv_loop_t loop;
+    store *s;
+    char path[512];
+} fixture;
+
+static int fixture_open(fixture *f, const char *path, char *err, size_t errlen)
+{
+    uv_loop_init(&f->loop);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    store_options opt = {.path = path, .synchronous_full = true, .max_batch_events = 10000};
+    return store_open(&f->s, &opt, &f->loop, err, errlen);
+}
+
+static void fixture_close(fixture *f)
+{
+    if (f->s)
+        store_close(f->s);
+    f->s = NULL;
+    uv_run(&f->loop, UV_RUN_DEFAULT); /* lets the store's close callback free it */
+    CHECK(uv_loop_close(&f->loop) == 0);
+}
+
+static sqlite3 *inspect(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    return db;
+}
+
+static long long query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void query_text(sqlite3 *db, const char *sql, char *buf, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
+        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* ---- completions recorder ---- */
+
+enum { MAX_RECORDED = 4096 };
+typedef struct recorder {
+    int order[MAX_RECORDED];
+    int rc[MAX_RECORDED];
+    int n;
+} recorder;
+
+typedef struct test_batch {
+    store_batch batch;
+    recorder *rec;
+    int index;
+} test_batch;
+
+static void on_done(store_batch *b, int rc)
+{
+    test_batch *t = b->ctx;
+    if (t->rec->n < MAX_RECORDED) {
+        t->rec->order[t->rec->n] = t->index;
+        t->rec->rc[t->rec->n] = rc;
+    }
+    t->rec->n++;
+}
+
+static void submit(store *s, test_batch *t, recorder *rec, int index, forum_event *evs, size_t n)
+{
+    memset(t, 0, sizeof *t);
+    t->batch.events = evs;
+    t->batch.n_events = n;
+    t->batch.done = on_done;
+    t->batch.ctx = t;
+    t->rec = rec;
+    t->index = index;
+    store_append(s, &t->batch);
+}
+
+static void run_until(uv_loop_t *loop, const recorder *rec, int n)
+{
+    while (rec->n < n)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+static int count_events(void *arg, const forum_event *ev)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_migrations_applied_and_parent_created(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "nested/dir/forum.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    CHECK(store_schema_version(f.s) == latest_version());
+    CHECK(store_schema_version(f.s) >= 1);
+    fixture_close(&f);
+    sqlite3 *db = inspect(path);
+    CHECK(query_int(db, "PRAGMA user_version") == latest_version());
+    CHECK(query_int(db, "SELECT count(*) FROM migrations") == store_migration_count);
+    CHECK(query_int(db, "SELECT count(*) FROM migrations WHERE name = '001_init.sql'"
+                        " AND applied_at > 1600000000000") == 1);
+    CHECK(query_int(db, "PRAGMA journal_mode") != -999);
+    char mode[16];
+    query_text(db, "PRAGMA journal_mode", mode, sizeof mode);
+    CHECK_STR(mode, "wal");
+    sqlite3_close(db);
+}
+
+static void test_reopen_does_not_reapply(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "reopen.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    CHECK(store_meta_set(f.s, "producer_key_hash", "abc123") == 0);
+    fixture_close(&f);
+    sqlite3 *db = inspect(path);
+    long long applied = query_int(db, "SELECT applied_at FROM migrations WHERE version = 1");
+    sqlite3_close(db);
+
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    CHECK(store_schema_version(f.s) == latest_version());
+    char buf[64];
+    CHECK(store_meta_get(f.s, "producer_key_hash", buf, sizeof buf) == 0);
+    CHECK_STR(buf, "abc123");
+    fixture_close(&f);
+    db = inspect(path);
+    CHECK(query_int(db, "SELECT count(*) FROM migrations") == store_migration_count);
+    CHECK(query_int(db, "SELECT applied_at FROM migrations WHERE version = 1") == applied);
+    sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "newer.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    fixture_close(&f);
+    sqlite3 *db = NULL;
+    sqlite3_open(path, &db);
+    CHECK(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+
+    CHECK(fixture_open(&f, path, err, sizeof err) == -1);
+    CHECK(f.s == NULL);
+    CHECK(strstr(err, "database schema version 999 is newer than this forumd knows") != NULL);
+    CHECK(strstr(err, "upgrade forumd") != NULL);
+    CHECK(strstr(err, path) != NULL);
+    fixture_close(&f);
+}
+
+static void test_unreadable_file_reported(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "garbage.db");
+    FILE *fp = fopen(path, "w");
+    for (int i = 0; i < 512; i++)
+        fputs("this is not a database ", fp);
+    fclose(fp);
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == -1);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, "not a database") != NULL);
+    fixture_close(&f);
+
+    /* a directory where the file should be */
+    tmp_path(path, sizeof path, "adir.db");
+    mkdir(path, 0755);
+    err[0] = '\0';
+    CHECK(fixture_open(&f, path, err, sizeof err) == -1);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, "unable to open") != NULL);
+    fixture_close(&f);
+
+    /* a parent that cannot be created (a file in the way) */
+    char blocked[512];
+    snprintf(blocked, sizeof blocked, "%s/garbage.db/sub/x.db", tmp_root);
+    err[0] = '\0';
+    CHECK(fixture_open(&f, blocked, err, sizeof err) == -1);
+    CHECK(strstr(err, "cannot create directory") != NULL);
+    fixture_close(&f);
+}
+
+static void test_async_batches_complete_in_order(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "order.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    enum { N = 20 };
+    forum_event evs[N][3];
+    test_batch tb[N];
+    recorder rec = {0};
+    for (int i = 0; i < N; i++) {
+        size_t n = (size_t)(i % 4 == 3 ? 0 : 3); /* every fourth one is a barrier */
+        for (size_t k = 0; k < n; k++)
+            evs[i][k] = make_event("ORD1", i * 3 + (int)k + 1, "panel.changed", "{\"panel\":{}}");
+        submit(f.s, &tb[i], &rec, i, evs[i], n);
+        if (i == 9)
+            uv_run(&f.loop, UV_RUN_NOWAIT); /* split the submissions over loop turns */
+    }
+    run_until(&f.loop, &rec, N);
+    CHECK(rec.n == N);
+    for (int i = 0; i < N; i++) {
+        CHECK(rec.order[i] == i);
+        CHECK(rec.rc[i] == 0);
+    }
+    store_stats st;
+    store_get_stats(f.s, &st);
+    CHECK(st.events_committed == 45);
+    CHECK(st.queued_batches == 0);
+    CHECK(st.latency_le[11] == N);
+    CHECK(st.failed_transactions == 0);
+    fixture_close(&f);
+    for (int i = 0; i < N; i++)
+        free_events(evs[i], (size_t)(i % 4 == 3 ? 0 : 3));
+}
+
+static void test_barrier_alone_completes_without_transaction(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "barrier.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    recorder rec = {0};
+    test_batch a, b;
+    submit(f.s, &a, &rec, 0, NULL, 0);
+    submit(f.s, &b, &rec, 1, NULL, 0);
+    run_until(&f.loop, &rec, 2);
+    CHECK(rec.order[0] == 0 && rec.order[1] == 1);
+    CHECK(rec.rc[0] == 0 && rec.rc[1] == 0);
+    store_stats st;
+    store_get_stats(f.s, &st);
+    CHECK(st.transactions == 0);
+    fixture_close(&f);
+}
+
+static void test_group_commit_uses_few_transactions(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "group.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    enum { N = 1000 };
+    static forum_event evs[N];
+    static test_batch tb[N];
+    static recorder rec;
+    memset(&rec, 0, sizeof rec);
+    for (int i = 0; i < N; i++) {
+        evs[i] = make_event("GRP1", i + 1, "vote.added", "{\"question_id\":1}");
+        submit(f.s, &tb[i], &rec, i, &evs[i], 1);
+    }
+    run_until(&f.loop, &rec, N);
+    int in_order = 1, all_ok = 1;
+    for (int i = 0; i < N; i++) {
+        in_order &= rec.order[i] == i;
+        all_ok &= rec.rc[i] == 0;
+    }
+    CHECK(in_order);
+    CHECK(all_ok);
+    store_stats st;
+    store_get_stats(f.s, &st);
+    printf("group commit: %d batches -> %llu transactions\n", N,
+           (unsigned long long)st.transactions);
+    CHECK(st.transactions < N);
+    CHECK(st.events_committed == N);
+    int loaded = 0;
+    CHECK(store_load(f.s, count_events, &loaded) == 0);
+    CHECK(loaded == N);
+    fixture_close(&f);
+    free_events(evs, N);
+}
+
+static void test_max_batch_events_caps_a_transaction(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "cap.db");
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    store *s = NULL;
+    store_options opt = {.path = path, .synchronous_full = false, .max_batch_events = 10};
+    CHECK(store_open(&s, &opt, &loop, err, sizeof err) == 0);
+    enum { N = 40 };
+    forum_event evs[N];
+    test_batch tb[N / 4];
+    recorder rec = {0};
+    for (int i = 0; i < N; i++)
+        evs[i] = make_event("CAP1", i + 1, "vote.added", "{\"question_id\":1}");
+    for (int i = 0; i < N / 4; i++)
+        submit(s, &tb[i], &rec, i, &evs[i * 4], 4); /* batches of 4: at most 2 per txn */
+    run_until(&loop, &rec, N / 4);
+    store_stats st;
+    store_get_stats(s, &st);
+    CHECK(st.transactions >= 5);
+    CHECK(st.events_committed == N);
+    store_close(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+    free_events(evs, N);
+}
+
+typedef struct collected {
+    char *json[64];
+    forum_event head[64];
+    int n;
+} collected;
+
+static int collect(void *arg, const forum_event *ev)
+{
+    collected *c = arg;
+    if (c->n < 64) {
+        c->json[c->n] = cJSON_PrintUnformatted(ev->payload);
+        c->head[c->n] = *ev;
+        c->head[c->n].payload = NULL;
+        c->head[c->n].secret = ev->secret ? cJSON_Duplicate(ev->secret, 1) : NULL;
+    }
+    c->n++;
+    return 0;
+}
+
+static void collected_free(collected *c)
+{
+    for (int i = 0; i < c->n && i < 64; i++) {
+        free(c->json[i]);
+        cJSON_Delete(c->head[i].secret);
+    }
+}
+
+static void test_load_returns_events_in_commit_order(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "load.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    /* commit order interleaves sessions; the studio log is session "" */
+    forum_event evs[6] = {
+        make_event("BBB", 1, "session.changed", "{\"session\":{\"code\":\"BBB\",\"title\":\"B\"}}"),
+        make_event("AAA", 1, "session.changed", "{\"session\":{\"code\":\"AAA\",\"title\":\"A\"}}"),
+        make_event("", 1, "program.changed", "{\"program\":{\"id\":1,\"title\":\"Prog\"}}"),
+        make_event("AAA", 2, "question.submitted",
+                   "{\"question\":{\"id\":7,\"text\":\"为什么？ \\\"quoted\\\"\",\"votes\":0,"
+                   "\"x\":1.5,\"big\":1700000000123,\"arr\":[1,null,true]}}"),
+        make_event("BBB", 2, "onair.changed", "{\"question_id\":null}"),
+        make_event("AAA", 3, "panel.changed", "{\"panel\":{\"banner\":null}}"),
+    };
+    evs[1].secret = cJSON_Parse("{\"moderator_key_hash\":\"deadbeef\"}");
+    snprintf(evs[3].subject, sizeof evs[3].subject, "v0123456789abcdef");
+    snprintf(evs[3].request_id, sizeof evs[3].request_id, "req-1");
+    evs[3].audience = FORUM_AUD_STAFF_AND_SUBJECT;
+    CHECK(store_append_sync(f.s, evs, 3) == 0);
+    recorder rec = {0};
+    test_batch tb;
+    submit(f.s, &tb, &rec, 0, evs + 3, 3);
+    run_until(&f.loop, &rec, 1);
+    CHECK(rec.rc[0] == 0);
+
+    collected c = {0};
+    CHECK(store_load(f.s, collect, &c) == 0);
+    CHECK(c.n == 6);
+    for (int i = 0; i < 6 && i < c.n; i++) {
+        char *want = cJSON_PrintUnformatted(evs[i].payload);
+        CHECK_STR(c.json[i], want);
+        free(want);
+        CHECK_STR(c.head[i].session, evs[i].session);
+        CHECK(c.head[i].seq == evs[i].seq);
+        CHECK(c.head[i].at == evs[i].at);
+        CHECK(c.head[i].offset_ms == evs[i].offset_ms);
+        CHECK_STR(c.head[i].actor, evs[i].actor);
+        CHECK_STR(c.head[i].kind, evs[i].kind);
+        CHECK(c.head[i].audience == evs[i].audience);
+        CHECK_STR(c.head[i].subject, evs[i].subject);
+        CHECK_STR(c.head[i].request_id, evs[i].request_id);
+        CHECK((c.head[i].secret != NULL) == (evs[i].secret != NULL));
+    }
+    if (c.n > 1 && c.head[1].secret) {
+        char *sec = cJSON_PrintUnformatted(c.head[1].secret);
+        CHECK_STR(sec, "{\"moderator_key_hash\":\"deadbeef\"}");
+        free(sec);
+    }
+    collected_free(&c);
+    fixture_close(&f);
+
+    /* and after a restart */
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    int n = 0;
+    CHECK(store_load(f.s, count_events, &n) == 0);
+    CHECK(n == 6);
+    fixture_close(&f);
+    free_events(evs, 6);
+}
+
+/* store writes JSON with its own fast serializer: the stored text must be byte for byte what
+ * cJSON_PrintUnformatted gives, for awkward numbers and strings too. */
+static void test_stored_payload_text_is_cjson_unformatted(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "text.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    static const char *const payloads[] = {
+        "{}",
+        "{\"a\":[],\"b\":{},\"c\":[{}],\"d\":null,\"e\":true,\"f\":false}",
+        "{\"n\":[0,-0.0,1,-1,2147483647,2147483648,-2147483649,1700000000123,9007199254740992,"
+        "9007199254740993,123456789012345678,1e20,-1e300,1.5,0.1,3.141592653589793,1e-7,"
+        "-2.5e-300,0.30000000000000004,1234567890123456,-1234567890123456]}",
+        "{\"s\":\"tab\\t nl\\n cr\\r bs\\b ff\\f quote\\\" back\\\\ ctl\\u0001\\u001f "
+        "slash/ 中文 emoji \\ud83d\\ude00 del\\u007f\",\"k\\u0002\\\"\":\"\"}",
+    };
+    size_t n = sizeof payloads / sizeof payloads[0];
+    forum_event evs[8];
+    for (size_t i = 0; i < n; i++) {
+        evs[i] = make_event("TXT", (int64_t)i + 1, "panel.changed", payloads[i]);
+        CHECK(evs[i].payload != NULL);
+    }
+    evs[0].secret = cJSON_Parse(payloads[2]);
+    CHECK(store_append_sync(f.s, evs, n) == 0);
+    sqlite3 *db = inspect(path);
+    for (size_t i = 0; i < n; i++) {
+        char sql[128], *want = cJSON_PrintUnformatted(evs[i].payload);
+        sqlite3_stmt *st = NULL;
+        snprintf(sql, sizeof sql, "SELECT payload FROM events WHERE session = 'TXT' AND seq = %zu",
+                 i + 1);
+        CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+        CHECK(sqlite3_step(st) == SQLITE_ROW);
+        CHECK_STR((const char *)sqlite3_column_text(st, 0), want);
+        sqlite3_finalize(st);
+        free(want);
+    }
+    char text[512];
+    char *want = cJSON_PrintUnformatted(evs[0].secret);
+    query_text(db, "SELECT secret FROM events WHERE session = 'TXT' AND seq = 1", text,
+               sizeof text);
+    CHECK_STR(text, want);
+    free(want);
+    sqlite3_close(db);
+    fixture_close(&f);
+    free_events(evs, n);
+}
+
+static int stop_at_two(void *arg, const forum_event *ev)
+{
+    return ++*(int *)arg == 2 ? 42 : 0;
+}
+
+static void test_load_stops_when_callback_says_so(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "load.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    int n = 0;
+    CHECK(store_load(f.s, stop_at_two, &n) == 42);
+    CHECK(n == 2);
+    fixture_close(&f);
+}
+
+static int collect_seq(void *arg, const forum_event *ev)
+{
+    int64_t *seqs = arg;
+    seqs[++seqs[0]] = ev->seq;
+    return 0;
+}
+
+static void test_events_after(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "after.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    forum_event evs[20];
+    for (int i = 0; i < 10; i++) {
+        evs[2 * i] = make_event("S1", i + 1, "panel.changed", "{}");
+        evs[2 * i + 1] = make_event("S2", i + 1, "panel.changed", "{}");
+    }
+    CHECK(store_append_sync(f.s, evs, 20) == 0);
+    int64_t seqs[32] = {0};
+    CHECK(store_events_after(f.s, "S1", 3, 4, collect_seq, seqs) == 4);
+    CHECK(seqs[0] == 4);
+    CHECK(seqs[1] == 4 && seqs[2] == 5 && seqs[3] == 6 && seqs[4] == 7);
+    memset(seqs, 0, sizeof seqs);
+    CHECK(store_events_after(f.s, "S2", 8, 100, collect_seq, seqs) == 2);
+    CHECK(seqs[1] == 9 && seqs[2] == 10);
+    CHECK(store_events_after(f.s, "S2", 10, 100, collect_seq, seqs) == 0);
+    CHECK(store_events_after(f.s, "NOPE", 0, 100, collect_seq, seqs) == 0);
+    fixture_close(&f);
+    free_events(evs, 20);
+}
+
+static void test_projections(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "proj.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    forum_event evs[] = {
+        make_event("", 1, "program.changed",
+                   "{\"program\":{\"id\":3,\"title\":\"Town hall\",\"description\":\"d\"}}"),
+        make_event("K7M3PQ", 1, "session.changed",
+                   "{\"session\":{\"code\":\"K7M3PQ\",\"program_id\":3,\"title\":\"T\","
+                   "\"topic\":\"Budget\",\"status\":\"draft\",\"scheduled_at\":1700000000000}}"),
+        make_event("K7M3PQ", 2, "question.submitted",
+                   "{\"question\":{\"id\":11,\"text\":\"Why?\",\"author\":null,"
+                   "\"category\":\"question\",\"to\":null,\"parent_id\":null,"
+                   "\"state\":\"pending\",\"votes\":0,\"created_at\":1700000000002,"
+                   "\"phase\":\"pre\",\"answer_note\":null,\"starred\":false,"
+                   "\"source\":\"web\",\"viewer_id\":\"vaaa\"}}"),
+        make_event("K7M3PQ", 3, "question.published",
+                   "{\"question\":{\"id\":11,\"text\":\"Why?\",\"state\":\"published\","
+                   "\"votes\":0,\"starred\":true,\"viewer_id\":\"vaaa\"}}"),
+        make_event("K7M3PQ", 4, "question.submitted",
+                   "{\"question\":{\"id\":12,\"text\":\"Dup\",\"state\":\"published\","
+                   "\"votes\":0}}"),
+        make_event("K7M3PQ", 5, "vote.added", "{\"question_id\":11}"),
+        make_event("K7M3PQ", 6, "vote.added", "{\"question_id\":11}"),
+        make_event("K7M3PQ", 7, "vote.added", "{\"question_id\":12}"),
+        make_event("K7M3PQ", 8, "vote.removed", "{\"question_id\":11}"),
+        make_event("K7M3PQ", 9, "votes.changed", "{\"counts\":{\"11\":1,\"12\":1}}"),
+        make_event("K7M3PQ", 10, "question.merged",
+                   "{\"question\":{\"id\":12,\"state\":\"dismissed\",\"votes\":0},"
+                   "\"into\":{\"id\":11,\"text\":\"Why?\",\"state\":\"published\","
+                   "\"votes\":2}}"),
+        make_event("K7M3PQ", 11, "poll.changed",
+                   "{\"poll\":{\"id\":5,\"title\":\"P\",\"state\":\"open\",\"options\":[]}}"),
+        make_event("K7M3PQ", 12, "session.changed",
+                   "{\"session\":{\"code\":\"K7M3PQ\",\"program_id\":3,\"title\":\"T\","
+                   "\"status\":\"live\",\"started_at\":1700000000100}}"),
+    };
+    size_t n = sizeof evs / sizeof evs[0];
+    evs[2].audience = FORUM_AUD_STAFF_AND_SUBJECT;
+    snprintf(evs[2].subject, sizeof evs[2].subject, "vaaa");
+    snprintf(evs[2].request_id, sizeof evs[2].request_id, "r1");
+    snprintf(evs[5].subject, sizeof evs[5].subject, "v1");
+    snprintf(evs[6].subject, sizeof evs[6].subject, "v2");
+    snprintf(evs[7].subject, sizeof evs[7].subject, "v1");
+    snprintf(evs[8].subject, sizeof evs[8].subject, "v1");
+    for (size_t i = 5; i < 9; i++)
+        evs[i].audience = FORUM_AUD_NOBODY;
+    /* first half up to the vote count, then check the intermediate state */
+    CHECK(store_append_sync(f.s, evs, 10) == 0);
+    sqlite3 *db = inspect(path);
+    CHECK(query_int(db, "SELECT votes FROM questions WHERE id = 11") == 1);
+    CHECK(query_int(db, "SELECT json_extract(json, '$.votes') FROM questions WHERE id = 11") == 1);
+    CHECK(query_int(db, "SELECT starred FROM questions WHERE id = 11") == 1);
+    CHECK(query_int(db, "SELECT count(*) FROM votes") == 2);
+    CHECK(query_int(db, "SELECT count(*) FROM votes WHERE question_id = 11 AND viewer_id = 'v2'") ==
+          1);
+    CHECK(query_int(db, "SELECT count(*) FROM events WHERE session = 'K7M3PQ' AND"
+                        " subject = 'vaaa' AND request_id = 'r1'") == 1);
+    sqlite3_close(db);
+
+    recorder rec = {0};
+    test_batch tb;
+    submit(f.s, &tb, &rec, 0, evs + 10, n - 10);
+    run_until(&f.loop, &rec, 1);
+    CHECK(rec.rc[0] == 0);
+    db = inspect(path);
+    char text[256];
+    query_text(db, "SELECT state FROM questions WHERE id = 12", text, sizeof text);
+    CHECK_STR(text, "dismissed");
+    query_text(db, "SELECT session FROM questions WHERE id = 12", text, sizeof text);
+    CHECK_STR(text, "K7M3PQ");
+    CHECK(query_int(db, "SELECT votes FROM questions WHERE id = 11") == 2);
+    query_text(db, "SELECT status FROM sessions WHERE code = 'K7M3PQ'", text, sizeof text);
+    CHECK_STR(text, "live");
+    CHECK(query_int(db, "SELECT program_id FROM sessions WHERE code = 'K7M3PQ'") == 3);
+    CHECK(query_int(db, "SELECT started_at FROM sessions WHERE code = 'K7M3PQ'") ==
+          1700000000100);
+    query_text(db, "SELECT title FROM programs WHERE id = 3", text, sizeof text);
+    CHECK_STR(text, "Town hall");
+    query_text(db, "SELECT state FROM polls WHERE id = 5", text, sizeof text);
+    CHECK_STR(text, "open");
+    query_text(db, "SELECT json_extract(json, '$.title') FROM polls WHERE id = 5", text,
+               sizeof text);
+    CHECK_STR(text, "P");
+    CHECK(query_int(db, "SELECT count(*) FROM events") == (long long)n);
+    sqlite3_close(db);
+    fixture_close(&f);
+    free_events(evs, n);
+}
+
+static void test_meta_roundtrip(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "meta.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    char buf[8];
+    CHECK(store_meta_get(f.s, "missing", buf, sizeof buf) == 1);
+    CHECK(store_meta_set(f.s, "k", "v1") == 0);
+    CHECK(store_meta_set(f.s, "k", "v2") == 0);
+    CHECK(store_meta_get(f.s, "k", buf, sizeof buf) == 0);
+    CHECK_STR(buf, "v2");
+    CHECK(store_meta_set(f.s, "long", "0123456789") == 0);
+    CHECK(store_meta_get(f.s, "long", buf, sizeof buf) == -1); /* never truncated */
+    fixture_close(&f);
+}
+
+static void test_bad_batch_does_not_fail_its_neighbours(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "dup.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    forum_event evs[4] = {
+        make_event("D1", 1, "panel.changed", "{}"),
+        make_event("D1", 2, "panel.changed", "{}"),
+        make_event("D1", 1, "panel.changed", "{}"), /* duplicate (session, seq) */
+        make_event("D1", 3, "panel.changed", "{}"),
+    };
+    recorder rec = {0};
+    test_batch tb[3];
+    submit(f.s, &tb[0], &rec, 0, evs, 2);
+    submit(f.s, &tb[1], &rec, 1, evs + 2, 1);
+    submit(f.s, &tb[2], &rec, 2, evs + 3, 1);
+    run_until(&f.loop, &rec, 3);
+    CHECK(rec.order[0] == 0 && rec.order[1] == 1 && rec.order[2] == 2);
+    CHECK(rec.rc[0] == 0);
+    CHECK(rec.rc[1] < 0);
+    CHECK(rec.rc[2] == 0);
+    int64_t seqs[8] = {0};
+    CHECK(store_events_after(f.s, "D1", 0, 10, collect_seq, seqs) == 3);
+    store_stats st;
+    store_get_stats(f.s, &st);
+    CHECK(st.failed_transactions >= 1);
+    CHECK(st.events_committed == 3);
+    fixture_close(&f);
+    free_events(evs, 4);
+}
+
+/* Fills the file system under dir until it is full. Returns the filler's path length or 0. */
+static int fill_disk(const char *dir, char *filler, size_t n)
+{
+    snprintf(filler, n, "%s/filler", dir);
+    int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return 0;
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    while (write(fd, block, sizeof block) > 0)
+        ;
+    while (write(fd, block, 1) > 0)
+        ;
+    close(fd);
+    return 1;
+}
+
+static void test_full_disk_fails_cleanly_then_recovers(void)
+{
+    char dir[512], path[600], filler[600], err[512] = "";
+    tmp_path(dir, sizeof dir, "tiny");
+    mkdir(dir, 0755);
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0) {
+        printf("note: skipping the full-disk test (cannot mount a tmpfs: %s)\n", strerror(errno));
+        return;
+    }
+    snprintf(path, sizeof path, "%s/forum.db", dir);
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    forum_event first = make_event("F1", 1, "panel.changed", "{}");
+    CHECK(store_append_sync(f.s, &first, 1) == 0);
+
+    /* 600 events of ~1.5 KiB: more than the free space once the disk is filled */
+    enum { N = 600 };
+    static forum_event evs[N];
+    char big[1600];
+    memset(big, 'q', sizeof big);
+    snprintf(big, sizeof big, "{\"question\":{\"id\":%d,\"text\":\"", 1);
+    size_t len = strlen(big);
+    memset(big + len, 'q', 1400);
+    snprintf(big + len + 1400, sizeof big - len - 1400, "\"}}");
+    for (int i = 0; i < N; i++)
+        evs[i] = make_event("F1", i + 2, "question.submitted", big);
+    CHECK(fill_disk(dir, filler, sizeof filler));
+
+    recorder rec = {0};
+    test_batch tb[4];
+    submit(f.s, &tb[0], &rec, 0, evs, N / 2);
+    submit(f.s, &tb[1], &rec, 1, evs + N / 2, N / 2);
+    submit(f.s, &tb[2], &rec, 2, NULL, 0);
+    run_until(&f.loop, &rec, 3);
+    CHECK(rec.order[0] == 0 && rec.order[1] == 1 && rec.order[2] == 2);
+    CHECK(rec.rc[0] < 0);
+    CHECK(rec.rc[1] < 0);
+    int64_t seqs[8] = {0};
+    CHECK(store_events_after(f.s, "F1", 0, 5, collect_seq, seqs) == 1); /* nothing half-written */
+    store_stats st;
+    store_get_stats(f.s, &st);
+    CHECK(st.failed_transactions >= 1);
+
+    /* space comes back: the same events commit */
+    unlink(filler);
+    rec.n = 0;
+    submit(f.s, &tb[0], &rec, 0, evs, N / 2);
+    submit(f.s, &tb[1], &rec, 1, evs + N / 2, N / 2);
+    run_until(&f.loop, &rec, 2);
+    CHECK(rec.rc[0] == 0 && rec.rc[1] == 0);
+    int n = 0;
+    CHECK(store_load(f.s, count_events, &n) == 0);
+    CHECK(n == N + 1);
+    fixture_close(&f);
+
+    sqlite3 *db = inspect(path);
+    CHECK(query_int(db, "SELECT count(*) FROM events") == N + 1);
+    CHECK(query_int(db, "SELECT count(*) FROM questions") == 1);
+    CHECK(query_int(db, "PRAGMA integrity_check") != -999);
+    char ok[16];
+    query_text(db, "PRAGMA integrity_check", ok, sizeof ok);
+    CHECK_STR(ok, "ok");
+    sqlite3_close(db);
+    CHECK(umount(dir) == 0);
+    cJSON_Delete(first.payload);
+    free_events(evs, N);
+}
+
+static void bench_one(const char *label, const char *kind, const char *payload_fmt)
+{
+    char path[512], err[512] = "";
+    snprintf(path, sizeof path, "%s/bench-%s.db", tmp_root, kind);
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    enum { N = 100000, PER = 100 };
+    forum_event *evs = calloc(N, sizeof *evs);
+    test_batch *tb = calloc(N / PER, sizeof *tb);
+    recorder *rec = calloc(1, sizeof *rec);
+    for (int i = 0; i < N; i++) {
+        char payload[512];
+        snprintf(payload, sizeof payload, payload_fmt, i + 1);
+        evs[i] = make_event("BENCH1", i + 1, kind, payload);
+        snprintf(evs[i].subject, sizeof evs[i].subject, "v%016x", i);
+    }
+    uint64_t t0 = uv_hrtime();
+    for (int b = 0; b < N / PER; b++)
+        submit(f.s, &tb[b], rec, b, evs + (size_t)b * PER, PER);
+    run_until(&f.loop, rec, N / PER);
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    store_stats st;
+    store_get_stats(f.s, &st);
+    int ok = 1;
+    for (int b = 0; b < N / PER && b < MAX_RECORDED; b++)
+        ok &= rec->rc[b] == 0;
+    CHECK(ok);
+    CHECK(st.events_committed == N);
+    printf("bench %s: %d events in batches of %d, synchronous=FULL: %.3f s, %.0f events/s, "
+           "%llu transactions, mean latency %.1f ms\n",
+           label, N, PER, secs, N / secs, (unsigned long long)st.transactions,
+           st.latency_sum_ms / (double)st.latency_le[11]);
+    fixture_close(&f);
+    free_events(evs, N);
+    free(evs);
+    free(tb);
+    free(rec);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmp_root)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    alarm(120); /* a lost completion must fail the run, not hang it */
+    TEST(test_migrations_applied_and_parent_created);
+    TEST(test_reopen_does_not_reapply);
+    TEST(test_newer_schema_refused);
+    TEST(test_unreadable_file_reported);
+    TEST(test_async_batches_complete_in_order);
+    TEST(test_barrier_alone_completes_without_transaction);
+    TEST(test_group_commit_uses_few_transactions);
+    TEST(test_max_batch_events_caps_a_transaction);
+    TEST(test_load_returns_events_in_commit_order);
+    TEST(test_load_stops_when_callback_says_so);
+    TEST(test_stored_payload_text_is_cjson_unformatted);
+    TEST(test_events_after);
+    TEST(test_projections);
+    TEST(test_meta_roundtrip);
+    TEST(test_bad_batch_does_not_fail_its_neighbours);
+    TEST(test_full_disk_fails_cleanly_then_recovers);
+    if (!getenv("STORE_NO_BENCH")) {
+        check_current = "bench";
+        bench_one("vote.added (vote row projection)", "vote.added", "{\"question_id\":%d}");
+        bench_one("question.submitted (question upsert)", "question.submitted",
+                  "{\"question\":{\"id\":%d,\"text\":\"What is the plan for the budget next "
+                  "year?\",\"author\":null,\"category\":\"question\",\"to\":null,"
+                  "\"parent_id\":null,\"state\":\"pending\",\"votes\":0,"
+                  "\"created_at\":1700000000000,\"phase\":\"live\",\"answer_note\":null,"
+                  "\"starred\":false,\"source\":\"web\",\"viewer_id\":\"v0123456789abcdef\"}}");
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp_root);
+    return check_summary();
+}

@@ -1,0 +1,118 @@
+// overlay.js — the on-air graphics /overlay/<code> for OBS's browser source. Read-only: it
+// joins as a viewer with its own random token and never sends anything but hello. Shows the
+// question on air as a lower third (or the banner when nothing is on air) and the open poll's
+// live results, animating out and in on every change.
+// Query parameters: position=bottom|top, theme=dark|light, scale=<0.5..2>, lang=zh|en
+// (default zh: broadcast graphics follow the show, not the language of the OBS machine).
+import { initI18n, t, setLang } from './i18n.js';
+import { ForumClient, deviceToken } from './client.js';
+import { SessionStore } from './store.js';
+import { h, mount, $, codeFromPath } from './ui.js';
+
+const params = new URLSearchParams(location.search);
+const root = document.documentElement;
+root.dataset.position = params.get('position') === 'top' ? 'top' : 'bottom';
+root.dataset.theme = params.get('theme') === 'light' ? 'light' : 'dark';
+const scale = Number.parseFloat(params.get('scale') || '1');
+root.style.setProperty('--scale', String(Number.isFinite(scale) && scale >= 0.5 && scale <= 2 ? scale : 1));
+setLang(params.get('lang') === 'en' ? 'en' : 'zh', { persist: false });
+initI18n();
+
+const code = codeFromPath();
+const store = new SessionStore();
+const client = new ForumClient({ session: code, role: 'viewer', token: deviceToken('forum.overlayToken') });
+client.addEventListener('welcome', (e) => { if (e.detail.snapshot) store.reset(e.detail.snapshot); });
+client.addEventListener('event', (e) => store.apply(e.detail));
+client.addEventListener('status', (e) => { root.dataset.conn = e.detail.status; });
+
+const OUT_MS = 450;
+const shown = { lower: null, poll: null };
+
+/** Swaps what a panel shows: animate out, replace content, animate in. key identifies the
+ *  content (same key: update in place, no animation); null hides the panel. */
+function swap(el, slot, key, fill) {
+  if (key === shown[slot]) {
+    if (key !== null) fill();
+    return;
+  }
+  const wasVisible = shown[slot] !== null;
+  shown[slot] = key;
+  el.classList.remove('is-visible');
+  const show = () => {
+    if (shown[slot] !== key) return; // changed again meanwhile
+    if (key === null) { el.dataset.key = ''; return; }
+    fill();
+    el.dataset.key = key;
+    void el.offsetWidth; // restart the transition
+    el.classList.add('is-visible');
+  };
+  if (wasVisible) setTimeout(show, OUT_MS); else show();
+}
+
+function renderLower() {
+  const q = store.onAirQuestion();
+  const banner = (store.panel.banner || '').trim();
+  const lower = $('#lower');
+  if (q) {
+    swap(lower, 'lower', `q${q.id}`, () => {
+      const to = store.panelist(q.to);
+      lower.classList.remove('is-banner');
+      lower.dataset.qid = String(q.id);
+      $('#lower-tag').textContent = t(`overlay.kind_${q.category || 'question'}`);
+      $('#lower-to').textContent = to ? t('overlay.to', { name: [to.name, to.affiliation].filter(Boolean).join(' · ') }) : '';
+      const text = $('#lower-text');
+      text.textContent = q.text;
+      text.classList.toggle('is-long', [...q.text].length > 90);
+      const meta = [h('b', {}, q.author || t('common.anonymous'))];
+      if (q.source && q.source !== 'web') meta.push(' · ', t(`source.${q.source}`));
+      if (q.votes) meta.push(' · ', t('overlay.votes', { n: q.votes }));
+      if (q.parent_id) meta.push(' · ', t('viewer.follow_up'));
+      mount($('#lower-meta'), meta);
+    });
+  } else if (banner) {
+    swap(lower, 'lower', `b${banner}`, () => {
+      const segment = store.segment(store.panel.segment_id);
+      lower.classList.add('is-banner');
+      lower.dataset.qid = '';
+      $('#lower-tag').textContent = segment ? segment.title : (store.session && store.session.title) || '';
+      $('#lower-to').textContent = '';
+      $('#lower-text').textContent = banner;
+      $('#lower-text').classList.remove('is-long');
+      mount($('#lower-meta'));
+    });
+  } else {
+    swap(lower, 'lower', null, () => {});
+    lower.dataset.qid = '';
+  }
+}
+
+function renderPoll() {
+  const open = [...store.polls.values()].filter((p) => p.state === 'open').sort((a, b) => b.id - a.id)[0] || null;
+  const el = $('#poll');
+  swap(el, 'poll', open ? `p${open.id}` : null, () => {
+    const total = open.options.reduce((n, o) => n + (o.votes || 0), 0);
+    const lead = Math.max(...open.options.map((o) => o.votes || 0));
+    $('#poll-tag').textContent = t('overlay.poll');
+    $('#poll-total').textContent = t('poll.total', { n: total });
+    $('#poll-title').textContent = open.title;
+    const rows = $('#poll-options');
+    // Update bars in place so the widths animate between counts.
+    if (rows.children.length !== open.options.length || rows.dataset.poll !== String(open.id)) {
+      rows.dataset.poll = String(open.id);
+      mount(rows, open.options.map((o) => h('div', { class: 'ov-poll-row', dataset: { option: o.id } },
+        h('span', { class: 'ov-poll-label' }), h('span', { class: 'ov-poll-pct' }),
+        h('span', { class: 'ov-poll-bar' }, h('span', { class: 'ov-poll-fill' })))));
+    }
+    open.options.forEach((o, i) => {
+      const row = rows.children[i];
+      const pct = total ? Math.round(((o.votes || 0) * 100) / total) : 0;
+      row.querySelector('.ov-poll-label').textContent = o.text;
+      row.querySelector('.ov-poll-pct').textContent = `${pct}%`;
+      row.classList.toggle('is-lead', total > 0 && (o.votes || 0) === lead);
+      requestAnimationFrame(() => { row.querySelector('.ov-poll-fill').style.width = `${pct}%`; });
+    });
+  });
+}
+
+store.addEventListener('change', () => { renderLower(); renderPoll(); });
+client.start();

@@ -1,0 +1,197 @@
+// store.js — the client-side picture of one session: built from the welcome snapshot, then
+// kept current by applying events in order. Pages read it and re-render on 'change'.
+// Knows the event kinds of the protocol; knows nothing of HTML.
+
+export const PUBLIC_STATES = new Set(['published', 'on_air', 'answered']);
+
+function emptyPanel() {
+  return { segment_id: null, speaker_ids: [], banner: '', on_air: null, up_next: [] };
+}
+
+export class SessionStore extends EventTarget {
+  constructor() {
+    super();
+    this.reset(null);
+    this._scheduled = false;
+    this._kinds = new Set();
+  }
+
+  /** Replaces everything with a snapshot (null: empty store). */
+  reset(snapshot) {
+    this.session = null;
+    this.panel = emptyPanel();
+    this.polls = new Map();
+    this.questions = new Map();
+    this.myVotes = new Set();
+    this.myBallots = new Map();
+    this.myIds = this.myIds || new Set();
+    this.viewers = null;
+    this.banned = this.banned || new Map(); // viewer_id -> {at}; kept across snapshots
+    this.loaded = false;
+    if (!snapshot) return;
+    this.loaded = true;
+    this.session = snapshot.session || null;
+    this.panel = { ...emptyPanel(), ...(snapshot.panel || {}) };
+    for (const p of snapshot.polls || []) {
+      this.polls.set(p.id, p);
+      if (Array.isArray(p.my_option_ids)) this.myBallots.set(p.id, p.my_option_ids.slice());
+    }
+    for (const q of snapshot.questions || []) this._upsert(q);
+    for (const id of snapshot.my_votes || []) this.myVotes.add(id);
+    if (typeof snapshot.viewers === 'number') this.viewers = snapshot.viewers;
+    this._changed('snapshot');
+  }
+
+  /** Applies one server event. */
+  apply(ev) {
+    switch (ev.kind) {
+      case 'question.submitted':
+      case 'question.published':
+      case 'question.updated':
+      case 'question.dismissed':
+      case 'question.withdrawn':
+      case 'question.answered':
+        if (ev.question) this._upsert(ev.question);
+        if (ev.kind === 'question.answered' && ev.question && this.panel.on_air === ev.question.id) {
+          // Answering the question on air also clears the air (onair.changed follows too).
+          this.panel.on_air = null;
+        }
+        break;
+      case 'question.merged':
+        if (ev.question) this._upsert(ev.question);
+        if (ev.into && typeof ev.into === 'object') this._upsert(ev.into);
+        break;
+      case 'votes.changed':
+        for (const [id, n] of Object.entries(ev.counts || {})) {
+          const q = this.questions.get(Number(id));
+          if (q) q.votes = n;
+        }
+        break;
+      case 'onair.changed':
+        this._setOnAir(ev.question_id ?? null);
+        break;
+      case 'panel.changed':
+        if (ev.panel) {
+          const before = this.panel.on_air;
+          this.panel = { ...emptyPanel(), ...ev.panel };
+          if (before !== this.panel.on_air) this._fixOnAirStates(before, this.panel.on_air);
+        }
+        break;
+      case 'queue.changed':
+        this.panel.up_next = Array.isArray(ev.up_next) ? ev.up_next.slice() : [];
+        break;
+      case 'poll.changed':
+        if (ev.poll) {
+          const old = this.polls.get(ev.poll.id);
+          this.polls.set(ev.poll.id, { ...(old || {}), ...ev.poll });
+          if (Array.isArray(ev.poll.my_option_ids)) this.myBallots.set(ev.poll.id, ev.poll.my_option_ids.slice());
+        }
+        break;
+      case 'session.changed':
+        if (ev.session) this.session = { ...(this.session || {}), ...ev.session };
+        break;
+      case 'viewer.banned':
+        if (ev.viewer_id) this.banned.set(ev.viewer_id, { at: ev.at });
+        break;
+      case 'viewer.unbanned':
+        if (ev.viewer_id) this.banned.delete(ev.viewer_id);
+        break;
+      default:
+        break; // kinds this client does not show
+    }
+    this._changed(ev.kind);
+  }
+
+  /** Records a question from an ack (own submission, edit, withdraw...). */
+  upsertFromAck(q) {
+    if (!q) return;
+    this._upsert(q);
+    this._changed('ack');
+  }
+
+  /** Records the result of our own vote.add / vote.remove (optimistic or acked). */
+  setMyVote(questionId, voted, adjustCount = false) {
+    const had = this.myVotes.has(questionId);
+    if (voted) this.myVotes.add(questionId); else this.myVotes.delete(questionId);
+    const q = this.questions.get(questionId);
+    if (adjustCount && q && had !== voted) q.votes = Math.max(0, (q.votes || 0) + (voted ? 1 : -1));
+    this._changed('my_votes');
+  }
+
+  setMyBallot(pollId, optionIds) {
+    this.myBallots.set(pollId, optionIds.slice());
+    this._changed('my_ballot');
+  }
+
+  /** Questions matching filter, as an array. */
+  list(filter = () => true) {
+    const out = [];
+    for (const q of this.questions.values()) if (filter(q)) out.push(q);
+    return out;
+  }
+
+  onAirQuestion() {
+    const id = this.panel.on_air;
+    return id == null ? null : this.questions.get(id) || null;
+  }
+
+  panelist(id) {
+    if (id == null || !this.session) return null;
+    return (this.session.panelists || []).find((p) => p.id === id) || null;
+  }
+
+  segment(id) {
+    if (id == null || !this.session) return null;
+    return (this.session.segments || []).find((s) => s.id === id) || null;
+  }
+
+  /** Follow-ups of a question (public ones plus our own), oldest first. */
+  followUps(parentId) {
+    return this.list((q) => q.parent_id === parentId).sort((a, b) => a.created_at - b.created_at);
+  }
+
+  _upsert(q) {
+    const old = this.questions.get(q.id);
+    const merged = { ...(old || {}), ...q };
+    if (q.mine) this.myIds.add(q.id);
+    merged.mine = Boolean(q.mine || this.myIds.has(q.id));
+    this.questions.set(q.id, merged);
+  }
+
+  _setOnAir(id) {
+    const before = this.panel.on_air;
+    this.panel.on_air = id;
+    this._fixOnAirStates(before, id);
+  }
+
+  /** Keeps question states consistent with the air until the server's own question events
+   *  arrive (they may come before or after onair.changed). */
+  _fixOnAirStates(before, after) {
+    if (before != null && before !== after) {
+      const prev = this.questions.get(before);
+      if (prev && prev.state === 'on_air') prev.state = 'published';
+    }
+    if (after != null) {
+      const next = this.questions.get(after);
+      if (next && next.state === 'published') next.state = 'on_air';
+    }
+  }
+
+  /** Coalesces change notifications into one per animation frame. */
+  _changed(kind) {
+    this._kinds.add(kind);
+    if (this._scheduled) return;
+    this._scheduled = true;
+    const fire = () => {
+      this._scheduled = false;
+      const kinds = this._kinds;
+      this._kinds = new Set();
+      this.dispatchEvent(new CustomEvent('change', { detail: { kinds } }));
+    };
+    if (typeof requestAnimationFrame === 'function' && document.visibilityState !== 'hidden') {
+      requestAnimationFrame(fire);
+    } else {
+      setTimeout(fire, 0);
+    }
+  }
+}
