@@ -31,7 +31,8 @@ struct dispatch {
     net *net;
     hub *hub;
     dispatch_options opt;
-    uv_timer_t flush_timer, sweep_timer;
+    uv_timer_t flush_timer, sweep_timer, reload_timer;
+    bool reload_pending;
     client *clients;
     viewer_limits *limits[VIEWER_BUCKETS];
     uint64_t requests, errors, hellos;
@@ -198,6 +199,30 @@ static void finish_hello(dispatch *d, job *j)
     hub_subscribe(d->hub, &cl->sub);
 }
 
+static int replay_one(void *arg, const forum_event *ev)
+{
+    return forum_replay(arg, ev);
+}
+
+/* Replaces live state with the committed state (after a failed commit), then lets the store
+ * accept batches again. If the database cannot be read, writes keep failing and the next
+ * failure tries again. */
+static void reload_state(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    d->reload_pending = false;
+    forum_state *fresh = forum_new(&d->opt.limits);
+    if (!fresh || store_load(d->store, replay_one, fresh) != 0) {
+        fprintf(stderr, "forumd: could not reload state from the database; writes stay refused\n");
+        forum_free(fresh);
+        return;
+    }
+    forum_free(d->st);
+    d->st = fresh;
+    store_clear_failure(d->store);
+    fprintf(stderr, "forumd: a commit failed; live state was reloaded from the database\n");
+}
+
 static void job_done(store_batch *b, int rc)
 {
     job *j = b->ctx;
@@ -224,8 +249,11 @@ static void job_done(store_batch *b, int rc)
             net_send_text(cl->conn, proto_encode_ack(j->re, j->ack));
         }
     }
-    if (rc != 0)
-        fprintf(stderr, "forumd: commit failed (%d): %zu events not saved\n", rc, b->n_events);
+    if (rc != 0 && b->n_events > 0 && !disp->reload_pending) {
+        /* Live state holds events the database refused: rebuild it from what is committed. */
+        disp->reload_pending = true;
+        uv_timer_start(&disp->reload_timer, reload_state, 0, 0);
+    }
     job_free(j);
 }
 
@@ -373,7 +401,7 @@ static bool rate_limited(dispatch *d, client *cl, forum_cmd_type type, int64_t *
     if (type == FORUM_CMD_QUESTION_SUBMIT) {
         int per_min = forum_question_rate_per_min(d->st, cl->actor.session);
         if (per_min <= 0)
-            per_min = 6;
+            per_min = d->opt.questions_per_min;
         *retry = auth_bucket_take(&v->submit, per_min, per_min / 60.0, now);
     } else if (type == FORUM_CMD_VOTE_ADD || type == FORUM_CMD_VOTE_REMOVE ||
                type == FORUM_CMD_POLL_VOTE) {
@@ -637,6 +665,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
         d->opt.hello_timeout_ms = 10000;
     if (d->opt.flush_interval_ms <= 0)
         d->opt.flush_interval_ms = 100;
+    if (d->opt.questions_per_min <= 0)
+        d->opt.questions_per_min = 6;
     if (d->opt.votes_per_sec <= 0)
         d->opt.votes_per_sec = 10;
     if (d->opt.messages_per_sec <= 0)
@@ -650,12 +680,19 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     }
     uv_timer_init(loop, &d->flush_timer);
     uv_timer_init(loop, &d->sweep_timer);
+    uv_timer_init(loop, &d->reload_timer);
     d->flush_timer.data = d;
     d->sweep_timer.data = d;
+    d->reload_timer.data = d;
     uv_timer_start(&d->flush_timer, flush_counts, (uint64_t)d->opt.flush_interval_ms,
                    (uint64_t)d->opt.flush_interval_ms);
     uv_timer_start(&d->sweep_timer, sweep_hello, 1000, 1000);
     return d;
+}
+
+forum_state *dispatch_state(dispatch *d)
+{
+    return d->st;
 }
 
 net_callbacks dispatch_net_callbacks(dispatch *d)
@@ -678,8 +715,10 @@ void dispatch_stop(dispatch *d)
     flush_counts(&d->flush_timer);
     uv_timer_stop(&d->flush_timer);
     uv_timer_stop(&d->sweep_timer);
+    uv_timer_stop(&d->reload_timer);
     uv_close((uv_handle_t *)&d->flush_timer, NULL);
     uv_close((uv_handle_t *)&d->sweep_timer, NULL);
+    uv_close((uv_handle_t *)&d->reload_timer, NULL);
 }
 
 void dispatch_free(dispatch *d)

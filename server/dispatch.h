@@ -20,6 +20,7 @@ typedef struct dispatch_options {
     forum_limits limits;
     int hello_timeout_ms;          /* close connections without hello after this (10000) */
     int flush_interval_ms;         /* vote/poll count coalescing period (100) */
+    int questions_per_min;         /* per viewer, when the session sets no rate (6) */
     int votes_per_sec;             /* per viewer (10) */
     int messages_per_sec;          /* per connection, any request (50) */
     int resume_max_events;         /* beyond this gap a resume gets a fresh snapshot (10000) */
@@ -27,6 +28,8 @@ typedef struct dispatch_options {
 } dispatch_options;
 
 dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatch_options *opt);
+/* The live state (replaced after a failed commit is rolled back by reloading). */
+forum_state *dispatch_state(dispatch *d);
 /* Callbacks for net_start (arg = the dispatch). */
 net_callbacks dispatch_net_callbacks(dispatch *d);
 void dispatch_set_net(dispatch *d, net *n);

@@ -37,6 +37,7 @@ typedef struct config {
     size_t queue_max_msgs, queue_max_bytes;
     int hello_timeout_s;
     int question_max_chars;
+    int rate_questions_per_min, rate_votes_per_sec, rate_messages_per_sec;
     char tls_cert[PATH_MAX], tls_key[PATH_MAX];
 } config;
 
@@ -66,6 +67,10 @@ static void usage(FILE *out)
         "  --queue-max-msgs N    per-connection send queue, messages (default 4096)\n"
         "  --queue-max-bytes N   per-connection send queue, bytes (default 8388608)\n"
         "  --hello-timeout SECS  close connections that send no hello (default 10)\n"
+        "  --rate-questions-per-min N  questions per viewer per minute, for sessions that set\n"
+        "                        no rate of their own (default 6)\n"
+        "  --rate-votes-per-sec N  votes and ballots per viewer per second (default 10)\n"
+        "  --rate-messages-per-sec N  requests per connection per second, burst 2x (default 50)\n"
         "  --tls-cert FILE       PEM certificate: serve https:// and wss:// (with --tls-key)\n"
         "  --tls-key FILE        PEM private key\n"
         "  --help                this text\n"
@@ -168,6 +173,18 @@ static int set_option(config *c, const char *name, const char *v)
         if (parse_long(name, v, 1, 3600, &x))
             return -1;
         c->hello_timeout_s = (int)x;
+    } else if (strcmp(name, "rate-questions-per-min") == 0) {
+        if (parse_long(name, v, 1, 1000000, &x))
+            return -1;
+        c->rate_questions_per_min = (int)x;
+    } else if (strcmp(name, "rate-votes-per-sec") == 0) {
+        if (parse_long(name, v, 1, 1000000, &x))
+            return -1;
+        c->rate_votes_per_sec = (int)x;
+    } else if (strcmp(name, "rate-messages-per-sec") == 0) {
+        if (parse_long(name, v, 1, 1000000, &x))
+            return -1;
+        c->rate_messages_per_sec = (int)x;
     } else if (strcmp(name, "tls-cert") == 0) {
         return copy_opt(name, v, c->tls_cert, sizeof c->tls_cert);
     } else if (strcmp(name, "tls-key") == 0) {
@@ -581,6 +598,9 @@ int main(int argc, char **argv)
     dopt.producer_key_hash = key_hash;
     dopt.limits = limits;
     dopt.hello_timeout_ms = c->hello_timeout_s * 1000;
+    dopt.questions_per_min = c->rate_questions_per_min;
+    dopt.votes_per_sec = c->rate_votes_per_sec;
+    dopt.messages_per_sec = c->rate_messages_per_sec;
     dopt.web_root = c->web_root;
     sv.dispatch = dispatch_new(&loop, sv.st, sv.store, &dopt);
     if (!sv.dispatch)
@@ -626,8 +646,8 @@ int main(int argc, char **argv)
     exit_code = 0;
     net_free(sv.net);
     uv_run(&loop, UV_RUN_NOWAIT);
+    forum_free(dispatch_state(sv.dispatch));
     dispatch_free(sv.dispatch);
-    forum_free(sv.st);
     goto out_loop;
 
 out_dispatch:

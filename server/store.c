@@ -221,6 +221,9 @@ struct store {
     store_batch *done_head, *done_tail;   /* finished, completion not yet delivered */
     uint64_t done_count;
     bool closing;
+    unsigned epoch;          /* current submission epoch (bumped by store_clear_failure) */
+    bool poisoned;           /* a commit failed: batches of epoch <= poisoned_epoch fail */
+    unsigned poisoned_epoch;
     store_stats stats;
 };
 
@@ -778,7 +781,45 @@ static bool finish_batch_locked(store *s, store_batch *b, int rc, uint32_t now_u
 /* Commits one group (a list of whole batches) and finishes its batches in order. If the group
  * fails on a constraint (one bad batch), its batches are retried one by one so that the others
  * still commit; other failures (full disk, I/O error, read-only) fail the whole group. */
+static void writer_commit_group(store *s, store_batch *group, size_t n_events, bool needs_txn);
+
+/* Refuses (rc -2) the batches with events that were built on state the loop has not yet
+ * reloaded after a failed commit, then commits the rest as one group. */
 static void writer_run_group(store *s, store_batch *group, size_t n_events, bool needs_txn)
+{
+    pthread_mutex_lock(&s->mu);
+    bool poisoned = s->poisoned;
+    unsigned poisoned_epoch = s->poisoned_epoch;
+    pthread_mutex_unlock(&s->mu);
+    if (!poisoned) {
+        writer_commit_group(s, group, n_events, needs_txn);
+        return;
+    }
+    bool wake = false;
+    store_batch *keep = NULL, **tail = &keep;
+    n_events = 0;
+    needs_txn = false;
+    pthread_mutex_lock(&s->mu);
+    for (store_batch *b = group, *next; b; b = next) {
+        next = b->next_;
+        if (b->epoch_ <= poisoned_epoch && b->n_events > 0) {
+            wake |= finish_batch_locked(s, b, -2, store_now_us());
+        } else {
+            b->next_ = NULL;
+            *tail = b;
+            tail = &b->next_;
+            n_events += b->n_events;
+            needs_txn |= batch_needs_transaction(b);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (wake)
+        uv_async_send(&s->async);
+    if (keep)
+        writer_commit_group(s, keep, n_events, needs_txn);
+}
+
+static void writer_commit_group(store *s, store_batch *group, size_t n_events, bool needs_txn)
 {
     int sqlite_rc = SQLITE_OK, rc = 0;
     if (needs_txn)
@@ -794,6 +835,15 @@ static void writer_run_group(store *s, store_batch *group, size_t n_events, bool
         } else {
             s->stats.failed_transactions++;
         }
+    }
+    if (rc != 0 && !isolate) {
+        unsigned newest = 0;
+        for (store_batch *b = group; b; b = b->next_)
+            if (b->epoch_ > newest)
+                newest = b->epoch_;
+        s->poisoned = true;
+        if (newest > s->poisoned_epoch || s->poisoned_epoch == 0)
+            s->poisoned_epoch = newest;
     }
     if (!isolate) {
         uint32_t now = store_now_us();
@@ -992,6 +1042,7 @@ void store_append(store *s, store_batch *batch)
     batch->next_ = NULL;
     batch->rc_ = (int)store_now_us();
     pthread_mutex_lock(&s->mu);
+    batch->epoch_ = s->epoch;
     if (s->closing) {
         pthread_mutex_unlock(&s->mu);
         batch->done(batch, -1);
@@ -1004,6 +1055,15 @@ void store_append(store *s, store_batch *batch)
     s->queue_tail = batch;
     s->stats.queued_batches++;
     pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void store_clear_failure(store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    /* Batches already queued keep their epoch and are refused if it is poisoned. */
+    s->poisoned_epoch = s->epoch;
+    s->epoch++;
     pthread_mutex_unlock(&s->mu);
 }
 

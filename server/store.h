@@ -35,6 +35,7 @@ struct store_batch {
     void *ctx;              /* for the submitter */
     store_batch *next_;     /* store's own link; do not touch */
     int rc_;
+    unsigned epoch_;        /* store's own: the failure epoch it was submitted in */
 };
 
 /* Opens (creating if needed) the database, applies pending migrations in one transaction and
@@ -53,6 +54,12 @@ int store_events_after(store *s, const char *session, int64_t after_seq, size_t 
 
 /* Queues batch for the next group commit. Never blocks on I/O. */
 void store_append(store *s, store_batch *batch);
+
+/* After a failed commit (a done callback got rc < 0), the store refuses every batch with
+ * events that was submitted before the failure was handled: they were computed from live
+ * state that includes the failed events. The owner reloads its state from the database, then
+ * calls this; batches submitted afterwards are attempted again. Barriers still complete. */
+void store_clear_failure(store *s);
 
 /* Commits events synchronously (start-up only: demo data, before clients connect). */
 int store_append_sync(store *s, const forum_event *events, size_t n);

@@ -189,6 +189,8 @@ export class ServerProcess {
 // WebSocket client
 
 let clientCounter = 0;
+let requestCounter = 0; // process-wide: automatic request ids never repeat, even across connections
+const runTag = crypto.randomBytes(3).toString('hex');
 
 /**
  * Opens ws://127.0.0.1:PORT/ws with subprotocol forum.v1. opts: origin, label, protocols,
@@ -306,7 +308,7 @@ export class Client {
    * re == id. Rejects after timeoutMs. opts.id overrides the automatic id.
    */
   request(type, fields = {}, opts = {}) {
-    const id = opts.id ?? `${this.label}-${this.nextId++}`;
+    const id = opts.id ?? `${this.label.slice(0, 12)}-${runTag}-${++requestCounter}`;
     const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const msg = { type, id, ...fields };
     return new Promise((resolve, reject) => {
@@ -666,4 +668,39 @@ export function runForumd(args, timeoutMs = 10000) {
     });
     proc.on('error', (e) => finish(null, null, e));
   });
+}
+
+/**
+ * Collects mismatches instead of stopping at the first, so one run reports a whole table of
+ * results. expect() resolves with the reply (or undefined if none came).
+ */
+export class Expectations {
+  constructor() { this.problems = []; this.count = 0; }
+  async expect(client, type, fields, want, why = '', check) {
+    this.count++;
+    let r;
+    try {
+      r = await client.request(type, fields);
+    } catch (e) {
+      this.problems.push(`${client.label}: ${type} ${short(fields, 160)} -> ${e.message}`);
+      return undefined;
+    }
+    const got = r.type === 'ack' ? 'ack' : r.type === 'error' ? r.code : `?${r.type}`;
+    const wants = Array.isArray(want) ? want : [want];
+    let ok = wants.includes(got);
+    if (ok && typeof want === 'string' && want !== 'ack' && check?.field !== undefined && r.field !== check.field) ok = false;
+    if (!ok) {
+      this.problems.push(`${client.label}: ${type} ${short(fields, 160)} -> expected ${wants.join('|')}` +
+        `${check?.field ? ` (field ${check.field})` : ''}${why ? ` [${why}]` : ''}, got ${short(r, 300)}`);
+    }
+    return r;
+  }
+  fail(msg) { this.count++; this.problems.push(msg); }
+  check(cond, msg) { this.count++; if (!cond) this.problems.push(msg); }
+  assertClean(what) {
+    if (this.problems.length) {
+      throw new Error(`${what}: ${this.problems.length} of ${this.count} checks differ from docs/protocol.md:\n  - ` +
+        this.problems.join('\n  - '));
+    }
+  }
 }
