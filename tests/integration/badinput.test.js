@@ -155,3 +155,20 @@ test('protocol abuse closes the connection with the documented close codes', { t
   const ok = await h.viewer(srv, code, { token: newToken() });
   await ok.ok('question.submit', { text: '服务器还好吗？' });
 });
+
+test('a connection that sends no hello is closed with 1008', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  // docs: 10 s by default; --hello-timeout shortens it for the test
+  const srv = await h.startServer({ args: ['--hello-timeout', '1'] });
+  const idle = await h.connect(srv, { label: 'idle' });
+  const t0 = Date.now();
+  const info = await Promise.race([idle.closed, new Promise((r) => setTimeout(() => r(null), 5000))]);
+  assert.ok(info, 'the server did not close a connection without hello');
+  assert.equal(info.code, 1008);
+  assert.ok(Date.now() - t0 >= 800, `closed too early: ${Date.now() - t0} ms`);
+  // a connection that said hello stays
+  const { code } = await setupSession(h, srv);
+  const v = await h.viewer(srv, code, {});
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(v.isOpen, 'a connection after hello is not closed by the hello timeout');
+});

@@ -1,6 +1,7 @@
 // The command line: --help, bad flags, a busy port, first start with the demo session.
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -81,4 +82,27 @@ test('--producer-key given: the key is not echoed', { timeout: 20000 }, async (t
   await srv.waitForStdout(/join code:/i, 3000);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(srv.stdout.includes(srv.producerKey), false, 'the configured producer key is never echoed');
+});
+
+test('--config FILE sets options; command-line flags win', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const dir = makeTempDir();
+  const cfgKey = newToken() + newToken();
+  const cfg = path.join(dir, 'forumd.conf');
+  writeFileSync(cfg, `# forumd test config\nproducer-key = ${cfgKey}\nsynchronous = normal\nno-demo = true\n`);
+  const srv = await h.startServer({ producerKey: null, demo: true, args: ['--config', cfg], dbPath: path.join(dir, 'a.db') });
+  const ok = await (await h.connect(srv)).hello(null, 'producer', cfgKey);
+  assert.equal(ok.type, 'welcome', `producer key from the config file: ${short(ok)}\n${srv.describe()}`);
+  assert.deepEqual(ok.snapshot.sessions, [], 'no-demo from the config file');
+
+  const flagKey = newToken() + newToken();
+  const srv2 = await h.startServer({ producerKey: flagKey, args: ['--config', cfg], dbPath: path.join(dir, 'b.db') });
+  const viaFlag = await (await h.connect(srv2)).hello(null, 'producer', flagKey);
+  assert.equal(viaFlag.type, 'welcome', `the command-line key wins: ${short(viaFlag)}`);
+  const viaCfg = await (await h.connect(srv2)).hello(null, 'producer', cfgKey);
+  assert.equal(viaCfg.code, 'unauthorized', 'the config key is overridden');
+
+  const bad = await runForumd(['--config', path.join(dir, 'missing.conf'), '--db', path.join(dir, 'c.db')], 5000);
+  assert.notEqual(bad.code, 0, 'a missing config file is an error');
+  assert.ok((bad.stderr + bad.stdout).includes('missing.conf'), `names the file: ${bad.stderr}`);
 });

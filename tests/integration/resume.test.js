@@ -48,6 +48,9 @@ test('resume after a disconnect delivers exactly the missed visible events', { t
   const { h, srv, code, mod, writer, control } = ctx;
   const resumer = await h.viewer(srv, code, { name: '断线的人' });
   const first = await writer.ok('question.submit', { text: '开场问题：社区医院能不能周末开门？' });
+  // two questions of its own, held for review (blocked word): only staff and the author see them
+  const own1 = (await resumer.ok('question.submit', { text: '我的敏感词问题一' })).question.id;
+  const own2 = (await resumer.ok('question.submit', { text: '我的敏感词问题二' })).question.id;
   await resumer.waitEvent('question.published', (e) => e.question?.id === first.question.id);
   await marker(mod, [resumer, control], 'before-disconnect');
   const lastSeen = resumer.lastSeq();
@@ -55,6 +58,8 @@ test('resume after a disconnect delivers exactly the missed visible events', { t
   await resumer.close();
 
   const ids = await happenings(ctx, '断线期间');
+  await mod.ok('question.approve', { question_id: own1 }); // public from now on
+  await mod.ok('question.dismiss', { question_id: own2, reason: '不合适' }); // staff + author only
   await marker(mod, [control], 'while-away');
 
   const back = await h.connect(srv, { label: 'resumer-back' });
@@ -68,19 +73,34 @@ test('resume after a disconnect delivers exactly the missed visible events', { t
   const got = back.events().filter((e) => e.seq <= endSeq);
   const want = control.events().filter((e) => e.seq > lastSeen && e.seq <= endSeq);
   assert.equal(seqProblem(back.events()), null, seqProblem(back.events()));
-  assert.deepEqual(got.map((e) => `${e.seq}:${e.kind}`), want.map((e) => `${e.seq}:${e.kind}`),
+  // the author's copies say mine:true; otherwise identical to what a viewer that stayed got,
+  // plus the events only the author may see
+  const own = new Set([own1, own2]);
+  const norm = (e) => {
+    if (!e.question || !own.has(e.question.id)) return e;
+    const { mine, ...q } = e.question;
+    return { ...e, question: q };
+  };
+  const authorOnly = got.filter((e) => e.question?.id === own2);
+  assert.deepEqual(authorOnly.map((e) => e.kind), ['question.dismissed'], 'the author gets the dismissal of its pending question');
+  assert.equal(authorOnly[0].question.mine, true);
+  assert.equal(authorOnly[0].reason, '不合适');
+  const pub = got.find((e) => e.kind === 'question.published' && e.question?.id === own1);
+  assert.equal(pub?.question?.mine, true, "the author's copy of its approved question is mine");
+  const shared = got.filter((e) => e.question?.id !== own2);
+  assert.deepEqual(shared.map((e) => `${e.seq}:${e.kind}`), want.map((e) => `${e.seq}:${e.kind}`),
     'the resumed viewer gets the same events, in the same order, as a viewer that stayed');
-  assert.deepEqual(got, want, 'and with the same content');
+  assert.deepEqual(shared.map(norm), want.map(norm), 'and with the same content');
   assert.ok(got.every((e) => e.seq > lastSeen), 'no event seen before the disconnect is repeated');
-  assert.equal(got.some((e) => e.question?.id === ids.hidden), false, 'pending question not leaked');
+  assert.equal(got.some((e) => e.question?.id === ids.hidden), false, "another viewer's pending question not leaked");
   assert.ok(got.some((e) => e.kind === 'question.dismissed' && e.question?.id === ids.b), 'public dismissal delivered');
   assert.ok(got.some((e) => e.kind === 'onair.changed' && e.question_id === ids.a), 'onair.changed delivered');
   assert.equal(got.filter((e) => e.kind === 'poll.changed').every((e) => e.poll.state !== 'draft'), true,
     'draft polls are staff-only');
 
-  // the state the client rebuilds equals a fresh snapshot
+  // the state the client rebuilds equals a fresh snapshot of the same viewer
   for (const e of got) before.apply(e);
-  const fresh = await h.viewer(srv, code, { name: '新来的' });
+  const fresh = await h.viewer(srv, code, { token: resumer.token, name: '断线的人' });
   assert.deepEqual(before.summary(), snapshotSummary(fresh.welcome.snapshot));
 });
 
@@ -124,6 +144,7 @@ test('resume across a server restart (same database)', { timeout: 40000 }, async
   const { h, srv, code, moderatorKey, mod } = ctx;
   await happenings(ctx, '重启前');
   const away = await h.viewer(srv, code, { name: '重启前的观众' });
+  const ownPending = (await away.ok('question.submit', { text: '重启前我的敏感词问题' })).question.id;
   await marker(mod, [away], 'before-restart');
   const lastSeen = away.lastSeq();
   const before = viewFrom(away.welcome.snapshot, away.events());
@@ -139,16 +160,19 @@ test('resume across a server restart (same database)', { timeout: 40000 }, async
   const q = await writer.ok('question.submit', { text: '重启之后：路灯坏了没人修。' });
   await mod2.ok('onair.set', { question_id: q.question.id });
   await mod2.ok('question.answered', { question_id: q.question.id, note: '已通知城管' });
+  await mod2.ok('question.dismiss', { question_id: ownPending });
   await marker(mod2, [control2], 'after-restart');
 
   const back = await h.connect(srv2, { label: 'back-after-restart' });
   const w = await back.hello(code, 'viewer', away.token, { resume_from: lastSeen });
   assert.equal(w.type, 'welcome', short(w));
   const { seq: endSeq } = await marker(mod2, [control2, back], 'after-resume');
-  const fresh = await h.viewer(srv2, code, {});
+  const fresh = await h.viewer(srv2, code, { token: away.token });
   const expected = snapshotSummary(fresh.welcome.snapshot);
   if (w.resumed) {
     const evs = back.events().filter((e) => e.seq <= endSeq);
+    const dism = evs.filter((e) => e.question?.id === ownPending).map((e) => `${e.kind}/${e.question.mine}`);
+    assert.deepEqual(dism, ['question.dismissed/true'], 'the author hears of its dismissed pending question');
     assert.equal(seqProblem(evs), null, seqProblem(evs));
     assert.ok(evs.every((e) => e.seq > lastSeen), 'no duplicates of events seen before the restart');
     const want = control2.events().filter((e) => e.seq <= endSeq);
