@@ -49,11 +49,14 @@ if is_selected unit; then
   step unit-asan ctest --test-dir build-asan --output-on-failure
 fi
 if is_selected integration; then
-  step integration env FORUMD="$root/build/forumd" node --test --test-concurrency=2 tests/integration/
-  step integration-asan env FORUMD="$root/build-asan/forumd" FORUM_TEST_SLOW=1 node --test --test-concurrency=1 tests/integration/
+  step integration env FORUMD="$root/build/forumd" node --test tests/integration/*.test.js
+  step integration-asan env FORUMD="$root/build-asan/forumd" FORUM_TEST_SLOW=1 node --test tests/integration/*.test.js
 fi
 if is_selected browser && [ -d tests/browser ] && ls tests/browser/*.test.js >/dev/null 2>&1; then
-  step browser env FORUMD="$root/build/forumd" node --test --test-concurrency=1 tests/browser/
+  step browser env FORUMD="$root/build/forumd" node --test tests/browser/*.test.js
+fi
+if is_selected reliability && ls tests/reliability/*.test.js >/dev/null 2>&1; then
+  step reliability env FORUMD="$root/build/forumd" FORUMD_ASAN="$root/build-asan/forumd" node --test tests/reliability/*.test.js
 fi
 if is_selected fuzz && [ -x tests/fuzz/run.sh ]; then
   step fuzz-smoke env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" bash tests/fuzz/run.sh smoke

@@ -37,6 +37,9 @@ struct dispatch {
     viewer_limits *limits[VIEWER_BUCKETS];
     uint64_t requests, errors, hellos;
     bool stopped;
+    /* sessions a viewer joined since the last flush: their peak audience is checked then */
+    char peak_pending[32][FORUM_CODE_MAX];
+    size_t n_peak_pending;
 };
 
 struct client {
@@ -69,6 +72,8 @@ typedef struct job {
     /* hello */
     cJSON *snapshot; /* NULL = resume */
     int64_t hello_seq, resume_from;
+    /* search / backup: run once everything before the request is committed */
+    forum_command *deferred;
 } job;
 
 int64_t dispatch_now_ms(void)
@@ -168,6 +173,10 @@ static void job_free(job *j)
     free(j->batch.events);
     cJSON_Delete(j->ack);
     cJSON_Delete(j->snapshot);
+    if (j->deferred) {
+        forum_command_free(j->deferred);
+        free(j->deferred);
+    }
     if (j->cl)
         client_unref(j->cl);
     free(j);
@@ -197,6 +206,73 @@ static void finish_hello(dispatch *d, job *j)
             send_missed_from_db(cl, j->resume_from, j->hello_seq);
     }
     hub_subscribe(d->hub, &cl->sub);
+    if (cl->actor.role == FORUM_ROLE_VIEWER && cl->sub.session[0]) {
+        bool known = false;
+        for (size_t i = 0; i < d->n_peak_pending; i++)
+            known |= strcmp(d->peak_pending[i], cl->sub.session) == 0;
+        if (!known && d->n_peak_pending < sizeof d->peak_pending / sizeof d->peak_pending[0])
+            snprintf(d->peak_pending[d->n_peak_pending++], FORUM_CODE_MAX, "%s",
+                     cl->sub.session);
+    }
+}
+
+/* ---- search and backup (answered after the requests before them are committed) ----------- */
+
+typedef struct backup_req {
+    client *cl;
+    char re[FORUM_REQUEST_ID_MAX];
+    bool has_re;
+} backup_req;
+
+static void backup_done(void *arg, int rc, const store_backup_info *info, const char *err)
+{
+    backup_req *b = arg;
+    if (rc != 0) {
+        send_error(b->cl, b->has_re ? b->re : NULL, FORUM_E_INTERNAL, NULL, err, 0);
+    } else if (b->has_re && !b->cl->closed) {
+        cJSON *ack = cJSON_CreateObject();
+        cJSON_AddStringToObject(ack, "path", info->path);
+        cJSON_AddNumberToObject(ack, "pages", info->pages);
+        cJSON_AddNumberToObject(ack, "bytes", (double)info->bytes);
+        cJSON_AddNumberToObject(ack, "events", (double)info->events);
+        cJSON_AddNumberToObject(ack, "elapsed_ms", (double)info->elapsed_ms);
+        net_send_text(b->cl->conn, proto_encode_ack(b->re, ack));
+        cJSON_Delete(ack);
+    }
+    client_unref(b->cl);
+    free(b);
+}
+
+static void run_deferred(dispatch *d, job *j)
+{
+    client *cl = j->cl;
+    const char *re = j->has_re ? j->re : NULL;
+    char message[512];
+    if (j->deferred->type == FORUM_CMD_SEARCH) {
+        forum_err err = FORUM_OK;
+        cJSON *ack = export_search(d->store, j->deferred, &err, message, sizeof message);
+        if (!ack)
+            send_error(cl, re, err, NULL, message, 0);
+        else if (re)
+            net_send_text(cl->conn, proto_encode_ack(re, ack));
+        cJSON_Delete(ack);
+        return;
+    }
+    backup_req *b = calloc(1, sizeof *b);
+    if (!b) {
+        send_error(cl, re, FORUM_E_INTERNAL, NULL, "out of memory", 0);
+        return;
+    }
+    b->cl = cl;
+    b->has_re = j->has_re;
+    snprintf(b->re, sizeof b->re, "%s", j->re);
+    cl->refs++;
+    if (store_backup_start(d->store, j->deferred->path, backup_done, b, message,
+                           sizeof message) != 0) {
+        send_error(cl, re, FORUM_E_CONFLICT, j->deferred->path ? "path" : NULL, message, 0);
+        client_unref(cl);
+        free(b);
+    }
 }
 
 static int replay_one(void *arg, const forum_event *ev)
@@ -245,6 +321,8 @@ static void job_done(store_batch *b, int rc)
         } else if (j->err != FORUM_OK) {
             send_error(cl, j->has_re ? j->re : NULL, j->err, j->field[0] ? j->field : NULL,
                        j->message, j->retry_after_ms);
+        } else if (j->deferred) {
+            run_deferred(disp, j);
         } else if (j->has_re) {
             net_send_text(cl->conn, proto_encode_ack(j->re, j->ack));
         }
@@ -320,6 +398,34 @@ static void send_missed_from_db(client *cl, int64_t from, int64_t upto)
 
 /* ---- hello ------------------------------------------------------------------------------- */
 
+/* True when the events after from can be replayed to this client without overflowing its send
+ * queue (else it gets a fresh snapshot: a backlog that cannot fit would only get the client
+ * dropped again, forever). Uses the ring's exact sizes, or the database's upper bound. */
+static bool resume_fits(dispatch *d, const forum_actor *a, const char *code, int64_t from,
+                        int64_t upto)
+{
+    if (from > upto || upto - from > d->opt.resume_max_events)
+        return false;
+    size_t max_msgs = 4096, max_bytes = 8u << 20;
+    if (d->net)
+        net_queue_limits(d->net, &max_msgs, &max_bytes);
+    hub_sub probe;
+    memset(&probe, 0, sizeof probe);
+    probe.role = a->role;
+    snprintf(probe.viewer_id, sizeof probe.viewer_id, "%s", a->viewer_id);
+    snprintf(probe.session, sizeof probe.session, "%s", code);
+    size_t count, bytes;
+    /* Events after the ring's newest one are still in flight: budget them as the gap allows. */
+    if (!hub_backlog(d->hub, &probe, from, &count, &bytes)) {
+        int64_t n, b;
+        if (store_backlog_size(d->store, code, from, &n, &b) != 0)
+            return false;
+        count = (size_t)n;
+        bytes = (size_t)b;
+    }
+    return count + 64 <= max_msgs / 2 && bytes <= max_bytes / 2;
+}
+
 static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
 {
     const char *re = cmd->id;
@@ -363,8 +469,8 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
     snprintf(j->re, sizeof j->re, "%s", re ? re : "");
     j->has_re = re != NULL;
     j->hello_seq = forum_last_seq(d->st, code);
-    bool resume = cmd->has_resume_from && code[0] && cmd->resume_from <= j->hello_seq &&
-                  j->hello_seq - cmd->resume_from <= d->opt.resume_max_events;
+    bool resume = cmd->has_resume_from && code[0] &&
+                  resume_fits(d, &a, code, cmd->resume_from, j->hello_seq);
     if (resume) {
         j->resume_from = cmd->resume_from;
     } else {
@@ -463,6 +569,11 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
     j->batch.n_events = r.n_events;
     r.events = NULL;
     r.n_events = 0;
+    if (r.err == FORUM_OK && (cmd.type == FORUM_CMD_SEARCH || cmd.type == FORUM_CMD_BACKUP) &&
+        (j->deferred = malloc(sizeof cmd)) != NULL) {
+        *j->deferred = cmd;
+        memset(&cmd, 0, sizeof cmd);
+    }
     forum_result_free(&r);
     forum_command_free(&cmd);
     job_submit(d, j);
@@ -476,7 +587,13 @@ static void flush_counts(uv_timer_t *t)
     forum_env env = {dispatch_now_ms(), forum_random};
     forum_event *events = NULL;
     size_t n = 0;
-    if (forum_flush_counts(d->st, &env, &events, &n) == 0) {
+    size_t added = forum_flush_counts(d->st, &env, &events, &n);
+    for (size_t i = 0; i < d->n_peak_pending; i++)
+        added += forum_note_viewers(
+            d->st, d->peak_pending[i],
+            (int64_t)hub_count(d->hub, d->peak_pending[i], FORUM_ROLE_VIEWER), &env, &events, &n);
+    d->n_peak_pending = 0;
+    if (added == 0) {
         free(events);
         return;
     }
@@ -598,10 +715,33 @@ static bool page_route(dispatch *d, const char *path, const char *prefix, const 
     return true;
 }
 
+/* Does the query string hold key=value (exactly)? */
+static bool query_has(const char *query, const char *key, const char *value)
+{
+    size_t kn = strlen(key), vn = strlen(value);
+    for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+        if (strncmp(p, key, kn) == 0 && p[kn] == '=' && strncmp(p + kn + 1, value, vn) == 0 &&
+            (p[kn + 1 + vn] == '\0' || p[kn + 1 + vn] == '&'))
+            return true;
+    return false;
+}
+
 static void on_http(void *arg, const char *path, const char *query, const char *authorization,
                     net_http_response *resp)
 {
     dispatch *d = arg;
+    if (strcmp(path, "/api/search") == 0) {
+        if (!producer_authorized(d, authorization)) {
+            json_reply(resp, 401, "{\"error\":\"unauthorized\",\"message\":\"send the producer "
+                                  "key as Authorization: Bearer <key>\"}");
+            return;
+        }
+        resp->body = export_search_http(d->store, &d->opt.limits, query, &resp->status,
+                                        &resp->body_len);
+        resp->status = resp->body ? resp->status : 500;
+        resp->content_type = "application/json; charset=utf-8";
+        return;
+    }
     if (strcmp(path, "/healthz") == 0) {
         json_reply(resp, 200, "{\"ok\":true}");
         return;
@@ -638,6 +778,20 @@ static void on_http(void *arg, const char *path, const char *query, const char *
             resp->content_type = "application/json; charset=utf-8";
             return;
         }
+        if (strcmp(slash, "/transcript.md") == 0) {
+            export_lang lang = query_has(query, "lang", "en") ? EXPORT_EN : EXPORT_ZH;
+            resp->body = export_transcript_md(d->store, d->st, code, lang, &resp->body_len);
+            resp->status = resp->body ? 200 : 500;
+            resp->content_type = "text/markdown; charset=utf-8";
+            return;
+        }
+        if (strcmp(slash, "/questions.csv") == 0) {
+            resp->body = export_questions_csv(d->store, d->st, code, &resp->body_len);
+            resp->status = resp->body ? 200 : 500;
+            resp->content_type = "text/csv; charset=utf-8";
+            resp->content_disposition = "attachment; filename=\"questions.csv\"";
+            return;
+        }
         json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
         return;
     }
@@ -647,7 +801,6 @@ static void on_http(void *arg, const char *path, const char *query, const char *
         return;
     if (strcmp(path, "/producer") == 0 || strcmp(path, "/producer/") == 0)
         snprintf(resp->file_path, sizeof resp->file_path, "%s/producer.html", d->opt.web_root);
-    (void)query;
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */

@@ -30,6 +30,7 @@ static const char *const STATUS_NAMES[] = {"draft", "open", "live", "ended", "ar
 static const char *const PSTATE_NAMES[] = {"draft", "open", "closed"};
 static const char *const CATEGORY_NAMES[] = {"question", "need", "suggestion"};
 static const char *const SOURCE_NAMES[] = {"web", "phone", "paper", "visit", "carried"};
+static const char *const ACTION_STATUS_NAMES[] = {"open", "in_progress", "done"};
 
 #define DEFAULT_QUESTION_RATE 6
 #define JOIN_CODE_LEN 6
@@ -342,6 +343,7 @@ typedef struct question {
     forum_category category;
     forum_source source;
     int64_t to, parent_id, created_at, merged_into;
+    int64_t carried_question_id; /* carried: the source question's id in carried_from, else 0 */
     int state;
     bool live_phase, starred, dirty;
     char viewer_id[FORUM_VIEWER_ID_MAX]; /* "" for staff submissions */
@@ -415,7 +417,18 @@ struct session {
     int64_t *dirty_questions; /* ids whose vote count changed since the last votes.changed */
     size_t n_dirty_questions, cap_dirty_questions;
     int64_t seq;
+    int64_t peak_viewers; /* highest concurrent viewer count recorded (viewers.peak) */
 };
+
+/* An action item: a commitment made on air, followed up across the programme's sessions. */
+typedef struct action_item {
+    int64_t id;
+    session *session; /* the session it was made in */
+    int64_t question_id; /* 0 = not linked to a question */
+    char *text, *owner, *due; /* owner, due ("YYYY-MM-DD") may be NULL */
+    int status;               /* forum_action_status */
+    int64_t created_at, updated_at;
+} action_item;
 
 typedef struct program {
     int64_t id;
@@ -445,6 +458,10 @@ struct forum_state {
     smap viewer_index; /* viewer id -> index in viewers */
     int64_t next_question_id, next_poll_id, next_program_id;
     int64_t studio_seq;
+    action_item **actions;
+    size_t n_actions, cap_actions;
+    imap action_index; /* id -> index in actions */
+    int64_t next_action_id;
 };
 
 void forum_limits_default(forum_limits *out)
@@ -470,7 +487,7 @@ forum_state *forum_new(const forum_limits *limits)
         st->limits = *limits;
     else
         forum_limits_default(&st->limits);
-    st->next_question_id = st->next_poll_id = st->next_program_id = 1;
+    st->next_question_id = st->next_poll_id = st->next_program_id = st->next_action_id = 1;
     return st;
 }
 
@@ -518,6 +535,16 @@ static void poll_free(poll *p)
     free(p);
 }
 
+static void action_free(action_item *a)
+{
+    if (!a)
+        return;
+    free(a->text);
+    free(a->owner);
+    free(a->due);
+    free(a);
+}
+
 static void session_free(session *s)
 {
     if (!s)
@@ -562,6 +589,10 @@ void forum_free(forum_state *st)
         iset_free(&st->viewers[i].votes);
     free(st->viewers);
     smap_free(&st->viewer_index);
+    for (size_t i = 0; i < st->n_actions; i++)
+        action_free(st->actions[i]);
+    free(st->actions);
+    imap_free(&st->action_index);
     free(st);
 }
 
@@ -599,6 +630,13 @@ void forum_command_free(forum_command *cmd)
     for (size_t i = 0; i < cmd->n_blocked_words; i++)
         free(cmd->blocked_words[i]);
     free(cmd->blocked_words);
+    free(cmd->owner);
+    free(cmd->due);
+    free(cmd->from_session);
+    free(cmd->to_session);
+    free(cmd->query);
+    free(cmd->state);
+    free(cmd->path);
     memset(cmd, 0, sizeof *cmd);
 }
 
@@ -646,6 +684,12 @@ static poll *find_poll(const forum_state *st, int64_t id)
 {
     int64_t *idx = imap_get(&st->poll_index, id);
     return idx ? st->polls[*idx] : NULL;
+}
+
+static action_item *find_action(const forum_state *st, int64_t id)
+{
+    int64_t *idx = imap_get(&st->action_index, id);
+    return idx ? st->actions[*idx] : NULL;
 }
 
 static program *find_program(const forum_state *st, int64_t id)
@@ -774,6 +818,8 @@ static cJSON *question_json(const question *q, bool staff, bool mine)
     cJSON_AddBoolToObject(o, "mine", mine);
     cJSON_AddStringToObject(o, "source", SOURCE_NAMES[q->source]);
     add_str_or_null(o, "carried_from", q->carried_from);
+    if (q->carried_question_id)
+        add_int(o, "carried_question_id", q->carried_question_id);
     add_int_or_null(o, "merged_into", q->merged_into);
     if (staff)
         add_str_or_null(o, "viewer_id", q->viewer_id[0] ? q->viewer_id : NULL);
@@ -804,6 +850,23 @@ static cJSON *poll_json(const poll *p, int64_t my_mask)
             if (my_mask & ((int64_t)1 << i))
                 cJSON_AddItemToArray(mine, cJSON_CreateNumber((double)i + 1));
     }
+    return o;
+}
+
+static cJSON *action_json(const action_item *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_int(o, "id", a->id);
+    cJSON_AddStringToObject(o, "session", a->session->code);
+    add_int_or_null(o, "question_id", a->question_id);
+    cJSON_AddStringToObject(o, "text", a->text ? a->text : "");
+    add_str_or_null(o, "owner", a->owner);
+    add_str_or_null(o, "due", a->due);
+    cJSON_AddStringToObject(o, "status", ACTION_STATUS_NAMES[a->status]);
+    add_int(o, "created_at", a->created_at);
+    add_int(o, "updated_at", a->updated_at);
     return o;
 }
 
@@ -1128,7 +1191,7 @@ static int mark_question_dirty(session *s, question *q)
  * it must exist in s. Returns the question or NULL (state unchanged). */
 static question *apply_question_object(forum_state *st, session *s, const cJSON *o, bool create)
 {
-    int64_t id, to, parent_id, created_at, merged_into;
+    int64_t id, to, parent_id, created_at, merged_into, carried_qid;
     const char *text, *author, *note, *carried, *vid, *category, *state, *phase, *source;
     bool starred;
     int state_i, cat_i, src_i;
@@ -1137,6 +1200,7 @@ static question *apply_question_object(forum_state *st, session *s, const cJSON 
         !json_int_or_null(o, "parent_id", &parent_id) ||
         !json_int_or_null(o, "created_at", &created_at) ||
         !json_int_or_null(o, "merged_into", &merged_into) ||
+        !json_int_or_null(o, "carried_question_id", &carried_qid) || carried_qid < 0 ||
         !json_str_or_null(o, "answer_note", &note) ||
         !json_str_or_null(o, "carried_from", &carried) ||
         !json_str_or_null(o, "viewer_id", &vid) || !json_bool(o, "starred", false, &starred) ||
@@ -1190,6 +1254,7 @@ static question *apply_question_object(forum_state *st, session *s, const cJSON 
     q->parent_id = parent_id;
     q->created_at = created_at;
     q->merged_into = merged_into;
+    q->carried_question_id = carried_qid;
     q->state = state_i;
     q->starred = starred;
     q->live_phase = phase && strcmp(phase, "live") == 0;
@@ -1480,6 +1545,129 @@ static int apply_undo_secret(session *s, const forum_event *ev)
     return 0;
 }
 
+/* action.changed: creates or updates an action item from payload "action". The action keeps
+ * the session it was made in (its "session"), whichever session's log the event is in. */
+static int apply_action_changed(forum_state *st, const forum_event *ev)
+{
+    const cJSON *ao = cJSON_GetObjectItemCaseSensitive(ev->payload, "action");
+    int64_t id, qid, created_at, updated_at;
+    const char *code = json_str(ao, "session"), *text = json_str(ao, "text"), *owner, *due;
+    int status = name_index(ACTION_STATUS_NAMES, 3, json_str(ao, "status"));
+    if (!cJSON_IsObject(ao) || !json_id(ao, "id", &id) || !code || !text || status < 0 ||
+        !json_int_or_null(ao, "question_id", &qid) || qid < 0 ||
+        !json_str_or_null(ao, "owner", &owner) || !json_str_or_null(ao, "due", &due) ||
+        !json_int_or_null(ao, "created_at", &created_at) ||
+        !json_int_or_null(ao, "updated_at", &updated_at))
+        return -1;
+    session *origin = find_session(st, code);
+    if (!origin)
+        return -1;
+    action_item *a = find_action(st, id);
+    if (a && a->session != origin)
+        return -1;
+    char *ntext = strdup(text), *nowner = dup_or_null(owner), *ndue = dup_or_null(due);
+    if (!ntext || (owner && !nowner) || (due && !ndue))
+        goto fail;
+    if (!a) {
+        if (!(a = calloc(1, sizeof *a)))
+            goto fail;
+        if (grow((void **)&st->actions, &st->cap_actions, st->n_actions + 1,
+                 sizeof *st->actions) < 0 ||
+            imap_put(&st->action_index, id, (int64_t)st->n_actions) < 0) {
+            free(a);
+            goto fail;
+        }
+        a->id = id;
+        a->session = origin;
+        st->actions[st->n_actions++] = a;
+        if (id >= st->next_action_id)
+            st->next_action_id = id + 1;
+    }
+    free(a->text);
+    free(a->owner);
+    free(a->due);
+    a->text = ntext;
+    a->owner = nowner;
+    a->due = ndue;
+    a->question_id = qid;
+    a->status = status;
+    a->created_at = created_at;
+    a->updated_at = updated_at;
+    return 0;
+fail:
+    free(ntext);
+    free(nowner);
+    free(ndue);
+    return -1;
+}
+
+/* Replaces every string equal to from with to, anywhere in node. Returns -1 on OOM. */
+static int json_replace_strings(cJSON *node, const char *from, const char *to)
+{
+    for (cJSON *it = node; it; it = it->next) {
+        if (cJSON_IsString(it) && it->valuestring && strcmp(it->valuestring, from) == 0) {
+            char *copy = strdup(to);
+            if (!copy)
+                return -1;
+            cJSON_free(it->valuestring);
+            it->valuestring = copy;
+        }
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) &&
+            json_replace_strings(it->child, from, to) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* viewer.erased: the payload's "questions" are the erased viewer's questions of this session,
+ * already anonymised (author null, viewer_id the placeholder in "viewer_id"). Live, the
+ * transient erased_viewer_id also moves that viewer's votes, ballots, ban and undo traces in
+ * this session to the placeholder; in replay it is empty, and the stored events it rewrote
+ * already carry the placeholder. */
+static int apply_viewer_erased(forum_state *st, session *s, const forum_event *ev)
+{
+    const char *placeholder = json_str(ev->payload, "viewer_id");
+    const cJSON *qs = cJSON_GetObjectItemCaseSensitive(ev->payload, "questions"), *it;
+    if (!placeholder || !*placeholder || strlen(placeholder) >= FORUM_VIEWER_ID_MAX ||
+        (qs && !cJSON_IsArray(qs)))
+        return -1;
+    cJSON_ArrayForEach(it, qs)
+    {
+        if (!apply_question_object(st, s, it, false))
+            return -1;
+    }
+    const char *orig = ev->erased_viewer_id;
+    int64_t ko = orig[0] ? viewer_key(st, orig) : 0;
+    if (!ko)
+        return 0;
+    int64_t kp = viewer_intern(st, placeholder);
+    if (!kp)
+        return -1;
+    for (size_t i = 0; i < s->n_questions; i++) {
+        question *q = s->questions[i];
+        if (!iset_remove(&q->voters, ko))
+            continue;
+        iset_remove(&st->viewers[ko - 1].votes, q->id);
+        if (iset_add(&q->voters, kp) < 0 || iset_add(&st->viewers[kp - 1].votes, q->id) < 0)
+            return -1;
+    }
+    if (iset_remove(&s->bans, ko) && iset_add(&s->bans, kp) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_polls; i++) {
+        int64_t *mask = imap_get(&s->polls[i]->ballots, ko);
+        if (mask && *mask) {
+            int64_t m = *mask;
+            *mask = 0;
+            if (imap_put(&s->polls[i]->ballots, kp, m) < 0)
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < s->n_undos; i++)
+        if (json_replace_strings(s->undos[i].record, orig, placeholder) < 0)
+            return -1;
+    return 0;
+}
+
 /* Applies one event to st. Returns 0 or -1 (unknown kind, malformed payload, missing session
  * or question); on -1 the state is unchanged except for interned viewer ids. */
 static int apply_event(forum_state *st, const forum_event *ev)
@@ -1549,6 +1737,15 @@ static int apply_event(forum_state *st, const forum_event *ev)
         rc = apply_poll_voted(st, s, ev);
     } else if (strcmp(k, "viewer.banned") == 0 || strcmp(k, "viewer.unbanned") == 0) {
         rc = apply_ban(st, s, ev, k[7] == 'b');
+    } else if (strcmp(k, "action.changed") == 0) {
+        rc = apply_action_changed(st, ev);
+    } else if (strcmp(k, "viewers.peak") == 0) {
+        int64_t n;
+        if (!json_int_or_null(ev->payload, "viewers", &n) || n < 0)
+            return -1;
+        s->peak_viewers = n;
+    } else if (strcmp(k, "viewer.erased") == 0) {
+        rc = apply_viewer_erased(st, s, ev);
     } else {
         return -1;
     }
@@ -1579,6 +1776,7 @@ typedef struct ctx {
     forum_result *res;
     char actor[FORUM_ACTOR_MAX];
     cJSON *secret; /* attached to the next emitted event */
+    const char *erased_viewer_id; /* set on the next emitted event (viewer.erased), then NULL */
 } ctx;
 
 /* Fills the envelope of a new event (seq, at, actor, ...), applies it to the state and appends
@@ -1609,6 +1807,10 @@ static int emit_in(ctx *c, const char *code, const char *kind, cJSON *payload,
     snprintf(ev->request_id, sizeof ev->request_id, "%s", request_id ? request_id : "");
     ev->secret = c->secret;
     c->secret = NULL;
+    if (c->erased_viewer_id) {
+        snprintf(ev->erased_viewer_id, sizeof ev->erased_viewer_id, "%s", c->erased_viewer_id);
+        c->erased_viewer_id = NULL;
+    }
     if (apply_event(c->st, ev) < 0) {
         forum_event_clear(ev);
         return -1;
@@ -2979,6 +3181,328 @@ static void do_rotate_key(ctx *c, session *s)
     cJSON_AddStringToObject(c->res->ack, "moderator_key", key);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Action items, carry-over and erasure (the archive's outcomes)                             */
+
+/* Creation order of a session (its index in st->sessions). */
+static int64_t session_order(const forum_state *st, const session *s)
+{
+    int64_t *idx = smap_get(&st->session_index, s->code);
+    return idx ? *idx : -1;
+}
+
+/* The date a session took place or is planned for: started_at, else scheduled_at, else 0. */
+static int64_t session_date(const session *s)
+{
+    return s->cfg.started_at ? s->cfg.started_at : s->cfg.scheduled_at;
+}
+
+/* Is a an earlier session than b? By date when both have one, else by creation order. */
+static bool session_before(const forum_state *st, const session *a, const session *b)
+{
+    int64_t da = session_date(a), db = session_date(b);
+    if (da && db && da != db)
+        return da < db;
+    return session_order(st, a) < session_order(st, b);
+}
+
+static int emit_action(ctx *c, session *in, const action_item *a)
+{
+    cJSON *payload = cJSON_CreateObject();
+    if (payload)
+        cJSON_AddItemToObject(payload, "action", action_json(a));
+    return emit(c, in, "action.changed", payload, FORUM_AUD_STAFF, NULL);
+}
+
+static void ack_action(forum_result *r, const forum_state *st, int64_t id)
+{
+    const action_item *a = find_action(st, id);
+    r->ack = cJSON_CreateObject();
+    if (a)
+        cJSON_AddItemToObject(r->ack, "action", action_json(a));
+}
+
+/* Checks the optional fields shared by action.create and action.update. */
+static bool check_action_fields(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    if (cmd->has_question_id && cmd->question_id) {
+        const question *q = find_question(c->st, cmd->question_id);
+        if (!q || q->session != s) {
+            set_error(r, FORUM_E_NOT_FOUND, "question_id",
+                      "question %lld does not exist in this session",
+                      (long long)cmd->question_id);
+            return false;
+        }
+    }
+    if (cmd->text && too_long(cmd->text, c->st->limits.question_max_chars)) {
+        set_error(r, FORUM_E_TOO_LONG, "text", "the action text is longer than %d characters",
+                  c->st->limits.question_max_chars);
+        return false;
+    }
+    return true;
+}
+
+static void do_action_create(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    if (!cmd->text || !*cmd->text) {
+        set_error(r, FORUM_E_BAD_REQUEST, "text", "the action needs a text");
+        return;
+    }
+    if (!check_action_fields(c, s, cmd))
+        return;
+    action_item a = {
+        .id = c->st->next_action_id,
+        .session = s,
+        .question_id = cmd->has_question_id ? cmd->question_id : 0,
+        .text = cmd->text,
+        .owner = cmd->has_owner ? cmd->owner : NULL,
+        .due = cmd->has_due ? cmd->due : NULL,
+        .status = cmd->has_status ? cmd->status : FORUM_ACTION_OPEN,
+        .created_at = c->env->now_ms,
+        .updated_at = c->env->now_ms,
+    };
+    if (emit_action(c, s, &a) < 0) {
+        set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    ack_action(r, c->st, a.id);
+}
+
+/* Updates an action of session s, or of an earlier session of the same programme (the
+ * follow-up of last show's commitments happens in this show: the event goes to s's log). */
+static void do_action_update(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    action_item *cur = cmd->action_id > 0 ? find_action(c->st, cmd->action_id) : NULL;
+    if (!cur || (cur->session != s && (cur->session->cfg.program_id != s->cfg.program_id ||
+                                       !session_before(c->st, cur->session, s)))) {
+        set_error(r, cmd->action_id > 0 ? FORUM_E_NOT_FOUND : FORUM_E_BAD_REQUEST, "action_id",
+                  "action %lld does not exist in this session or an earlier one of its "
+                  "programme", (long long)cmd->action_id);
+        return;
+    }
+    if (!check_action_fields(c, cur->session, cmd))
+        return;
+    action_item a = *cur;
+    if (cmd->text && *cmd->text)
+        a.text = cmd->text;
+    if (cmd->has_owner)
+        a.owner = cmd->owner;
+    if (cmd->has_due)
+        a.due = cmd->due;
+    if (cmd->has_status)
+        a.status = cmd->status;
+    if (cmd->has_question_id)
+        a.question_id = cmd->question_id;
+    a.updated_at = c->env->now_ms;
+    if (emit_action(c, s, &a) < 0) {
+        set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    ack_action(r, c->st, a.id);
+}
+
+/* The panelist of to with the name of from's panelist id, or 0. */
+static int64_t same_panelist(const session *from, int64_t id, const session *to)
+{
+    for (size_t i = 0; id && i < from->cfg.n_panelists; i++) {
+        if (from->cfg.panelists[i].id != id)
+            continue;
+        for (size_t j = 0; j < to->cfg.n_panelists; j++)
+            if (strcmp(to->cfg.panelists[j].name, from->cfg.panelists[i].name) == 0)
+                return to->cfg.panelists[j].id;
+    }
+    return 0;
+}
+
+/* The question of to carried from question src_id of from, or NULL. */
+static question *carried_copy(const session *to, const session *from, int64_t src_id)
+{
+    for (size_t i = 0; i < to->n_questions; i++) {
+        question *q = to->questions[i];
+        if (q->carried_question_id == src_id && q->carried_from &&
+            strcmp(q->carried_from, from->code) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+/* Copies the unanswered public questions (published or on air) of one session into a later
+ * session of the same programme as published pre-show questions: source "carried", a link
+ * back (carried_from, carried_question_id), votes reset, follow-up links kept when the parent
+ * is carried too, the addressed panelist matched by name. Questions carried before are
+ * skipped, so repeating the request adds nothing. */
+static void do_carry_over(ctx *c, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    forum_state *st = c->st;
+    session *from = find_session(st, cmd->from_session), *to = find_session(st, cmd->to_session);
+    if (!from || !to) {
+        set_error(r, FORUM_E_NOT_FOUND, from ? "to" : "from", "session %s does not exist",
+                  from ? cmd->to_session : cmd->from_session);
+        return;
+    }
+    if (from == to) {
+        set_error(r, FORUM_E_BAD_REQUEST, "to", "carry questions into another session");
+        return;
+    }
+    if (to->cfg.status == S_ARCHIVED) {
+        set_error(r, FORUM_E_SESSION_CLOSED, "to", "session %s is archived", to->code);
+        return;
+    }
+    if (from->cfg.program_id != to->cfg.program_id) {
+        set_error(r, FORUM_E_CONFLICT, "to", "both sessions must belong to the same programme");
+        return;
+    }
+    if (to->cfg.status == S_ENDED || !session_before(st, from, to)) {
+        set_error(r, FORUM_E_CONFLICT, "to",
+                  "questions can be carried only into a later session that has not ended");
+        return;
+    }
+    size_t n_new = 0;
+    for (size_t i = 0; i < from->n_questions; i++) {
+        const question *src = from->questions[i];
+        if ((src->state == Q_PUBLISHED || src->state == Q_ON_AIR) &&
+            !carried_copy(to, from, src->id))
+            n_new++;
+    }
+    if (st->limits.questions_per_session > 0 &&
+        to->n_questions + n_new > (size_t)st->limits.questions_per_session) {
+        set_error(r, FORUM_E_CONFLICT, "to", "session %s would exceed its limit of %d questions",
+                  to->code, st->limits.questions_per_session);
+        return;
+    }
+    cJSON *ids = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
+    cJSON *objs = cJSON_CreateArray();
+    if (!ids || !skipped || !objs)
+        goto oom;
+    for (size_t i = 0; i < from->n_questions; i++) {
+        const question *src = from->questions[i];
+        if (src->state != Q_PUBLISHED && src->state != Q_ON_AIR)
+            continue;
+        if (carried_copy(to, from, src->id)) {
+            cJSON_AddItemToArray(skipped, cJSON_CreateNumber((double)src->id));
+            continue;
+        }
+        const question *parent = src->parent_id ? carried_copy(to, from, src->parent_id) : NULL;
+        question q = shadow(src);
+        memset(&q.voters, 0, sizeof q.voters);
+        q.id = st->next_question_id;
+        q.session = to;
+        q.source = FORUM_SRC_CARRIED;
+        q.carried_from = from->code;
+        q.carried_question_id = src->id;
+        q.parent_id = parent ? parent->id : 0;
+        q.to = same_panelist(from, src->to, to);
+        q.state = Q_PUBLISHED;
+        q.live_phase = false;
+        q.starred = false;
+        q.merged_into = 0;
+        q.answer_note = NULL;
+        q.created_at = c->env->now_ms;
+        q.dirty = false;
+        if (emit_in(c, to->code, "question.submitted", question_payload(&q),
+                    FORUM_AUD_STAFF_AND_SUBJECT, q.viewer_id, NULL) < 0)
+            goto oom;
+        question *added = find_question(st, q.id);
+        if (!added || emit_question(c, "question.published", added, FORUM_AUD_PUBLIC) < 0)
+            goto oom;
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)added->id));
+        cJSON_AddItemToArray(objs, question_json(added, true, false));
+    }
+    r->ack = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->ack, "from", from->code);
+    cJSON_AddStringToObject(r->ack, "to", to->code);
+    cJSON_AddItemToObject(r->ack, "question_ids", ids);
+    cJSON_AddItemToObject(r->ack, "questions", objs);
+    cJSON_AddItemToObject(r->ack, "already_carried", skipped);
+    return;
+oom:
+    cJSON_Delete(ids);
+    cJSON_Delete(skipped);
+    cJSON_Delete(objs);
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+}
+
+/* Removes one viewer's personal data from session s: their questions lose the author name and
+ * the device-derived viewer id (replaced by a random placeholder "x" + 16 hex that nothing
+ * links back to the device); their votes, ballots and ban move to the placeholder so counts
+ * stay right. The store rewrites every stored event and projection row of s that holds the
+ * viewer id (see forum_event.erased_viewer_id). Allowed on archived sessions: erasure is the
+ * one write the archive must still accept. */
+static void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    const char *vid = cmd->viewer_id;
+    if (!vid || !*vid || strlen(vid) >= FORUM_VIEWER_ID_MAX) {
+        set_error(r, FORUM_E_BAD_REQUEST, "viewer_id", "a valid viewer_id is required");
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    unsigned char rnd[8];
+    char placeholder[FORUM_VIEWER_ID_MAX];
+    c->env->random_bytes(rnd, sizeof rnd);
+    placeholder[0] = 'x';
+    for (int i = 0; i < 8; i++) {
+        placeholder[1 + 2 * i] = hex[rnd[i] >> 4];
+        placeholder[2 + 2 * i] = hex[rnd[i] & 15];
+    }
+    placeholder[17] = '\0';
+
+    cJSON *payload = cJSON_CreateObject(), *ids = cJSON_CreateArray(), *others = NULL;
+    cJSON *qs = payload ? cJSON_AddArrayToObject(payload, "questions") : NULL;
+    if (!payload || !ids || !qs)
+        goto oom;
+    cJSON_AddStringToObject(payload, "viewer_id", placeholder);
+    for (size_t i = 0; i < s->n_questions; i++) {
+        const question *q = s->questions[i];
+        if (strcmp(q->viewer_id, vid) != 0)
+            continue;
+        question anon = shadow(q);
+        anon.author = NULL;
+        snprintf(anon.viewer_id, sizeof anon.viewer_id, "%s", placeholder);
+        cJSON_AddItemToArray(qs, question_json(&anon, true, false));
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)q->id));
+    }
+    c->erased_viewer_id = vid;
+    if (emit(c, s, "viewer.erased", payload, FORUM_AUD_STAFF, NULL) < 0) {
+        payload = NULL;
+        goto oom;
+    }
+    payload = NULL;
+    /* Viewers showing the name of a public question get the anonymised one. */
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ids)
+    {
+        question *q = find_question(c->st, (int64_t)it->valuedouble);
+        if (q && is_public_state(q->state) &&
+            emit_question(c, "question.updated", q, FORUM_AUD_PUBLIC) < 0)
+            goto oom;
+    }
+    others = cJSON_CreateArray();
+    for (size_t i = 0; others && i < c->st->n_sessions; i++) {
+        const session *o = c->st->sessions[i];
+        for (size_t j = 0; o != s && j < o->n_questions; j++)
+            if (strcmp(o->questions[j]->viewer_id, vid) == 0) {
+                cJSON_AddItemToArray(others, cJSON_CreateString(o->code));
+                break;
+            }
+    }
+    r->ack = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->ack, "session", s->code);
+    cJSON_AddStringToObject(r->ack, "placeholder", placeholder);
+    cJSON_AddItemToObject(r->ack, "question_ids", ids);
+    cJSON_AddItemToObject(r->ack, "other_sessions", others);
+    return;
+oom:
+    c->erased_viewer_id = NULL;
+    cJSON_Delete(payload);
+    cJSON_Delete(ids);
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+}
+
 static cJSON *studio_json(const forum_state *st)
 {
     cJSON *o = cJSON_CreateObject();
@@ -3010,7 +3534,11 @@ static who command_class(forum_cmd_type t)
     case FORUM_CMD_PROGRAM_CREATE:
     case FORUM_CMD_PROGRAM_UPDATE:
     case FORUM_CMD_SESSION_CREATE:
-    case FORUM_CMD_SESSION_LIST: return WHO_PRODUCER_STUDIO;
+    case FORUM_CMD_SESSION_LIST:
+    case FORUM_CMD_SESSION_CARRY_OVER:
+    case FORUM_CMD_SEARCH:
+    case FORUM_CMD_BACKUP: return WHO_PRODUCER_STUDIO;
+    case FORUM_CMD_VIEWER_ERASE: return WHO_PRODUCER;
     case FORUM_CMD_SESSION_UPDATE:
     case FORUM_CMD_SESSION_OPEN:
     case FORUM_CMD_SESSION_START:
@@ -3066,6 +3594,9 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         case FORUM_CMD_PROGRAM_CREATE: do_program(&c, cmd, true); break;
         case FORUM_CMD_PROGRAM_UPDATE: do_program(&c, cmd, false); break;
         case FORUM_CMD_SESSION_CREATE: do_session_create(&c, cmd); break;
+        case FORUM_CMD_SESSION_CARRY_OVER: do_carry_over(&c, cmd); break;
+        case FORUM_CMD_SEARCH:
+        case FORUM_CMD_BACKUP: break; /* authorized here; the dispatcher does the work */
         default: res.ack = studio_json(st); break;
         }
         goto out;
@@ -3075,6 +3606,8 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
     const char *code;
     if (producer) {
         code = cmd->session && *cmd->session ? cmd->session : actor->session;
+        if (!*code && cmd->type == FORUM_CMD_ACTION_UPDATE && find_action(st, cmd->action_id))
+            code = find_action(st, cmd->action_id)->session->code; /* where it was made */
         if (!*code) {
             set_error(&res, FORUM_E_BAD_REQUEST, "session",
                       "name the session this request acts on");
@@ -3107,7 +3640,7 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         }
     }
 
-    if (s->cfg.status == S_ARCHIVED) {
+    if (s->cfg.status == S_ARCHIVED && cmd->type != FORUM_CMD_VIEWER_ERASE) {
         set_error(&res, FORUM_E_SESSION_CLOSED, NULL, "this session is archived");
         return res;
     }
@@ -3154,6 +3687,9 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
     case FORUM_CMD_SESSION_END:
     case FORUM_CMD_SESSION_ARCHIVE: do_session_status(&c, s, cmd->type); break;
     case FORUM_CMD_SESSION_ROTATE_KEY: do_rotate_key(&c, s); break;
+    case FORUM_CMD_ACTION_CREATE: do_action_create(&c, s, cmd); break;
+    case FORUM_CMD_ACTION_UPDATE: do_action_update(&c, s, cmd); break;
+    case FORUM_CMD_VIEWER_ERASE: do_viewer_erase(&c, s, cmd); break;
     default: set_error(&res, FORUM_E_UNKNOWN_TYPE, "type", "unknown request type"); break;
     }
 out:
@@ -3240,6 +3776,22 @@ cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const cha
         if (staff || mine || is_public_state(q->state))
             cJSON_AddItemToArray(qs, question_json(q, staff, mine));
     }
+    if (staff) {
+        /* This session's action items, then the open ones of earlier sessions of the programme
+         * (so the show starts by reporting on the last one's commitments). */
+        cJSON *acts = cJSON_AddArrayToObject(o, "actions");
+        cJSON *open = cJSON_AddArrayToObject(o, "open_actions");
+        for (size_t i = 0; acts && open && i < st->n_actions; i++) {
+            const action_item *a = st->actions[i];
+            if (a->session == s)
+                cJSON_AddItemToArray(acts, action_json(a));
+            else if (a->status != FORUM_ACTION_DONE &&
+                     a->session->cfg.program_id == s->cfg.program_id &&
+                     session_before(st, a->session, s))
+                cJSON_AddItemToArray(open, action_json(a));
+        }
+        add_int(o, "peak_viewers", s->peak_viewers);
+    }
     if (!staff) {
         cJSON *mv = cJSON_AddArrayToObject(o, "my_votes");
         /* In question order, so the output is deterministic. */
@@ -3297,4 +3849,32 @@ void forum_count_questions(const forum_state *st, const char *code, int counts[6
     const session *s = find_session(st, code);
     for (size_t i = 0; s && i < s->n_questions; i++)
         counts[s->questions[i]->state]++;
+}
+
+size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers,
+                          const forum_env *env, forum_event **out, size_t *n)
+{
+    session *s = find_session(st, code);
+    if (!s || viewers <= s->peak_viewers ||
+        (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE))
+        return 0;
+    forum_result res;
+    memset(&res, 0, sizeof res);
+    res.events = *out;
+    res.n_events = *n;
+    ctx c = {.st = st, .env = env, .res = &res};
+    snprintf(c.actor, sizeof c.actor, "system");
+    cJSON *payload = cJSON_CreateObject();
+    if (payload)
+        add_int(payload, "viewers", viewers);
+    int rc = emit(&c, s, "viewers.peak", payload, FORUM_AUD_STAFF, NULL);
+    *out = res.events;
+    *n = res.n_events;
+    return rc == 0 ? 1 : 0;
+}
+
+int64_t forum_peak_viewers(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s ? s->peak_viewers : 0;
 }

@@ -111,6 +111,13 @@ typedef enum forum_cmd_type {
     FORUM_CMD_SESSION_ARCHIVE,
     FORUM_CMD_SESSION_LIST,
     FORUM_CMD_SESSION_ROTATE_KEY, /* extension: issue a new moderator key (keys are stored hashed) */
+    /* archive and outcomes (issue 4) */
+    FORUM_CMD_ACTION_CREATE,      /* staff: a commitment made on air */
+    FORUM_CMD_ACTION_UPDATE,      /* staff: this session's or an earlier session's commitment */
+    FORUM_CMD_SESSION_CARRY_OVER, /* producer: unanswered questions into a later session */
+    FORUM_CMD_VIEWER_ERASE,       /* producer: remove one viewer's personal data from a session */
+    FORUM_CMD_SEARCH,             /* producer: full-text search (answered by the dispatcher) */
+    FORUM_CMD_BACKUP,             /* producer: online backup (run by the dispatcher) */
     FORUM_CMD__COUNT
 } forum_cmd_type;
 
@@ -178,7 +185,30 @@ typedef struct forum_command {
     bool has_segments; char **segments; size_t n_segments; /* segment titles, in order */
     bool has_blocked_words; char **blocked_words; size_t n_blocked_words;
     bool has_question_rate; int question_rate_per_min; /* per-viewer submit limit, 0 = default */
+
+    /* action items: text in "text", question_id (has_question_id: null clears the link) */
+    int64_t action_id;
+    bool has_question_id;
+    bool has_owner; char *owner;  /* NULL with has_owner = clear */
+    bool has_due; char *due;      /* "YYYY-MM-DD"; NULL with has_due = clear */
+    bool has_status; int status;  /* forum_action_status */
+
+    /* session.carry_over */
+    char *from_session, *to_session;
+
+    /* search: text in "query"; category in has_category/category; program_id */
+    char *query;
+    int64_t from_ms, to_ms;       /* session date range, ms epoch, 0 = open */
+    char *state;                  /* question state or action status, NULL = any */
+    int limit;                    /* 0 = default */
+
+    /* backup: file name under the backups directory, NULL = a timestamped default */
+    char *path;
 } forum_command;
+
+typedef enum forum_action_status {
+    FORUM_ACTION_OPEN = 0, FORUM_ACTION_IN_PROGRESS, FORUM_ACTION_DONE
+} forum_action_status;
 
 void forum_command_free(forum_command *cmd);
 
@@ -206,6 +236,10 @@ typedef struct forum_event {
     char request_id[FORUM_REQUEST_ID_MAX];     /* question.submitted: the client id, "" none */
     cJSON *secret;                /* owned, may be NULL: stored, never sent or exported
                                      (e.g. {"moderator_key_hash": "..."}) */
+    char erased_viewer_id[FORUM_VIEWER_ID_MAX]; /* viewer.erased only, transient: the viewer id
+                                     being erased. Never stored, sent or replayed: the store
+                                     rewrites every stored trace of it to the placeholder in
+                                     the payload's "viewer_id", in the same transaction. */
 } forum_event;
 
 void forum_event_clear(forum_event *ev); /* frees payload and secret */
@@ -264,3 +298,11 @@ int64_t forum_last_seq(const forum_state *st, const char *code); /* 0 if none */
 int forum_question_rate_per_min(const forum_state *st, const char *code); /* session setting */
 /* Per-state counts for /metrics and the producer console: questions in each state. */
 void forum_count_questions(const forum_state *st, const char *code, int counts[6]);
+
+/* Peak audience: if viewers (connected to session code now) exceeds the session's recorded
+ * peak while the session is open or live, appends a "viewers.peak" {viewers} event (staff) to
+ * *out (realloc'd; *n updated) and returns 1; else 0. The caller commits the event. */
+size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers,
+                          const forum_env *env, forum_event **out, size_t *n);
+/* Highest number of viewers recorded for session code (0 if none). */
+int64_t forum_peak_viewers(const forum_state *st, const char *code);

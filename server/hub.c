@@ -231,6 +231,25 @@ int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq)
     return 0;
 }
 
+bool hub_backlog(hub *h, const hub_sub *s, int64_t from_seq, size_t *count, size_t *bytes)
+{
+    *count = *bytes = 0;
+    hub_session *hs = session_get(h, s->session, false);
+    if (!hs)
+        return false;
+    if (hs->ring_count > 0 && hs->ring[hs->ring_head].seq > from_seq + 1)
+        return false;
+    for (size_t i = 0; i < hs->ring_count; i++) {
+        const ring_entry *e = &hs->ring[(hs->ring_head + i) % h->ring_cap];
+        net_msg *m = e->seq > from_seq ? pick(e, s) : NULL;
+        if (m) {
+            (*count)++;
+            *bytes += m->len;
+        }
+    }
+    return true;
+}
+
 void hub_send_event(hub_sub *s, const forum_event *ev)
 {
     ring_entry e;

@@ -40,6 +40,10 @@ int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq);
 /* True if the ring of session holds every event after from_seq (so a resume can be served). */
 bool hub_ring_covers(hub *h, const char *session, int64_t from_seq);
 
+/* If the ring of s->session holds every event after from_seq, sets *count and *bytes to what a
+ * replay to s would queue and returns true; else returns false. */
+bool hub_backlog(hub *h, const hub_sub *s, int64_t from_seq, size_t *count, size_t *bytes);
+
 /* Sends one (stored) event to s rendered for it, if s may see it. */
 void hub_send_event(hub_sub *s, const forum_event *ev);
 

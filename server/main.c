@@ -45,6 +45,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: forumd [options]\n"
+        "       forumd backup PATH [--db PATH] [--config FILE]\n"
         "       forumd --help | --version\n\n"
         "The forum server: one WebSocket (/ws) for viewers, moderators and producers, the web\n"
         "client over HTTP on the same port, every event durable in SQLite.\n\n"
@@ -548,6 +549,33 @@ static void on_signal(uv_signal_t *h, int signum)
     store_append(sv->store, &sv->drain);
 }
 
+/* `forumd backup PATH`: an online copy of the database (--db or the config's) into PATH, with
+ * SQLite's backup API; a running server keeps serving meanwhile. Returns the exit code. */
+static int run_backup(config *c, int argc, char **argv)
+{
+    if (argc < 3 || strncmp(argv[2], "--", 2) == 0) {
+        fprintf(stderr, "forumd: usage: forumd backup PATH [--db PATH]\n");
+        return 2;
+    }
+    const char *dest = argv[2];
+    argv[2] = argv[0]; /* parse the options after PATH as a command line of their own */
+    int prc = parse_args(c, argc - 2, argv + 2);
+    if (prc != 0)
+        return prc > 0 ? 0 : 2;
+    store_backup_info info;
+    char err[512];
+    for (size_t i = 0; i < c->n_origins; i++)
+        free(c->origins[i]);
+    c->n_origins = 0;
+    if (store_backup_file(c->db, dest, true, &info, err, sizeof err) != 0) {
+        fprintf(stderr, "forumd: backup failed: %s\n", err);
+        return 1;
+    }
+    printf("backed up %s to %s: %d pages, %lld bytes, %lld events, %lld ms\n", c->db, info.path,
+           info.pages, (long long)info.bytes, (long long)info.events, (long long)info.elapsed_ms);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -562,6 +590,8 @@ int main(int argc, char **argv)
     c->synchronous_full = true;
     c->demo = true;
     c->hello_timeout_s = 10;
+    if (argc >= 2 && strcmp(argv[1], "backup") == 0)
+        return run_backup(c, argc, argv);
     int prc = parse_args(c, argc, argv);
     if (prc != 0)
         return prc > 0 ? 0 : 2;

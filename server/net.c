@@ -184,6 +184,12 @@ void net_close(net_conn *c, int code, const char *reason)
     lws_callback_on_writable(c->wsi);
 }
 
+void net_queue_limits(const net *n, size_t *msgs, size_t *bytes)
+{
+    *msgs = n->opt.max_queue_msgs;
+    *bytes = n->opt.max_queue_bytes;
+}
+
 const char *net_conn_peer(const net_conn *c)
 {
     return c->peer;

@@ -87,6 +87,9 @@ void net_send_text(net_conn *c, char *text);
 /* Closes c after its queued messages are written, with a close frame (code, reason). */
 void net_close(net_conn *c, int code, const char *reason);
 
+/* The per-connection send queue bounds (messages, bytes) in force. */
+void net_queue_limits(const net *n, size_t *msgs, size_t *bytes);
+
 /* Peer address as text ("127.0.0.1"). */
 const char *net_conn_peer(const net_conn *c);
 

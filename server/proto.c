@@ -724,6 +724,177 @@ static int decode_session_update(decoder *d, const cJSON *obj)
     return decode_session_fields(d, obj, false);
 }
 
+/* ---- archive and outcomes (issue 4) -------------------------------------------------------- */
+
+#define PROTO_SEARCH_QUERY_MAX 200 /* search text, code points */
+#define PROTO_SEARCH_LIMIT_MAX 200 /* results per search */
+#define PROTO_BACKUP_NAME_MAX 100  /* backup file name, bytes */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Parses "YYYY-MM-DD" (a real calendar date, years 1970..9999) into days since the epoch. */
+static bool parse_date(const char *s, int64_t *days)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+        return false;
+    *days = days_from_civil(y, m, d);
+    return true;
+}
+
+/* Reads an optional due date "YYYY-MM-DD" (null: present, cleared). */
+static int read_due(decoder *d, const cJSON *obj)
+{
+    forum_command *c = d->cmd;
+    const cJSON *item = get(obj, "due");
+    int64_t days;
+    c->has_due = item != NULL;
+    if (!item || cJSON_IsNull(item))
+        return 0;
+    if (!cJSON_IsString(item) || !item->valuestring || !parse_date(item->valuestring, &days))
+        return fail(d, FORUM_E_BAD_REQUEST, "due", "due must be a date YYYY-MM-DD");
+    c->due = dup_bytes(item->valuestring, 10);
+    return c->due ? 0 : oom(d);
+}
+
+/* Optional fields of action.create/update: question_id, owner, due, status. */
+static int read_action_fields(decoder *d, const cJSON *obj)
+{
+    static const char *const statuses[] = {"open", "in_progress", "done"};
+    forum_command *c = d->cmd;
+    text_state owner;
+    if (read_id(d, obj, "question_id", false, &c->question_id, &c->has_question_id) < 0 ||
+        read_text(d, obj, "owner", false, rule_title(d, EMPTY_ABSENT), &c->owner, &owner) < 0 ||
+        read_due(d, obj) < 0)
+        return -1;
+    c->has_owner = owner != TEXT_ABSENT || get(obj, "owner") != NULL;
+    return read_enum(d, obj, "status", statuses, 3, &c->status, &c->has_status);
+}
+
+static int decode_action_create(decoder *d, const cJSON *obj)
+{
+    if (read_text(d, obj, "text", true, rule_question(d, EMPTY_ERROR), &d->cmd->text, NULL) < 0)
+        return -1;
+    return read_action_fields(d, obj);
+}
+
+static int decode_action_update(decoder *d, const cJSON *obj)
+{
+    if (read_id(d, obj, "action_id", true, &d->cmd->action_id, NULL) < 0 ||
+        read_text(d, obj, "text", false, rule_question(d, EMPTY_ERROR), &d->cmd->text, NULL) < 0)
+        return -1;
+    return read_action_fields(d, obj);
+}
+
+/* Reads a required join code field (from/to of carry-over). */
+static int read_code(decoder *d, const cJSON *obj, const char *key, char **out)
+{
+    const cJSON *item = get(obj, key);
+    if (!item || cJSON_IsNull(item))
+        return fail(d, FORUM_E_BAD_REQUEST, key, "%s is required", key);
+    if (!cJSON_IsString(item) || !item->valuestring || !valid_session_code(item->valuestring))
+        return fail(d, FORUM_E_BAD_REQUEST, key, "%s must be a join code", key);
+    *out = dup_bytes(item->valuestring, strlen(item->valuestring));
+    return *out ? 0 : oom(d);
+}
+
+static int decode_carry_over(decoder *d, const cJSON *obj)
+{
+    if (read_code(d, obj, "from", &d->cmd->from_session) < 0)
+        return -1;
+    return read_code(d, obj, "to", &d->cmd->to_session);
+}
+
+/* Reads a search date bound: ms epoch, or "YYYY-MM-DD" (UTC; "to" takes the end of that day).
+ * Absent or null: 0 (open). */
+static int read_date_bound(decoder *d, const cJSON *obj, const char *key, bool end,
+                           int64_t *out)
+{
+    const cJSON *item = get(obj, key);
+    int64_t days;
+    *out = 0;
+    if (!item || cJSON_IsNull(item))
+        return 0;
+    if (integer_in_range(item, 0.0)) {
+        *out = (int64_t)item->valuedouble;
+        return 0;
+    }
+    if (cJSON_IsString(item) && item->valuestring && parse_date(item->valuestring, &days)) {
+        *out = (days + (end ? 1 : 0)) * 86400000LL - (end ? 1 : 0);
+        return 0;
+    }
+    return fail(d, FORUM_E_BAD_REQUEST, key, "%s must be a date YYYY-MM-DD or ms since the epoch",
+                key);
+}
+
+static int decode_search(decoder *d, const cJSON *obj)
+{
+    static const char *const categories[] = {"question", "need", "suggestion"};
+    static const char *const states[] = {"pending",  "published", "on_air", "answered",
+                                         "dismissed", "withdrawn", "open",   "in_progress",
+                                         "done"};
+    forum_command *c = d->cmd;
+    text_rule rule = {PROTO_SEARCH_QUERY_MAX, false, EMPTY_ERROR};
+    int value = 0;
+    bool present;
+    int64_t limit;
+    if (read_text(d, obj, "q", true, rule, &c->query, NULL) < 0 ||
+        read_id(d, obj, "program_id", false, &c->program_id, NULL) < 0 ||
+        read_date_bound(d, obj, "from", false, &c->from_ms) < 0 ||
+        read_date_bound(d, obj, "to", true, &c->to_ms) < 0 ||
+        read_enum(d, obj, "category", categories, 3, &value, &present) < 0)
+        return -1;
+    c->has_category = present;
+    c->category = (forum_category)value;
+    if (read_enum(d, obj, "state", states, 9, &value, &present) < 0)
+        return -1;
+    if (present && !(c->state = dup_bytes(states[value], strlen(states[value]))))
+        return oom(d);
+    if (read_count(d, obj, "limit", PROTO_SEARCH_LIMIT_MAX, false, &limit, &present) < 0)
+        return -1;
+    if (present && limit < 1)
+        return fail(d, FORUM_E_BAD_REQUEST, "limit", "limit must be from 1 to %d",
+                    PROTO_SEARCH_LIMIT_MAX);
+    c->limit = (int)limit;
+    return 0;
+}
+
+/* backup {path?}: a plain file name (letters, digits, '.', '-', '_'; not starting with '.'),
+ * written to the server's backups directory. */
+static int decode_backup(decoder *d, const cJSON *obj)
+{
+    const cJSON *item = get(obj, "path");
+    if (!item || cJSON_IsNull(item))
+        return 0;
+    const char *s = cJSON_IsString(item) ? item->valuestring : NULL;
+    size_t n = s ? strlen(s) : 0;
+    bool ok = n > 0 && n <= PROTO_BACKUP_NAME_MAX && s[0] != '.';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_';
+    if (!ok)
+        return fail(d, FORUM_E_BAD_REQUEST, "path",
+                    "path must be a file name (letters, digits, '.', '-', '_')");
+    d->cmd->path = dup_bytes(s, n);
+    return d->cmd->path ? 0 : oom(d);
+}
+
 typedef int (*type_decoder)(decoder *d, const cJSON *obj);
 
 static const struct request_type {
@@ -764,11 +935,14 @@ static const struct request_type {
     {"session.archive", FORUM_CMD_SESSION_ARCHIVE, decode_nothing},
     {"session.list", FORUM_CMD_SESSION_LIST, decode_nothing},
     {"session.rotate_key", FORUM_CMD_SESSION_ROTATE_KEY, decode_nothing},
+    {"action.create", FORUM_CMD_ACTION_CREATE, decode_action_create},
+    {"action.update", FORUM_CMD_ACTION_UPDATE, decode_action_update},
+    {"session.carry_over", FORUM_CMD_SESSION_CARRY_OVER, decode_carry_over},
+    {"viewer.erase", FORUM_CMD_VIEWER_ERASE, decode_viewer},
+    {"search", FORUM_CMD_SEARCH, decode_search},
+    {"backup", FORUM_CMD_BACKUP, decode_backup},
 };
 
-/* Contract types not implemented yet: unknown_type with a clearer message. */
-static const char *const unsupported_types[] = {"session.carry_over", "action.create",
-                                                "action.update"};
 
 /* Reads "id" into cmd->id and err->re. Absent or null: no id. */
 static int read_request_id(decoder *d, const cJSON *obj)
@@ -851,10 +1025,7 @@ int proto_decode(const char *data, size_t len, const forum_limits *limits, forum
         }
     }
     if (!rt) {
-        bool later = false;
-        for (size_t i = 0; i < sizeof unsupported_types / sizeof unsupported_types[0]; i++)
-            later = later || strcmp(type->valuestring, unsupported_types[i]) == 0;
-        fail(&d, FORUM_E_UNKNOWN_TYPE, "type", later ? "not supported yet" : "unknown type");
+        fail(&d, FORUM_E_UNKNOWN_TYPE, "type", "unknown type");
         goto fail;
     }
     out->type = rt->type;

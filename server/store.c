@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "schema_embed.h"
 
@@ -208,9 +211,12 @@ struct store {
 
     /* writer statements, prepared once on wdb */
     sqlite3_stmt *ins_event, *up_question, *up_session, *up_program, *up_poll;
-    sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta;
+    sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta, *up_action;
     json_buf json[2]; /* writer thread's reusable serialization buffers */
     int wal_pages;    /* writer thread: WAL size after the last commit */
+    bool truncate_wal; /* writer thread: an erasure committed; empty the WAL of old pages */
+    int backups_running;  /* loop thread: online backups in flight */
+    bool free_when_idle;  /* loop thread: closed while a backup ran; freed when it ends */
 
     pthread_t writer;
     pthread_mutex_t mu;
@@ -442,13 +448,19 @@ static const char *const writer_sql[] = {
     " WHERE id = ?1",
     "INSERT INTO meta (key, value) VALUES (?1, ?2)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    "INSERT INTO actions (id, session, question_id, text, owner, due, status, created_at, json,"
+    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (id) DO UPDATE SET session = excluded.session,"
+    " question_id = excluded.question_id, text = excluded.text, owner = excluded.owner,"
+    " due = excluded.due, status = excluded.status, created_at = excluded.created_at,"
+    " json = excluded.json, updated_at = excluded.updated_at",
 };
 
 static sqlite3_stmt **writer_stmt(store *s, size_t i)
 {
     sqlite3_stmt **all[] = {&s->ins_event, &s->up_question, &s->up_session, &s->up_program,
                             &s->up_poll,   &s->ins_vote,    &s->del_vote,   &s->set_votes,
-                            &s->set_meta};
+                            &s->set_meta,  &s->up_action};
     return all[i];
 }
 
@@ -643,6 +655,193 @@ static int project_vote_counts(store *s, const forum_event *ev)
     return 0;
 }
 
+static int upsert_action(store *s, const forum_event *ev, const cJSON *obj)
+{
+    const cJSON *session = cJSON_GetObjectItemCaseSensitive(obj, "session");
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, "id")))
+        return 0;
+    sqlite3_stmt *st = s->up_action;
+    int rc = SQLITE_OK;
+    BIND(bind_field(st, 1, obj, "id"));
+    BIND(cJSON_IsString(session) ? sqlite3_bind_text(st, 2, session->valuestring, -1, SQLITE_STATIC)
+                                 : sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
+    BIND(bind_field(st, 3, obj, "question_id"));
+    BIND(bind_field(st, 4, obj, "text"));
+    BIND(bind_field(st, 5, obj, "owner"));
+    BIND(bind_field(st, 6, obj, "due"));
+    BIND(bind_field(st, 7, obj, "status"));
+    BIND(bind_field(st, 8, obj, "created_at"));
+    BIND(bind_object(st, 9, obj, &s->json[0]));
+    BIND(sqlite3_bind_int64(st, 10, ev->at));
+    return step_done(st, rc);
+}
+
+/* In a JSON tree: objects whose "viewer_id" is from lose their "author" (set to null), then
+ * every string equal to from becomes to. Returns the number of changes, or -1 on OOM. */
+static int anonymise_json(cJSON *node, const char *from, const char *to)
+{
+    int changes = 0;
+    for (cJSON *it = node; it; it = it->next) {
+        if (cJSON_IsObject(it)) {
+            const cJSON *vid = cJSON_GetObjectItemCaseSensitive(it, "viewer_id");
+            cJSON *author = cJSON_GetObjectItemCaseSensitive(it, "author");
+            if (cJSON_IsString(vid) && strcmp(vid->valuestring, from) == 0 && author &&
+                !cJSON_IsNull(author)) {
+                cJSON *null = cJSON_CreateNull();
+                if (!null || !cJSON_ReplaceItemViaPointer(it, author, null)) {
+                    cJSON_Delete(null);
+                    return -1;
+                }
+                changes++;
+            }
+        }
+        if (cJSON_IsString(it) && it->valuestring && strcmp(it->valuestring, from) == 0) {
+            char *copy = strdup(to);
+            if (!copy)
+                return -1;
+            cJSON_free(it->valuestring);
+            it->valuestring = copy;
+            changes++;
+        }
+        if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
+            int n = anonymise_json(it->child, from, to);
+            if (n < 0)
+                return -1;
+            changes += n;
+        }
+    }
+    return changes;
+}
+
+/* Rewrites a JSON column text with anonymise_json; *out is NULL when nothing changed. */
+static int anonymise_text(const unsigned char *text, const char *from, const char *to,
+                          char **out)
+{
+    *out = NULL;
+    if (!text)
+        return 0;
+    cJSON *tree = cJSON_Parse((const char *)text);
+    if (!tree)
+        return 0; /* not ours to judge: left as it is */
+    int n = anonymise_json(tree, from, to);
+    if (n > 0 && !(*out = cJSON_PrintUnformatted(tree)))
+        n = -1;
+    cJSON_Delete(tree);
+    return n < 0 ? -1 : 0;
+}
+
+/* viewer.erased: replaces every stored trace of the erased viewer id in the session's events
+ * (subject, actor, payload and secret JSON, author names of their questions) and in the votes
+ * projection with the placeholder; the anonymised question rows come with the event's
+ * payload. Runs in the event's transaction; with secure_delete on, the old bytes are zeroed. */
+static int erase_viewer_traces(store *s, const forum_event *ev)
+{
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ev->payload, "viewer_id");
+    const char *from = ev->erased_viewer_id;
+    if (!from[0] || !cJSON_IsString(ph) || !ph->valuestring[0])
+        return 0;
+    const char *to = ph->valuestring;
+    char actor_from[FORUM_ACTOR_MAX], actor_to[FORUM_ACTOR_MAX];
+    snprintf(actor_from, sizeof actor_from, "viewer:%s", from);
+    snprintf(actor_to, sizeof actor_to, "viewer:%s", to);
+    sqlite3_stmt *sel = NULL, *upd = NULL, *votes = NULL;
+    int ret = -1, rc;
+    if (sqlite3_prepare_v2(s->wdb,
+                           "SELECT rowid, payload, secret, subject, actor FROM events"
+                           " WHERE session = ?1 AND (subject = ?2 OR actor = ?3"
+                           " OR instr(payload, ?2) > 0 OR instr(coalesce(secret, ''), ?2) > 0)",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->wdb,
+                           "UPDATE events SET payload = coalesce(?2, payload),"
+                           " secret = coalesce(?3, secret),"
+                           " subject = CASE WHEN subject = ?4 THEN ?5 ELSE subject END,"
+                           " actor = CASE WHEN actor = ?6 THEN ?7 ELSE actor END WHERE rowid = ?1",
+                           -1, &upd, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->wdb,
+                           "UPDATE votes SET viewer_id = ?3 WHERE session = ?1 AND viewer_id = ?2",
+                           -1, &votes, NULL) != SQLITE_OK)
+        goto done;
+    sqlite3_bind_text(sel, 1, ev->session, -1, SQLITE_STATIC);
+    sqlite3_bind_text(sel, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(sel, 3, actor_from, -1, SQLITE_STATIC);
+    /* Collect first, then update: rows are not rewritten under a running SELECT. */
+    sqlite3_int64 *rows = NULL;
+    size_t n = 0, cap = 0;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            sqlite3_int64 *grown = realloc(rows, ncap * sizeof *rows);
+            if (!grown) {
+                free(rows);
+                goto done;
+            }
+            rows = grown;
+            cap = ncap;
+        }
+        rows[n++] = sqlite3_column_int64(sel, 0);
+    }
+    sqlite3_finalize(sel);
+    sel = NULL;
+    if (rc != SQLITE_DONE ||
+        sqlite3_prepare_v2(s->wdb, "SELECT payload, secret FROM events WHERE rowid = ?1", -1,
+                           &sel, NULL) != SQLITE_OK) {
+        free(rows);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *payload = NULL, *secret = NULL;
+        sqlite3_bind_int64(sel, 1, rows[i]);
+        rc = sqlite3_step(sel);
+        int bad = rc != SQLITE_ROW ||
+                  anonymise_text(sqlite3_column_text(sel, 0), from, to, &payload) < 0 ||
+                  anonymise_text(sqlite3_column_text(sel, 1), from, to, &secret) < 0;
+        sqlite3_reset(sel);
+        int urc = SQLITE_OK;
+        if (!bad) {
+            urc = sqlite3_bind_int64(upd, 1, rows[i]);
+            if (urc == SQLITE_OK)
+                urc = payload ? sqlite3_bind_text(upd, 2, payload, -1, SQLITE_STATIC)
+                              : sqlite3_bind_null(upd, 2);
+            if (urc == SQLITE_OK)
+                urc = secret ? sqlite3_bind_text(upd, 3, secret, -1, SQLITE_STATIC)
+                             : sqlite3_bind_null(upd, 3);
+            if (urc == SQLITE_OK)
+                urc = sqlite3_bind_text(upd, 4, from, -1, SQLITE_STATIC);
+            if (urc == SQLITE_OK)
+                urc = sqlite3_bind_text(upd, 5, to, -1, SQLITE_STATIC);
+            if (urc == SQLITE_OK)
+                urc = sqlite3_bind_text(upd, 6, actor_from, -1, SQLITE_STATIC);
+            if (urc == SQLITE_OK)
+                urc = sqlite3_bind_text(upd, 7, actor_to, -1, SQLITE_STATIC);
+            bad = step_done(upd, urc);
+        }
+        cJSON_free(payload);
+        cJSON_free(secret);
+        if (bad) {
+            free(rows);
+            goto done;
+        }
+    }
+    free(rows);
+    rc = sqlite3_bind_text(votes, 1, ev->session, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(votes, 2, from, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(votes, 3, to, -1, SQLITE_STATIC);
+    if (step_done(votes, rc))
+        goto done;
+    s->truncate_wal = true;
+    ret = 0;
+done:
+    if (ret)
+        fprintf(stderr, "forumd: store: erasing a viewer in %s failed: %s\n", ev->session,
+                sqlite3_errmsg(s->wdb));
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    sqlite3_finalize(votes);
+    return ret;
+}
+
 /* Keeps the projection tables in step with one event. The mapping is structural, not domain
  * logic: whole objects in the payload are upserted, vote events add or remove a vote row. */
 static int project_event(store *s, const forum_event *ev)
@@ -673,6 +872,11 @@ static int project_event(store *s, const forum_event *ev)
     obj = cJSON_GetObjectItemCaseSensitive(p, "poll");
     if (cJSON_IsObject(obj) && upsert_poll(s, ev, obj))
         return -1;
+    obj = cJSON_GetObjectItemCaseSensitive(p, "action");
+    if (cJSON_IsObject(obj) && upsert_action(s, ev, obj))
+        return -1;
+    if (ev->erased_viewer_id[0] && strcmp(ev->kind, "viewer.erased") == 0)
+        return erase_viewer_traces(s, ev);
     if (strcmp(ev->kind, "vote.added") == 0)
         return project_vote(s, ev, true);
     if (strcmp(ev->kind, "vote.removed") == 0)
@@ -885,6 +1089,17 @@ static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 static void writer_checkpoint_if_due(store *s)
 {
+    if (s->truncate_wal) {
+        /* After an erasure the WAL still holds the old page images: copy everything into the
+         * database and cut the WAL to zero bytes. Busy (a reader holds an old snapshot): try
+         * again after the next commit. */
+        int rc = sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            s->truncate_wal = false;
+            s->wal_pages = 0;
+            return;
+        }
+    }
     if (s->wal_pages < STORE_CHECKPOINT_PAGES)
         return;
     s->wal_pages = 0;
@@ -997,6 +1212,9 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
     if (migrate(s, err, errlen))
         goto fail;
     sqlite3_wal_hook(s->wdb, writer_wal_hook, s);
+    /* Deleted and overwritten content is zeroed, so an erased name does not survive in free
+     * space of the file (see docs/archive.md). */
+    exec_sql(s->wdb, "PRAGMA secure_delete=ON");
     exec_sql(s->wdb, "PRAGMA journal_size_limit=67108864"); /* WAL file kept under 64 MiB */
     if (open_connection(&s->rdb, opt->path, opt->synchronous_full, err, errlen))
         goto fail;
@@ -1263,7 +1481,11 @@ void store_get_stats(store *s, store_stats *out)
 
 static void store_close_cb(uv_handle_t *handle)
 {
-    store_free(handle->data);
+    store *s = handle->data;
+    if (s->backups_running > 0)
+        s->free_when_idle = true; /* the last backup's completion frees it */
+    else
+        store_free(s);
 }
 
 /* Commits everything queued, joins the writer, delivers the remaining completions here (on the
@@ -1288,4 +1510,459 @@ void store_close(store *s)
     sqlite3_close(s->rdb);
     s->wdb = s->rdb = NULL;
     uv_close((uv_handle_t *)&s->async, store_close_cb);
+}
+
+/* ---- search ------------------------------------------------------------------------------ */
+
+#define STORE_SEARCH_MAX_TERMS 16
+#define STORE_SEARCH_DEFAULT_LIMIT 50
+#define STORE_SEARCH_MAX_LIMIT 200
+
+/* Length in bytes of the UTF-8 white space at s (ASCII white space, U+3000), or 0. */
+static size_t space_len(const char *s)
+{
+    if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        return 1;
+    if ((unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80)
+        return 3;
+    return 0;
+}
+
+static size_t code_points(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return count;
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *text, size_t n)
+{
+    if (*len + n + 1 > cap)
+        n = *len + 1 < cap ? cap - *len - 1 : 0;
+    memcpy(buf + *len, text, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
+static void add_column_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, (const char *)sqlite3_column_text(st, col));
+}
+
+static void add_column_int(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, (double)sqlite3_column_int64(st, col));
+}
+
+cJSON *store_search(store *s, const store_search_query *q, char *err, size_t errlen)
+{
+    /* Terms: 3+ code points go into one FTS5 MATCH expression (each a quoted string, implicit
+     * AND); shorter ones become LIKE '%term%' filters on the same table. */
+    char match[2048] = "";
+    size_t match_len = 0;
+    char *likes[STORE_SEARCH_MAX_TERMS];
+    size_t n_likes = 0, n_terms = 0;
+    const char *p = q && q->text ? q->text : "";
+    cJSON *out = NULL;
+    sqlite3_stmt *st = NULL;
+    char *sql = NULL;
+    while (*p) {
+        size_t sp;
+        while ((sp = space_len(p)) > 0)
+            p += sp;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && !space_len(p))
+            p++;
+        size_t n = (size_t)(p - start);
+        if (++n_terms > STORE_SEARCH_MAX_TERMS) {
+            snprintf(err, errlen, "at most %d search terms", STORE_SEARCH_MAX_TERMS);
+            goto done;
+        }
+        if (code_points(start, n) >= 3) {
+            if (match_len)
+                append(match, sizeof match, &match_len, " ", 1);
+            append(match, sizeof match, &match_len, "\"", 1);
+            for (size_t i = 0; i < n; i++)
+                append(match, sizeof match, &match_len, start[i] == '"' ? "\"\"" : &start[i],
+                       start[i] == '"' ? 2 : 1);
+            append(match, sizeof match, &match_len, "\"", 1);
+        } else {
+            char *pattern = malloc(2 * n + 3), *w = pattern;
+            if (!pattern) {
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
+            *w++ = '%';
+            for (size_t i = 0; i < n; i++) {
+                if (start[i] == '%' || start[i] == '_' || start[i] == '\\')
+                    *w++ = '\\';
+                *w++ = start[i];
+            }
+            *w++ = '%';
+            *w = '\0';
+            likes[n_likes++] = pattern;
+        }
+    }
+    if (n_terms == 0) {
+        snprintf(err, errlen, "nothing to search for");
+        goto done;
+    }
+    char where[1024] = "";
+    size_t where_len = 0;
+    if (match_len)
+        append(where, sizeof where, &where_len, "search_index MATCH ?7", 21);
+    for (size_t i = 0; i < n_likes; i++) {
+        char cond[64];
+        int n = snprintf(cond, sizeof cond, "%sbody LIKE ?%zu ESCAPE '\\'",
+                         where_len ? " AND " : "", 8 + i);
+        append(where, sizeof where, &where_len, cond, (size_t)n);
+    }
+    static const char sql_fmt[] =
+        "WITH hits AS (SELECT rowid AS r, body, %s AS score FROM search_index WHERE %s)"
+        " SELECT h.r %% 4, h.body, q.id, q.text, q.state, q.category, q.votes, q.created_at,"
+        " q.author, a.id, a.status, a.owner, a.due, a.created_at, s.code, s.title, s.program_id,"
+        " p.title, coalesce(s.started_at, s.scheduled_at)"
+        " FROM hits h"
+        " LEFT JOIN actions a ON h.r %% 4 = 2 AND a.id = h.r / 4"
+        " LEFT JOIN questions q ON q.id = CASE WHEN h.r %% 4 = 2 THEN a.question_id"
+        "                                      ELSE h.r / 4 END"
+        " JOIN sessions s ON s.code = CASE WHEN h.r %% 4 = 2 THEN a.session ELSE q.session END"
+        " LEFT JOIN programs p ON p.id = s.program_id"
+        " WHERE (?1 IS NULL OR s.program_id = ?1)"
+        " AND (?2 IS NULL OR coalesce(s.started_at, s.scheduled_at,"
+        "      CASE WHEN h.r %% 4 = 2 THEN a.created_at ELSE q.created_at END) >= ?2)"
+        " AND (?3 IS NULL OR coalesce(s.started_at, s.scheduled_at,"
+        "      CASE WHEN h.r %% 4 = 2 THEN a.created_at ELSE q.created_at END) <= ?3)"
+        " AND (?4 IS NULL OR q.category = ?4)"
+        " AND (?5 IS NULL OR CASE WHEN h.r %% 4 = 2 THEN a.status ELSE q.state END = ?5)"
+        " ORDER BY h.score, coalesce(q.votes, 0) DESC,"
+        " CASE WHEN h.r %% 4 = 2 THEN a.created_at ELSE q.created_at END DESC, h.r"
+        " LIMIT ?6";
+    size_t cap = sizeof sql_fmt + sizeof where + 64;
+    if (!(sql = malloc(cap))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    snprintf(sql, cap, sql_fmt, match_len ? "bm25(search_index)" : "0.0", where);
+    int limit = q->limit > 0 ? q->limit : STORE_SEARCH_DEFAULT_LIMIT;
+    if (limit > STORE_SEARCH_MAX_LIMIT)
+        limit = STORE_SEARCH_MAX_LIMIT;
+    int rc = sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = q->program_id > 0 ? sqlite3_bind_int64(st, 1, q->program_id) : SQLITE_OK;
+    if (rc == SQLITE_OK)
+        rc = q->from_ms > 0 ? sqlite3_bind_int64(st, 2, q->from_ms) : SQLITE_OK;
+    if (rc == SQLITE_OK)
+        rc = q->to_ms > 0 ? sqlite3_bind_int64(st, 3, q->to_ms) : SQLITE_OK;
+    if (rc == SQLITE_OK && q->category)
+        rc = sqlite3_bind_text(st, 4, q->category, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && q->state)
+        rc = sqlite3_bind_text(st, 5, q->state, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(st, 6, limit);
+    if (rc == SQLITE_OK && match_len)
+        rc = sqlite3_bind_text(st, 7, match, -1, SQLITE_STATIC);
+    for (size_t i = 0; rc == SQLITE_OK && i < n_likes; i++)
+        rc = sqlite3_bind_text(st, 8 + (int)i, likes[i], -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "search failed: %s", sqlite3_errmsg(s->rdb));
+        goto done;
+    }
+    if (!(out = cJSON_CreateArray())) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    static const char *const kinds[] = {"question", "answer", "action", "question"};
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(st, 0) & 3;
+        bool is_action = kind == 2;
+        cJSON *hit = cJSON_CreateObject();
+        if (!hit)
+            break;
+        cJSON_AddItemToArray(out, hit);
+        cJSON_AddStringToObject(hit, "kind", kinds[kind]);
+        add_column_int(hit, "question_id", st, 2);
+        if (is_action)
+            add_column_int(hit, "action_id", st, 9);
+        add_column_text(hit, "session", st, 14);
+        add_column_text(hit, "session_title", st, 15);
+        add_column_int(hit, "program_id", st, 16);
+        add_column_text(hit, "program", st, 17);
+        add_column_int(hit, "session_date", st, 18);
+        add_column_text(hit, "text", st, 1);
+        add_column_text(hit, "question_text", st, 3);
+        add_column_text(hit, "state", st, is_action ? 10 : 4);
+        add_column_text(hit, "category", st, 5);
+        add_column_int(hit, "votes", st, 6);
+        add_column_text(hit, "author", st, 8);
+        add_column_int(hit, "created_at", st, is_action ? 13 : 7);
+        if (is_action) {
+            add_column_text(hit, "owner", st, 11);
+            add_column_text(hit, "due", st, 12);
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "search failed: %s", sqlite3_errmsg(s->rdb));
+        cJSON_Delete(out);
+        out = NULL;
+    }
+done:
+    sqlite3_finalize(st);
+    free(sql);
+    for (size_t i = 0; i < n_likes; i++)
+        free(likes[i]);
+    return out;
+}
+
+/* ---- backup ------------------------------------------------------------------------------ */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* fsyncs the file at path (and, with dir set, the directory holding it). */
+static int sync_path(const char *path, bool dir)
+{
+    char *copy = NULL;
+    if (dir) {
+        copy = strdup(path);
+        if (!copy)
+            return -1;
+        char *slash = strrchr(copy, '/');
+        if (slash && slash != copy)
+            *slash = '\0';
+        else
+            snprintf(copy, strlen(copy) + 1, "%s", slash ? "/" : ".");
+        path = copy;
+    }
+    int fd = open(path, O_RDONLY);
+    int rc = fd < 0 ? -1 : fsync(fd);
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
+int store_backup_file(const char *src_path, const char *dest_path, bool overwrite,
+                      store_backup_info *info, char *err, size_t errlen)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *bk = NULL;
+    char tmp[1100];
+    int ret = -1;
+    int64_t started = wall_ms();
+    struct stat sb;
+    memset(info, 0, sizeof *info);
+    if (stat(src_path, &sb) != 0) {
+        snprintf(err, errlen, "cannot open database %s: %s", src_path, strerror(errno));
+        return -1;
+    }
+    if (!overwrite && stat(dest_path, &sb) == 0) {
+        snprintf(err, errlen, "%s already exists", dest_path);
+        return -1;
+    }
+    if (make_parent_dirs(dest_path, err, errlen))
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s.partial-%ld", dest_path, (long)getpid());
+    unlink(tmp);
+    if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", src_path,
+                 src ? sqlite3_errmsg(src) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(src, STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp,
+                 dst ? sqlite3_errmsg(dst) : "out of memory");
+        goto done;
+    }
+    if (!(bk = sqlite3_backup_init(dst, "main", src, "main"))) {
+        snprintf(err, errlen, "cannot back up %s: %s", src_path, sqlite3_errmsg(dst));
+        goto done;
+    }
+    /* One step copies every page under one read snapshot: writers go on (WAL), and the copy
+     * holds exactly what was committed when the step began. Busy or locked: wait and retry. */
+    int rc, tries = 0;
+    while ((rc = sqlite3_backup_step(bk, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        if (++tries > 100)
+            break;
+        sqlite3_sleep(50);
+    }
+    info->pages = sqlite3_backup_pagecount(bk);
+    sqlite3_backup_finish(bk);
+    bk = NULL;
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "backup of %s failed: %s", src_path, sqlite3_errstr(rc));
+        goto done;
+    }
+    sqlite3_stmt *check = NULL;
+    const char *verdict = NULL;
+    if (sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &check, NULL) == SQLITE_OK &&
+        sqlite3_step(check) == SQLITE_ROW)
+        verdict = (const char *)sqlite3_column_text(check, 0);
+    if (!verdict || strcmp(verdict, "ok") != 0) {
+        snprintf(err, errlen, "the copy failed its check: %s",
+                 verdict ? verdict : sqlite3_errmsg(dst));
+        sqlite3_finalize(check);
+        goto done;
+    }
+    sqlite3_finalize(check);
+    check = NULL;
+    if (sqlite3_prepare_v2(dst, "SELECT count(*) FROM events", -1, &check, NULL) == SQLITE_OK &&
+        sqlite3_step(check) == SQLITE_ROW)
+        info->events = sqlite3_column_int64(check, 0);
+    sqlite3_finalize(check);
+    if (sqlite3_close(dst) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot close %s", tmp);
+        goto done;
+    }
+    dst = NULL;
+    if (sync_path(tmp, false) != 0 || rename(tmp, dest_path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", dest_path, strerror(errno));
+        goto done;
+    }
+    sync_path(dest_path, true);
+    char *resolved = realpath(dest_path, NULL);
+    snprintf(info->path, sizeof info->path, "%s", resolved ? resolved : dest_path);
+    free(resolved);
+    if (stat(dest_path, &sb) == 0)
+        info->bytes = (int64_t)sb.st_size;
+    ret = 0;
+done:
+    if (bk)
+        sqlite3_backup_finish(bk);
+    sqlite3_close(dst);
+    sqlite3_close(src);
+    if (ret)
+        unlink(tmp);
+    info->elapsed_ms = wall_ms() - started;
+    return ret;
+}
+
+typedef struct backup_work {
+    uv_work_t req;
+    store *s;
+    char src[PATH_MAX];
+    char dest[PATH_MAX];
+    store_backup_done_fn done;
+    void *arg;
+    int rc;
+    store_backup_info info;
+    char err[512];
+} backup_work;
+
+static void backup_run(uv_work_t *req)
+{
+    backup_work *w = req->data;
+    w->rc = store_backup_file(w->src, w->dest, false, &w->info, w->err, sizeof w->err);
+}
+
+static void backup_finished(uv_work_t *req, int status)
+{
+    backup_work *w = req->data;
+    store *s = w->s;
+    if (status != 0 && w->rc == 0) {
+        w->rc = -1;
+        snprintf(w->err, sizeof w->err, "the backup was cancelled");
+    }
+    s->backups_running--;
+    w->done(w->arg, w->rc, &w->info, w->err);
+    if (s->free_when_idle && s->backups_running == 0)
+        store_free(s);
+    free(w);
+}
+
+int store_backup_start(store *s, const char *name, store_backup_done_fn done, void *arg,
+                       char *err, size_t errlen)
+{
+    if (s->backups_running > 0 || s->closing) {
+        snprintf(err, errlen, s->closing ? "the server is shutting down"
+                                         : "a backup is already running");
+        return -1;
+    }
+    backup_work *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    w->s = s;
+    w->done = done;
+    w->arg = arg;
+    w->req.data = w;
+    snprintf(w->src, sizeof w->src, "%s", s->path);
+    const char *slash = strrchr(s->path, '/');
+    int dir_len = slash ? (int)(slash - s->path) : 1;
+    const char *dir = slash ? s->path : ".";
+    char stamp[32];
+    if (!name) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "forum-%Y%m%d-%H%M%S", &tm);
+    }
+    struct stat sb;
+    for (int i = 1;; i++) {
+        int n;
+        if (name)
+            n = snprintf(w->dest, sizeof w->dest, "%.*s/backups/%s", dir_len, dir, name);
+        else if (i == 1)
+            n = snprintf(w->dest, sizeof w->dest, "%.*s/backups/%s.db", dir_len, dir, stamp);
+        else
+            n = snprintf(w->dest, sizeof w->dest, "%.*s/backups/%s-%d.db", dir_len, dir, stamp, i);
+        if (n < 0 || (size_t)n >= sizeof w->dest) {
+            snprintf(err, errlen, "the backup path is too long");
+            free(w);
+            return -1;
+        }
+        if (stat(w->dest, &sb) != 0)
+            break;
+        if (name || i > 100) {
+            snprintf(err, errlen, "%s already exists", w->dest);
+            free(w);
+            return -1;
+        }
+    }
+    if (uv_queue_work(s->loop, &w->req, backup_run, backup_finished) != 0) {
+        snprintf(err, errlen, "cannot start a worker thread");
+        free(w);
+        return -1;
+    }
+    s->backups_running++;
+    return 0;
+}
+
+int store_backlog_size(store *s, const char *session, int64_t after_seq, int64_t *count,
+                       int64_t *bytes)
+{
+    sqlite3_stmt *st = NULL;
+    *count = *bytes = 0;
+    if (sqlite3_prepare_v2(s->rdb,
+                           "SELECT count(*), coalesce(sum(length(payload)) + 64 * count(*), 0) "
+                           "FROM events WHERE session = ?1 AND seq > ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after_seq);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *count = sqlite3_column_int64(st, 0);
+        *bytes = sqlite3_column_int64(st, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -52,6 +52,11 @@ int store_load(store *s, int (*each)(void *arg, const forum_event *ev), void *ar
 int store_events_after(store *s, const char *session, int64_t after_seq, size_t max,
                        int (*each)(void *arg, const forum_event *ev), void *arg);
 
+/* Counts the events of session with seq > after_seq and the bytes of their payloads (an upper
+ * bound of what a replay would send). Returns 0 or -1. Read connection. */
+int store_backlog_size(store *s, const char *session, int64_t after_seq, int64_t *count,
+                       int64_t *bytes);
+
 /* Queues batch for the next group commit. Never blocks on I/O. */
 void store_append(store *s, store_batch *batch);
 
@@ -86,3 +91,49 @@ void store_get_stats(store *s, store_stats *out);
 /* Stops accepting, commits everything queued, joins the writer, closes the database. Any
  * completions still pending are delivered before it returns (runs the loop's async once). */
 void store_close(store *s);
+
+/* ---- archive: search and backup ------------------------------------------------------------ */
+
+/* A full-text search over every session's question texts, answer notes and action item texts.
+ * text: whitespace-separated terms, all of which must occur (case-insensitive substrings;
+ * terms of 3+ characters use the trigram index, shorter ones a scan). Filters: 0/NULL = any. */
+typedef struct store_search_query {
+    const char *text;
+    int64_t program_id;
+    int64_t from_ms, to_ms;  /* the session's date (started_at, else scheduled_at), inclusive */
+    const char *category;    /* question | need | suggestion (of the question concerned) */
+    const char *state;       /* a question state, or an action status for action hits */
+    int limit;               /* 1..200, 0 = 50 */
+} store_search_query;
+
+/* Runs q on the read connection (committed data only). Returns a JSON array of hits, best
+ * first: bm25 relevance when a term has 3+ characters, then votes, then the newest; each hit
+ * {"kind":"question"|"answer"|"action","question_id","action_id"?,"session","session_title",
+ * "program_id","program","session_date","text","question_text","state","category","votes",
+ * "author","created_at","owner"?,"due"?}. NULL with a message in err on failure. Loop thread. */
+cJSON *store_search(store *s, const store_search_query *q, char *err, size_t errlen);
+
+typedef struct store_backup_info {
+    char path[1024];   /* the copy's absolute path */
+    int pages;         /* pages copied */
+    int64_t bytes;     /* size of the copy */
+    int64_t events;    /* events in the copy */
+    int64_t elapsed_ms;
+} store_backup_info;
+
+/* Copies the database at src_path into dest_path with SQLite's online backup API, in one step
+ * (one read snapshot: consistent, and the WAL lets writers go on meanwhile), checks the copy
+ * (PRAGMA quick_check), syncs it and moves it into place atomically. An existing dest_path is
+ * replaced only when overwrite is set. Returns 0 and fills info, or -1 with a message in err.
+ * Blocking: call it off the loop thread (or from the command line). */
+int store_backup_file(const char *src_path, const char *dest_path, bool overwrite,
+                      store_backup_info *info, char *err, size_t errlen);
+
+/* Starts an online backup of s on a libuv worker thread into <db dir>/backups/<name> (name
+ * NULL: "forum-YYYYMMDD-HHMMSS.db", UTC). An existing file is never replaced. done runs on the
+ * loop thread with rc 0 and info, or rc -1 and a message. Returns 0, or -1 (done not called)
+ * with a message in err when the backup cannot start (one is already running, name exists). */
+typedef void (*store_backup_done_fn)(void *arg, int rc, const store_backup_info *info,
+                                     const char *err);
+int store_backup_start(store *s, const char *name, store_backup_done_fn done, void *arg,
+                       char *err, size_t errlen);

@@ -151,6 +151,8 @@ export const STUDIO = { viewport: { width: 1920, height: 1080 }, locale: 'zh-CN'
 /** Saves a screenshot as artifacts/<name>.png. */
 export async function shot(page, name, options = {}) {
   mkdirSync(artifactsDir, { recursive: true });
+  // Let transient toasts fade first, so the picture shows the page itself.
+  await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 7000 }).catch(() => {});
   await page.screenshot({ path: join(artifactsDir, `${name}.png`), ...options });
 }
 

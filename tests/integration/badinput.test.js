@@ -172,3 +172,64 @@ test('a connection that sends no hello is closed with 1008', { timeout: 20000 },
   await new Promise((r) => setTimeout(r, 1500));
   assert.ok(v.isOpen, 'a connection after hello is not closed by the hello timeout');
 });
+
+test('odd but legal framing, and odd JSON', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const { code, moderatorKey } = await setupSession(h, srv);
+  const mod = await h.moderator(srv, code, moderatorKey);
+  const v = await h.viewer(srv, code, { name: '边界' });
+  const control = await h.viewer(srv, code, { name: '对照' });
+
+  // a message in three WebSocket fragments
+  const msg = JSON.stringify({ type: 'question.submit', id: 'frag', text: '分成三段发送的问题' });
+  const b = Buffer.from(msg);
+  const cut1 = 10;
+  const cut2 = b.length - 7; // inside the UTF-8 of the Chinese text is fine for fragments
+  v.ws.send(b.subarray(0, cut1), { fin: false, binary: false });
+  v.ws.send(b.subarray(cut1, cut2), { fin: false, binary: false });
+  v.ws.send(b.subarray(cut2), { fin: true, binary: false });
+  const fr = await v.waitFor((m) => m.re === 'frag', 5000, 0, 'reply to the fragmented message');
+  assert.equal(fr.type, 'ack', `fragmented message: ${short(fr)}`);
+  assert.equal(fr.question.text, '分成三段发送的问题');
+
+  // a frame just under 64 KiB (JSON white space is legal padding)
+  const padded = `{"type":"vote.add","id":"big",${' '.repeat(64 * 1024 - 200)}"question_id":${fr.question.id}}`;
+  assert.ok(Buffer.byteLength(padded) < 64 * 1024);
+  v.sendRaw(padded);
+  const big = await v.waitFor((m) => m.re === 'big', 5000, 0, 'reply to a 64 KiB frame');
+  assert.equal(big.type, 'ack', `frame just under the limit: ${short(big)}`);
+
+  await marker(mod, [control, v], 'before');
+  const snapBefore = (await h.viewer(srv, code, { token: control.token })).welcome.snapshot;
+  const problems = [];
+  const raw = async (text, codes, re) => {
+    const from = v.mark();
+    v.sendRaw(text);
+    const r = await v.waitFor((m) => m.type === 'error' || m.type === 'ack', 5000, from).catch((e) => ({ type: 'timeout', message: e.message }));
+    // bad_json: the id may be unreadable, so re is optional there
+    if (r.type !== 'error' || !codes.includes(r.code) || (re && r.code !== 'bad_json' && r.re !== re)) problems.push(`${text.slice(0, 80)} -> expected ${codes.join('|')}, got ${short(r)}`);
+  };
+  // a lone surrogate escape is not a Unicode scalar value: never stored, never echoed
+  await raw('{"type":"question.submit","id":"s1","text":"问题\\ud800结尾"}', ['bad_request', 'bad_json'], 's1');
+  await raw('{"type":"question.submit","id":"s2","text":"\\udc00"}', ['bad_request', 'bad_json'], 's2');
+  // NUL and other control characters
+  await raw('{"type":"question.submit","id":"n1","text":"空\\u0000字符"}', ['bad_request'], 'n1');
+  await raw('{"type":"question.submit","id":"n2","text":"退格\\b"}', ['bad_request'], 'n2');
+  // deep nesting
+  await raw(`{"type":"vote.add","id":"deep","x":${'['.repeat(200)}${']'.repeat(200)},"question_id":1}`, ['bad_json']);
+  await raw(`{"type":"vote.add","id":"deep20","x":${'['.repeat(20)}${']'.repeat(20)},"question_id":1}`, ['bad_json']);
+  // not one JSON value: trailing bytes, raw control characters in strings
+  await raw('{"type":"vote.add","id":"t1","question_id":1} {"type":"vote.add"}', ['bad_json']);
+  await raw('{"type":"question.submit","id":"t2","text":"raw\u0001 control"}', ['bad_json']); // a raw U+0001 byte
+  // duplicate keys, a JSON array of requests, a bare string
+  await raw('[{"type":"vote.add","id":"arr","question_id":1}]', ['bad_json', 'bad_request']);
+  await raw('"hello"', ['bad_json', 'bad_request']);
+  await raw('null', ['bad_json', 'bad_request']);
+  assert.deepEqual(problems, []);
+  assert.ok(v.isOpen);
+  await marker(mod, [control, v], 'after');
+  const snapAfter = (await h.viewer(srv, code, { token: control.token })).welcome.snapshot;
+  assert.deepEqual(snapAfter, { ...snapBefore, panel: snapAfter.panel }, 'nothing but the marker banner changed');
+  for (const c of [v, control]) assert.deepEqual(c.badFrames, [], `${c.label} received a frame that is not valid JSON`);
+});

@@ -63,6 +63,21 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
     assert.match(r.text, /forum_commit_latency_ms_bucket\{le="\+Inf"\}/);
   });
 
+  await t.test('/metrics: the viewer gauge follows connections', async () => {
+    const gauge = async () => Number((await get(srv, '/metrics')).text.match(/^forum_connections\{role="viewer"\}\s+(\d+)/m)?.[1]);
+    const before = await gauge();
+    const extra = await Promise.all([1, 2, 3].map(() => h.viewer(srv, code, {})));
+    assert.equal(await gauge(), before + 3);
+    await Promise.all(extra.map((c) => c.close()));
+    let now;
+    for (let i = 0; i < 50; i++) {
+      now = await gauge();
+      if (now === before) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(now, before, 'closed connections are no longer counted');
+  });
+
   await t.test('transcript.json needs the producer key', async () => {
     const p = `/api/sessions/${code}/transcript.json`;
     assert.equal((await get(srv, p)).status, 401, 'no Authorization');
@@ -78,6 +93,11 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
     for (let i = 1; i < doc.events.length; i++) {
       assert.ok(doc.events[i].seq > doc.events[i - 1].seq, `events in seq order at ${i}`);
     }
+    // the session's log is gap-free and the staff rendering holds every event
+    assert.deepEqual(doc.events.map((e) => e.seq), Array.from({ length: doc.events.length }, (_, i) => i + 1),
+      'transcript seqs are 1..n without gaps');
+    assert.ok(doc.events.every((e) => typeof e.kind === 'string' && typeof e.at === 'number'));
+    assert.ok(doc.events.some((e) => e.kind === 'vote.added' || e.kind === 'question.submitted' || e.kind === 'question.published'));
     assert.ok(doc.events.some((e) => e.kind === 'question.answered'), 'answered event in the transcript');
     assert.ok(Array.isArray(doc.questions), 'questions');
     const byId = Object.fromEntries(doc.questions.map((q) => [q.id, q]));
@@ -96,12 +116,13 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
   await t.test('transcript.md and questions.csv', async () => {
     const auth = { authorization: `Bearer ${srv.producerKey}` };
     assert.equal((await get(srv, `/api/sessions/${code}/questions.csv`)).status, 401);
+    // PROTOCOL.md (Exports) lists these two beside transcript.json
     const md = await get(srv, `/api/sessions/${code}/transcript.md`, auth);
-    assert.equal(md.status, 200);
+    assert.equal(md.status, 200, `GET transcript.md with the producer key -> ${md.status} ${md.text.slice(0, 100)}`);
     assert.ok(md.text.includes('学校门口的交通拥堵'), 'minutes list the questions');
     assert.ok(md.text.includes('增派交警'), 'and the answers');
     const csv = await get(srv, `/api/sessions/${code}/questions.csv`, auth);
-    assert.equal(csv.status, 200);
+    assert.equal(csv.status, 200, `GET questions.csv with the producer key -> ${csv.status} ${csv.text.slice(0, 100)}`);
     assert.deepEqual([...csv.body.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 BOM');
     assert.ok(csv.text.includes('放学时段能否限行'), short(csv.text.slice(0, 200)));
   });

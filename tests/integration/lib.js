@@ -226,7 +226,6 @@ export class Client {
     this.badFrames = [];    // frames that were not JSON object/array of objects
     this.strayReplies = []; // replies whose `re` matched no outstanding request
     this.pending = new Map();
-    this.nextId = 1;
     this.waiters = new Set();
     this.closeInfo = null;
     this.welcome = null;

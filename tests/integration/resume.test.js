@@ -187,3 +187,68 @@ test('resume across a server restart (same database)', { timeout: 40000 }, async
     console.log('# resume across restart: fresh snapshot');
   }
 });
+
+test('resume with a backlog bigger than the send queue (5000 events, default limits)', { timeout: 60000 }, async (t) => {
+  // docs: resume either delivers every missed event or gives a fresh snapshot. The default
+  // per-connection send queue holds 4096 messages and the resume window is 10000 events, so a
+  // backlog of 5000 must not get the resuming connection dropped.
+  const h = harness(t);
+  const srv = await h.startServer();
+  const { code, moderatorKey } = await setupSession(h, srv);
+  const N = 5000;
+  const PER = 95; // within the per-connection request burst
+  const mods = await Promise.all(Array.from({ length: Math.ceil(N / PER) }, (_, i) =>
+    h.moderator(srv, code, moderatorKey, `导播${i}`)));
+  const away = await h.viewer(srv, code, { name: '离开很久' });
+  const lastSeen = away.lastSeq();
+  await away.close();
+  let sent = 0;
+  await Promise.all(mods.map(async (m, i) => {
+    for (let k = 0; k < PER && sent < N; k++) {
+      sent++;
+      await m.ok('panel.set', { banner: `第${i}组第${k}条` });
+    }
+  }));
+  await mods[0].ok('panel.set', { banner: '最后一条' });
+  for (const m of mods) await m.close();
+
+  const back = await h.connect(srv, { label: 'back-5000' });
+  const w = await back.hello(code, 'viewer', away.token, { resume_from: lastSeen }).catch((err) => {
+    assert.fail(`resume_from ${lastSeen} with ${N + 1} missed events: ${err.message} ` +
+      `(received ${back.log.length} messages in ${back.raw.length} frames before the close)`);
+  });
+  assert.equal(w.type, 'welcome', short(w));
+  if (w.resumed) {
+    await back.waitEvent('panel.changed', (e) => e.panel?.banner === '最后一条', 20000);
+    const evs = back.events();
+    assert.equal(seqProblem(evs), null, seqProblem(evs));
+    assert.equal(evs.filter((e) => e.kind === 'panel.changed').length, N + 1, 'every missed event');
+  } else {
+    assert.equal(w.snapshot.panel.banner, '最后一条');
+  }
+  console.log(`# resume with ${N + 1} missed events: ${w.resumed ? 'resumed' : 'fresh snapshot'}`);
+});
+
+test('a moderator resumes with the staff-only events it missed', { timeout: 30000 }, async (t) => {
+  const ctx = await setup(t);
+  const { h, srv, code, moderatorKey, mod, writer2 } = ctx;
+  const desk = await h.moderator(srv, code, moderatorKey, '值班');
+  await marker(mod, [desk], 'before');
+  const lastSeen = desk.lastSeq();
+  await desk.close();
+  const held = await writer2.ok('question.submit', { text: '需要审核的敏感词问题' });
+  await mod.ok('viewer.ban', { viewer_id: writer2.viewerId });
+  const poll = await mod.ok('poll.create', { title: '草稿投票', options: ['是', '否'] });
+  const { seq: endSeq } = await marker(mod, [mod], 'away');
+  const back = await h.connect(srv, { label: 'desk-back' });
+  const w = await back.hello(code, 'moderator', moderatorKey, { name: '值班', resume_from: lastSeen });
+  assert.equal(w.resumed, true, short(w));
+  await back.waitFor((m) => m.type === 'event' && m.seq >= endSeq, 5000);
+  const evs = back.events().filter((e) => e.seq <= endSeq);
+  const sub = evs.find((e) => e.kind === 'question.submitted' && e.question?.id === held.question.id);
+  assert.equal(sub?.question?.viewer_id, writer2.viewerId, 'staff rendering with viewer_id');
+  assert.ok(evs.some((e) => e.kind === 'viewer.banned' && e.viewer_id === writer2.viewerId), 'viewer.banned');
+  assert.ok(evs.some((e) => e.kind === 'poll.changed' && e.poll?.id === poll.poll.id && e.poll.state === 'draft'), 'draft poll');
+  const want = mod.events().filter((e) => e.seq > lastSeen && e.seq <= endSeq).map((e) => `${e.seq}:${e.kind}`);
+  assert.deepEqual(evs.map((e) => `${e.seq}:${e.kind}`), want, 'the same events as a moderator that stayed');
+});

@@ -396,3 +396,212 @@ test('envelope: replies in request order, request id limits', { timeout: 20000 }
   assert.equal(rNum.field, 'id');
   await marker(mod, [v, v2], 'end');
 });
+
+test('documented ack shapes and acked no-ops', { timeout: 30000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const A = await setupSession(h, srv);
+  const mod = await h.moderator(srv, A.code, A.moderatorKey, '甲');
+  const v = await h.viewer(srv, A.code, { name: '形状' });
+  const w = await h.viewer(srv, A.code, { name: '旁观' });
+  const e = new Expectations();
+  const keys = (r) => Object.keys(r ?? {}).filter((k) => k !== 'type' && k !== 're').sort().join(',');
+  const shape = async (c, type, fields, want) => {
+    const r = await e.expect(c, type, fields, 'ack');
+    if (r?.type === 'ack') e.check(keys(r) === want, `${type} ack fields: {${keys(r)}}, docs: {${want}}`);
+    return r;
+  };
+  const q1 = (await shape(v, 'question.submit', { text: '形状一' }, 'question'))?.question?.id;
+  const q2 = (await shape(v, 'question.submit', { text: '形状二' }, 'question'))?.question?.id;
+  const q3 = (await shape(v, 'question.submit', { text: '形状三' }, 'question'))?.question?.id;
+  await shape(v, 'question.edit', { question_id: q3, text: '形状三（改）' }, 'question');
+  const va = await shape(w, 'vote.add', { question_id: q1 }, 'question_id,voted');
+  e.check(va?.question_id === q1 && va?.voted === true, short(va));
+  const vr = await shape(w, 'vote.remove', { question_id: q1 }, 'question_id,voted');
+  e.check(vr?.voted === false, short(vr));
+  await shape(mod, 'question.star', { question_id: q1, starred: true }, 'question');
+  await shape(mod, 'question.merge', { question_id: q2, into_id: q1 }, 'into,question');
+  const qs = await shape(mod, 'queue.set', { question_ids: [q1] }, 'up_next');
+  e.check(JSON.stringify(qs?.up_next) === JSON.stringify([q1]), short(qs));
+  const on = await shape(mod, 'onair.next', {}, 'question_id');
+  e.check(on?.question_id === q1, short(on));
+  await e.expect(mod, 'onair.set', { question_id: q1 }, 'conflict', 'already on air');
+  const off = await shape(mod, 'onair.clear', {}, 'question_id');
+  e.check(off?.question_id === null, `onair.clear: ${short(off)}`);
+  const from = w.mark();
+  const off2 = await shape(mod, 'onair.clear', {}, 'question_id');
+  e.check(off2?.question_id === null, `onair.clear with nothing on air: ${short(off2)}`);
+  const set = await shape(mod, 'onair.set', { question_id: q3 }, 'question_id');
+  e.check(set?.question_id === q3, short(set));
+  await shape(mod, 'question.answered', { question_id: q3, note: '答' }, 'question');
+  const ps = await shape(mod, 'panel.set', { banner: '横幅' }, 'panel');
+  e.check(ps?.panel?.banner === '横幅', short(ps));
+  const pc = await shape(mod, 'poll.create', { title: '投票', options: ['甲', '乙'] }, 'poll');
+  const pollId = pc?.poll?.id;
+  await shape(mod, 'poll.open', { poll_id: pollId }, 'poll');
+  const b1 = await shape(v, 'poll.vote', { poll_id: pollId, option_ids: [2] }, 'option_ids,poll_id');
+  e.check(JSON.stringify(b1?.option_ids) === '[2]', short(b1));
+  await shape(v, 'poll.vote', { poll_id: pollId, option_ids: [2] }, 'option_ids,poll_id'); // identical: no event
+  await shape(mod, 'poll.close', { poll_id: pollId }, 'poll');
+  const ban = await shape(mod, 'viewer.ban', { viewer_id: w.viewerId }, 'banned,viewer_id');
+  e.check(ban?.banned === true && ban?.viewer_id === w.viewerId, short(ban));
+  await shape(mod, 'viewer.ban', { viewer_id: w.viewerId }, 'banned,viewer_id');
+  const unban = await shape(mod, 'viewer.unban', { viewer_id: w.viewerId }, 'banned,viewer_id');
+  e.check(unban?.banned === false, short(unban));
+  await shape(mod, 'viewer.unban', { viewer_id: w.viewerId }, 'banned,viewer_id');
+  const pend = (await v.ok('question.submit', { text: '形状四' })).question.id;
+  await shape(v, 'question.withdraw', { question_id: pend }, 'question');
+  await shape(mod, 'question.dismiss', { question_id: q1 }, 'question');
+  await marker(mod, [w, mod], 'shapes');
+  // no events for the no-ops
+  const airs = w.events('onair.changed', from).map((x) => x.question_id);
+  e.check(JSON.stringify(airs) === JSON.stringify([q3, null]), `onair.changed after the second clear: ${JSON.stringify(airs)} (want [${q3}, null]: set, then cleared by answered)`);
+  e.check(mod.events('viewer.banned').length === 1, `viewer.banned events: ${mod.events('viewer.banned').length} for two bans`);
+  e.check(mod.events('viewer.unbanned').length === 1, `viewer.unbanned events: ${mod.events('viewer.unbanned').length} for two unbans`);
+  const tr = await (await fetch(`${srv.url}/api/sessions/${A.code}/transcript.json`, {
+    headers: { authorization: `Bearer ${srv.producerKey}` }, signal: AbortSignal.timeout(5000),
+  })).json();
+  const voted = tr.events.filter((x) => x.kind === 'poll.voted');
+  e.check(voted.length === 1, `poll.voted in the transcript: ${voted.length} for one ballot sent twice`);
+  e.check(JSON.stringify(voted[0]?.option_ids) === '[2]' && voted[0]?.poll_id === pollId, `poll.voted payload: ${short(voted[0])}`);
+  const added = tr.events.filter((x) => x.kind === 'vote.added');
+  e.check(added.some((x) => x.question_id === q1), `vote.added carries question_id: ${short(added[0])}`);
+  e.check(tr.events.filter((x) => x.kind === 'vote.removed').some((x) => x.question_id === q1), 'vote.removed in the transcript');
+  e.assertClean('ack shapes');
+});
+
+test('undo: ack, undo-marked events, one level, refused after changes, survives a restart', { timeout: 30000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const A = await setupSession(h, srv);
+  const modA = await h.moderator(srv, A.code, A.moderatorKey, '甲');
+  const modB = await h.moderator(srv, A.code, A.moderatorKey, '乙');
+  const v = await h.viewer(srv, A.code, { name: '观众' });
+  const e = new Expectations();
+  const q = [];
+  for (let i = 0; i < 4; i++) q.push((await modA.ok('question.submit', { text: `撤销${i}`, source: 'phone', author: null })).question.id);
+
+  const from = v.mark();
+  await e.expect(modA, 'question.dismiss', { question_id: q[0] }, 'ack');
+  const u = await e.expect(modA, 'question.undo', {}, 'ack');
+  e.check(u?.undone === 'question.dismiss' || u?.undone === 'dismiss', `undo ack: ${short(u)}`);
+  const ev = await v.waitEvent('question.updated', (x) => x.question?.id === q[0], 3000, from)
+    .catch(() => v.events(null, from).find((x) => x.question?.id === q[0] && x.kind !== 'question.dismissed'));
+  e.check(ev?.undo === true, `the undo's event carries undo:true: ${short(ev)}`);
+  e.check(ev?.question?.state === 'published', `restored: ${short(ev)}`);
+  await e.expect(modA, 'question.undo', {}, 'conflict', 'one level only');
+
+  // refused when the air changed since
+  await e.expect(modA, 'onair.set', { question_id: q[1] }, 'ack');
+  await e.expect(modB, 'onair.set', { question_id: q[2] }, 'ack');
+  await e.expect(modA, 'question.undo', {}, 'conflict', 'the air changed since');
+  // ... or the question's state
+  await e.expect(modA, 'question.dismiss', { question_id: q[3] }, 'ack');
+  await e.expect(modB, 'question.approve', { question_id: q[3] }, 'conflict', 'dismissed is not pending');
+  await e.expect(modA, 'question.dismiss', { question_id: q[1] }, 'ack');
+  const { code } = A;
+  // undo records survive a restart
+  await srv.stop();
+  const srv2 = await h.startServer({ dbPath: srv.dbPath, producerKey: srv.producerKey });
+  const modA2 = await h.moderator(srv2, code, A.moderatorKey, '甲');
+  const u2 = await e.expect(modA2, 'question.undo', {}, 'ack', 'undo after a restart');
+  e.check(u2?.undone?.includes('dismiss'), `undone after restart: ${short(u2)}`);
+  const snap = (await h.moderator(srv2, code, A.moderatorKey, '核对')).welcome.snapshot;
+  e.check(snap.questions.find((x) => x.id === q[1])?.state === 'published', 'q1 restored after the restart');
+  e.check(snap.questions.find((x) => x.id === q[3])?.state === 'dismissed', 'only the last action is undone');
+  e.assertClean('undo');
+});
+
+test('edits that need review again; staff submissions are idempotent; phases', { timeout: 30000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const P = await setupSession(h, srv, { premoderation: true });
+  const mod = await h.moderator(srv, P.code, P.moderatorKey, '甲');
+  const author = await h.viewer(srv, P.code, { name: '作者' });
+  const other = await h.viewer(srv, P.code, { name: '别人' });
+  const e = new Expectations();
+
+  // premoderation on: an approved question edited by its author goes back to pending
+  const q = (await author.ok('question.submit', { text: '原来的问题' })).question.id;
+  await mod.ok('question.approve', { question_id: q });
+  await other.waitEvent('question.published', (x) => x.question?.id === q);
+  const from = other.mark();
+  const ed = await e.expect(author, 'question.edit', { question_id: q, text: '改过的问题' }, 'ack');
+  e.check(ed?.question?.state === 'pending', `author edit under premoderation -> pending: ${short(ed)}`);
+  const up = await other.waitEvent('question.updated', (x) => x.question?.id === q, 3000, from).catch(() => null);
+  e.check(up?.question?.state === 'pending', `others learn it is no longer public: ${short(up)}`);
+  // a staff edit does not
+  await mod.ok('question.approve', { question_id: q });
+  const se = await e.expect(mod, 'question.edit', { question_id: q, text: '主持人改的' }, 'ack');
+  e.check(se?.question?.state === 'published', `staff edit keeps it published: ${short(se)}`);
+
+  // premoderation off, blocked word in the edit
+  const B = await setupSession(h, srv, { producer: P.producer, programId: P.programId, blocked_words: ['广告'] });
+  const a2 = await h.viewer(srv, B.code, { name: '作者二' });
+  const q2 = (await a2.ok('question.submit', { text: '正常问题' })).question;
+  e.check(q2.state === 'published', 'published');
+  const ed2 = await e.expect(a2, 'question.edit', { question_id: q2.id, text: '改成广告' }, 'ack');
+  e.check(ed2?.question?.state === 'pending', `edit with a blocked word -> pending: ${short(ed2)}`);
+
+  // staff submissions are idempotent on (moderator, id)
+  const modB = await h.moderator(srv, B.code, B.moderatorKey, '甲');
+  const modB2 = await h.moderator(srv, B.code, B.moderatorKey, '乙');
+  const s1 = await modB.request('question.submit', { text: '热线', source: 'phone', author: '周先生' }, { id: 'call-1' });
+  const s2 = await modB.request('question.submit', { text: '热线', source: 'phone', author: '周先生' }, { id: 'call-1' });
+  e.check(s1.type === 'ack' && s2.type === 'ack' && s1.question.id === s2.question.id, `same moderator, same id: ${short([s1, s2])}`);
+  const s3 = await modB2.request('question.submit', { text: '热线', source: 'phone', author: '周先生' }, { id: 'call-1' });
+  e.check(s3.type === 'ack' && s3.question.id !== s1.question?.id, `another moderator, same id: ${short(s3)}`);
+
+  // phases: pre before the start, live after (also after the end); offset_ms 0 on the start event
+  const pre = await e.expect(modB, 'question.submit', { text: '开场前', source: 'visit', author: null }, 'ack');
+  e.check(pre?.question?.phase === 'pre', 'phase pre');
+  const fromS = a2.mark();
+  await P.producer.ok('session.start', { session: B.code });
+  const st = await a2.waitEvent('session.changed', (x) => x.session?.status === 'live', 3000, fromS);
+  e.check(st.offset_ms === 0, `offset_ms on the start event: ${st.offset_ms}`);
+  e.check(typeof st.session.started_at === 'number', 'started_at');
+  await P.producer.ok('session.end', { session: B.code });
+  const post = await e.expect(modB, 'question.submit', { text: '散场后', source: 'paper', author: null }, 'ack');
+  e.check(post?.question?.phase === 'live', `asked after the end: phase ${post?.question?.phase}`);
+  const snap = (await h.viewer(srv, B.code, {})).welcome.snapshot;
+  e.check(typeof snap.session.ended_at === 'number', 'ended_at');
+  e.assertClean('edits, staff idempotency, phases');
+});
+
+test('field rules added in docs/protocol.md', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const A = await setupSession(h, srv);
+  const mod = await h.moderator(srv, A.code, A.moderatorKey);
+  const v = await h.viewer(srv, A.code, { name: '字段' });
+  const e = new Expectations();
+  await e.expect(v, 'question.submit', { text: '\u3000\u3000 \u3000' }, 'bad_request', 'ideographic spaces only', { field: 'text' });
+  const tr = await e.expect(v, 'question.submit', { text: '\u3000前后有全角空格\u3000' }, 'ack');
+  e.check(tr?.question?.text === '前后有全角空格', `U+3000 trimmed: ${short(tr?.question?.text)}`);
+  const nl = await e.expect(v, 'question.submit', { text: '第一行\n第二行' }, 'ack', 'line breaks allowed in question text');
+  e.check(nl?.question?.text === '第一行\n第二行', 'newline kept');
+  await e.expect(mod, 'panel.set', { banner: '横幅\n第二行' }, 'bad_request', 'no line breaks in the banner', { field: 'banner' });
+  await e.expect(mod, 'question.answered', { question_id: nl?.question?.id, note: '答复\n第二段' }, 'ack', 'line breaks allowed in notes');
+  await e.expect(mod, 'poll.create', { title: '标题\n换行', options: ['甲', '乙'] }, 'bad_request', 'no line breaks in titles', { field: 'title' });
+  await e.expect(mod, 'viewer.ban', { viewer_id: 'someone' }, 'bad_request', 'viewer id format', { field: 'viewer_id' });
+  await e.expect(mod, 'viewer.ban', { viewer_id: v.viewerId.toUpperCase().replace('V', 'v') }, 'bad_request', 'lowercase hex', { field: 'viewer_id' });
+  const poll = (await mod.ok('poll.create', { title: '多选', options: ['1', '2', '3'], multi: true })).poll.id;
+  await mod.ok('poll.open', { poll_id: poll });
+  await e.expect(v, 'poll.vote', { poll_id: poll, option_ids: Array.from({ length: 11 }, (_, i) => i + 1) }, 'bad_request', '1..10 entries', { field: 'option_ids' });
+  const c1 = await h.connect(srv);
+  const r1 = await c1.hello(A.code, 'viewer', 'a'.repeat(22), { name: '名字\n换行' });
+  e.check(r1.code === 'bad_request' && r1.field === 'name', `newline in a name: ${short(r1)}`);
+  const c2 = await h.connect(srv);
+  const r2 = await c2.hello(A.code, 'moderator', 'k'.repeat(257));
+  e.check(r2.code === 'bad_request' && r2.field === 'token', `257-byte token: ${short(r2)}`);
+  const c3 = await h.connect(srv);
+  const r3 = await c3.hello('ABC DEF', 'viewer', 'a'.repeat(32));
+  e.check(r3.code === 'bad_request' && r3.field === 'session', `session code with a space: ${short(r3)}`);
+  const c4 = await h.connect(srv);
+  const r4 = await c4.hello(A.code, 'viewer', 'a'.repeat(21));
+  e.check(r4.type === 'error' && r4.field === 'token', `21-character device token: ${short(r4)}`);
+  const c5 = await h.connect(srv);
+  const r5 = await c5.hello(A.code, 'viewer', 'a'.repeat(129));
+  e.check(r5.type === 'error' && r5.field === 'token', `129-character device token: ${short(r5)}`);
+  e.assertClean('field rules');
+});

@@ -1866,6 +1866,368 @@ static void handles_many_viewers_and_votes(void)
     teardown();
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Archive and outcomes: action items, carry-over, erasure, peak audience                     */
+
+/* A second session of the programme of `code`, scheduled at `when`; its code into out. */
+static void create_sibling_session(int64_t when, char *out)
+{
+    cJSON *snap = forum_snapshot(st, &moderator, code);
+    int64_t program_id = json_int(cJSON_GetObjectItem(snap, "session"), "program_id");
+    cJSON_Delete(snap);
+    static char *panel_names[] = {"Bob Li", "Dana Wu"};
+    forum_panelist_in panel[2] = {{panel_names[0], NULL, NULL}, {panel_names[1], NULL, NULL}};
+    forum_command c = cmd_of(FORUM_CMD_SESSION_CREATE);
+    c.program_id = program_id;
+    c.title = "Housing costs, part 2";
+    c.has_scheduled_at = true;
+    c.scheduled_at = when;
+    c.has_panelists = true;
+    c.panelists = panel;
+    c.n_panelists = 2;
+    forum_result r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK);
+    snprintf(out, FORUM_CODE_MAX, "%s",
+             json_s(cJSON_GetObjectItem(r.ack, "session"), "code"));
+    forum_result_free(&r);
+}
+
+static int64_t create_action(const forum_actor *a, int64_t qid, const char *text,
+                             const char *owner, const char *due)
+{
+    forum_command c = cmd_of(FORUM_CMD_ACTION_CREATE);
+    c.text = (char *)text;
+    c.has_question_id = qid > 0;
+    c.question_id = qid;
+    c.has_owner = owner != NULL;
+    c.owner = (char *)owner;
+    c.has_due = due != NULL;
+    c.due = (char *)due;
+    forum_result r = run(a, &c);
+    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(r.ack, "action"), "id");
+    if (r.err == FORUM_OK) {
+        CHECK(r.n_events == 1);
+        CHECK_STR(r.events[0].kind, "action.changed");
+        CHECK(r.events[0].audience == FORUM_AUD_STAFF);
+    }
+    forum_result_free(&r);
+    return id;
+}
+
+static size_t array_len(const cJSON *snap, const char *key)
+{
+    const cJSON *a = cJSON_GetObjectItem(snap, key);
+    return cJSON_IsArray(a) ? (size_t)cJSON_GetArraySize(a) : (size_t)-1;
+}
+
+static void action_items_are_staff_only_and_linked_to_questions(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "When will the rent cap come?", NULL);
+    int64_t a = create_action(&moderator, q, "Publish the rent cap draft", "Housing office",
+                              "2024-06-30");
+    CHECK(a > 0);
+    CHECK(create_action(&viewer_a, 0, "Mine", NULL, NULL) == -(int64_t)FORUM_E_FORBIDDEN);
+    CHECK(create_action(&moderator, 9999, "Dangling", NULL, NULL) ==
+          -(int64_t)FORUM_E_NOT_FOUND);
+    cJSON *snap = snapshot_of(&moderator);
+    const cJSON *act0 = cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "actions"), 0);
+    CHECK(array_len(snap, "actions") == 1);
+    CHECK_STR(json_s(act0, "text"), "Publish the rent cap draft");
+    CHECK_STR(json_s(act0, "owner"), "Housing office");
+    CHECK_STR(json_s(act0, "due"), "2024-06-30");
+    CHECK_STR(json_s(act0, "status"), "open");
+    CHECK(json_int(act0, "question_id") == q);
+    CHECK_STR(json_s(act0, "session"), code);
+    cJSON_Delete(snap);
+    snap = snapshot_of(&viewer_a);
+    CHECK(cJSON_GetObjectItem(snap, "actions") == NULL);
+    CHECK(cJSON_GetObjectItem(snap, "open_actions") == NULL);
+    cJSON_Delete(snap);
+
+    forum_command c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a;
+    c.has_status = true;
+    c.status = FORUM_ACTION_IN_PROGRESS;
+    c.has_owner = true;
+    c.owner = NULL; /* cleared */
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "action"), "status"), "in_progress");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "action"), "owner")));
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "action"), "text"), "Publish the rent cap draft");
+    forum_result_free(&r);
+    c.action_id = 4242;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "action_id"));
+    teardown();
+}
+
+static void open_commitments_reach_the_next_session(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Rent cap?", NULL);
+    int64_t a1 = create_action(&moderator, q, "Draft the rent cap", NULL, NULL);
+    int64_t a2 = create_action(&moderator, 0, "Visit the estate", "Bob Li", NULL);
+    forum_command c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a2;
+    c.has_status = true;
+    c.status = FORUM_ACTION_DONE;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+
+    char next[FORUM_CODE_MAX];
+    create_sibling_session(now_ms + 7 * 86400000LL, next);
+    forum_actor next_mod = make_staff(FORUM_ROLE_MODERATOR, next, "Mia");
+    cJSON *snap = forum_snapshot(st, &next_mod, next);
+    CHECK(array_len(snap, "actions") == 0);
+    CHECK(array_len(snap, "open_actions") == 1); /* the done one is not listed */
+    CHECK(json_int(cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "open_actions"), 0), "id") ==
+          a1);
+    cJSON_Delete(snap);
+    /* The earlier session does not list the later one's commitments. */
+    int64_t a3 = create_action(&next_mod, 0, "Report back", NULL, NULL);
+    CHECK(a3 > 0);
+    snap = snapshot_of(&moderator);
+    CHECK(array_len(snap, "open_actions") == 0);
+    cJSON_Delete(snap);
+
+    /* The next show reports on the last one's commitment: the update goes to its own log. */
+    c.action_id = a1;
+    c.status = FORUM_ACTION_DONE;
+    forum_result r = run(&next_mod, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(r.events[0].session, next);
+    CHECK_STR(json_s(cJSON_GetObjectItem(r.events[0].payload, "action"), "session"), code);
+    forum_result_free(&r);
+    snap = forum_snapshot(st, &next_mod, next);
+    CHECK(array_len(snap, "open_actions") == 0);
+    cJSON_Delete(snap);
+    /* ...but an earlier session cannot touch a later one's. */
+    c.action_id = a3;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "action_id"));
+
+    forum_state *fresh = replay_log();
+    cJSON *s1 = forum_snapshot(st, &next_mod, next), *s2 = forum_snapshot(fresh, &next_mod, next);
+    char *t1 = cJSON_PrintUnformatted(s1), *t2 = cJSON_PrintUnformatted(s2);
+    CHECK_STR(t1, t2);
+    free(t1);
+    free(t2);
+    cJSON_Delete(s1);
+    cJSON_Delete(s2);
+    forum_free(fresh);
+    teardown();
+}
+
+static forum_result carry(const char *from, const char *to)
+{
+    forum_command c = cmd_of(FORUM_CMD_SESSION_CARRY_OVER);
+    c.from_session = (char *)from;
+    c.to_session = (char *)to;
+    return run(&studio, &c);
+}
+
+static void carry_over_copies_unanswered_public_questions_once(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Is Bob for the cap?";
+    c.has_to = true;
+    c.to = 2; /* Bob Li */
+    forum_result r = run(&viewer_a, &c);
+    int64_t q1 = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    forum_result_free(&r);
+    int64_t answered = submit_as(&viewer_b, "Answered one", NULL);
+    int64_t dismissed = submit_as(&viewer_b, "Dismissed one", NULL);
+    CHECK(vote(&viewer_b, q1, true) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_ANSWERED, answered);
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, dismissed) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Follow-up on the cap";
+    c.parent_id = q1;
+    r = run(&viewer_c, &c);
+    int64_t follow = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    forum_result_free(&r);
+
+    char next[FORUM_CODE_MAX];
+    create_sibling_session(now_ms + 7 * 86400000LL, next);
+    r = carry(code, next);
+    CHECK(r.err == FORUM_OK);
+    CHECK(r.n_events == 4); /* submitted + published, twice */
+    for (size_t i = 0; i < r.n_events; i++)
+        CHECK_STR(r.events[i].session, next);
+    const cJSON *ids = cJSON_GetObjectItem(r.ack, "question_ids");
+    CHECK(cJSON_GetArraySize(ids) == 2);
+    int64_t n1 = (int64_t)cJSON_GetArrayItem(ids, 0)->valuedouble;
+    int64_t n2 = (int64_t)cJSON_GetArrayItem(ids, 1)->valuedouble;
+    forum_result_free(&r);
+
+    forum_actor next_mod = make_staff(FORUM_ROLE_MODERATOR, next, "Mia");
+    cJSON *snap = forum_snapshot(st, &next_mod, next);
+    const cJSON *c1 = find_q(snap, n1), *c2 = find_q(snap, n2);
+    CHECK_STR(json_s(c1, "text"), "Is Bob for the cap?");
+    CHECK_STR(json_s(c1, "source"), "carried");
+    CHECK_STR(json_s(c1, "carried_from"), code);
+    CHECK(json_int(c1, "carried_question_id") == q1);
+    CHECK_STR(json_s(c1, "phase"), "pre");
+    CHECK_STR(json_s(c1, "state"), "published");
+    CHECK(json_int(c1, "votes") == 0);
+    CHECK_STR(json_s(c1, "author"), "Ann");
+    CHECK_STR(json_s(c1, "viewer_id"), viewer_a.viewer_id);
+    CHECK(json_int(c1, "to") == 1); /* Bob Li is panelist 1 of the next session */
+    CHECK(json_int(c2, "parent_id") == n1);
+    CHECK(json_int(c2, "carried_question_id") == follow);
+    cJSON_Delete(snap);
+
+    /* Again: nothing new. */
+    r = carry(code, next);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "question_ids")) == 0);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "already_carried")) == 2);
+    forum_result_free(&r);
+
+    /* Only forwards, only within the programme, never into an archived session. */
+    r = carry(next, code);
+    CHECK(r.err == FORUM_E_CONFLICT);
+    forum_result_free(&r);
+    r = carry(code, code);
+    CHECK(r.err == FORUM_E_BAD_REQUEST);
+    forum_result_free(&r);
+    r = carry(code, "NOSUCH");
+    CHECK(r.err == FORUM_E_NOT_FOUND);
+    forum_result_free(&r);
+    char other[FORUM_CODE_MAX];
+    create_session(false, other);
+    r = carry(code, other);
+    CHECK(r.err == FORUM_E_CONFLICT);
+    forum_result_free(&r);
+    forum_actor next_prod = make_staff(FORUM_ROLE_PRODUCER, next, NULL);
+    forum_cmd_type steps[] = {FORUM_CMD_SESSION_START, FORUM_CMD_SESSION_END,
+                              FORUM_CMD_SESSION_ARCHIVE};
+    for (size_t i = 0; i < 3; i++) {
+        c = cmd_of(steps[i]);
+        CHECK(try(&next_prod, &c) == FORUM_OK);
+    }
+    r = carry(code, next);
+    CHECK(r.err == FORUM_E_SESSION_CLOSED);
+    forum_result_free(&r);
+    c = cmd_of(FORUM_CMD_SESSION_CARRY_OVER);
+    c.from_session = code;
+    c.to_session = next;
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
+    teardown();
+}
+
+static void archived_session_refuses_outcome_writes_but_not_erasure(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Question", NULL);
+    int64_t a = create_action(&moderator, q, "Do it", NULL, NULL);
+    forum_cmd_type steps[] = {FORUM_CMD_SESSION_START, FORUM_CMD_SESSION_END,
+                              FORUM_CMD_SESSION_ARCHIVE};
+    for (size_t i = 0; i < 3; i++) {
+        forum_command c = cmd_of(steps[i]);
+        CHECK(try(&producer, &c) == FORUM_OK);
+    }
+    forum_command c = cmd_of(FORUM_CMD_ACTION_CREATE);
+    c.text = "Another";
+    CHECK(fails_with(&moderator, &c, FORUM_E_SESSION_CLOSED, NULL));
+    c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a;
+    c.has_status = true;
+    c.status = FORUM_ACTION_DONE;
+    CHECK(fails_with(&moderator, &c, FORUM_E_SESSION_CLOSED, NULL));
+    c.session = NULL;
+    CHECK(fails_with(&studio, &c, FORUM_E_SESSION_CLOSED, NULL)); /* defaults to its session */
+    c = cmd_of(FORUM_CMD_VIEWER_ERASE);
+    c.viewer_id = viewer_a.viewer_id;
+    CHECK(try(&producer, &c) == FORUM_OK);
+    teardown();
+}
+
+static void viewer_erase_removes_name_and_device_id_but_keeps_questions(void)
+{
+    setup();
+    int64_t q1 = submit_as(&viewer_a, "First from Ann", NULL);
+    int64_t q2 = submit_as(&viewer_a, "Second from Ann", NULL);
+    int64_t qb = submit_as(&viewer_b, "From Ben", NULL);
+    CHECK(vote(&viewer_b, q1, true) == FORUM_OK);
+    CHECK(vote(&viewer_a, qb, true) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q2) == FORUM_OK);
+
+    forum_command c = cmd_of(FORUM_CMD_VIEWER_ERASE);
+    c.viewer_id = viewer_a.viewer_id;
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK);
+    const char *placeholder = json_s(r.ack, "placeholder");
+    CHECK(placeholder && placeholder[0] == 'x' && strlen(placeholder) == 17);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "question_ids")) == 2);
+    CHECK(r.n_events == 2); /* viewer.erased (staff) + the public question re-sent */
+    CHECK_STR(r.events[0].kind, "viewer.erased");
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF);
+    CHECK_STR(r.events[0].erased_viewer_id, viewer_a.viewer_id);
+    char *payload = cJSON_PrintUnformatted(r.events[0].payload);
+    CHECK(strstr(payload, viewer_a.viewer_id) == NULL && strstr(payload, "Ann\"") == NULL);
+    free(payload);
+    CHECK_STR(r.events[1].kind, "question.updated");
+    CHECK(r.events[1].audience == FORUM_AUD_PUBLIC);
+    char ph[FORUM_VIEWER_ID_MAX];
+    snprintf(ph, sizeof ph, "%s", placeholder);
+    forum_result_free(&r);
+
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(find_q(snap, q1), "author")));
+    CHECK_STR(json_s(find_q(snap, q1), "viewer_id"), ph);
+    CHECK_STR(json_s(find_q(snap, q1), "text"), "First from Ann");
+    CHECK_STR(json_s(find_q(snap, q2), "state"), "dismissed");
+    CHECK_STR(json_s(find_q(snap, qb), "viewer_id"), viewer_b.viewer_id);
+    cJSON_Delete(snap);
+    CHECK(votes_of(q1) == 1);
+    CHECK(votes_of(qb) == 1);
+    /* The device no longer owns those questions... */
+    snap = snapshot_of(&viewer_a);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(find_q(snap, q1), "mine")));
+    CHECK(find_q(snap, q2) == NULL);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "my_votes")) == 0);
+    cJSON_Delete(snap);
+    c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q1);
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    /* ...and the erased vote still counts once: voting again adds a new vote. */
+    CHECK(vote(&viewer_a, qb, true) == FORUM_OK);
+    CHECK(votes_of(qb) == 2);
+    teardown();
+}
+
+static void peak_viewers_only_grows_while_open_or_live(void)
+{
+    setup_with(false, false); /* draft */
+    forum_event *evs = NULL;
+    size_t n = 0;
+    forum_env e = env();
+    CHECK(forum_note_viewers(st, code, 5, &e, &evs, &n) == 0);
+    forum_command c = cmd_of(FORUM_CMD_SESSION_OPEN);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    CHECK(forum_note_viewers(st, code, 5, &e, &evs, &n) == 1);
+    CHECK(forum_note_viewers(st, code, 3, &e, &evs, &n) == 0);
+    CHECK(forum_note_viewers(st, code, 5, &e, &evs, &n) == 0);
+    CHECK(forum_note_viewers(st, code, 9, &e, &evs, &n) == 1);
+    CHECK(n == 2);
+    CHECK_STR(evs[1].kind, "viewers.peak");
+    CHECK(evs[1].audience == FORUM_AUD_STAFF);
+    CHECK(json_int(evs[1].payload, "viewers") == 9);
+    CHECK(forum_peak_viewers(st, code) == 9);
+    cJSON *snap = snapshot_of(&moderator);
+    CHECK(json_int(snap, "peak_viewers") == 9);
+    cJSON_Delete(snap);
+    for (size_t i = 0; i < n; i++)
+        log_copy(&evs[i]);
+    forum_state *fresh = replay_log();
+    CHECK(forum_peak_viewers(fresh, code) == 9);
+    forum_free(fresh);
+    free_events(evs, n);
+    teardown();
+}
+
 int main(void)
 {
     TEST(viewer_may_not_moderate_or_produce);
@@ -1924,5 +2286,11 @@ int main(void)
     TEST(replay_rebuilds_identical_state);
     TEST(replay_rejects_unknown_or_malformed_events);
     TEST(handles_many_viewers_and_votes);
+    TEST(action_items_are_staff_only_and_linked_to_questions);
+    TEST(open_commitments_reach_the_next_session);
+    TEST(carry_over_copies_unanswered_public_questions_once);
+    TEST(archived_session_refuses_outcome_writes_but_not_erasure);
+    TEST(viewer_erase_removes_name_and_device_id_but_keeps_questions);
+    TEST(peak_viewers_only_grows_while_open_or_live);
     return check_summary();
 }

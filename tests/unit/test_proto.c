@@ -225,11 +225,8 @@ static void test_unknown_type(void)
     CHECK(rejects("{\"type\":\"question.delete\"}", FORUM_E_UNKNOWN_TYPE, "type"));
     CHECK_STR(err.message, "unknown type");
     CHECK(rejects("{\"type\":\"Hello\"}", FORUM_E_UNKNOWN_TYPE, "type"));
-    CHECK(rejects("{\"type\":\"session.carry_over\",\"from\":\"A\",\"to\":\"B\"}",
-                  FORUM_E_UNKNOWN_TYPE, "type"));
-    CHECK_STR(err.message, "not supported yet");
-    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"x\"}", FORUM_E_UNKNOWN_TYPE, "type"));
-    CHECK(rejects("{\"type\":\"action.update\"}", FORUM_E_UNKNOWN_TYPE, "type"));
+    CHECK(rejects("{\"type\":\"action.delete\",\"action_id\":1}", FORUM_E_UNKNOWN_TYPE,
+                  "type"));
 }
 
 static void test_every_request_type_maps_to_its_command(void)
@@ -278,6 +275,14 @@ static void test_every_request_type_maps_to_its_command(void)
         {"{\"type\":\"session.archive\"}", FORUM_CMD_SESSION_ARCHIVE},
         {"{\"type\":\"session.list\"}", FORUM_CMD_SESSION_LIST},
         {"{\"type\":\"session.rotate_key\"}", FORUM_CMD_SESSION_ROTATE_KEY},
+        {"{\"type\":\"action.create\",\"text\":\"t\"}", FORUM_CMD_ACTION_CREATE},
+        {"{\"type\":\"action.update\",\"action_id\":1}", FORUM_CMD_ACTION_UPDATE},
+        {"{\"type\":\"session.carry_over\",\"from\":\"AAAAAA\",\"to\":\"BBBBBB\"}",
+         FORUM_CMD_SESSION_CARRY_OVER},
+        {"{\"type\":\"viewer.erase\",\"session\":\"AAAAAA\",\"viewer_id\":\"v0123456789abcdef\"}",
+         FORUM_CMD_VIEWER_ERASE},
+        {"{\"type\":\"search\",\"q\":\"停车\"}", FORUM_CMD_SEARCH},
+        {"{\"type\":\"backup\"}", FORUM_CMD_BACKUP},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         forum_command cmd;
@@ -1184,6 +1189,128 @@ static void test_encodings_parse_back(void)
     forum_event_clear(&ev);
 }
 
+static void test_action_create_fields(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"action.create\",\"question_id\":7,\"text\":\"  加装电梯补贴  \","
+                 "\"owner\":\"区住建局\",\"due\":\"2024-02-29\",\"status\":\"in_progress\"}",
+                 &cmd) == 0);
+    CHECK(cmd.type == FORUM_CMD_ACTION_CREATE);
+    CHECK(cmd.has_question_id && cmd.question_id == 7);
+    CHECK_STR(cmd.text, "加装电梯补贴");
+    CHECK(cmd.has_owner);
+    CHECK_STR(cmd.owner, "区住建局");
+    CHECK(cmd.has_due);
+    CHECK_STR(cmd.due, "2024-02-29");
+    CHECK(cmd.has_status && cmd.status == FORUM_ACTION_IN_PROGRESS);
+    forum_command_free(&cmd);
+
+    CHECK(decode("{\"type\":\"action.create\",\"text\":\"x\"}", &cmd) == 0);
+    CHECK(!cmd.has_question_id && !cmd.has_owner && !cmd.has_due && !cmd.has_status);
+    forum_command_free(&cmd);
+
+    CHECK(rejects("{\"type\":\"action.create\"}", FORUM_E_BAD_REQUEST, "text"));
+    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"  \"}", FORUM_E_BAD_REQUEST, "text"));
+    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"x\",\"due\":\"2023-02-29\"}",
+                  FORUM_E_BAD_REQUEST, "due"));
+    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"x\",\"due\":\"next week\"}",
+                  FORUM_E_BAD_REQUEST, "due"));
+    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"x\",\"due\":20240101}",
+                  FORUM_E_BAD_REQUEST, "due"));
+    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"x\",\"status\":\"closed\"}",
+                  FORUM_E_BAD_REQUEST, "status"));
+    CHECK(rejects("{\"type\":\"action.create\",\"text\":\"x\",\"question_id\":0}",
+                  FORUM_E_BAD_REQUEST, "question_id"));
+}
+
+static void test_action_update_clears_with_null(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"action.update\",\"action_id\":3,\"owner\":null,\"due\":null,"
+                 "\"question_id\":null,\"status\":\"done\"}", &cmd) == 0);
+    CHECK(cmd.action_id == 3);
+    CHECK(cmd.has_owner && cmd.owner == NULL);
+    CHECK(cmd.has_due && cmd.due == NULL);
+    CHECK(cmd.has_question_id && cmd.question_id == 0);
+    CHECK(cmd.has_status && cmd.status == FORUM_ACTION_DONE);
+    CHECK(cmd.text == NULL);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"action.update\",\"text\":\"x\"}", FORUM_E_BAD_REQUEST,
+                  "action_id"));
+}
+
+static void test_carry_over_needs_two_codes(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"session.carry_over\",\"from\":\"K7M3PQ\",\"to\":\"A2B3C4\"}",
+                 &cmd) == 0);
+    CHECK_STR(cmd.from_session, "K7M3PQ");
+    CHECK_STR(cmd.to_session, "A2B3C4");
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"session.carry_over\",\"to\":\"A2B3C4\"}", FORUM_E_BAD_REQUEST,
+                  "from"));
+    CHECK(rejects("{\"type\":\"session.carry_over\",\"from\":\"K7M3PQ\",\"to\":5}",
+                  FORUM_E_BAD_REQUEST, "to"));
+    CHECK(rejects("{\"type\":\"session.carry_over\",\"from\":\"a b\",\"to\":\"A2B3C4\"}",
+                  FORUM_E_BAD_REQUEST, "from"));
+}
+
+static void test_search_fields(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"search\",\"q\":\" 停车 \",\"program_id\":2,\"from\":\"2024-01-01\","
+                 "\"to\":\"2024-01-31\",\"category\":\"need\",\"state\":\"answered\","
+                 "\"limit\":20}", &cmd) == 0);
+    CHECK_STR(cmd.query, "停车");
+    CHECK(cmd.program_id == 2);
+    CHECK(cmd.from_ms == 1704067200000LL);
+    CHECK(cmd.to_ms == 1706745600000LL - 1);
+    CHECK(cmd.has_category && cmd.category == FORUM_CAT_NEED);
+    CHECK_STR(cmd.state, "answered");
+    CHECK(cmd.limit == 20);
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"search\",\"q\":\"x\",\"from\":1700000000000,\"state\":\"done\"}",
+                 &cmd) == 0);
+    CHECK(cmd.from_ms == 1700000000000LL && cmd.to_ms == 0);
+    CHECK_STR(cmd.state, "done");
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"search\"}", FORUM_E_BAD_REQUEST, "q"));
+    CHECK(rejects("{\"type\":\"search\",\"q\":\"\"}", FORUM_E_BAD_REQUEST, "q"));
+    CHECK(rejects("{\"type\":\"search\",\"q\":\"x\",\"from\":\"yesterday\"}", FORUM_E_BAD_REQUEST,
+                  "from"));
+    CHECK(rejects("{\"type\":\"search\",\"q\":\"x\",\"state\":\"lost\"}", FORUM_E_BAD_REQUEST,
+                  "state"));
+    CHECK(rejects("{\"type\":\"search\",\"q\":\"x\",\"limit\":0}", FORUM_E_BAD_REQUEST, "limit"));
+    CHECK(rejects("{\"type\":\"search\",\"q\":\"x\",\"limit\":201}", FORUM_E_BAD_REQUEST, "limit"));
+}
+
+static void test_backup_path_is_a_plain_file_name(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"backup\",\"path\":\"before-show_12.db\"}", &cmd) == 0);
+    CHECK_STR(cmd.path, "before-show_12.db");
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"backup\",\"path\":null}", &cmd) == 0);
+    CHECK(cmd.path == NULL);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"backup\",\"path\":\"../forum.db\"}", FORUM_E_BAD_REQUEST, "path"));
+    CHECK(rejects("{\"type\":\"backup\",\"path\":\"/etc/passwd\"}", FORUM_E_BAD_REQUEST, "path"));
+    CHECK(rejects("{\"type\":\"backup\",\"path\":\".hidden\"}", FORUM_E_BAD_REQUEST, "path"));
+    CHECK(rejects("{\"type\":\"backup\",\"path\":\"\"}", FORUM_E_BAD_REQUEST, "path"));
+}
+
+static void test_viewer_erase_needs_a_viewer_id(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"viewer.erase\",\"session\":\"K7M3PQ\","
+                 "\"viewer_id\":\"v0123456789abcdef\"}", &cmd) == 0);
+    CHECK_STR(cmd.session, "K7M3PQ");
+    CHECK_STR(cmd.viewer_id, "v0123456789abcdef");
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"viewer.erase\",\"viewer_id\":\"x0123456789abcdef\"}",
+                  FORUM_E_BAD_REQUEST, "viewer_id"));
+}
+
 int main(void)
 {
     forum_limits_default(&limits);
@@ -1236,5 +1363,11 @@ int main(void)
     TEST(test_event_counts_and_lists);
     TEST(test_event_payload_cannot_override_envelope);
     TEST(test_encodings_parse_back);
+    TEST(test_action_create_fields);
+    TEST(test_action_update_clears_with_null);
+    TEST(test_carry_over_needs_two_codes);
+    TEST(test_search_fields);
+    TEST(test_backup_path_is_a_plain_file_name);
+    TEST(test_viewer_erase_needs_a_viewer_id);
     return check_summary();
 }

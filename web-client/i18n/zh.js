@@ -14,7 +14,7 @@ export default {
   'conn.connecting': '正在连接…',
   'conn.reconnecting': '正在重新连接…',
   'conn.connected': '已连接',
-  'conn.offline': '网络已断开，恢复后自动重连',
+  'conn.offline': '网络已断开',
   'conn.failed': '无法连接',
 
   'counter.left': '还可输入 {n} 字',
@@ -121,6 +121,7 @@ export default {
 
   // Viewer page.
   'viewer.doc_title': '直播论坛',
+  'viewer.loading': '正在进入直播间…',
   'viewer.panelists': '本期嘉宾',
   'viewer.segment': '当前议程',
   'viewer.speaking': '正在发言',
@@ -135,6 +136,9 @@ export default {
   'viewer.notice_open_when': '直播时间：{when}。您现在提交的问题、需求和建议，将在直播中由嘉宾回应。',
   'viewer.notice_ended_title': '本期论坛已结束',
   'viewer.notice_ended': '感谢您的参与！嘉宾的回应和后续落实情况，请查看会议纪要。',
+  'viewer.minutes_pending': '会议纪要正在整理，发布后可在这里查看。',
+  'viewer.minutes_checking': '正在查找会议纪要…',
+  'viewer.started_at': '{time} 开播',
   'viewer.minutes_link': '查看会议纪要',
   'viewer.compose_title': '我要提问',
   'viewer.compose_follow_up': '答完再追问',
@@ -202,7 +206,6 @@ export default {
   'mod.key_missing': '请输入主持人密钥。',
   'mod.change_name': '修改称呼',
   'mod.name_hint': '称呼会记录在文字实录中，“撤销”只撤销您本人的操作。',
-  'mod.stat_viewers': '在线',
   'mod.stat_pending': '待审核',
   'mod.stat_answered': '已回答',
   'mod.premod_on': '先审后发',

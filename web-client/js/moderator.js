@@ -186,7 +186,8 @@ const actions = {
     send('onair.next');
   },
   async answered(item) {
-    const target = item && (item.state === 'on_air' || item.state === 'published') ? item : store.onAirQuestion();
+    // The hot path is the question on air; with nothing on air, the selected published one.
+    const target = store.onAirQuestion() || (item && item.state === 'published' ? item : null);
     if (!target) { toast(t('mod.nothing_on_air'), 'info'); return; }
     const note = await openDialog((close) => {
       const ta = h('textarea', { class: 'textarea', rows: 4, placeholder: t('mod.answer_placeholder') });
@@ -436,7 +437,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
     acts.push(actionButton(t('mod.edit'), 'edit', () => actions.edit(item), { kbd: 'E' }));
     acts.push(actionButton(t('mod.dismiss'), 'x', () => actions.dismiss(item), { kbd: 'D' }));
   } else if (item.state === 'answered') {
-    acts.push(actionButton(t('mod.reair'), 'air', () => actions.onAir(item), { kbd: 'O' }));
+    acts.push(actionButton(t('mod.reair'), 'air', () => actions.onAir(item), { kbd: 'O', cls: 'm-act-labelled' }));
   }
   if (item.viewer_id && item.source === 'web' && ['pending', 'published'].includes(item.state)) {
     const banned = store.banned.has(item.viewer_id);
@@ -549,10 +550,10 @@ function renderOnAir() {
     h('p', { class: 'onair-text' }, item.text),
     h('p', { class: 'onair-meta' }, authorOf(item), ' · ', to ? `→ ${to.name}` : `→ ${t('viewer.to_all')}`),
     h('div', { class: 'onair-actions' },
-      h('button', { type: 'button', class: 'btn btn-light btn-sm', onclick: () => actions.answered(item) }, icon('check'), t('mod.mark_answered'), h('span', { class: 'kbd' }, 'R')),
+      h('button', { type: 'button', class: 'btn btn-light btn-sm', onclick: () => actions.answered(item) }, t('mod.mark_answered'), h('span', { class: 'kbd' }, 'R')),
       h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm', onclick: () => actions.clearAir() }, t('mod.clear_air')),
       h('span', { class: 'topbar-spacer' }),
-      h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm', disabled: !queueLen, onclick: () => actions.next() }, icon('next'), t('mod.next'), h('span', { class: 'kbd' }, 'N')))));
+      h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm', disabled: !queueLen, onclick: () => actions.next() }, t('mod.next'), h('span', { class: 'kbd' }, 'N')))));
 }
 
 function renderColumns() {
@@ -600,7 +601,6 @@ function renderHeader() {
   const counts = { pending: 0, published: 0, answered: 0 };
   for (const x of store.questions.values()) if (counts[x.state] !== undefined) counts[x.state] += 1;
   mount($('#stats'),
-    store.viewers != null ? h('span', { class: 'c-stat' }, icon('user'), h('b', { class: 'num' }, String(store.viewers)), t('mod.stat_viewers')) : null,
     h('span', { class: 'c-stat' }, h('b', { class: 'num' }, String(counts.pending)), t('mod.stat_pending')),
     h('span', { class: 'c-stat' }, h('b', { class: 'num' }, String(counts.answered)), t('mod.stat_answered')),
     s.premoderation ? h('span', { class: 'chip chip-pending' }, t('mod.premod_on')) : h('span', { class: 'chip' }, t('mod.premod_off')));

@@ -368,7 +368,7 @@ function panelistRow(p = {}) {
 
 function segmentRow(title = '') {
   const row = h('div', { class: 'row-edit row-segment' },
-    h('span', { class: 'row-num' }, '•'),
+    h('span', { class: 'row-num', 'aria-hidden': 'true' }),
     h('input', { class: 'input input-sm', maxlength: 200, value: title, placeholder: t('prod.segment_placeholder'), dataset: { f: 'title' } }),
     h('button', { type: 'button', class: 'btn btn-ghost btn-icon', 'aria-label': t('prod.remove'), onclick: () => row.remove() }, icon('x')));
   return row;

@@ -80,6 +80,7 @@ export function toast(message, kind = 'info', ms = 3600) {
   }
   const el = h('div', { class: `toast toast-${kind}` }, message);
   toastHost.append(el);
+  while (toastHost.children.length > 3) toastHost.firstElementChild.remove();
   requestAnimationFrame(() => el.classList.add('is-in'));
   setTimeout(() => {
     el.classList.remove('is-in');
@@ -93,7 +94,8 @@ export function bindConnection(client, el) {
   const render = () => {
     const { status, error } = last;
     el.dataset.status = status;
-    const label = status === 'failed' && error ? errorText(error) : t(`conn.${status}`);
+    const label = t(`conn.${status}`);
+    el.title = status === 'failed' && error ? errorText(error) : '';
     mount(el, h('span', { class: 'conn-dot', 'aria-hidden': 'true' }), h('span', { class: 'conn-text' }, label));
   };
   client.addEventListener('status', (e) => { last = e.detail; render(); });

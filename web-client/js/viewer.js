@@ -57,12 +57,11 @@ function syncNameField() {
 }
 syncNameField();
 
-for (const btn of $$('#kind-seg button')) {
-  btn.addEventListener('click', () => {
-    ui.kind = btn.dataset.kind;
-    for (const b of $$('#kind-seg button')) b.setAttribute('aria-pressed', String(b === btn));
-  });
+function setKind(kind) {
+  ui.kind = kind;
+  for (const b of $$('#kind-seg button')) b.setAttribute('aria-pressed', String(b.dataset.kind === kind));
 }
+for (const btn of $$('#kind-seg button')) btn.addEventListener('click', () => setKind(btn.dataset.kind));
 for (const btn of $$('#sort-seg button')) {
   btn.addEventListener('click', () => {
     ui.sort = btn.dataset.sort;
@@ -124,6 +123,8 @@ $('#ask-form').addEventListener('submit', (e) => {
   storageSet(draftKey, '');
   updateCounter();
   setReplyTo(null);
+  setKind('question');
+  toEl.value = '';
   if (pendingBefore) toast(t('viewer.saved_offline'), 'info', 5000);
   renderLists();
   promise.then((ack) => handleAck({ type: 'question.submit' }, ack))
@@ -233,7 +234,8 @@ function render() {
   const badge = $('#status-badge');
   badge.dataset.status = s.status;
   badge.textContent = t(`status.${s.status}`);
-  $('#schedule').textContent = s.scheduled_at ? `${dateText(s.scheduled_at)} ${clockTime(s.scheduled_at).split(' ').pop()}` : '';
+  $('#schedule').textContent = s.status === 'live' && s.started_at ? t('viewer.started_at', { time: clockTime(s.started_at) })
+    : s.scheduled_at ? `${dateText(s.scheduled_at)} ${clockTime(s.scheduled_at).split(' ').pop()}` : '';
   $('#session-title').textContent = s.title;
   $('#topic').textContent = s.topic || '';
   $('#topic').hidden = !s.topic;
@@ -270,16 +272,34 @@ function renderNotice() {
       h('p', {}, s.scheduled_at ? t('viewer.notice_open_when', { when: `${dateText(s.scheduled_at)} ${clockTime(s.scheduled_at).split(' ').pop()}` }) : t('viewer.notice_open')),
     ];
   } else if (s.status === 'ended' || s.status === 'archived') {
-    const minutes = s.minutes_url || `/api/sessions/${encodeURIComponent(s.code || code)}/transcript.md`;
+    probeMinutes(s);
     content = [
       h('h2', { class: 'v-notice-title' }, t('viewer.notice_ended_title')),
       h('p', {}, t('viewer.notice_ended')),
-      h('a', { class: 'btn btn-secondary btn-sm v-minutes', href: minutes, target: '_blank', rel: 'noopener' }, icon('paper'), t('viewer.minutes_link')),
+      minutes.url ? h('a', { class: 'btn btn-secondary btn-sm v-minutes', href: minutes.url, target: '_blank', rel: 'noopener' }, icon('paper'), t('viewer.minutes_link')) :
+        h('p', { class: 'v-minutes-pending' }, t(minutes.checked ? 'viewer.minutes_pending' : 'viewer.minutes_checking')),
     ];
   }
   el.hidden = !content;
   el.dataset.status = s.status;
   if (content) mount(el, h('span', { class: 'v-notice-icon' }, icon(s.status === 'open' ? 'clock' : s.status === 'draft' ? 'clock' : 'check')), h('div', { class: 'v-notice-body' }, content));
+}
+
+// The minutes: the session's minutes_url if the server gives one, else the minutes export
+// when it is readable without a key. Until then the page says they are being prepared.
+const minutes = { url: null, checked: false, probing: false, at: 0 };
+async function probeMinutes(s) {
+  if (minutes.url || minutes.probing || Date.now() - minutes.at < 60_000) return;
+  minutes.probing = true;
+  minutes.at = Date.now();
+  const candidate = s.minutes_url || `/api/sessions/${encodeURIComponent(s.code || code)}/transcript.md`;
+  try {
+    const res = await fetch(candidate, { method: 'GET', cache: 'no-store' });
+    if (res.ok) minutes.url = candidate;
+  } catch (_) { /* offline: try again later */ }
+  minutes.probing = false;
+  minutes.checked = true;
+  renderNotice();
 }
 
 function renderNow() {
@@ -289,7 +309,7 @@ function renderNow() {
   const q = store.onAirQuestion();
   const segment = store.segment(store.panel.segment_id);
   const speakers = (store.panel.speaker_ids || []).map((id) => store.panelist(id)).filter(Boolean);
-  const show = live || q || segment || store.panel.banner;
+  const show = live;
   el.hidden = !show;
   if (!show) return;
   const blocks = [];
@@ -321,6 +341,9 @@ function renderPolls() {
 
 function renderPoll(poll) {
   const mine = store.myBallots.get(poll.id) || [];
+  const sessionOpen = store.session.status === 'open' || store.session.status === 'live';
+  const state = sessionOpen ? poll.state : 'closed';
+  poll = { ...poll, state };
   const showResults = poll.state === 'closed' || mine.length > 0;
   const total = poll.options.reduce((n, o) => n + (o.votes || 0), 0);
   const selected = new Set(mine);
@@ -377,22 +400,25 @@ function sortQuestions(list) {
 }
 
 function renderLists() {
-  if (!store.session) return;
+  if (!store.session) {
+    // Not connected yet: what was typed is still shown, waiting in the outbox.
+    const waiting = client.pendingOutbox().filter((r) => r.type === 'question.submit');
+    $('#count-mine').textContent = waiting.length || '';
+    mount($('#mine'), waiting.map((r) => renderOutboxItem(r)));
+    return;
+  }
   const wall = sortQuestions(store.list((q) => PUBLIC_STATES.has(q.state) && q.parent_id == null));
   const mine = store.list((q) => q.mine).sort((a, b) => b.created_at - a.created_at);
   const outbox = client.pendingOutbox().filter((r) => r.type === 'question.submit');
   $('#count-all').textContent = wall.length || '';
   $('#count-mine').textContent = (mine.length + outbox.length) || '';
-  if (ui.tab === 'all') {
-    mount($('#list'), wall.length ? wall.map((q) => renderQuestion(q)) :
-      h('div', { class: 'empty' }, icon('mic'), t(store.session.status === 'open' ? 'viewer.empty_wall_open' : 'viewer.empty_wall')));
-  } else {
-    const items = [
-      ...outbox.map((r) => renderOutboxItem(r)),
-      ...mine.map((q) => renderMine(q)),
-    ];
-    mount($('#mine'), items.length ? items : h('div', { class: 'empty' }, icon('user'), t('viewer.empty_mine')));
-  }
+  mount($('#list'), wall.length ? wall.map((q) => renderQuestion(q)) :
+    h('div', { class: 'empty' }, icon('mic'), t(store.session.status === 'open' ? 'viewer.empty_wall_open' : 'viewer.empty_wall')));
+  const items = [
+    ...outbox.map((r) => renderOutboxItem(r)),
+    ...mine.map((q) => renderMine(q)),
+  ];
+  mount($('#mine'), items.length ? items : h('div', { class: 'empty' }, icon('user'), t('viewer.empty_mine')));
 }
 
 function questionChips(q) {
@@ -463,5 +489,7 @@ function renderOutboxItem(r) {
 }
 
 setInterval(() => { if (store.session) renderLists(); }, 60_000); // refresh "n minutes ago"
+$('#session-title').textContent = t('viewer.loading');
+renderLists();
 if (!/^[A-Z0-9]{4,16}$/.test(code)) renderFailure({ code: 'not_found' });
 else client.start();

@@ -1,0 +1,264 @@
+// Helpers for the reliability and security suite. Builds on tests/integration/lib.js (imported,
+// never edited) and adds: a forumd launcher that can pick the binary (ASan) and the fd limit,
+// process probes (RSS, open descriptors), the sqlite3 CLI, percentiles, and a lightweight
+// WebSocket viewer for high-volume tests.
+import './env.js';
+
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+import {
+  Client, connect, harness, makeTempDir, newToken, setupSession, short, sleep, withTimeout,
+} from '../integration/lib.js';
+import { FORUMD, FORUMD_ASAN, ROOT, SOAK } from './env.js';
+
+export * from '../integration/lib.js';
+export { FORUMD, FORUMD_ASAN, ROOT, SOAK };
+
+const live = new Set();
+process.on('exit', () => {
+  for (const p of live) {
+    try { p.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/**
+ * A forumd process. opts: bin (default FORUMD), args (extra), dbPath, producerKey, demo,
+ * ulimitN (run under `ulimit -n N`), env, rawArgs. Same surface as lib.js's ServerProcess
+ * (port, wsUrl, stdout, stderr, exited, stop, kill) plus pid, rss(), fds().
+ */
+export class Forumd {
+  constructor(opts = {}) {
+    this.bin = opts.bin ?? FORUMD;
+    this.dbPath = opts.dbPath ?? path.join(makeTempDir('forum-rel-'), 'forum.db');
+    this.producerKey = opts.producerKey === undefined ? newToken() + newToken() : opts.producerKey;
+    let args = opts.rawArgs;
+    if (!args) {
+      args = ['--port', String(opts.port ?? 0), '--bind', '127.0.0.1', '--db', this.dbPath];
+      if (this.producerKey) args.push('--producer-key', this.producerKey);
+      if (!opts.demo) args.push('--no-demo');
+      args.push(...(opts.args ?? []));
+    }
+    this.args = args;
+    let cmd = this.bin;
+    let argv = args;
+    if (opts.ulimitN) {
+      cmd = 'bash';
+      argv = ['-c', `ulimit -n ${Number(opts.ulimitN)} && exec "$0" "$@"`, this.bin, ...args];
+    }
+    this.stdout = '';
+    this.stderr = '';
+    this.exitInfo = null;
+    this.proc = spawn(cmd, argv, { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.pid = this.proc.pid;
+    live.add(this.proc);
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stderr.setEncoding('utf8');
+    this._waiters = new Set();
+    this.proc.stdout.on('data', (d) => { this.stdout += d; this._poke(); });
+    this.proc.stderr.on('data', (d) => { this.stderr += d; });
+    this.exited = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        live.delete(this.proc);
+        // let the pipes drain before anyone reads stdout/stderr
+        setTimeout(() => { this._poke(); resolve(this.exitInfo); }, 50);
+      });
+    });
+  }
+
+  _poke() {
+    for (const w of [...this._waiters]) w();
+  }
+
+  waitForStdout(re, timeoutMs = 15000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = this.stdout.match(re);
+        if (m) { finish(); resolve(m); } else if (this.exitInfo) {
+          finish();
+          reject(new Error(`forumd exited ${short(this.exitInfo)} before ${re}\n${this.describe()}`));
+        }
+      };
+      const timer = setTimeout(() => { finish(); reject(new Error(`timeout waiting for ${re}\n${this.describe()}`)); }, timeoutMs);
+      const finish = () => { clearTimeout(timer); this._waiters.delete(check); };
+      this._waiters.add(check);
+      check();
+    });
+  }
+
+  async ready(timeoutMs = 15000) {
+    const m = await this.waitForStdout(/listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/, timeoutMs);
+    this.port = Number(m[2]);
+    this.url = `http://127.0.0.1:${this.port}`;
+    this.wsUrl = `ws://127.0.0.1:${this.port}/ws`;
+    this.startupStdoutLen = this.stdout.indexOf(m[0]) + m[0].length;
+    return this;
+  }
+
+  get running() { return this.exitInfo === null; }
+
+  describe() {
+    const tail = (s) => (s.length > 3000 ? '…' + s.slice(-3000) : s);
+    return `${this.bin} ${this.args.join(' ')}\n--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${tail(this.stderr)}`;
+  }
+
+  async stop(timeoutMs = 10000) {
+    if (!this.running) return this.exitInfo;
+    this.proc.kill('SIGTERM');
+    try {
+      return await withTimeout(this.exited, timeoutMs, 'forumd exit after SIGTERM');
+    } catch {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+      this.exitInfo.sigtermTimedOut = true;
+      return this.exitInfo;
+    }
+  }
+
+  async kill() {
+    if (!this.running) return this.exitInfo;
+    this.proc.kill('SIGKILL');
+    return withTimeout(this.exited, 10000, 'forumd exit after SIGKILL');
+  }
+
+  /** Resident set size in KiB (VmRSS). */
+  rss() { return rssKb(this.pid); }
+  /** Number of open file descriptors. */
+  fds() { return fdCount(this.pid); }
+}
+
+/** Starts a Forumd and waits for its listening line. */
+export async function startForumd(opts = {}) {
+  const s = new Forumd(opts);
+  try {
+    await s.ready(opts.timeoutMs ?? (opts.bin && opts.bin === FORUMD_ASAN ? 30000 : 15000));
+  } catch (e) {
+    await s.kill().catch(() => {});
+    throw e;
+  }
+  return s;
+}
+
+export function rssKb(pid) {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)\s+kB/);
+    return m ? Number(m[1]) : NaN;
+  } catch { return NaN; }
+}
+
+export function fdCount(pid) {
+  try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return NaN; }
+}
+
+/** Runs a query with the sqlite3 CLI; returns stdout lines. */
+export function sqlite(dbPath, sql) {
+  const out = execFileSync('sqlite3', ['-batch', '-noheader', dbPath, sql], { encoding: 'utf8', timeout: 30000 });
+  return out.split('\n').filter((l) => l.length > 0);
+}
+
+/** p in [0,100] of an array of numbers (nearest rank). */
+export function percentile(values, p) {
+  if (!values.length) return NaN;
+  const a = Float64Array.from(values).sort();
+  const k = Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1));
+  return a[k];
+}
+
+/** Fetches a URL path from the server; {status, text}. */
+export async function httpGet(srv, p, headers = {}) {
+  const r = await fetch(`http://127.0.0.1:${srv.port}${p}`, { headers });
+  return { status: r.status, text: await r.text() };
+}
+
+/** Reads a Prometheus metric value (first sample with that name and optional label text). */
+export async function metric(srv, name) {
+  const { text } = await httpGet(srv, '/metrics');
+  const re = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)}\\s+([0-9.eE+-]+)$`, 'm');
+  const m = text.match(re);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Waits until fn() is truthy (polling), or throws after timeoutMs with message. */
+export async function until(fn, timeoutMs, message, everyMs = 50) {
+  const t0 = performance.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timeout after ${timeoutMs} ms: ${message}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Runs fn over items with at most n in flight. */
+export async function pool(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }));
+  return out;
+}
+
+/**
+ * A lean viewer for load tests: no per-message objects kept. It parses only frames that contain
+ * `needle` (a string), and calls onMatch(text, receivedAt) for them; everything else is counted.
+ */
+export class LeanViewer {
+  static async join(port, code, { token = newToken(), name, needle, onMatch, label = 'lean' } = {}) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, ['forum.v1'], { perMessageDeflate: false, handshakeTimeout: 10000 });
+    const v = new LeanViewer(ws, label, needle, onMatch);
+    await withTimeout(new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    }), 12000, `${label} connect`);
+    ws.send(JSON.stringify({ type: 'hello', id: 'h', session: code, role: 'viewer', token, ...(name ? { name } : {}) }));
+    await withTimeout(v.welcomed, 10000, `${label} welcome`);
+    return v;
+  }
+
+  constructor(ws, label, needle, onMatch) {
+    this.ws = ws;
+    this.label = label;
+    this.frames = 0;
+    this.bytes = 0;
+    this.closeInfo = null;
+    this.needle = needle ? Buffer.from(needle) : null;
+    this.onMatch = onMatch;
+    let welcomed;
+    this.welcomed = new Promise((r) => { welcomed = r; });
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => { this.closeInfo = { code, reason: reason.toString() }; resolve(this.closeInfo); });
+    });
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      const t = performance.now();
+      const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data);
+      this.frames++;
+      this.bytes += buf.length;
+      if (!this.welcome) {
+        const s = buf.toString('utf8');
+        if (s.includes('"welcome"')) {
+          const m = JSON.parse(s);
+          this.welcome = (Array.isArray(m) ? m : [m]).find((x) => x.type === 'welcome');
+          if (this.welcome) welcomed(this.welcome);
+        }
+      }
+      if (this.needle && this.onMatch && buf.indexOf(this.needle) >= 0) this.onMatch(buf, t, this);
+    });
+  }
+
+  close() {
+    try { this.ws.close(1000); } catch { /* ignore */ }
+    return withTimeout(this.closed, 3000, `${this.label} close`).catch(() => { this.ws.terminate(); });
+  }
+}
+
+export { Client, connect, harness, makeTempDir, newToken, setupSession, short, sleep, withTimeout };
