@@ -53,6 +53,10 @@ export async function startServer() {
         });
       }
       rmSync(dir, { recursive: true, force: true });
+      // Under ASan/UBSan (FORUMD=build-asan/forumd) a report fails the suite.
+      if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(output)) {
+        throw new Error(`forumd reported a sanitizer error:\n${output.slice(-4000)}`);
+      }
     },
   };
 }

@@ -339,6 +339,14 @@ test('a show end to end: ask, approve, vote, on air, answer, follow up, poll, of
     await modCard(mod, 'dismissed', '（已编辑）').waitFor();
     await mod.keyboard.press('u');
     await modCard(mod, 'published', '（已编辑）').waitFor();
+    // M merges the follow-up into another question: it leaves the published column and
+    // says where it went.
+    await modCard(mod, 'published', FOLLOW_UP).locator('.m-q-text').click();
+    await mod.keyboard.press('m');
+    await mod.locator('dialog[open] .merge-item', { hasText: '（已编辑）' }).click();
+    await modCard(mod, 'dismissed', FOLLOW_UP).locator('.m-q-note', { hasText: '已合并到 #' }).waitFor();
+    await mod.keyboard.press('u');
+    await modCard(mod, 'published', FOLLOW_UP).waitFor();
     // Search and filters in the published column.
     await mod.keyboard.press('/');
     await mod.keyboard.type('垃圾');

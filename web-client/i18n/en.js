@@ -399,7 +399,7 @@ export default {
   'prod.premod_off': 'Publish directly',
   'prod.anon_on': 'Anonymous allowed',
   'prod.anon_off': 'Name required',
-  'prod.blocked_n': '{n} blocked words: {words}',
+  'prod.blocked_n': 'Blocked words ({n}): {words}',
   'prod.blocked_none': 'No blocked words',
   'prod.exports': 'Exports',
   'prod.export_json': 'Transcript JSON',

@@ -28,6 +28,7 @@ let renderConn = () => {};
 
 initI18n();
 $('#brand-mark').append(icon('mic'));
+$('#login-emblem').append(icon('key'));
 $('#search-icon').append(icon('search'));
 $('#session-code').textContent = code;
 
@@ -227,10 +228,15 @@ const actions = {
   },
 };
 
-function setQueue(ids) {
+async function setQueue(ids) {
+  const before = (store.panel.up_next || []).slice();
   store.panel.up_next = ids.slice(); // optimistic; queue.changed confirms
   render();
-  send('queue.set', { question_ids: ids });
+  const ack = await send('queue.set', { question_ids: ids });
+  if (!ack && JSON.stringify(store.panel.up_next) === JSON.stringify(ids)) {
+    store.panel.up_next = before; // refused: show the server's order again
+    render();
+  }
 }
 
 // ---- selection and keyboard ----------------------------------------------------------------

@@ -23,6 +23,7 @@ let viewerTimer = null;
 
 initI18n();
 $('#brand-mark').append(icon('mic'));
+$('#login-emblem').append(icon('key'));
 
 // ---- connection ----------------------------------------------------------------------------
 function start() {
