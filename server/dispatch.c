@@ -609,10 +609,13 @@ static void flush_counts(uv_timer_t *t)
     job_submit(d, j);
 }
 
+/* Every second: closes connections that sent no hello in time, and tells staff how many
+ * viewers are watching when that changed. */
 static void sweep_hello(uv_timer_t *t)
 {
     dispatch *d = t->data;
     int64_t now = (int64_t)uv_now(d->loop);
+    hub_send_presence(d->hub);
     for (client *cl = d->clients; cl; cl = cl->next)
         if (!cl->hello_done && now - cl->opened_at >= d->opt.hello_timeout_ms)
             net_close(cl->conn, 1008, "no hello within the time limit");

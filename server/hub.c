@@ -19,6 +19,7 @@ typedef struct hub_session {
     char code[FORUM_CODE_MAX];
     hub_sub *subs;
     size_t n_by_role[4];
+    size_t presence_sent; /* viewer count last sent to staff, +1 (0 = never) */
     ring_entry *ring; /* circular, capacity h->ring_cap */
     size_t ring_head, ring_count;
     struct hub_session *next;
@@ -258,6 +259,25 @@ void hub_send_event(hub_sub *s, const forum_event *ev)
     if (m)
         net_send(s->conn, m);
     entry_clear(&e);
+}
+
+void hub_send_presence(hub *h)
+{
+    for (hub_session *hs = h->sessions; hs; hs = hs->next) {
+        size_t viewers = hs->n_by_role[FORUM_ROLE_VIEWER];
+        if (hs->presence_sent == viewers + 1)
+            continue;
+        hs->presence_sent = viewers + 1;
+        char text[64];
+        int len = snprintf(text, sizeof text, "{\"type\":\"presence\",\"viewers\":%zu}", viewers);
+        net_msg *m = net_msg_new(text, (size_t)len);
+        if (!m)
+            return;
+        for (hub_sub *s = hs->subs; s; s = s->next_)
+            if (is_staff(s))
+                net_send(s->conn, m);
+        net_msg_unref(m);
+    }
 }
 
 size_t hub_count(const hub *h, const char *session, forum_role role)

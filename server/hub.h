@@ -47,5 +47,9 @@ bool hub_backlog(hub *h, const hub_sub *s, int64_t from_seq, size_t *count, size
 /* Sends one (stored) event to s rendered for it, if s may see it. */
 void hub_send_event(hub_sub *s, const forum_event *ev);
 
+/* Sends {"type":"presence","viewers":N} to the staff of every session whose viewer count
+ * changed since the last call (not an event: no seq, not persisted). */
+void hub_send_presence(hub *h);
+
 /* Subscribers of a session by role (session NULL: all sessions). */
 size_t hub_count(const hub *h, const char *session, forum_role role);
