@@ -24,7 +24,10 @@ static cJSON *producer_snapshot(const forum_state *st, const char *code)
     memset(&producer, 0, sizeof producer);
     producer.role = FORUM_ROLE_PRODUCER;
     snprintf(producer.session, sizeof producer.session, "%s", code);
-    return forum_snapshot(st, &producer, code);
+    cJSON *snap = forum_snapshot(st, &producer, code);
+    if (snap)
+        cJSON_AddNumberToObject(snap, "peak_viewers", (double)forum_peak_viewers(st, code));
+    return snap;
 }
 
 static int add_event(void *arg, const forum_event *ev)
@@ -286,7 +289,7 @@ typedef struct labels {
     const char *answer, *no_answer, *follow_ups, *commitments, *no_commitments, *owner;
     const char *owner_none, *due, *due_none, *status, *statuses[3], *question_ref;
     const char *numbers, *peak, *received, *kinds[3], *approved, *answered, *median, *median_none;
-    const char *colon, *sep, *lparen, *rparen, *comma;
+    const char *colon, *colon_end, *sep, *lparen, *rparen, *comma;
 } labels;
 
 static const labels ZH = {
@@ -300,7 +303,7 @@ static const labels ZH = {
     .question_ref = "第 %d 问", .numbers = "数据", .peak = "观看人数峰值",
     .received = "收到问题", .kinds = {"提问", "诉求", "建议"}, .approved = "通过审核",
     .answered = "已答复", .median = "从提交到上屏的中位时间", .median_none = "—",
-    .colon = "：", .sep = "；", .lparen = "（", .rparen = "）", .comma = "，",
+    .colon = "：", .colon_end = "：", .sep = "；", .lparen = "（", .rparen = "）", .comma = "，",
 };
 
 static const labels EN = {
@@ -316,7 +319,7 @@ static const labels EN = {
     .received = "Questions received", .kinds = {"questions", "needs", "suggestions"},
     .approved = "Approved", .answered = "Answered",
     .median = "Median time from submission to on air", .median_none = "-",
-    .colon = ": ", .sep = "; ", .lparen = " (", .rparen = ")", .comma = ", ",
+    .colon = ": ", .colon_end = ":", .sep = "; ", .lparen = " (", .rparen = ")", .comma = ", ",
 };
 
 static const char *panelist_name(const cJSON *session, int64_t id)
@@ -374,7 +377,7 @@ static void md_question(tbuf *b, const labels *L, facts *f, const cJSON *session
         if (num(fu->q, "parent_id") != q->id || !is_public(fu->q))
             continue;
         if (!header) {
-            tb_printf(b, "   - %s%s\n", L->follow_ups, L->colon);
+            tb_printf(b, "   - %s%s\n", L->follow_ups, L->colon_end);
             header = true;
         }
         tb_puts(b, "     - ");
@@ -734,35 +737,15 @@ cJSON *export_search(store *s, const forum_command *cmd, forum_err *err, char *m
     return ack;
 }
 
-static int hex_value(char c)
+/* One query-string component s[0..n), copied. net (libwebsockets) has already decoded the
+ * %XX escapes of each argument; '+' stays as it came. */
+static char *query_component(const char *s, size_t n)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes one application/x-www-form-urlencoded component s[0..n) ('+' is a space). */
-static char *url_decode(const char *s, size_t n)
-{
-    char *out = malloc(n + 1), *w = out;
+    char *out = malloc(n + 1);
     if (!out)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            *w++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 &&
-                   hex_value(s[i + 2]) >= 0) {
-            *w++ = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            *w++ = s[i];
-        }
-    }
-    *w = '\0';
+    memcpy(out, s, n);
+    out[n] = '\0';
     return out;
 }
 
@@ -805,8 +788,8 @@ char *export_search_http(store *s, const forum_limits *limits, const char *query
         size_t n = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', n);
         if (eq) {
-            char *key = url_decode(p, (size_t)(eq - p));
-            char *value = url_decode(eq + 1, n - (size_t)(eq - p) - 1);
+            char *key = query_component(p, (size_t)(eq - p));
+            char *value = query_component(eq + 1, n - (size_t)(eq - p) - 1);
             if (key && value && !cJSON_GetObjectItemCaseSensitive(req, key) &&
                 strcmp(key, "type") != 0 && strcmp(key, "id") != 0) {
                 bool numeric = strcmp(key, "q") != 0 && all_digits(value);
@@ -835,6 +818,8 @@ char *export_search_http(store *s, const forum_limits *limits, const char *query
     forum_err err = FORUM_OK;
     char message[200];
     cJSON *ack = export_search(s, &cmd, &err, message, sizeof message);
+    if (ack)
+        cJSON_AddStringToObject(ack, "q", cmd.query);
     forum_command_free(&cmd);
     if (!ack)
         return http_error(status, err == FORUM_E_INTERNAL ? 500 : 400, proto_err_name(err),

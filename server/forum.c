@@ -3338,6 +3338,11 @@ static void do_carry_over(ctx *c, const forum_command *cmd)
 {
     forum_result *r = c->res;
     forum_state *st = c->st;
+    if (!cmd->from_session || !cmd->to_session) {
+        set_error(r, FORUM_E_BAD_REQUEST, cmd->from_session ? "to" : "from",
+                  "name both sessions (from, to)");
+        return;
+    }
     session *from = find_session(st, cmd->from_session), *to = find_session(st, cmd->to_session);
     if (!from || !to) {
         set_error(r, FORUM_E_NOT_FOUND, from ? "to" : "from", "session %s does not exist",
@@ -3790,7 +3795,6 @@ cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const cha
                      session_before(st, a->session, s))
                 cJSON_AddItemToArray(open, action_json(a));
         }
-        add_int(o, "peak_viewers", s->peak_viewers);
     }
     if (!staff) {
         cJSON *mv = cJSON_AddArrayToObject(o, "my_votes");

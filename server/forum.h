@@ -1,5 +1,5 @@
-/* forum.h — the domain core: programs, sessions, panel state, questions, votes, polls and
- * moderation. forum_apply() turns one validated command into events (or an error) and applies
+/* forum.h — the domain core: programs, sessions, panel state, questions, votes, polls,
+ * moderation, action items, carry-over between sessions and erasure of a viewer's data. forum_apply() turns one validated command into events (or an error) and applies
  * those events to the in-memory state; forum_replay() applies a stored event at start-up through
  * the same code, so live state and replayed state cannot drift apart.
  *

@@ -730,10 +730,36 @@ static int anonymise_text(const unsigned char *text, const char *from, const cha
     return n < 0 ? -1 : 0;
 }
 
+/* Overwrites every page on the freelist with zeros: pages freed earlier (an updated row's old
+ * overflow pages, merged search segments) keep their old bytes under secure_delete=FAST. A
+ * zero blob in the meta table takes the free pages (SQLite allocates from the freelist first)
+ * and deleting it frees them again, zeroed. Inside the caller's transaction. */
+static int scrub_free_pages(store *s)
+{
+    enum { CHUNK_PAGES = 8192 };
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 100000; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO meta (key, value) SELECT 'erase-scrub-%d',"
+                 " zeroblob(min(f.freelist_count, %d) * p.page_size)"
+                 " FROM pragma_freelist_count AS f, pragma_page_size AS p"
+                 " WHERE f.freelist_count > 0",
+                 i, CHUNK_PAGES);
+        if (exec_sql(s->wdb, sql))
+            return -1;
+        if (sqlite3_changes(s->wdb) == 0)
+            break;
+    }
+    return exec_sql(s->wdb, "DELETE FROM meta WHERE key LIKE 'erase-scrub-%'");
+}
+
 /* viewer.erased: replaces every stored trace of the erased viewer id in the session's events
  * (subject, actor, payload and secret JSON, author names of their questions) and in the votes
- * projection with the placeholder; the anonymised question rows come with the event's
- * payload. Runs in the event's transaction; with secure_delete on, the old bytes are zeroed. */
+ * projection with the placeholder, and drops the client-chosen request ids of their events
+ * (opaque text that may say anything); the anonymised question rows come with the event's
+ * payload. Runs in the event's transaction with secure_delete on, then zeroes every free page of
+ * the file (scrub_free_pages), so no old copy of the name survives. */
 static int erase_viewer_traces(store *s, const forum_event *ev)
 {
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ev->payload, "viewer_id");
@@ -746,6 +772,8 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
     snprintf(actor_to, sizeof actor_to, "viewer:%s", to);
     sqlite3_stmt *sel = NULL, *upd = NULL, *votes = NULL;
     int ret = -1, rc;
+    if (exec_sql(s->wdb, "PRAGMA secure_delete=ON"))
+        goto done;
     if (sqlite3_prepare_v2(s->wdb,
                            "SELECT rowid, payload, secret, subject, actor FROM events"
                            " WHERE session = ?1 AND (subject = ?2 OR actor = ?3"
@@ -754,6 +782,8 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
         sqlite3_prepare_v2(s->wdb,
                            "UPDATE events SET payload = coalesce(?2, payload),"
                            " secret = coalesce(?3, secret),"
+                           " request_id = CASE WHEN subject = ?4 OR actor = ?6 THEN NULL"
+                           "                   ELSE request_id END,"
                            " subject = CASE WHEN subject = ?4 THEN ?5 ELSE subject END,"
                            " actor = CASE WHEN actor = ?6 THEN ?7 ELSE actor END WHERE rowid = ?1",
                            -1, &upd, NULL) != SQLITE_OK ||
@@ -828,11 +858,12 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
         rc = sqlite3_bind_text(votes, 2, from, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(votes, 3, to, -1, SQLITE_STATIC);
-    if (step_done(votes, rc))
+    if (step_done(votes, rc) || scrub_free_pages(s))
         goto done;
     s->truncate_wal = true;
     ret = 0;
 done:
+    exec_sql(s->wdb, "PRAGMA secure_delete=FAST");
     if (ret)
         fprintf(stderr, "forumd: store: erasing a viewer in %s failed: %s\n", ev->session,
                 sqlite3_errmsg(s->wdb));
@@ -1212,9 +1243,9 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
     if (migrate(s, err, errlen))
         goto fail;
     sqlite3_wal_hook(s->wdb, writer_wal_hook, s);
-    /* Deleted and overwritten content is zeroed, so an erased name does not survive in free
-     * space of the file (see docs/archive.md). */
-    exec_sql(s->wdb, "PRAGMA secure_delete=ON");
+    /* Deleted content inside b-tree pages is zeroed at no extra I/O; an erasure also zeroes
+     * whole free pages (erase_viewer_traces, docs/archive.md). */
+    exec_sql(s->wdb, "PRAGMA secure_delete=FAST");
     exec_sql(s->wdb, "PRAGMA journal_size_limit=67108864"); /* WAL file kept under 64 MiB */
     if (open_connection(&s->rdb, opt->path, opt->synchronous_full, err, errlen))
         goto fail;

@@ -1,7 +1,9 @@
-/* store.h — SQLite persistence: schema migrations (schema/NNN_*.sql files, embedded at build time), the
- * append-only events table (each session's transcript) plus projection tables, written in
- * group commits by one writer thread. The loop thread never waits on an fsync: it queues a
- * batch and gets its completion back through a uv_async_t, in submission order.
+/* store.h — SQLite persistence: schema migrations (schema/NNN_*.sql files, embedded at build
+ * time), the append-only events table (each session's transcript) plus projection tables and
+ * the full-text search index, written in group commits by one writer thread; search on the
+ * read connection; online backups on a worker thread. The loop thread never waits on an
+ * fsync: it queues a batch and gets its completion back through a uv_async_t, in submission
+ * order.
  *
  * Threads: store_append and everything else are called on the loop thread only; the writer
  * thread owns its own SQLite connection. */

@@ -2153,6 +2153,9 @@ static void viewer_erase_removes_name_and_device_id_but_keeps_questions(void)
     CHECK(vote(&viewer_b, q1, true) == FORUM_OK);
     CHECK(vote(&viewer_a, qb, true) == FORUM_OK);
     CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q2) == FORUM_OK);
+    forum_command ban = cmd_of(FORUM_CMD_VIEWER_BAN);
+    ban.viewer_id = viewer_a.viewer_id;
+    CHECK(try(&moderator, &ban) == FORUM_OK);
 
     forum_command c = cmd_of(FORUM_CMD_VIEWER_ERASE);
     c.viewer_id = viewer_a.viewer_id;
@@ -2167,7 +2170,7 @@ static void viewer_erase_removes_name_and_device_id_but_keeps_questions(void)
     CHECK(r.events[0].audience == FORUM_AUD_STAFF);
     CHECK_STR(r.events[0].erased_viewer_id, viewer_a.viewer_id);
     char *payload = cJSON_PrintUnformatted(r.events[0].payload);
-    CHECK(strstr(payload, viewer_a.viewer_id) == NULL && strstr(payload, "Ann\"") == NULL);
+    CHECK(strstr(payload, viewer_a.viewer_id) == NULL && strstr(payload, "\"author\":\"Ann\"") == NULL);
     free(payload);
     CHECK_STR(r.events[1].kind, "question.updated");
     CHECK(r.events[1].audience == FORUM_AUD_PUBLIC);
@@ -2184,6 +2187,8 @@ static void viewer_erase_removes_name_and_device_id_but_keeps_questions(void)
     cJSON_Delete(snap);
     CHECK(votes_of(q1) == 1);
     CHECK(votes_of(qb) == 1);
+    CHECK(!forum_viewer_banned(st, code, viewer_a.viewer_id)); /* the ban went with the id */
+    CHECK(forum_viewer_banned(st, code, ph));
     /* The device no longer owns those questions... */
     snap = snapshot_of(&viewer_a);
     CHECK(cJSON_IsFalse(cJSON_GetObjectItem(find_q(snap, q1), "mine")));
@@ -2216,9 +2221,6 @@ static void peak_viewers_only_grows_while_open_or_live(void)
     CHECK(evs[1].audience == FORUM_AUD_STAFF);
     CHECK(json_int(evs[1].payload, "viewers") == 9);
     CHECK(forum_peak_viewers(st, code) == 9);
-    cJSON *snap = snapshot_of(&moderator);
-    CHECK(json_int(snap, "peak_viewers") == 9);
-    cJSON_Delete(snap);
     for (size_t i = 0; i < n; i++)
         log_copy(&evs[i]);
     forum_state *fresh = replay_log();
