@@ -766,7 +766,11 @@ static void on_http(void *arg, const char *path, const char *query, const char *
         }
         memcpy(code, rest, (size_t)(slash - rest));
         code[slash - rest] = '\0';
-        if (!producer_authorized(d, authorization)) {
+        /* Archiving publishes the minutes: viewers may read transcript.md without a key. */
+        const char *status = forum_session_status(d->st, code);
+        bool public_minutes = strcmp(slash, "/transcript.md") == 0 && status &&
+                              strcmp(status, "archived") == 0;
+        if (!public_minutes && !producer_authorized(d, authorization)) {
             json_reply(resp, 401, "{\"error\":\"unauthorized\",\"message\":\"send the producer "
                                   "key as Authorization: Bearer <key>\"}");
             return;
