@@ -541,7 +541,7 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
         return;
     }
     int64_t retry = 0;
-    if (rate_limited(d, cl, cmd.type, &retry)) {
+    if (!forum_submit_is_repeat(d->st, &cl->actor, &cmd) && rate_limited(d, cl, cmd.type, &retry)) {
         reply_error(d, cl, cmd.id, FORUM_E_RATE_LIMITED, NULL, "too many requests; slow down",
                     retry);
         forum_command_free(&cmd);

@@ -3882,3 +3882,17 @@ int64_t forum_peak_viewers(const forum_state *st, const char *code)
     const session *s = find_session(st, code);
     return s ? s->peak_viewers : 0;
 }
+
+bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,
+                            const forum_command *cmd)
+{
+    if (cmd->type != FORUM_CMD_QUESTION_SUBMIT || !cmd->id || !*cmd->id ||
+        actor->role != FORUM_ROLE_VIEWER)
+        return false;
+    session *s = find_session((forum_state *)st, actor->session);
+    if (!s)
+        return false;
+    char key[FORUM_ACTOR_MAX + FORUM_REQUEST_ID_MAX + 2];
+    submit_key(key, sizeof key, actor->viewer_id, cmd->id);
+    return smap_get(&s->submits, key) != NULL;
+}

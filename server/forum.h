@@ -296,6 +296,10 @@ const char *forum_moderator_key_hash(const forum_state *st, const char *code); /
 bool forum_viewer_banned(const forum_state *st, const char *code, const char *viewer_id);
 int64_t forum_last_seq(const forum_state *st, const char *code); /* 0 if none */
 int forum_question_rate_per_min(const forum_state *st, const char *code); /* session setting */
+/* True if cmd is a viewer's question.submit whose (viewer, id) was already accepted: a resend
+ * that forum_apply will answer with the original ack (so rate limits must not refuse it). */
+bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,
+                            const forum_command *cmd);
 /* Per-state counts for /metrics and the producer console: questions in each state. */
 void forum_count_questions(const forum_state *st, const char *code, int counts[6]);
 
