@@ -4,6 +4,8 @@
  * including the public/subject views of events. Pure: no I/O, no globals. */
 #include "proto.h"
 
+#include "jsonw.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1044,119 +1046,23 @@ fail:
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Encoding: a small JSON writer over cJSON trees, so that integers print without exponents and
- * the public/subject views are rendered while printing (no copy of the payload). */
-
-typedef struct jbuf {
-    char *data;
-    size_t len, cap;
-    bool oom;
-} jbuf;
-
-static void jb_put(jbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void jb_puts(jbuf *b, const char *s)
-{
-    jb_put(b, s, strlen(s));
-}
-
-/* Returns the text (caller frees), or NULL if an allocation failed. */
-static char *jb_finish(jbuf *b)
-{
-    if (b->oom) {
-        free(b->data);
-        return NULL;
-    }
-    return b->data;
-}
-
-static void jb_string(jbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    jb_put(b, "\"", 1);
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jb_put(b, run, (size_t)(p - run));
-        run = p + 1;
-        char esc[7] = {'\\', 0};
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            break;
-        }
-        jb_puts(b, esc);
-    }
-    jb_puts(b, run);
-    jb_put(b, "\"", 1);
-}
-
-static void jb_int(jbuf *b, int64_t v)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    jb_put(b, tmp, (size_t)n);
-}
-
-static void jb_number(jbuf *b, double v)
-{
-    char tmp[40];
-    if (!isfinite(v)) {
-        jb_puts(b, "null");
-    } else if (v > -9.2e18 && v < 9.2e18 && (double)(long long)v == v) {
-        jb_int(b, (int64_t)v);
-    } else {
-        snprintf(tmp, sizeof tmp, "%1.15g", v);
-        if (strtod(tmp, NULL) != v)
-            snprintf(tmp, sizeof tmp, "%1.17g", v);
-        jb_puts(b, tmp);
-    }
-}
+/* Encoding: cJSON trees printed with jsonw, rendering the public/subject views while printing
+ * (no copy of the payload). */
 
 /* "key": with a leading comma unless first. */
-static void jb_key(jbuf *b, bool *first, const char *key)
+static void jb_key(jsonw *b, bool *first, const char *key)
 {
     if (!*first)
-        jb_put(b, ",", 1);
+        jsonw_put(b, ",", 1);
     *first = false;
-    jb_string(b, key);
-    jb_put(b, ":", 1);
+    jsonw_string(b, key);
+    jsonw_put(b, ":", 1);
 }
 
 /* Where a value sits, for the public/subject views. */
 typedef enum node_kind { NODE_PLAIN = 0, NODE_QUESTION } node_kind;
 
-static void print_value(jbuf *b, const cJSON *item, proto_view view, node_kind kind);
+static void print_value(jsonw *b, const cJSON *item, proto_view view, node_kind kind);
 
 /* True when key is the name of a field that holds a question object. */
 static bool holds_question(const char *key)
@@ -1167,7 +1073,7 @@ static bool holds_question(const char *key)
 /* Prints the members of obj (no braces), skipping envelope keys when skip is given; in the
  * public/subject views drops "viewer_id" and "blocked_words" everywhere and renders "mine" in
  * question objects. */
-static void print_members(jbuf *b, const cJSON *obj, proto_view view, node_kind kind,
+static void print_members(jsonw *b, const cJSON *obj, proto_view view, node_kind kind,
                           bool *first, const char *const *skip)
 {
     const cJSON *child;
@@ -1184,7 +1090,7 @@ static void print_members(jbuf *b, const cJSON *obj, proto_view view, node_kind 
             continue;
         jb_key(b, first, key);
         if (filtered && kind == NODE_QUESTION && strcmp(key, "mine") == 0) {
-            jb_puts(b, view == PROTO_VIEW_SUBJECT ? "true" : "false");
+            jsonw_puts(b, view == PROTO_VIEW_SUBJECT ? "true" : "false");
             mine_done = true;
             continue;
         }
@@ -1197,37 +1103,37 @@ static void print_members(jbuf *b, const cJSON *obj, proto_view view, node_kind 
     }
     if (filtered && kind == NODE_QUESTION && !mine_done) {
         jb_key(b, first, "mine");
-        jb_puts(b, view == PROTO_VIEW_SUBJECT ? "true" : "false");
+        jsonw_puts(b, view == PROTO_VIEW_SUBJECT ? "true" : "false");
     }
 }
 
-static void print_value(jbuf *b, const cJSON *item, proto_view view, node_kind kind)
+static void print_value(jsonw *b, const cJSON *item, proto_view view, node_kind kind)
 {
     const cJSON *child;
     bool first = true;
     switch (item->type & 0xFF) {
-    case cJSON_False: jb_puts(b, "false"); break;
-    case cJSON_True: jb_puts(b, "true"); break;
-    case cJSON_NULL: jb_puts(b, "null"); break;
-    case cJSON_Number: jb_number(b, item->valuedouble); break;
-    case cJSON_String: jb_string(b, item->valuestring ? item->valuestring : ""); break;
-    case cJSON_Raw: jb_puts(b, item->valuestring ? item->valuestring : "null"); break;
+    case cJSON_False: jsonw_puts(b, "false"); break;
+    case cJSON_True: jsonw_puts(b, "true"); break;
+    case cJSON_NULL: jsonw_puts(b, "null"); break;
+    case cJSON_Number: jsonw_number(b, item->valuedouble); break;
+    case cJSON_String: jsonw_string(b, item->valuestring ? item->valuestring : ""); break;
+    case cJSON_Raw: jsonw_puts(b, item->valuestring ? item->valuestring : "null"); break;
     case cJSON_Array:
-        jb_put(b, "[", 1);
+        jsonw_put(b, "[", 1);
         cJSON_ArrayForEach(child, item) {
             if (!first)
-                jb_put(b, ",", 1);
+                jsonw_put(b, ",", 1);
             first = false;
             print_value(b, child, view, cJSON_IsObject(child) ? kind : NODE_PLAIN);
         }
-        jb_put(b, "]", 1);
+        jsonw_put(b, "]", 1);
         break;
     case cJSON_Object:
-        jb_put(b, "{", 1);
+        jsonw_put(b, "{", 1);
         print_members(b, item, view, kind, &first, NULL);
-        jb_put(b, "}", 1);
+        jsonw_put(b, "}", 1);
         break;
-    default: jb_puts(b, "null"); break;
+    default: jsonw_puts(b, "null"); break;
     }
 }
 
@@ -1245,101 +1151,101 @@ static const char *const ack_envelope[] = {"type", "re", NULL};
 
 char *proto_encode_ack(const char *re, const cJSON *result)
 {
-    jbuf b = {0};
+    jsonw b = {0};
     bool first = true;
-    jb_put(&b, "{", 1);
+    jsonw_put(&b, "{", 1);
     jb_key(&b, &first, "type");
-    jb_string(&b, "ack");
+    jsonw_string(&b, "ack");
     if (re && re[0]) {
         jb_key(&b, &first, "re");
-        jb_string(&b, re);
+        jsonw_string(&b, re);
     }
     if (result && cJSON_IsObject(result))
         print_members(&b, result, PROTO_VIEW_STAFF, NODE_PLAIN, &first, ack_envelope);
-    jb_put(&b, "}", 1);
-    return jb_finish(&b);
+    jsonw_put(&b, "}", 1);
+    return jsonw_finish(&b);
 }
 
 char *proto_encode_error(const char *re, forum_err code, const char *field, const char *message,
                          int64_t retry_after_ms)
 {
-    jbuf b = {0};
+    jsonw b = {0};
     bool first = true;
-    jb_put(&b, "{", 1);
+    jsonw_put(&b, "{", 1);
     jb_key(&b, &first, "type");
-    jb_string(&b, "error");
+    jsonw_string(&b, "error");
     if (re && re[0]) {
         jb_key(&b, &first, "re");
-        jb_string(&b, re);
+        jsonw_string(&b, re);
     }
     jb_key(&b, &first, "code");
-    jb_string(&b, proto_err_name(code));
+    jsonw_string(&b, proto_err_name(code));
     jb_key(&b, &first, "message");
-    jb_string(&b, message && message[0] ? message : proto_err_name(code));
+    jsonw_string(&b, message && message[0] ? message : proto_err_name(code));
     if (field && field[0]) {
         jb_key(&b, &first, "field");
-        jb_string(&b, field);
+        jsonw_string(&b, field);
     }
     if (retry_after_ms > 0) {
         jb_key(&b, &first, "retry_after_ms");
-        jb_int(&b, retry_after_ms);
+        jsonw_int(&b, retry_after_ms);
     }
-    jb_put(&b, "}", 1);
-    return jb_finish(&b);
+    jsonw_put(&b, "}", 1);
+    return jsonw_finish(&b);
 }
 
 char *proto_encode_welcome(const char *re, forum_role role, const char *viewer_id, int64_t seq,
                            const cJSON *snapshot)
 {
-    jbuf b = {0};
+    jsonw b = {0};
     bool first = true;
-    jb_put(&b, "{", 1);
+    jsonw_put(&b, "{", 1);
     jb_key(&b, &first, "type");
-    jb_string(&b, "welcome");
+    jsonw_string(&b, "welcome");
     if (re && re[0]) {
         jb_key(&b, &first, "re");
-        jb_string(&b, re);
+        jsonw_string(&b, re);
     }
     jb_key(&b, &first, "role");
-    jb_string(&b, role_name(role));
+    jsonw_string(&b, role_name(role));
     if (viewer_id && viewer_id[0]) {
         jb_key(&b, &first, "viewer_id");
-        jb_string(&b, viewer_id);
+        jsonw_string(&b, viewer_id);
     }
     jb_key(&b, &first, "seq");
-    jb_int(&b, seq);
+    jsonw_int(&b, seq);
     if (snapshot) {
         jb_key(&b, &first, "snapshot");
         print_value(&b, snapshot, PROTO_VIEW_STAFF, NODE_PLAIN);
     } else {
         jb_key(&b, &first, "resumed");
-        jb_puts(&b, "true");
+        jsonw_puts(&b, "true");
     }
-    jb_put(&b, "}", 1);
-    return jb_finish(&b);
+    jsonw_put(&b, "}", 1);
+    return jsonw_finish(&b);
 }
 
 static const char *const event_envelope[] = {"type", "seq", "at", "offset_ms", "kind", NULL};
 
 char *proto_encode_event(const forum_event *ev, proto_view view)
 {
-    jbuf b = {0};
+    jsonw b = {0};
     bool first = true;
-    jb_put(&b, "{", 1);
+    jsonw_put(&b, "{", 1);
     jb_key(&b, &first, "type");
-    jb_string(&b, "event");
+    jsonw_string(&b, "event");
     jb_key(&b, &first, "seq");
-    jb_int(&b, ev->seq);
+    jsonw_int(&b, ev->seq);
     jb_key(&b, &first, "at");
-    jb_int(&b, ev->at);
+    jsonw_int(&b, ev->at);
     if (ev->offset_ms >= 0) {
         jb_key(&b, &first, "offset_ms");
-        jb_int(&b, ev->offset_ms);
+        jsonw_int(&b, ev->offset_ms);
     }
     jb_key(&b, &first, "kind");
-    jb_string(&b, ev->kind);
+    jsonw_string(&b, ev->kind);
     if (ev->payload && cJSON_IsObject(ev->payload))
         print_members(&b, ev->payload, view, NODE_PLAIN, &first, event_envelope);
-    jb_put(&b, "}", 1);
-    return jb_finish(&b);
+    jsonw_put(&b, "}", 1);
+    return jsonw_finish(&b);
 }

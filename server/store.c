@@ -11,6 +11,8 @@
  * in store_append_sync / store_meta_set (start-up and rare settings only). */
 #include "store.h"
 
+#include "jsonw.h"
+
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -45,161 +47,6 @@ typedef struct store_sync_wait {
     const char *meta_value;
 } store_sync_wait;
 
-/* ---- JSON text for the database ------------------------------------------------------------
- * A compact serializer producing exactly what cJSON_PrintUnformatted produces (same number
- * formatting, same escapes), but into a reusable buffer and with integers formatted without
- * printf/sscanf: printing is otherwise the largest CPU cost per stored event. */
-typedef struct json_buf {
-    char *p;
-    size_t len, cap;
-    bool failed; /* out of memory: the text is incomplete */
-} json_buf;
-
-static void jb_reserve(json_buf *b, size_t more)
-{
-    if (b->failed || b->len + more < b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap <= b->len + more)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->failed = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void jb_put(json_buf *b, const char *text, size_t n)
-{
-    jb_reserve(b, n);
-    if (b->failed)
-        return;
-    memcpy(b->p + b->len, text, n);
-    b->len += n;
-}
-
-static void jb_number(json_buf *b, double d)
-{
-    char tmp[32];
-    if (d != d || d - d != 0) { /* NaN or infinite */
-        jb_put(b, "null", 4);
-        return;
-    }
-    if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
-        /* integral with at most 15 digits: what %1.15g prints, without printf */
-        int64_t v = (int64_t)d;
-        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-        char *end = tmp + sizeof tmp, *q = end;
-        do {
-            *--q = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (v < 0)
-            *--q = '-';
-        jb_put(b, q, (size_t)(end - q));
-        return;
-    }
-    /* as cJSON 1.7.15: 15 significant digits unless that does not read back within its
-       (loose) epsilon, else 17 */
-    int n = snprintf(tmp, sizeof tmp, "%1.15g", d);
-    double back = strtod(tmp, NULL);
-    double a = back < 0 ? -back : back, m = d < 0 ? -d : d;
-    double diff = back - d < 0 ? d - back : back - d;
-    if (diff > (a > m ? a : m) * DBL_EPSILON)
-        n = snprintf(tmp, sizeof tmp, "%1.17g", d);
-    jb_put(b, tmp, (size_t)n);
-}
-
-static void jb_string(json_buf *b, const char *str)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)(str ? str : "");
-    jb_put(b, "\"", 1);
-    for (;;) {
-        const unsigned char *run = s;
-        while (*s >= 0x20 && *s != '"' && *s != '\\')
-            s++;
-        jb_put(b, (const char *)run, (size_t)(s - run));
-        if (!*s)
-            break;
-        char esc[6] = {'\\', 0};
-        size_t n = 2;
-        switch (*s) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            jb_put(b, esc, 2);
-            esc[0] = '0';
-            esc[1] = '0';
-            esc[2] = hex[*s >> 4];
-            esc[3] = hex[*s & 15];
-            n = 4;
-        }
-        jb_put(b, esc, n);
-        s++;
-    }
-    jb_put(b, "\"", 1);
-}
-
-static void jb_value(json_buf *b, const cJSON *item)
-{
-    const cJSON *c;
-    if (cJSON_IsNull(item)) {
-        jb_put(b, "null", 4);
-    } else if (cJSON_IsFalse(item)) {
-        jb_put(b, "false", 5);
-    } else if (cJSON_IsTrue(item)) {
-        jb_put(b, "true", 4);
-    } else if (cJSON_IsNumber(item)) {
-        jb_number(b, item->valuedouble);
-    } else if (cJSON_IsString(item)) {
-        jb_string(b, item->valuestring);
-    } else if (cJSON_IsRaw(item)) {
-        const char *raw = item->valuestring ? item->valuestring : "";
-        jb_put(b, raw, strlen(raw));
-    } else if (cJSON_IsArray(item)) {
-        jb_put(b, "[", 1);
-        cJSON_ArrayForEach(c, item)
-        {
-            jb_value(b, c);
-            if (c->next)
-                jb_put(b, ",", 1);
-        }
-        jb_put(b, "]", 1);
-    } else if (cJSON_IsObject(item)) {
-        jb_put(b, "{", 1);
-        cJSON_ArrayForEach(c, item)
-        {
-            jb_string(b, c->string);
-            jb_put(b, ":", 1);
-            jb_value(b, c);
-            if (c->next)
-                jb_put(b, ",", 1);
-        }
-        jb_put(b, "}", 1);
-    } else {
-        b->failed = true; /* cJSON_Invalid */
-    }
-}
-
-/* Serializes item into b (reset first). Returns the NUL-terminated text, or NULL. */
-static const char *jb_print(json_buf *b, const cJSON *item)
-{
-    b->len = 0;
-    b->failed = false;
-    jb_value(b, item);
-    jb_put(b, "", 1);
-    return b->failed ? NULL : b->p;
-}
-
 struct store {
     uv_loop_t *loop;
     uv_async_t async;
@@ -212,7 +59,7 @@ struct store {
     /* writer statements, prepared once on wdb */
     sqlite3_stmt *ins_event, *up_question, *up_session, *up_program, *up_poll;
     sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta, *up_action;
-    json_buf json[2]; /* writer thread's reusable serialization buffers */
+    jsonw json[2]; /* writer thread's reusable serialization buffers */
     int wal_pages;    /* writer thread: WAL size after the last commit */
     bool truncate_wal; /* writer thread: an erasure committed; empty the WAL of old pages */
     int backups_running;  /* loop thread: online backups in flight */
@@ -505,12 +352,12 @@ static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
 
 /* Binds the whole object as JSON text, borrowed from buf: valid until buf is printed into
  * again, which happens only after this statement has been stepped. */
-static int bind_object(sqlite3_stmt *st, int idx, const cJSON *obj, json_buf *buf)
+static int bind_object(sqlite3_stmt *st, int idx, const cJSON *obj, jsonw *buf)
 {
-    const char *text = jb_print(buf, obj);
+    const char *text = jsonw_print(buf, obj);
     if (!text)
         return SQLITE_NOMEM;
-    return sqlite3_bind_text(st, idx, text, (int)(buf->len - 1), SQLITE_STATIC);
+    return sqlite3_bind_text(st, idx, text, (int)buf->len, SQLITE_STATIC);
 }
 
 /* Steps a fully bound write statement and resets it. Returns 0 or -1. */

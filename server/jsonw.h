@@ -1,0 +1,30 @@
+/* jsonw.h — the one JSON text writer of the server: appends JSON to a growable buffer without
+ * the printf/sscanf round trips of cJSON's printer. Integers (any integral double below 2^63)
+ * print exactly, without exponents; other numbers print with the fewest of 15 or 17 digits that
+ * read back exactly. Used by proto (wire messages, rendered per view while printing) and store
+ * (payload text in the database). Pure. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct jsonw {
+    char *p;     /* NUL-terminated while !failed */
+    size_t len, cap;
+    bool failed; /* an allocation failed: the text is incomplete */
+} jsonw;
+
+void jsonw_put(jsonw *w, const char *text, size_t n);
+void jsonw_puts(jsonw *w, const char *text);
+void jsonw_string(jsonw *w, const char *s); /* quoted and escaped; NULL prints "" */
+void jsonw_int(jsonw *w, int64_t v);
+void jsonw_number(jsonw *w, double v);      /* NaN and infinities print null */
+void jsonw_value(jsonw *w, const cJSON *item); /* the whole tree, unformatted */
+
+/* Hands the text over (caller frees), or frees it and returns NULL if anything failed. */
+char *jsonw_finish(jsonw *w);
+
+/* For a reused buffer: empties w, prints item, returns the text (owned by w) or NULL. */
+const char *jsonw_print(jsonw *w, const cJSON *item);
