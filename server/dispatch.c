@@ -19,10 +19,13 @@ typedef struct client client;
 typedef struct viewer_limits {
     char viewer_id[FORUM_VIEWER_ID_MAX];
     auth_bucket submit, vote;
+    int64_t last_ms; /* last use, for pruning idle entries */
     struct viewer_limits *next;
 } viewer_limits;
 
 #define VIEWER_BUCKETS 4096
+#define MAX_BAD_FRAMES_IN_A_ROW 20      /* non-JSON frames in a row before close 1008 */
+#define VIEWER_LIMITS_IDLE_MS 600000    /* per-viewer limit entries unused this long are freed */
 
 struct dispatch {
     uv_loop_t *loop;
@@ -36,6 +39,7 @@ struct dispatch {
     client *clients;
     viewer_limits *limits[VIEWER_BUCKETS];
     uint64_t requests, errors, hellos;
+    int64_t last_prune_ms;
     bool stopped;
     /* sessions a viewer joined since the last flush: their peak audience is checked then */
     char peak_pending[32][FORUM_CODE_MAX];
@@ -52,6 +56,7 @@ struct client {
     forum_actor actor;
     int64_t opened_at;
     auth_bucket msg_bucket;
+    int refused_in_a_row; /* frames refused for rate or as non-JSON since the last good one */
     client *prev, *next;
 };
 
@@ -492,18 +497,18 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
+/* Per-viewer limits on questions and votes (the per-connection frame limit is taken earlier,
+ * for every frame). */
 static bool rate_limited(dispatch *d, client *cl, forum_cmd_type type, int64_t *retry)
 {
     int64_t now = (int64_t)uv_now(d->loop);
-    *retry = auth_bucket_take(&cl->msg_bucket, d->opt.messages_per_sec * 2.0,
-                              d->opt.messages_per_sec, now);
-    if (*retry > 0)
-        return true;
+    *retry = 0;
     if (cl->actor.role != FORUM_ROLE_VIEWER)
         return false;
     viewer_limits *v = limits_for(d, cl->actor.viewer_id);
     if (!v)
         return false;
+    v->last_ms = now;
     if (type == FORUM_CMD_QUESTION_SUBMIT) {
         int per_min = forum_question_rate_per_min(d->st, cl->actor.session);
         if (per_min <= 0)
@@ -523,13 +528,39 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
     if (!cl)
         return;
     d->requests++;
+    /* Every frame, before hello and before decoding, takes a token of the connection's budget
+     * (a flood of requests is answered with rate_limited); a run of frames that are not JSON
+     * at all is protocol abuse and closes the connection (1008). */
+    int64_t retry = auth_bucket_take(&cl->msg_bucket, d->opt.messages_per_sec * 2.0,
+                                     d->opt.messages_per_sec, (int64_t)uv_now(d->loop));
+    if (retry > 0) {
+        proto_error peek;
+        forum_command none;
+        memset(&none, 0, sizeof none);
+        if (proto_decode(data, len, &d->opt.limits, &none, &peek) == 0) {
+            snprintf(peek.re, sizeof peek.re, "%s", none.id ? none.id : "");
+            forum_command_free(&none);
+        } else if (peek.code == FORUM_E_BAD_JSON &&
+                   ++cl->refused_in_a_row > MAX_BAD_FRAMES_IN_A_ROW) {
+            net_close(c, 1008, "too many frames that are not JSON");
+            return;
+        }
+        reply_error(d, cl, peek.re, FORUM_E_RATE_LIMITED, NULL, "too many requests; slow down",
+                    retry);
+        return;
+    }
     forum_command cmd;
     proto_error perr;
     memset(&cmd, 0, sizeof cmd);
     if (proto_decode(data, len, &d->opt.limits, &cmd, &perr) != 0) {
+        if (perr.code == FORUM_E_BAD_JSON && ++cl->refused_in_a_row > MAX_BAD_FRAMES_IN_A_ROW) {
+            net_close(c, 1008, "too many frames that are not JSON");
+            return;
+        }
         reply_error(d, cl, perr.re, perr.code, perr.field[0] ? perr.field : NULL, perr.message, 0);
         return;
     }
+    cl->refused_in_a_row = 0;
     if (cmd.type == FORUM_CMD_HELLO) {
         handle_hello(d, cl, &cmd);
         forum_command_free(&cmd);
@@ -540,7 +571,6 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
         forum_command_free(&cmd);
         return;
     }
-    int64_t retry = 0;
     if (!forum_submit_is_repeat(d->st, &cl->actor, &cmd) && rate_limited(d, cl, cmd.type, &retry)) {
         reply_error(d, cl, cmd.id, FORUM_E_RATE_LIMITED, NULL, "too many requests; slow down",
                     retry);
@@ -616,6 +646,19 @@ static void sweep_hello(uv_timer_t *t)
     dispatch *d = t->data;
     int64_t now = (int64_t)uv_now(d->loop);
     hub_send_presence(d->hub);
+    if (now - d->last_prune_ms >= 60000) { /* forget idle viewers' buckets (they are full) */
+        d->last_prune_ms = now;
+        for (size_t i = 0; i < VIEWER_BUCKETS; i++)
+            for (viewer_limits **pp = &d->limits[i]; *pp;) {
+                viewer_limits *v = *pp;
+                if (now - v->last_ms >= VIEWER_LIMITS_IDLE_MS) {
+                    *pp = v->next;
+                    free(v);
+                } else {
+                    pp = &v->next;
+                }
+            }
+    }
     for (client *cl = d->clients; cl; cl = cl->next)
         if (!cl->hello_done && now - cl->opened_at >= d->opt.hello_timeout_ms)
             net_close(cl->conn, 1008, "no hello within the time limit");

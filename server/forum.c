@@ -3795,6 +3795,24 @@ cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const cha
                      session_before(st, a->session, s))
                 cJSON_AddItemToArray(open, action_json(a));
         }
+        /* The viewers banned in this session (the moderator console lists them), in the order
+         * the server first saw them, so the output is deterministic. */
+        cJSON *banned = cJSON_AddArrayToObject(o, "banned");
+        int64_t *keys = s->bans.len ? malloc(s->bans.len * sizeof *keys) : NULL;
+        size_t nk = 0;
+        for (size_t i = 0; keys && i < s->bans.cap; i++)
+            if (s->bans.keys[i] > 0 && nk < s->bans.len)
+                keys[nk++] = s->bans.keys[i];
+        for (size_t i = 1; i < nk; i++) /* insertion sort: ban lists are short */
+            for (size_t j = i; j > 0 && keys[j - 1] > keys[j]; j--) {
+                int64_t t = keys[j];
+                keys[j] = keys[j - 1];
+                keys[j - 1] = t;
+            }
+        for (size_t i = 0; banned && i < nk; i++)
+            if ((size_t)keys[i] <= st->n_viewers)
+                cJSON_AddItemToArray(banned, cJSON_CreateString(st->viewers[keys[i] - 1].id));
+        free(keys);
     }
     if (!staff) {
         cJSON *mv = cJSON_AddArrayToObject(o, "my_votes");

@@ -33,7 +33,7 @@ typedef struct config {
     bool synchronous_full;
     bool demo;
     size_t max_frame;
-    int max_connections;
+    int max_connections, max_per_address;
     size_t queue_max_msgs, queue_max_bytes;
     int hello_timeout_s;
     int question_max_chars;
@@ -64,7 +64,10 @@ static void usage(FILE *out)
         "  --no-demo             do not create the demo programme in an empty database\n"
         "  --max-frame BYTES     largest WebSocket message accepted (default 65536)\n"
         "  --max-question-chars N  question length limit in characters (default 500)\n"
-        "  --max-connections N   WebSocket/HTTP connections at once (default: fd limit - 64)\n"
+        "  --max-connections N   WebSocket connections at once (default: fd limit - 64; sockets\n"
+        "                        past fd limit - 32 are refused at accept)\n"
+        "  --max-connections-per-address N  WebSockets from one source address (default 5000;\n"
+        "                        0 = no limit)\n"
         "  --queue-max-msgs N    per-connection send queue, messages (default 4096)\n"
         "  --queue-max-bytes N   per-connection send queue, bytes (default 8388608)\n"
         "  --hello-timeout SECS  close connections that send no hello (default 10)\n"
@@ -162,6 +165,10 @@ static int set_option(config *c, const char *name, const char *v)
         if (parse_long(name, v, 1, 1000000, &x))
             return -1;
         c->max_connections = (int)x;
+    } else if (strcmp(name, "max-connections-per-address") == 0) {
+        if (parse_long(name, v, 0, 1000000, &x))
+            return -1;
+        c->max_per_address = (int)x;
     } else if (strcmp(name, "queue-max-msgs") == 0) {
         if (parse_long(name, v, 16, 1000000, &x))
             return -1;
@@ -590,6 +597,7 @@ int main(int argc, char **argv)
     c->synchronous_full = true;
     c->demo = true;
     c->hello_timeout_s = 10;
+    c->max_per_address = 5000;
     if (argc >= 2 && strcmp(argv[1], "backup") == 0)
         return run_backup(c, argc, argv);
     int prc = parse_args(c, argc, argv);
@@ -647,6 +655,7 @@ int main(int argc, char **argv)
     nopt.max_queue_msgs = c->queue_max_msgs;
     nopt.max_queue_bytes = c->queue_max_bytes;
     nopt.max_connections = c->max_connections;
+    nopt.max_per_address = c->max_per_address;
     nopt.tls_cert = c->tls_cert[0] ? c->tls_cert : NULL;
     nopt.tls_key = c->tls_key[0] ? c->tls_key : NULL;
     net_callbacks cb = dispatch_net_callbacks(sv.dispatch);

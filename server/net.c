@@ -56,8 +56,49 @@ struct net {
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     unsigned char *pack; /* scratch for packed frames: LWS_PRE + max_pack_bytes */
+    int fd_refuse_at;    /* accepted descriptors from this number on are refused */
+    struct peer_entry *peers[256]; /* open WebSocket connections per source address */
     size_t pack_cap;
 };
+
+/* ---- connections per source address ---------------------------------------------------- */
+
+typedef struct peer_entry {
+    char addr[64];
+    int count;
+    struct peer_entry *next;
+} peer_entry;
+
+/* Adds delta to the count of addr and returns the count (delta 0: just look). */
+static int peer_count(net *n, const char *addr, int delta)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = addr; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    peer_entry **slot = &n->peers[h % 256];
+    for (peer_entry **pp = slot; *pp; pp = &(*pp)->next) {
+        peer_entry *e = *pp;
+        if (strcmp(e->addr, addr) != 0)
+            continue;
+        e->count += delta;
+        int count = e->count;
+        if (count <= 0) {
+            *pp = e->next;
+            free(e);
+        }
+        return count;
+    }
+    if (delta <= 0)
+        return 0;
+    peer_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return 0;
+    snprintf(e->addr, sizeof e->addr, "%s", addr);
+    e->count = delta;
+    e->next = *slot;
+    *slot = e;
+    return delta;
+}
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
@@ -457,24 +498,41 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     net_conn *c = p ? p->conn : NULL;
 
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        if (n && (n->shutting_down || (n->opt.max_connections > 0 &&
-                                       n->stats.connections >= (uint64_t)n->opt.max_connections))) {
-            n->stats.refused++;
-            return 1;
-        }
-        return 0;
-
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[64] = "";
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
-            lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-        if (strcmp(uri, "/ws") != 0 || !origin_allowed(n, wsi) || n->shutting_down) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        /* Descriptors are handed out lowest-first, so the accepted one's number bounds how many
+         * are open: refusing near the limit keeps accept() from ever failing with EMFILE (which
+         * lws would retry in a busy loop), whatever mix of handshakes is in flight. */
+        int fd = (int)(intptr_t)in;
+        if (n && (n->shutting_down || fd >= n->fd_refuse_at)) {
             n->stats.refused++;
             return 1;
         }
         return 0;
     }
+
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[64] = "", peer[64] = "";
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+            lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        if (strcmp(uri, "/ws") != 0 || !origin_allowed(n, wsi) || n->shutting_down ||
+            (n->opt.max_connections > 0 &&
+             n->stats.connections >= (uint64_t)n->opt.max_connections) ||
+            (n->opt.max_per_address > 0 && peer_count(n, peer, 0) >= n->opt.max_per_address)) {
+            n->stats.refused++;
+            return 1;
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (len == 1 && c) { /* RFC 6455 5.5.1: a 1-byte close payload is a protocol error */
+            c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+            snprintf(c->close_reason, sizeof c->close_reason, "invalid close frame");
+            send_close_frame(c);
+            return 1;
+        }
+        return 0;
 
     case LWS_CALLBACK_ESTABLISHED: {
         c = calloc(1, sizeof *c);
@@ -483,6 +541,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         c->n = n;
         lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+        peer_count(n, c->peer, +1);
         p->conn = c;
         c->next = n->conns;
         if (n->conns)
@@ -550,6 +609,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             n->cb.on_close(n->cb.arg, c, c->user);
         conn_unlink(n, c);
         conn_free_queue(n, c);
+        peer_count(n, c->peer, -1);
         n->stats.connections--;
         free(c->rx);
         free(c);
@@ -668,6 +728,9 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
         fd_limit = (int)rl.rlim_cur;
     if (n->opt.max_connections <= 0)
         n->opt.max_connections = fd_limit > 128 ? fd_limit - 64 : fd_limit / 2;
+    if (n->opt.max_per_address < 0)
+        n->opt.max_per_address = 0;
+    n->fd_refuse_at = fd_limit > 128 ? fd_limit - 32 : fd_limit - 8;
     n->retry.secs_since_valid_ping = (uint16_t)(opt->ping_secs > 0 ? opt->ping_secs : 30);
     n->retry.secs_since_valid_hangup = (uint16_t)(opt->hangup_secs > 0 ? opt->hangup_secs : 60);
     uv_timer_init(loop, &n->shutdown_timer);
@@ -785,5 +848,11 @@ void net_free(net *n)
         free(n->origins[i]);
     free(n->origins);
     free(n->pack);
+    for (size_t i = 0; i < 256; i++)
+        while (n->peers[i]) {
+            peer_entry *e = n->peers[i];
+            n->peers[i] = e->next;
+            free(e);
+        }
     free(n);
 }

@@ -64,7 +64,9 @@ typedef struct net_options {
     size_t max_queue_msgs;     /* per connection send queue cap, messages (4096) */
     size_t max_queue_bytes;    /* per connection send queue cap, bytes (8 MiB) */
     size_t max_pack_bytes;     /* pack queued messages into one array frame up to this (64 KiB) */
-    int max_connections;       /* refuse connections beyond this (0 = from the fd limit) */
+    int max_connections;       /* refuse WebSockets beyond this (0 = fd limit - 64); sockets are
+                                  also refused near the fd limit, so accept() never fails */
+    int max_per_address;       /* WebSockets per source address (0 = no limit) */
     int ping_secs;             /* idle before ping (30) */
     int hangup_secs;           /* idle before hang-up (60) */
     const char *tls_cert, *tls_key; /* both set: serve wss:// and https:// */

@@ -81,6 +81,43 @@ static int oom(decoder *d)
     return fail(d, FORUM_E_INTERNAL, NULL, "out of memory");
 }
 
+/* Names the member whose string value holds the first \u0000 escape ("" if it cannot tell):
+ * walks back from the escape to the opening quote of its string, then over ':' to the key. */
+static void nul_escape_field(const char *data, size_t len, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *hit = memmem(data, len, "\\u0000", 6);
+    if (!hit)
+        return;
+    const char *p = hit;
+    while (p > data && !(p[-1] == '"' && (p - 1 == data || p[-2] != '\\')))
+        p--;
+    if (p <= data)
+        return;
+    p--; /* the opening quote */
+    while (p > data && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r'))
+        p--;
+    if (p <= data || p[-1] != ':')
+        return;
+    p--;
+    while (p > data && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r'))
+        p--;
+    if (p <= data || p[-1] != '"')
+        return;
+    const char *end = p - 1, *start = end;
+    while (start > data && start[-1] != '"')
+        start--;
+    size_t n = (size_t)(end - start);
+    if (start <= data || n == 0 || n >= cap)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!((start[i] >= 'a' && start[i] <= 'z') || start[i] == '_' ||
+              (start[i] >= '0' && start[i] <= '9')))
+            return;
+    memcpy(out, start, n);
+    out[n] = '\0';
+}
+
 /* Checks the raw frame before cJSON sees it: no NUL bytes, no raw control characters inside
  * strings (JSON forbids them), and nesting depth <= PROTO_MAX_DEPTH (so no deep recursion in
  * the parser). Sets *nul_escape when a string contains the escape \u0000, which cJSON would
@@ -1006,7 +1043,10 @@ int proto_decode(const char *data, size_t len, const forum_limits *limits, forum
     if (read_request_id(&d, root) < 0)
         goto fail;
     if (nul_escape) {
-        fail(&d, FORUM_E_BAD_REQUEST, NULL, "strings must not contain NUL characters");
+        char field[40];
+        nul_escape_field(data, len, field, sizeof field);
+        fail(&d, FORUM_E_BAD_REQUEST, field[0] ? field : NULL,
+             "%s must not contain NUL characters", field[0] ? field : "strings");
         goto fail;
     }
 

@@ -137,6 +137,7 @@ export class RawWs {
     this.protocolErrors = [];
     this._frag = null;
     this.onObject = null;   // optional callback(object, receivedAt) for every JSON object
+    this.parseJson = true;  // false: text messages are only counted (load tests)
     this._waiters = new Set();
     this.endedP = new Promise((resolve) => {
       sock.on('close', () => { this.ended = true; this._poke(); resolve(); });
@@ -204,6 +205,11 @@ export class RawWs {
     if (f.fin) {
       const data = Buffer.concat(this._frag.parts);
       const m = { opcode: this._frag.opcode, data, at: f.at };
+      if (m.opcode === OP.TEXT && !this.parseJson) {
+        this.discarded = (this.discarded ?? 0) + 1; // count only: the text is not kept
+        this._frag = null;
+        return;
+      }
       if (m.opcode === OP.TEXT) {
         m.text = data.toString('utf8');
         try {

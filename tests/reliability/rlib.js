@@ -129,6 +129,8 @@ export class Forumd {
   rss() { return rssKb(this.pid); }
   /** Number of open file descriptors. */
   fds() { return fdCount(this.pid); }
+  /** CPU time used so far (user + system), ms. */
+  cpuMs() { return cpuMs(this.pid); }
 }
 
 /** Starts a Forumd and waits for its listening line. */
@@ -147,6 +149,13 @@ export function rssKb(pid) {
   try {
     const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)\s+kB/);
     return m ? Number(m[1]) : NaN;
+  } catch { return NaN; }
+}
+
+export function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
   } catch { return NaN; }
 }
 
@@ -169,8 +178,8 @@ export function percentile(values, p) {
 }
 
 /** Fetches a URL path from the server; {status, text}. */
-export async function httpGet(srv, p, headers = {}) {
-  const r = await fetch(`http://127.0.0.1:${srv.port}${p}`, { headers });
+export async function httpGet(srv, p, headers = {}, timeoutMs = 5000) {
+  const r = await fetch(`http://127.0.0.1:${srv.port}${p}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
   return { status: r.status, text: await r.text() };
 }
 
@@ -262,3 +271,45 @@ export class LeanViewer {
 }
 
 export { Client, connect, harness, makeTempDir, newToken, setupSession, short, sleep, withTimeout };
+
+/**
+ * The leanest viewer: a raw socket that said hello, then only scans the byte stream for
+ * `marker` + digits + `#` (markers never straddle a message, and messages are never split
+ * across frames, so frame headers can be ignored) and calls onMarker(n, receivedAt). Counts
+ * bytes. Its TCP end (server close) sets `ended`.
+ */
+export async function rawLeanViewer(port, code, { token = newToken(), marker = 'b#', onMarker } = {}) {
+  const { RawWs } = await import('./rawws.js');
+  const ws = await RawWs.open(port);
+  const w = await ws.hello(code, 'viewer', token);
+  if (w.type !== 'welcome') throw new Error(`hello: ${short(w)}`);
+  const sock = ws.sock;
+  sock.removeAllListeners('data');
+  const v = { sock, ws, bytes: 0, markers: 0, get ended() { return ws.ended; } };
+  const m = Buffer.from(marker);
+  let carry = Buffer.alloc(0);
+  sock.on('data', (d) => {
+    const t = performance.now();
+    v.bytes += d.length;
+    const buf = carry.length ? Buffer.concat([carry, d]) : d;
+    let at = 0;
+    let lastEnd = 0;
+    for (;;) {
+      const k = buf.indexOf(m, at);
+      if (k < 0) break;
+      let j = k + m.length;
+      let n = 0;
+      while (j < buf.length && buf[j] >= 48 && buf[j] <= 57) n = n * 10 + (buf[j++] - 48);
+      if (j >= buf.length) break; // incomplete: keep for the next chunk
+      if (buf[j] === 35 /* # */ && j > k + m.length) {
+        v.markers++;
+        onMarker?.(n, t);
+      }
+      at = j;
+      lastEnd = j;
+    }
+    const keepFrom = Math.max(lastEnd, buf.length - (m.length + 20));
+    carry = Buffer.from(buf.subarray(keepFrom));
+  });
+  return v;
+}

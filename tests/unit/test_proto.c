@@ -129,9 +129,9 @@ static void test_nul_is_refused(void)
     CHECK(rejects_bytes(raw, sizeof raw - 1, FORUM_E_BAD_JSON, ""));
     static const char in_string[] = "{\"type\":\"question.submit\",\"text\":\"a\0b\"}";
     CHECK(rejects_bytes(in_string, sizeof in_string - 1, FORUM_E_BAD_JSON, ""));
-    /* the \u0000 escape would silently cut the text: refused, with the id echoed */
+    /* the \u0000 escape would silently cut the text: refused, naming the field, id echoed */
     CHECK(rejects("{\"id\":\"n1\",\"type\":\"question.submit\",\"text\":\"a\\u0000b\"}",
-                  FORUM_E_BAD_REQUEST, ""));
+                  FORUM_E_BAD_REQUEST, "text"));
     CHECK_STR(err.re, "n1");
     /* an escaped backslash followed by "u0000" is plain text */
     forum_command cmd;
