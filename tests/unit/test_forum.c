@@ -1500,6 +1500,15 @@ static void banned_viewer_may_watch_but_not_write(void)
     CHECK_STR(json_s(r.events[0].payload, "viewer_id"), viewer_a.viewer_id);
     forum_result_free(&r);
     CHECK(forum_viewer_banned(st, code, viewer_a.viewer_id));
+    /* Staff snapshots list the session's bans; viewers' snapshots do not. */
+    cJSON *staff_snap = snapshot_of(&moderator);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(staff_snap, "banned")) == 1);
+    CHECK_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(staff_snap, "banned"), 0)->valuestring,
+              viewer_a.viewer_id);
+    cJSON_Delete(staff_snap);
+    staff_snap = snapshot_of(&viewer_b);
+    CHECK(cJSON_GetObjectItem(staff_snap, "banned") == NULL);
+    cJSON_Delete(staff_snap);
     CHECK(submit_as(&viewer_a, "Let me in", NULL) == -FORUM_E_BANNED);
     CHECK(vote(&viewer_a, q, true) == FORUM_E_BANNED);
     cJSON *snap = snapshot_of(&viewer_a); /* may still watch */
@@ -1515,6 +1524,10 @@ static void banned_viewer_may_watch_but_not_write(void)
     CHECK(r.err == FORUM_OK && r.n_events == 1);
     CHECK_STR(r.events[0].kind, "viewer.unbanned");
     forum_result_free(&r);
+    staff_snap = snapshot_of(&moderator);
+    CHECK(cJSON_IsArray(cJSON_GetObjectItem(staff_snap, "banned")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(staff_snap, "banned")) == 0);
+    cJSON_Delete(staff_snap);
     CHECK(vote(&viewer_a, q, true) == FORUM_OK);
     teardown();
 }

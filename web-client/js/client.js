@@ -12,6 +12,7 @@
 //   outbox-ack    {request, reply}  a durable request from an earlier page load was acked
 //   outbox-error  {request, error}  ... or refused
 //   outbox-change {pending: [requests]}
+//   presence {type:'presence', viewers}  staff: the live number of connected viewers
 //   server-error  an error that answers no request of ours
 
 const RECONNECT_BASE_MS = 500;
@@ -210,7 +211,10 @@ export class ForumClient extends EventTarget {
       this.helloId = newRequestId('h');
       const hello = { type: 'hello', id: this.helloId, session: this.session, role: this.role, token: this.token };
       if (this.name) hello.name = this.name;
-      if (this.lastSeq > 0) hello.resume_from = this.lastSeq;
+      // A studio-wide producer connection (session null) receives every session's
+      // session.changed with that session's own seq, so its position cannot be resumed from
+      // one number: it takes a fresh snapshot instead.
+      if (this.lastSeq > 0 && this.session !== null) hello.resume_from = this.lastSeq;
       ws.send(JSON.stringify(hello));
       this.helloTimer = setTimeout(() => { if (this.ws === ws) this._drop('hello-timeout'); }, HELLO_TIMEOUT_MS);
     };
@@ -320,7 +324,8 @@ export class ForumClient extends EventTarget {
       return;
     }
     if (m.type === 'event') {
-      if (typeof m.seq === 'number') {
+      const ownLog = this.session !== null || m.kind !== 'session.changed';
+      if (typeof m.seq === 'number' && ownLog) {
         if (m.seq <= this.lastSeq) return; // already applied (snapshot or an earlier delivery)
         this.lastSeq = m.seq;
       }
@@ -341,6 +346,11 @@ export class ForumClient extends EventTarget {
         if (p.reject) p.reject(error);
         else this.dispatchEvent(new CustomEvent('outbox-error', { detail: { request: p.request, error } }));
       }
+      return;
+    }
+    if (m.type === 'presence') {
+      // Staff only: the number of viewers connected now (no seq, not in the transcript).
+      this.dispatchEvent(new CustomEvent('presence', { detail: m }));
       return;
     }
     if (m.type === 'error') {

@@ -1,6 +1,8 @@
 // moderator.js — the moderator console /m/<code>#key=<moderator key>: live columns (incoming,
 // published, up next with the question on air, answered, dismissed), one click or one key per
-// action, panel control, questions entered by phone/paper/visit, polls and bans.
+// action, panel control, questions entered by phone/paper/visit (through the durable outbox,
+// like viewers' questions), commitments (action items) recorded from the question on air,
+// polls, bans, and the live viewer count (presence messages).
 // The key is read from the URL fragment (never sent over HTTP) or typed in.
 import { initI18n, t, onLangChange } from './i18n.js';
 import { ForumClient } from './client.js';
@@ -9,6 +11,7 @@ import {
   h, mount, $, $$, icon, bindCounter, errorText, toast, bindConnection, relTime, codeFromPath,
   storageGet, storageSet, openDialog, confirmDialog, codePoints,
 } from './ui.js';
+import { actionRow, actionDialog, actionChanges } from './actions.js';
 
 const MAX_CHARS = 500;
 const code = codeFromPath();
@@ -44,8 +47,15 @@ function moderatorName() {
 
 function start(key) {
   if (client) client.stop();
-  client = new ForumClient({ session: code, role: 'moderator', token: key, name: moderatorName() });
+  // Questions entered for callers, letter writers and visited residents go through the outbox:
+  // kept in localStorage until the server answers, resent with the same id (staff submissions
+  // are idempotent on (moderator, id)), so a flaky studio network loses none.
+  client = new ForumClient({ session: code, role: 'moderator', token: key, name: moderatorName(), outboxKey: `forum.modoutbox.${code}` });
   renderConn = bindConnection(client, $('#conn'));
+  client.addEventListener('presence', (e) => store.setViewers(e.detail.viewers));
+  client.addEventListener('outbox-change', () => renderEntryPending());
+  client.addEventListener('outbox-ack', (e) => { if (e.detail.reply.question) store.upsertFromAck(e.detail.reply.question); toast(t('mod.entry_done'), 'ok', 2200); });
+  client.addEventListener('outbox-error', (e) => toast(t('mod.entry_failed', { reason: errorText(e.detail.error) }), 'error', 6000));
   client.addEventListener('welcome', (e) => {
     if (e.detail.snapshot) store.reset(e.detail.snapshot);
     $('#login').hidden = true;
@@ -60,6 +70,7 @@ function start(key) {
   });
   client.start();
   renderName();
+  renderEntryPending(); // questions still waiting from an earlier page load
 }
 
 function showLogin(message) {
@@ -226,7 +237,45 @@ const actions = {
     const ok = await confirmDialog(t('mod.ban_title'), t('mod.ban_body', { who: item.author || t('common.anonymous') }), t('mod.ban'), { danger: true });
     if (ok) send('viewer.ban', { viewer_id: item.viewer_id }, t('mod.banned'));
   },
+  async commit(item) {
+    // Linked to the question on air; with nothing on air, to the selected question.
+    const target = store.onAirQuestion() || (item && ['published', 'answered', 'on_air'].includes(item.state) ? item : null);
+    if (!target) { toast(t('mod.commit_none'), 'info'); return; }
+    const result = await actionDialog({ question: target });
+    if (!result) return;
+    const fields = { question_id: target.id, text: result.text, status: result.status };
+    if (result.owner) fields.owner = result.owner;
+    if (result.due) fields.due = result.due;
+    const ack = await send('action.create', fields, t('act.created'));
+    if (ack && ack.action) store.upsertAction(ack.action);
+  },
 };
+
+async function newActionFree() {
+  const questions = store.list((x) => ['published', 'on_air', 'answered'].includes(x.state)).sort((a, b) => a.id - b.id);
+  const result = await actionDialog({ questions });
+  if (!result) return;
+  const fields = { text: result.text, status: result.status };
+  if (result.owner) fields.owner = result.owner;
+  if (result.due) fields.due = result.due;
+  if (result.question_id) fields.question_id = result.question_id;
+  const ack = await send('action.create', fields, t('act.created'));
+  if (ack && ack.action) store.upsertAction(ack.action);
+}
+
+async function updateAction(a, fields) {
+  const ack = await send('action.update', { action_id: a.id, ...fields }, t('act.updated'));
+  if (ack && ack.action) store.upsertAction(ack.action);
+}
+
+async function editAction(a, earlier) {
+  const questions = earlier ? null : store.list((x) => ['published', 'on_air', 'answered'].includes(x.state)).sort((x, y) => x.id - y.id);
+  const result = await actionDialog({ action: a, questions });
+  if (!result) return;
+  const changes = actionChanges(a, result);
+  if (Object.keys(changes).length) await updateAction(a, changes);
+}
+$('#action-new').addEventListener('click', () => newActionFree());
 
 async function setQueue(ids) {
   const before = (store.panel.up_next || []).slice();
@@ -304,6 +353,7 @@ document.addEventListener('keydown', (e) => {
     u: () => actions.undo(),
     q: () => actions.toggleQueue(item),
     b: () => actions.ban(item),
+    c: () => actions.commit(item),
     '/': () => $('#search').focus(),
     j: () => moveSelection(1, 0),
     k: () => moveSelection(-1, 0),
@@ -369,13 +419,27 @@ $('#entry-form').addEventListener('submit', async (e) => {
   const fields = { text, category: $('#entry-kind').value, source: ui.entrySource, author: author || null, anonymous: !author };
   const to = $('#entry-to').value;
   if (to) fields.to = Number(to);
-  const ack = await send('question.submit', fields, t('mod.entry_done'));
-  if (ack) {
-    $('#entry-text').value = '';
-    $('#entry-author').value = '';
-    updateEntryCounter();
+  // Durable: the form is cleared at once, the question waits in the outbox until acked.
+  const pending = client.request('question.submit', fields, { durable: true });
+  $('#entry-text').value = '';
+  $('#entry-author').value = '';
+  updateEntryCounter();
+  if (!client.connected) toast(t('mod.entry_queued'), 'info', 4000);
+  try {
+    const ack = await pending;
+    if (ack.question) store.upsertFromAck(ack.question);
+    toast(t('mod.entry_done'), 'ok', 2200);
+  } catch (err) {
+    toast(t('mod.entry_failed', { reason: errorText(err) }), 'error', 6000);
   }
 });
+
+function renderEntryPending() {
+  const list = client ? client.pendingOutbox().filter((r) => r.type === 'question.submit') : [];
+  mount($('#entry-pending'), list.length ? h('div', { class: 'entry-pending', role: 'status' },
+    h('span', { class: 'entry-pending-title' }, t('mod.entry_pending', { n: list.length })),
+    list.map((r) => h('span', { class: 'entry-pending-item' }, icon(r.source || 'phone'), ' ', r.text))) : null);
+}
 
 // Polls.
 function pollOptionRow(value = '') {
@@ -444,6 +508,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
     acts.push(actionButton(t('mod.dismiss'), 'x', () => actions.dismiss(item), { kbd: 'D' }));
   } else if (item.state === 'answered') {
     acts.push(actionButton(t('mod.reair'), 'air', () => actions.onAir(item), { kbd: 'O', cls: 'm-act-labelled' }));
+    acts.push(actionButton(t('mod.commit'), 'check', () => actions.commit(item), { kbd: 'C', cls: 'm-act-labelled' }));
   }
   if (item.viewer_id && item.source === 'web' && ['pending', 'published'].includes(item.state)) {
     const banned = store.banned.has(item.viewer_id);
@@ -559,7 +624,10 @@ function renderOnAir() {
       h('button', { type: 'button', class: 'btn btn-light btn-sm', onclick: () => actions.answered(item) }, t('mod.mark_answered'), h('span', { class: 'kbd' }, 'R')),
       h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm', onclick: () => actions.clearAir() }, t('mod.clear_air')),
       h('span', { class: 'topbar-spacer' }),
-      h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm', disabled: !queueLen, onclick: () => actions.next() }, t('mod.next'), h('span', { class: 'kbd' }, 'N')))));
+      h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm', disabled: !queueLen, onclick: () => actions.next() }, t('mod.next'), h('span', { class: 'kbd' }, 'N'))),
+    // Commitments are made while the question is on air: one click records one, linked to it.
+    h('button', { type: 'button', class: 'btn btn-ghost-light btn-sm onair-commit', id: 'onair-commit', onclick: () => actions.commit(item) },
+      icon('check'), t('mod.commit'), h('span', { class: 'kbd' }, 'C'))));
 }
 
 function renderColumns() {
@@ -607,6 +675,7 @@ function renderHeader() {
   const counts = { pending: 0, published: 0, answered: 0 };
   for (const x of store.questions.values()) if (counts[x.state] !== undefined) counts[x.state] += 1;
   mount($('#stats'),
+    h('span', { class: 'c-stat c-stat-viewers', id: 'stat-viewers' }, h('b', { class: 'num' }, store.viewers == null ? '–' : String(store.viewers)), t('mod.stat_viewers')),
     h('span', { class: 'c-stat' }, h('b', { class: 'num' }, String(counts.pending)), t('mod.stat_pending')),
     h('span', { class: 'c-stat' }, h('b', { class: 'num' }, String(counts.answered)), t('mod.stat_answered')),
     s.premoderation ? h('span', { class: 'chip chip-pending' }, t('mod.premod_on')) : h('span', { class: 'chip' }, t('mod.premod_off')));
@@ -666,18 +735,38 @@ function renderPolls() {
 
 function renderBans() {
   const bans = [...store.banned.keys()];
+  $('#n-bans').textContent = bans.length ? String(bans.length) : '';
   mount($('#ban-list'), bans.length ? bans.map((id) => {
     const asked = store.list((x) => x.viewer_id === id);
     const who = asked.find((x) => x.author)?.author || t('common.anonymous');
-    return h('div', { class: 'side-card ban-row' },
-      h('div', {}, h('b', {}, who), h('p', { class: 'field-hint num' }, id), asked[0] ? h('p', { class: 'field-hint ban-text' }, asked[0].text) : null),
+    return h('div', { class: 'side-card ban-row', dataset: { viewerId: id } },
+      h('div', {}, h('b', {}, who), h('p', { class: 'field-hint num' }, id),
+        asked[0] ? h('p', { class: 'field-hint ban-text' }, asked[0].text) : h('p', { class: 'field-hint ban-text' }, t('mod.ban_no_questions'))),
       h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: () => send('viewer.unban', { viewer_id: id }, t('mod.unbanned')) }, t('mod.unban')));
   }) : h('p', { class: 'empty' }, t('mod.no_bans')));
 }
 
+function renderActions() {
+  const readOnly = store.session && store.session.status === 'archived';
+  const byDue = (a, b) => (a.status === 'done') - (b.status === 'done') || String(a.due || '9999').localeCompare(String(b.due || '9999')) || a.id - b.id;
+  const own = [...store.actions.values()].sort(byDue);
+  const old = [...store.openActions.values()].sort(byDue);
+  $('#n-actions').textContent = own.length ? String(own.length) : '';
+  const row = (a, earlier) => actionRow(a, {
+    question: earlier ? null : q(a.question_id),
+    earlier,
+    readOnly,
+    onStatus: (status) => updateAction(a, { status }),
+    onEdit: () => editAction(a, earlier),
+  });
+  mount($('#action-list'), own.length ? own.map((a) => row(a, false)) : h('p', { class: 'empty' }, t('act.none')));
+  mount($('#open-action-list'), old.length ? old.map((a) => row(a, true)) : h('p', { class: 'field-hint' }, t('act.none_earlier')));
+  $('#action-new').disabled = readOnly;
+}
+
 function renderShortcuts() {
   const keys = [['A', 'mod.approve'], ['D', 'mod.dismiss'], ['S', 'mod.star'], ['E', 'mod.edit'], ['M', 'mod.merge'], ['Q', 'mod.queue'],
-    ['O', 'mod.on_air'], ['N', 'mod.next'], ['R', 'mod.mark_answered'], ['U', 'mod.undo'], ['B', 'mod.ban'], ['/', 'mod.search_label'], ['↑↓←→', 'mod.navigate']];
+    ['O', 'mod.on_air'], ['N', 'mod.next'], ['R', 'mod.mark_answered'], ['C', 'mod.commit'], ['U', 'mod.undo'], ['B', 'mod.ban'], ['/', 'mod.search_label'], ['↑↓←→', 'mod.navigate']];
   mount($('#shortcuts'), h('span', { class: 'sc-title' }, t('mod.shortcuts')),
     keys.map(([k, label]) => h('span', { class: 'sc-item' }, h('span', { class: 'kbd' }, k), t(label))),
     h('span', { class: 'topbar-spacer' }),
@@ -693,12 +782,17 @@ function render() {
   renderPanelControl();
   renderPolls();
   renderBans();
+  renderActions();
 }
 
 store.addEventListener('change', render);
-onLangChange(() => { renderConn(); renderName(); renderShortcuts(); $('#poll-add-option').replaceChildren(icon('plus'), t('mod.poll_add_option')); render(); });
+function renderStaticButtons() {
+  $('#poll-add-option').replaceChildren(icon('plus'), t('mod.poll_add_option'));
+  $('#action-new').replaceChildren(icon('plus'), t('mod.actions_new'));
+}
+onLangChange(() => { renderConn(); renderName(); renderShortcuts(); renderStaticButtons(); renderEntryPending(); render(); });
 renderShortcuts();
-$('#poll-add-option').replaceChildren(icon('plus'), t('mod.poll_add_option'));
+renderStaticButtons();
 setInterval(() => { if (store.session) renderColumns(); }, 60_000);
 
 const initialKey = keyFromFragment() || storageGet(`forum.modkey.${code}`);

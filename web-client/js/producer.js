@@ -1,25 +1,34 @@
 // producer.js — the producer console /producer: programmes and sessions (create, edit,
 // open / go live / end / archive), moderator links and keys, live counts of the selected
-// session, and export downloads. The producer key is typed once and kept in localStorage.
+// session (viewers from presence messages), export downloads, action items (this session's and
+// the programme's open commitments), carrying questions over, erasing a viewer's data, and the
+// studio-wide archive search and backup. The producer key is typed once and kept in localStorage.
 import { initI18n, t, onLangChange } from './i18n.js';
 import { ForumClient } from './client.js';
 import { SessionStore } from './store.js';
 import {
   h, mount, $, $$, icon, errorText, toast, bindConnection, storageGet, storageSet, copyText,
-  confirmDialog, dateText, clockTime,
+  confirmDialog, openDialog, dateText, clockTime,
 } from './ui.js';
+import { actionRow, actionDialog, actionChanges } from './actions.js';
 
 const KEY_STORAGE = 'forum.producerKey';
-const VIEWER_REFRESH_MS = 20_000;
+const VIEWER_ID_RE = /^v[0-9a-f]{16}$/;
 
 const studio = { programs: new Map(), sessions: new Map() };
-const ui = { view: 'home', code: null, programId: null, newKey: null };
+const ui = {
+  view: 'home', code: null, programId: null, newKey: null,
+  carry: null,   // {code, ack} the last carry-over into the shown session
+  erase: null,   // {code, ack} the last erasure in the shown session
+  search: { q: '', program_id: '', from: '', to: '', category: '', state: '', results: null, busy: false, error: '' },
+  backups: [],   // acks of the backups made from this page
+  backupBusy: false,
+};
 let key = storageGet(KEY_STORAGE);
 let client = null;
 let renderConn = () => {};
 let sessionClient = null;
 let sessionStore = null;
-let viewerTimer = null;
 
 initI18n();
 $('#brand-mark').append(icon('mic'));
@@ -95,11 +104,11 @@ async function send(type, fields = {}, okMessage = null) {
   }
 }
 
-// The selected session gets its own producer connection for live question counts.
+// The selected session gets its own producer connection: live question counts, the viewer
+// count (presence messages) and the session's action items.
 function watchSession(code) {
   if (sessionClient && sessionClient.session === code) return;
   if (sessionClient) sessionClient.stop();
-  clearInterval(viewerTimer);
   sessionClient = null;
   sessionStore = null;
   if (!code) return;
@@ -107,15 +116,23 @@ function watchSession(code) {
   sessionClient = new ForumClient({ session: code, role: 'producer', token: key });
   sessionClient.addEventListener('welcome', (e) => { if (e.detail.snapshot) sessionStore.reset(e.detail.snapshot); });
   sessionClient.addEventListener('event', (e) => sessionStore.apply(e.detail));
-  sessionStore.addEventListener('change', () => renderCounts());
+  sessionClient.addEventListener('presence', (e) => sessionStore.setViewers(e.detail.viewers));
+  sessionStore.addEventListener('change', () => { renderCounts(); renderActions(); });
   sessionClient.start();
-  // The viewer count comes with a fresh snapshot: ask for one now and then.
-  viewerTimer = setInterval(() => {
-    if (document.visibilityState === 'visible' && sessionClient && sessionClient.connected) {
-      sessionClient.lastSeq = 0;
-      sessionClient.reconnect();
-    }
-  }, VIEWER_REFRESH_MS);
+}
+
+/** A request in the selected session (its own connection), e.g. action items. */
+async function sessionSend(type, fields = {}, okMessage = null) {
+  if (!sessionClient) return null;
+  try {
+    const ack = await sessionClient.request(type, fields);
+    if (ack.action && sessionStore) sessionStore.upsertAction(ack.action);
+    if (okMessage) toast(okMessage, 'ok');
+    return ack;
+  } catch (err) {
+    toast(errorText(err), 'error', 5200);
+    return null;
+  }
 }
 
 // ---- navigation ----------------------------------------------------------------------------
@@ -132,6 +149,8 @@ function go(view, { code = null, programId = null } = {}) {
   ui.code = code;
   ui.programId = programId;
   if (view !== 'session') ui.newKey = null;
+  if (code !== ui.carry?.code) ui.carry = null;
+  if (code !== ui.erase?.code) ui.erase = null;
   history.replaceState(null, '', code && view === 'session' ? `#session=${code}` : location.pathname);
   render();
 }
@@ -152,6 +171,9 @@ function renderNav() {
   const programs = [...studio.programs.values()].sort((a, b) => a.id - b.id);
   const orphans = [...studio.sessions.values()].filter((s) => !studio.programs.has(s.program_id));
   mount($('#nav'),
+    h('div', { class: 'prod-tools' },
+      h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'search' }, 'aria-current': String(ui.view === 'search'), onclick: () => go('search') }, icon('search'), t('prod.search_nav')),
+      h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'backup' }, 'aria-current': String(ui.view === 'backup'), onclick: () => go('backup') }, icon('download'), t('prod.backup_nav'))),
     h('div', { class: 'prod-nav-head' }, h('h2', {}, t('prod.programs')),
       h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: () => go('new-program') }, icon('plus'), t('prod.new_program'))),
     programs.length ? programs.map((p) => h('section', { class: 'prod-program' },
@@ -178,6 +200,15 @@ function render() {
     watchSession(ui.code);
     mount(view, renderSession(studio.sessions.get(ui.code)));
     renderCounts();
+    renderActions();
+  } else if (ui.view === 'search') {
+    watchSession(null);
+    if (!view.querySelector('[data-view="search"]')) mount(view, renderSearch());
+    else renderSearchResults();
+    return;
+  } else if (ui.view === 'backup') {
+    watchSession(null);
+    mount(view, renderBackup());
   } else if (ui.view === 'new-program' || ui.view === 'edit-program') {
     watchSession(null);
     mount(view, renderProgramForm(ui.view === 'edit-program' ? studio.programs.get(ui.programId) : null));
@@ -268,11 +299,350 @@ function renderSession(s) {
         h('p', { class: 'field-hint' }, (s.blocked_words || []).length ? t('prod.blocked_n', { n: s.blocked_words.length, words: s.blocked_words.slice(0, 8).join('、') }) : t('prod.blocked_none')),
         h('h2', { class: 'prod-card-title' }, icon('download'), t('prod.exports')),
         h('div', { class: 'prod-downloads' },
-          downloadButton(s, 'transcript.json', t('prod.export_json')),
           downloadButton(s, 'transcript.md', t('prod.export_md')),
-          downloadButton(s, 'questions.csv', t('prod.export_csv'))),
+          downloadButton(s, 'transcript.md?lang=en', t('prod.export_md_en')),
+          downloadButton(s, 'questions.csv', t('prod.export_csv')),
+          downloadButton(s, 'transcript.json', t('prod.export_json'))),
         h('p', { class: 'field-hint' }, t('prod.exports_hint')))),
+    renderActionsCard(s),
+    h('div', { class: 'prod-grid' }, renderCarryCard(s), renderEraseCard(s)),
   ];
+}
+
+// ---- action items --------------------------------------------------------------------------
+function renderActionsCard(s) {
+  const closed = s.status === 'archived';
+  return h('section', { class: 'card prod-card', id: 'actions-card' },
+    h('div', { class: 'prod-card-head' },
+      h('h2', { class: 'prod-card-title' }, icon('check'), t('act.title')),
+      h('span', { class: 'topbar-spacer' }),
+      h('button', { type: 'button', class: 'btn btn-secondary btn-sm', id: 'action-new', disabled: closed, onclick: () => newAction() }, icon('plus'), t('act.new'))),
+    h('p', { class: 'field-hint' }, closed ? t('act.archived_hint') : t('act.hint')),
+    h('div', { class: 'act-list', id: 'actions-list' }),
+    h('h3', { class: 'prod-sub-title' }, t('act.open_earlier')),
+    h('div', { class: 'act-list', id: 'open-actions-list' }));
+}
+
+function renderActions() {
+  const list = document.getElementById('actions-list');
+  const earlier = document.getElementById('open-actions-list');
+  if (!list || !earlier) return;
+  const s = studio.sessions.get(ui.code);
+  const readOnly = !s || s.status === 'archived';
+  if (!sessionStore || !sessionStore.loaded) {
+    mount(list, h('p', { class: 'field-hint' }, t('act.loading')));
+    mount(earlier);
+    return;
+  }
+  const byDue = (a, b) => (a.status === 'done') - (b.status === 'done') || String(a.due || '9999').localeCompare(String(b.due || '9999')) || a.id - b.id;
+  const row = (a, isEarlier) => actionRow(a, {
+    question: isEarlier ? null : sessionStore.questions.get(a.question_id),
+    earlier: isEarlier,
+    readOnly,
+    onStatus: (status) => sessionSend('action.update', { action_id: a.id, status }, t('act.updated')),
+    onEdit: () => editAction(a, isEarlier),
+  });
+  const own = [...sessionStore.actions.values()].sort(byDue);
+  const old = [...sessionStore.openActions.values()].sort(byDue);
+  mount(list, own.length ? own.map((a) => row(a, false)) : h('p', { class: 'empty act-empty' }, t('act.none')));
+  mount(earlier, old.length ? old.map((a) => row(a, true)) : h('p', { class: 'empty act-empty' }, t('act.none_earlier')));
+}
+
+function linkableQuestions() {
+  return sessionStore ? sessionStore.list((x) => ['published', 'on_air', 'answered'].includes(x.state)).sort((a, b) => a.id - b.id) : [];
+}
+
+async function newAction() {
+  const result = await actionDialog({ questions: linkableQuestions() });
+  if (!result) return;
+  const fields = { text: result.text, status: result.status };
+  if (result.owner) fields.owner = result.owner;
+  if (result.due) fields.due = result.due;
+  if (result.question_id) fields.question_id = result.question_id;
+  await sessionSend('action.create', fields, t('act.created'));
+}
+
+async function editAction(a, isEarlier) {
+  const result = await actionDialog({ action: a, questions: isEarlier ? null : linkableQuestions() });
+  if (!result) return;
+  const changes = actionChanges(a, result);
+  if (Object.keys(changes).length) await sessionSend('action.update', { action_id: a.id, ...changes }, t('act.updated'));
+}
+
+// ---- carry-over ----------------------------------------------------------------------------
+function sessionDay(s) {
+  const ms = s.started_at || s.scheduled_at;
+  return ms ? isoDate(ms) : '';
+}
+
+function isoDate(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+function renderCarryCard(s) {
+  const canReceive = ['draft', 'open', 'live'].includes(s.status);
+  const when = (x) => x.started_at || x.scheduled_at || 0;
+  // Questions are carried forward only: from earlier sessions (by date when both have one).
+  const sources = sessionsOf(s.program_id).filter((x) => x.code !== s.code && (!when(x) || !when(s) || when(x) <= when(s)));
+  // The most recent earlier session first: the usual source.
+  sources.sort((a, b) => {
+    const ea = when(a) <= when(s);
+    const eb = when(b) <= when(s);
+    return ea !== eb ? (ea ? -1 : 1) : when(b) - when(a);
+  });
+  const pick = h('select', { class: 'select', id: 'carry-from', disabled: !canReceive || !sources.length },
+    sources.map((x) => h('option', { value: x.code }, `${x.title} · ${sessionDay(x) || t('prod.unscheduled')} · ${t(`status.${x.status}`)}`)));
+  const result = ui.carry && ui.carry.code === s.code ? ui.carry.ack : null;
+  return h('section', { class: 'card prod-card', id: 'carry-card' },
+    h('h2', { class: 'prod-card-title' }, icon('carried'), t('carry.title')),
+    h('p', { class: 'field-hint' }, canReceive ? t('carry.hint') : t('carry.closed')),
+    sources.length ? [
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('carry.from')), pick),
+      h('div', { class: 'form-actions form-actions-start' },
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'carry-go', disabled: !canReceive, onclick: () => carryOver(s, pick.value) }, icon('carried'), t('carry.go'))),
+    ] : h('p', { class: 'empty act-empty' }, t('carry.no_sources')),
+    result ? carryResult(result) : null);
+}
+
+function carryResult(ack) {
+  const added = ack.questions || [];
+  const already = Array.isArray(ack.already_carried) ? ack.already_carried.length : Number(ack.already_carried) || 0;
+  const from = studio.sessions.get(ack.from);
+  return h('div', { class: 'prod-result', id: 'carry-result', role: 'status' },
+    h('p', { class: 'prod-result-title' }, added.length ? t('carry.done', { n: added.length, from: from ? from.title : ack.from }) : t('carry.nothing')),
+    added.length ? h('ul', { class: 'prod-result-list' }, added.map((x) => h('li', {}, x.text))) : null,
+    already ? h('p', { class: 'field-hint' }, t('carry.already', { n: already })) : null);
+}
+
+async function carryOver(s, from) {
+  if (!from) return;
+  const ack = await send('session.carry_over', { from, to: s.code });
+  if (!ack) return;
+  ui.carry = { code: s.code, ack };
+  toast(t('carry.toast', { n: (ack.questions || []).length }), 'ok');
+  render();
+}
+
+// ---- erasing a viewer's data ---------------------------------------------------------------
+function renderEraseCard(s) {
+  const input = h('input', { class: 'input num', id: 'erase-id', maxlength: 17, spellcheck: false, autocomplete: 'off', placeholder: 'v0123456789abcdef' });
+  const error = h('p', { class: 'c-login-error', role: 'alert' });
+  const result = ui.erase && ui.erase.code === s.code ? ui.erase.ack : null;
+  return h('section', { class: 'card prod-card', id: 'erase-card' },
+    h('h2', { class: 'prod-card-title' }, icon('user'), t('erase.title')),
+    h('p', { class: 'field-hint' }, t('erase.hint')),
+    h('form', { class: 'prod-inline-form', onsubmit: (e) => { e.preventDefault(); eraseViewer(s, input, error); } },
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('erase.label')), input),
+      h('button', { type: 'submit', class: 'btn btn-danger', id: 'erase-go' }, t('erase.go'))),
+    error,
+    result ? h('div', { class: 'prod-result', id: 'erase-result', role: 'status' },
+      h('p', { class: 'prod-result-title' }, t('erase.done', { n: (result.question_ids || []).length })),
+      h('p', { class: 'field-hint' }, t('erase.placeholder', { id: result.placeholder })),
+      (result.other_sessions || []).length ? h('p', { class: 'field-hint' }, t('erase.others', { codes: result.other_sessions.join('、') })) : null) : null);
+}
+
+async function eraseViewer(s, input, error) {
+  const id = input.value.trim().toLowerCase();
+  error.textContent = '';
+  if (!VIEWER_ID_RE.test(id)) { error.textContent = t('erase.bad_id'); input.focus(); return; }
+  const ok = await openDialog((close) => h('form', { class: 'dialog-body', onsubmit: (e) => { e.preventDefault(); close(true); } },
+    h('h2', { class: 'dialog-title' }, t('erase.confirm_title')),
+    h('p', { class: 'dialog-text' }, t('erase.confirm_body', { id, session: s.title })),
+    h('ul', { class: 'dialog-list' },
+      h('li', {}, h('b', {}, t('erase.removed_label')), t('erase.removed')),
+      h('li', {}, h('b', {}, t('erase.kept_label')), t('erase.kept')),
+      h('li', {}, h('b', {}, t('erase.not_label')), t('erase.not'))),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => close(false) }, t('common.cancel')),
+      h('button', { type: 'submit', class: 'btn btn-danger' }, t('erase.confirm_ok')))));
+  if (!ok) return;
+  const ack = await send('viewer.erase', { session: s.code, viewer_id: id });
+  if (!ack) return;
+  ui.erase = { code: s.code, ack };
+  toast(t('erase.toast'), 'ok');
+  render();
+}
+
+// ---- archive search ------------------------------------------------------------------------
+const QUESTION_STATES = ['pending', 'published', 'on_air', 'answered', 'dismissed', 'withdrawn'];
+
+function renderSearch() {
+  const st = ui.search;
+  const q = h('input', { class: 'input', type: 'search', id: 'search-q', maxlength: 200, value: st.q, placeholder: t('search.placeholder'), autocomplete: 'off' });
+  const program = h('select', { class: 'select', id: 'search-program' }, h('option', { value: '' }, t('search.all_programs')),
+    [...studio.programs.values()].sort((a, b) => a.id - b.id).map((p) => h('option', { value: String(p.id) }, p.title)));
+  program.value = st.program_id;
+  const from = h('input', { class: 'input', type: 'date', id: 'search-from', value: st.from });
+  const to = h('input', { class: 'input', type: 'date', id: 'search-to', value: st.to });
+  const category = h('select', { class: 'select', id: 'search-category' }, h('option', { value: '' }, t('search.all_kinds')),
+    ['question', 'need', 'suggestion'].map((k) => h('option', { value: k }, t(`kind.${k}`))));
+  category.value = st.category;
+  const state = h('select', { class: 'select', id: 'search-state' }, h('option', { value: '' }, t('search.all_states')),
+    h('optgroup', { label: t('search.question_states') }, QUESTION_STATES.map((k) => h('option', { value: k }, t(`state.${k}`)))),
+    h('optgroup', { label: t('search.action_states') }, ['open', 'in_progress', 'done'].map((k) => h('option', { value: k }, t(`act.status_${k}`)))));
+  state.value = st.state;
+  return h('div', { class: 'prod-search', dataset: { view: 'search' } },
+    h('header', { class: 'prod-head' }, h('div', { class: 'prod-head-text' },
+      h('h1', { class: 'prod-title' }, t('search.title')), h('p', { class: 'prod-topic' }, t('search.subtitle')))),
+    h('form', { class: 'card prod-card search-form', id: 'search-form', onsubmit: (e) => {
+      e.preventDefault();
+      Object.assign(st, { q: q.value.trim(), program_id: program.value, from: from.value, to: to.value, category: category.value, state: state.value });
+      runSearch();
+    } },
+    h('div', { class: 'search-bar' },
+      h('label', { class: 'search-q' }, h('span', { class: 'sr-only' }, t('search.q_label')), icon('search'), q),
+      h('button', { type: 'submit', class: 'btn btn-primary', id: 'search-go' }, t('search.go'))),
+    h('div', { class: 'search-filters' },
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('search.program')), program),
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('search.from')), from),
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('search.to')), to),
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('search.kind')), category),
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('search.state')), state)),
+    h('p', { class: 'field-hint' }, t('search.hint'))),
+    h('section', { class: 'search-results', id: 'search-results', 'aria-live': 'polite' }, searchResultsContent()));
+}
+
+function renderSearchResults() {
+  const el = document.getElementById('search-results');
+  if (el) mount(el, searchResultsContent());
+}
+
+async function runSearch() {
+  const st = ui.search;
+  if (!st.q) { st.error = t('search.empty_q'); st.results = null; renderSearchResults(); return; }
+  const fields = { q: st.q, limit: 50 };
+  if (st.program_id) fields.program_id = Number(st.program_id);
+  if (st.from) fields.from = st.from;
+  if (st.to) fields.to = st.to;
+  if (st.category) fields.category = st.category;
+  if (st.state) fields.state = st.state;
+  st.busy = true;
+  st.error = '';
+  renderSearchResults();
+  try {
+    const ack = await client.request('search', fields);
+    st.results = ack.results || [];
+    st.searched = st.q;
+  } catch (err) {
+    st.results = null;
+    st.error = errorText(err);
+  }
+  st.busy = false;
+  renderSearchResults();
+}
+
+function searchResultsContent() {
+  const st = ui.search;
+  if (st.busy) return h('p', { class: 'field-hint' }, t('search.busy'));
+  if (st.error) return h('p', { class: 'prod-error', role: 'alert' }, st.error);
+  if (!st.results) return h('div', { class: 'prod-empty prod-empty-sm' }, h('span', { class: 'join-emblem' }, icon('search')), h('p', {}, t('search.intro')));
+  if (!st.results.length) return h('p', { class: 'empty search-none' }, t('search.none', { q: st.searched }));
+  const terms = (st.searched || '').split(/\s+/).filter(Boolean);
+  return [
+    h('p', { class: 'search-summary' }, t('search.count', { n: st.results.length, q: st.searched })),
+    st.results.map((r) => searchResult(r, terms)),
+  ];
+}
+
+function searchResult(r, terms) {
+  const isAction = r.kind === 'action';
+  const stateKey = isAction ? `act.status_${r.state}` : `state.${r.state}`;
+  return h('article', { class: 'card search-result', dataset: { kind: r.kind, session: r.session } },
+    h('div', { class: 'sr-top' },
+      h('span', { class: `chip sr-kind sr-kind-${r.kind}` }, t(`search.kind_${r.kind}`)),
+      r.state ? h('span', { class: `chip chip-${isAction ? r.state : r.state}` }, t(stateKey)) : null,
+      r.category ? h('span', { class: `chip chip-${r.category}` }, t(`kind.${r.category}`)) : null,
+      h('span', { class: 'topbar-spacer' }),
+      !isAction ? h('span', { class: 'm-votes num' }, icon('thumb'), String(r.votes || 0)) : null),
+    h('p', { class: 'sr-text' }, highlight(snippet(r.text || '', terms), terms)),
+    r.kind !== 'question' && r.question_text ? h('p', { class: 'sr-question' }, h('span', { class: 'sr-label' }, t('search.question_label')), highlight(snippet(r.question_text, terms, 80), terms)) : null,
+    isAction ? h('p', { class: 'sr-meta' }, `${t('act.owner_label')}：${r.owner || t('act.owner_none')} · ${r.due ? t('act.due_on', { due: r.due }) : t('act.due_none')}`) : null,
+    h('div', { class: 'sr-foot' },
+      h('span', { class: 'sr-session' }, [r.program, r.session_title].filter(Boolean).join(' · ')),
+      h('span', { class: 'num' }, r.session_date ? (typeof r.session_date === 'number' ? isoDate(r.session_date) : String(r.session_date)) : ''),
+      r.kind !== 'action' ? h('span', {}, r.author || t('common.anonymous')) : null,
+      h('span', { class: 'topbar-spacer' }),
+      studio.sessions.has(r.session) ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm', onclick: () => go('session', { code: r.session }) }, t('search.open_session'), ' ', h('span', { class: 'num' }, r.session)) :
+        h('span', { class: 'num muted' }, r.session)));
+}
+
+/** A window of text around the first match (whole text when short). */
+function snippet(text, terms, width = 140) {
+  const cps = [...text];
+  if (cps.length <= width) return text;
+  const lower = text.toLowerCase();
+  let first = -1;
+  for (const term of terms) {
+    const at = lower.indexOf(term.toLowerCase());
+    if (at >= 0 && (first < 0 || at < first)) first = at;
+  }
+  const firstCp = first < 0 ? 0 : [...text.slice(0, first)].length;
+  const start = Math.max(0, Math.min(firstCp - Math.floor(width / 3), cps.length - width));
+  return `${start > 0 ? '…' : ''}${cps.slice(start, start + width).join('')}${start + width < cps.length ? '…' : ''}`;
+}
+
+/** Text with every occurrence of the terms (case-insensitive) in <mark>; text nodes only. */
+function highlight(text, terms) {
+  const lower = text.toLowerCase();
+  const marks = [];
+  for (const term of terms) {
+    const needle = term.toLowerCase();
+    if (!needle) continue;
+    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + needle.length)) marks.push([at, at + needle.length]);
+  }
+  marks.sort((a, b) => a[0] - b[0]);
+  const out = [];
+  let pos = 0;
+  for (const [a, b] of marks) {
+    if (b <= pos) continue;
+    const from = Math.max(a, pos);
+    if (from > pos) out.push(text.slice(pos, from));
+    out.push(h('mark', {}, text.slice(from, b)));
+    pos = b;
+  }
+  if (pos < text.length) out.push(text.slice(pos));
+  return out;
+}
+
+// ---- backup --------------------------------------------------------------------------------
+function sizeText(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${bytes} B`;
+}
+
+function renderBackup() {
+  const name = h('input', { class: 'input num', id: 'backup-name', maxlength: 100, spellcheck: false, placeholder: t('backup.name_placeholder') });
+  return h('div', { class: 'prod-backup', dataset: { view: 'backup' } },
+    h('header', { class: 'prod-head' }, h('div', { class: 'prod-head-text' },
+      h('h1', { class: 'prod-title' }, t('backup.title')), h('p', { class: 'prod-topic' }, t('backup.subtitle')))),
+    h('form', { class: 'card prod-card', id: 'backup-form', onsubmit: async (e) => {
+      e.preventDefault();
+      const path = name.value.trim();
+      if (path && !/^[A-Za-z0-9._-]+$/.test(path)) { toast(t('backup.bad_name'), 'error', 5000); return; }
+      ui.backupBusy = true;
+      render();
+      const ack = await send('backup', path ? { path } : {});
+      ui.backupBusy = false;
+      if (ack) { ui.backups.unshift(ack); toast(t('backup.toast'), 'ok'); }
+      render();
+    } },
+    h('h2', { class: 'prod-card-title' }, icon('download'), t('backup.now_title')),
+    h('p', { class: 'field-hint' }, t('backup.hint')),
+    h('div', { class: 'prod-inline-form' },
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('backup.name_label')), name),
+      h('button', { type: 'submit', class: 'btn btn-primary', id: 'backup-go', disabled: ui.backupBusy }, ui.backupBusy ? t('backup.busy') : t('backup.go')))),
+    ui.backups.length ? h('section', { class: 'card prod-card', id: 'backup-results' },
+      h('h2', { class: 'prod-card-title' }, icon('check'), t('backup.done_title')),
+      ui.backups.map((b) => h('div', { class: 'prod-result backup-result', role: 'status' },
+        h('p', { class: 'prod-result-title' }, t('backup.done')),
+        h('p', { class: 'prod-link num' }, b.path),
+        h('p', { class: 'field-hint' }, t('backup.stats', { size: sizeText(b.bytes || 0), events: b.events ?? 0, ms: b.elapsed_ms ?? 0 }))))) : null,
+    h('section', { class: 'card prod-card' },
+      h('h2', { class: 'prod-card-title' }, icon('key'), t('backup.restore_title')),
+      h('p', { class: 'field-hint' }, t('backup.restore')),
+      h('p', { class: 'field-hint' }, t('backup.erase_note'))));
 }
 
 function renderCounts() {
@@ -287,6 +657,7 @@ function renderCounts() {
   const loaded = sessionStore && sessionStore.loaded;
   mount(el,
     cell(loaded ? sessionStore.viewers : null, t('prod.count_viewers'), true),
+    cell(loaded ? sessionStore.actions.size : null, t('prod.count_actions')),
     cell(loaded ? total : null, t('prod.count_total')),
     cell(loaded ? counts.pending : null, t('state.pending')),
     cell(loaded ? counts.published + counts.on_air : null, t('state.published')),
@@ -311,20 +682,34 @@ function downloadButton(s, file, label) {
   return h('button', { type: 'button', class: 'btn btn-secondary btn-sm', dataset: { export: file }, onclick: () => download(s, file) }, icon('download'), label);
 }
 
+/** A file name people recognise: title, date, code and what it is, without characters that
+ *  file systems refuse. */
+export function exportFileName(s, file) {
+  const kinds = {
+    'transcript.md': `${t('prod.file_minutes')}.md`,
+    'transcript.md?lang=en': 'minutes-en.md',
+    'questions.csv': `${t('prod.file_questions')}.csv`,
+    'transcript.json': 'transcript.json',
+  };
+  const title = [...String(s.title || '').replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ').replace(/\s+/g, ' ').trim()].slice(0, 40).join('').replace(/ /g, '_');
+  return [title, sessionDay(s), s.code, kinds[file] || file].filter(Boolean).join('-');
+}
+
 async function download(s, file) {
   let res;
   try {
-    res = await fetch(`/api/sessions/${encodeURIComponent(s.code)}/${file}`, { headers: { Authorization: `Bearer ${key}` } });
+    res = await fetch(`/api/sessions/${encodeURIComponent(s.code)}/${file}`, { headers: { Authorization: `Bearer ${key}` }, cache: 'no-store' });
   } catch (_) {
-    toast(t('error.offline'), 'error');
+    toast(t('prod.export_offline'), 'error', 5000);
     return;
   }
   if (res.status === 404) { toast(t('prod.export_missing'), 'error', 5000); return; }
-  if (res.status === 401 || res.status === 403) { toast(t('error.unauthorized'), 'error'); return; }
-  if (!res.ok) { toast(t('prod.export_failed', { status: res.status }), 'error'); return; }
-  const blob = await res.blob();
+  if (res.status === 401 || res.status === 403) { toast(t('prod.export_unauthorized'), 'error', 5000); return; }
+  if (!res.ok) { toast(t('prod.export_failed', { status: res.status }), 'error', 5000); return; }
+  let blob;
+  try { blob = await res.blob(); } catch (_) { toast(t('prod.export_offline'), 'error', 5000); return; }
   const url = URL.createObjectURL(blob);
-  const a = h('a', { href: url, download: `${s.code}-${file}` });
+  const a = h('a', { href: url, download: exportFileName(s, file) });
   document.body.append(a);
   a.click();
   a.remove();

@@ -26,7 +26,9 @@ export class SessionStore extends EventTarget {
     this.myBallots = new Map();
     this.myIds = this.myIds || new Set();
     this.viewers = null;
-    this.banned = this.banned || new Map(); // viewer_id -> {at}; kept across snapshots
+    this.banned = this.banned || new Map(); // viewer_id -> {at}; staff snapshots list them
+    this.actions = new Map();     // staff: this session's action items, by id
+    this.openActions = new Map(); // staff: not-done items of earlier sessions of the programme
     this.loaded = false;
     if (!snapshot) return;
     this.loaded = true;
@@ -39,6 +41,9 @@ export class SessionStore extends EventTarget {
     for (const q of snapshot.questions || []) this._upsert(q);
     for (const id of snapshot.my_votes || []) this.myVotes.add(id);
     if (typeof snapshot.viewers === 'number') this.viewers = snapshot.viewers;
+    if (Array.isArray(snapshot.banned)) this.banned = new Map(snapshot.banned.map((id) => [id, { at: null }]));
+    for (const a of snapshot.actions || []) this.actions.set(a.id, a);
+    for (const a of snapshot.open_actions || []) this.openActions.set(a.id, a);
     this._changed('snapshot');
   }
 
@@ -96,6 +101,12 @@ export class SessionStore extends EventTarget {
       case 'viewer.unbanned':
         if (ev.viewer_id) this.banned.delete(ev.viewer_id);
         break;
+      case 'viewer.erased':
+        for (const q of ev.questions || []) if (q && typeof q === 'object') this._upsert(q);
+        break;
+      case 'action.changed':
+        if (ev.action) this.upsertAction(ev.action, false);
+        break;
       default:
         break; // kinds this client does not show
     }
@@ -107,6 +118,23 @@ export class SessionStore extends EventTarget {
     if (!q) return;
     this._upsert(q);
     this._changed('ack');
+  }
+
+  /** Records an action item (from an event or an ack): this session's, or an earlier one's
+   *  (kept in openActions, also once done, so the follow-up stays visible). */
+  upsertAction(a, notify = true) {
+    if (!a || a.id == null) return;
+    const own = !this.session || a.session === this.session.code;
+    const map = own ? this.actions : this.openActions;
+    map.set(a.id, { ...(map.get(a.id) || {}), ...a });
+    if (notify) this._changed('action');
+  }
+
+  /** The live viewer count from a presence message (staff). */
+  setViewers(n) {
+    if (typeof n !== 'number' || n === this.viewers) return;
+    this.viewers = n;
+    this._changed('presence');
   }
 
   /** Records the result of our own vote.add / vote.remove (optimistic or acked). */

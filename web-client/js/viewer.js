@@ -1,7 +1,8 @@
 // viewer.js — the audience page /s/<code> (phones first): what is on stage now, asking
 // (with follow-ups), voting, polls and "my questions". Everything a viewer sends that must not
 // be lost (questions, votes, ballots) goes through the client's durable outbox.
-import { initI18n, t, onLangChange } from './i18n.js';
+import { initI18n, t, onLangChange, lang } from './i18n.js';
+import { renderMarkdown } from './markdown.js';
 import { ForumClient, deviceToken } from './client.js';
 import { SessionStore, PUBLIC_STATES } from './store.js';
 import {
@@ -35,7 +36,7 @@ client.addEventListener('outbox-change', () => renderLists());
 client.addEventListener('outbox-ack', (e) => handleAck(e.detail.request, e.detail.reply));
 client.addEventListener('outbox-error', (e) => handleRejected(e.detail.request, e.detail.error));
 store.addEventListener('change', () => render());
-onLangChange(() => { renderConn(); render(); updateCounter(); });
+onLangChange(() => { renderConn(); render(); updateCounter(); if (showingMinutes()) renderMinutes(); });
 
 // ---- composer ------------------------------------------------------------------------------
 const textEl = $('#q-text');
@@ -239,6 +240,8 @@ function render() {
   $('#session-title').textContent = s.title;
   $('#topic').textContent = s.topic || '';
   $('#topic').hidden = !s.topic;
+  renderMinutes();
+  if (showingMinutes()) return;
   renderPanelists();
   renderNotice();
   renderNow();
@@ -272,12 +275,12 @@ function renderNotice() {
       h('p', {}, s.scheduled_at ? t('viewer.notice_open_when', { when: `${dateText(s.scheduled_at)} ${clockTime(s.scheduled_at).split(' ').pop()}` }) : t('viewer.notice_open')),
     ];
   } else if (s.status === 'ended' || s.status === 'archived') {
-    probeMinutes(s);
+    // The minutes are public once the session is archived; before that they are being prepared.
     content = [
       h('h2', { class: 'v-notice-title' }, t('viewer.notice_ended_title')),
       h('p', {}, t('viewer.notice_ended')),
-      minutes.url ? h('a', { class: 'btn btn-secondary btn-sm v-minutes', href: minutes.url, target: '_blank', rel: 'noopener' }, icon('paper'), t('viewer.minutes_link')) :
-        h('p', { class: 'v-minutes-pending' }, t(minutes.checked ? 'viewer.minutes_pending' : 'viewer.minutes_checking')),
+      s.status === 'archived' ? h('a', { class: 'btn btn-secondary btn-sm v-minutes', id: 'minutes-link', href: '#minutes' }, icon('paper'), t('viewer.minutes_link')) :
+        h('p', { class: 'v-minutes-pending' }, t('viewer.minutes_pending')),
     ];
   }
   el.hidden = !content;
@@ -285,22 +288,68 @@ function renderNotice() {
   if (content) mount(el, h('span', { class: 'v-notice-icon' }, icon(s.status === 'open' ? 'clock' : s.status === 'draft' ? 'clock' : 'check')), h('div', { class: 'v-notice-body' }, content));
 }
 
-// The minutes: the session's minutes_url if the server gives one, else the minutes export
-// when it is readable without a key. Until then the page says they are being prepared.
-const minutes = { url: null, checked: false, probing: false, at: 0 };
-async function probeMinutes(s) {
-  if (minutes.url || minutes.probing || Date.now() - minutes.at < 60_000) return;
-  minutes.probing = true;
-  minutes.at = Date.now();
-  const candidate = s.minutes_url || `/api/sessions/${encodeURIComponent(s.code || code)}/transcript.md`;
-  try {
-    const res = await fetch(candidate, { method: 'GET', cache: 'no-store' });
-    if (res.ok) minutes.url = candidate;
-  } catch (_) { /* offline: try again later */ }
-  minutes.probing = false;
-  minutes.checked = true;
-  renderNotice();
+// The minutes view (#minutes): the archived session's transcript.md, in the page's language,
+// rendered as a readable document (headings, lists, paragraphs; all text escaped).
+const minutes = { lang: null, text: null, loading: false, error: false };
+
+function minutesUrl() {
+  const base = `/api/sessions/${encodeURIComponent((store.session && store.session.code) || code)}/transcript.md`;
+  return lang() === 'en' ? `${base}?lang=en` : base;
 }
+
+async function loadMinutes() {
+  const want = lang();
+  if (minutes.loading || (minutes.text !== null && minutes.lang === want)) return;
+  minutes.loading = true;
+  minutes.error = false;
+  renderMinutes();
+  try {
+    const res = await fetch(minutesUrl(), { cache: 'no-store' });
+    if (!res.ok) throw new Error(String(res.status));
+    minutes.text = await res.text();
+    minutes.lang = want;
+  } catch (_) {
+    minutes.error = true;
+  }
+  minutes.loading = false;
+  if (minutes.lang !== lang() && !minutes.error) { loadMinutes(); return; } // language changed meanwhile
+  renderMinutes();
+}
+
+function showingMinutes() {
+  return location.hash === '#minutes' && store.session && store.session.status === 'archived';
+}
+
+function renderMinutes() {
+  const show = showingMinutes();
+  $('#minutes-view').hidden = !show;
+  $('#main').hidden = show;
+  if (!show) return;
+  const doc = $('#minutes-doc');
+  const download = $('#minutes-download');
+  download.href = minutesUrl();
+  download.setAttribute('download', `${store.session.code || code}-${lang() === 'en' ? 'minutes-en' : t('viewer.minutes_title')}.md`);
+  if (minutes.text !== null && minutes.lang === lang()) {
+    doc.dataset.state = 'ready';
+    mount(doc, renderMarkdown(minutes.text));
+  } else if (minutes.error) {
+    doc.dataset.state = 'error';
+    mount(doc, h('div', { class: 'empty' }, h('p', {}, t('viewer.minutes_error')),
+      h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: () => loadMinutes() }, t('viewer.minutes_retry'))));
+  } else {
+    doc.dataset.state = 'loading';
+    mount(doc, h('p', { class: 'empty' }, t('viewer.minutes_loading')));
+    loadMinutes();
+  }
+}
+
+window.addEventListener('hashchange', () => { renderMinutes(); if (!showingMinutes()) render(); window.scrollTo(0, 0); });
+$('#minutes-back').addEventListener('click', (e) => {
+  e.preventDefault();
+  history.pushState(null, '', location.pathname + location.search);
+  renderMinutes();
+  render();
+});
 
 function renderNow() {
   const s = store.session;
