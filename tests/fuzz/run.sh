@@ -27,7 +27,7 @@ case "$mode" in
   *) echo "usage: $0 [build|smoke|long]" >&2; exit 2 ;;
 esac
 
-sources=(server/proto.c server/forum.c server/auth.c server/utf8.c)
+sources=(server/proto.c server/forum.c server/auth.c server/utf8.c server/jsonw.c)
 for s in "${sources[@]}"; do
   [[ -f "$root/$s" ]] || { echo "run.sh: missing $s" >&2; exit 2; }
 done
