@@ -62,18 +62,7 @@ export function makeTempDir(prefix = 'forum-it-') {
  * port (default 0), timeoutMs (10000), rawArgs (replace the whole argv).
  */
 export async function startServer(opts = {}) {
-  const dbPath = opts.dbPath ?? path.join(makeTempDir(), 'forum.db');
-  const producerKey = opts.producerKey === undefined ? newToken() + newToken() : opts.producerKey;
-  let args;
-  if (opts.rawArgs) {
-    args = opts.rawArgs;
-  } else {
-    args = ['--port', String(opts.port ?? 0), '--bind', '127.0.0.1', '--db', dbPath];
-    if (producerKey) args.push('--producer-key', producerKey);
-    if (!opts.demo) args.push('--no-demo');
-    args.push(...(opts.args ?? []));
-  }
-  const srv = new ServerProcess(args, opts.env, dbPath, producerKey);
+  const srv = new ServerProcess(opts);
   try {
     await srv.ready(opts.timeoutMs ?? 10000);
   } catch (e) {
@@ -83,36 +72,51 @@ export async function startServer(opts = {}) {
   return srv;
 }
 
+/**
+ * A forumd process (see startServer for opts; also bin: the binary, default FORUMD, and
+ * ulimitN: run it under `ulimit -n N`).
+ */
 export class ServerProcess {
-  constructor(args, env, dbPath, producerKey) {
+  constructor(opts = {}) {
+    this.bin = opts.bin ?? FORUMD;
+    this.dbPath = opts.dbPath ?? path.join(makeTempDir(), 'forum.db');
+    this.producerKey = opts.producerKey === undefined ? newToken() + newToken() : opts.producerKey;
+    let args = opts.rawArgs;
+    if (!args) {
+      args = ['--port', String(opts.port ?? 0), '--bind', '127.0.0.1', '--db', this.dbPath];
+      if (this.producerKey) args.push('--producer-key', this.producerKey);
+      if (!opts.demo) args.push('--no-demo');
+      args.push(...(opts.args ?? []));
+    }
     this.args = args;
-    this.dbPath = dbPath;
-    this.producerKey = producerKey;
+    let cmd = this.bin;
+    let argv = args;
+    if (opts.ulimitN) {
+      cmd = 'bash';
+      argv = ['-c', `ulimit -n ${Number(opts.ulimitN)} && exec "$0" "$@"`, this.bin, ...args];
+    }
     this.stdout = '';
     this.stderr = '';
     this.exitInfo = null;
-    this.proc = spawn(FORUMD, args, {
-      env: { ...process.env, ...(env ?? {}) },
+    this.proc = spawn(cmd, argv, {
+      env: { ...process.env, ...(opts.env ?? {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.pid = this.proc.pid;
     liveProcs.add(this.proc);
     this.proc.stdout.setEncoding('utf8');
     this.proc.stderr.setEncoding('utf8');
     this.proc.stdout.on('data', (d) => { this.stdout += d; this._poke(); });
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
+      const finish = (info) => {
+        this.exitInfo = info;
         liveProcs.delete(this.proc);
-        this._poke();
-        resolve(this.exitInfo);
-      });
-      this.proc.on('error', (err) => {
-        this.exitInfo = { code: null, signal: null, error: err };
-        liveProcs.delete(this.proc);
-        this._poke();
-        resolve(this.exitInfo);
-      });
+        // let the pipes drain before anyone reads stdout/stderr
+        setTimeout(() => { this._poke(); resolve(this.exitInfo); }, 50);
+      };
+      this.proc.on('exit', (code, signal) => finish({ code, signal }));
+      this.proc.on('error', (err) => finish({ code: null, signal: null, error: err }));
     });
     this._waiters = [];
   }
@@ -146,7 +150,8 @@ export class ServerProcess {
   }
 
   async ready(timeoutMs) {
-    const m = await this.waitForStdout(/listening on http:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/, timeoutMs);
+    const m = await this.waitForStdout(/listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/, timeoutMs);
+    this.startupStdoutLen = this.stdout.indexOf(m[0]) + m[0].length;
     this.host = m[1];
     this.port = Number(m[2]);
     this.url = `http://127.0.0.1:${this.port}`;
@@ -156,7 +161,7 @@ export class ServerProcess {
 
   describe() {
     const tail = (s) => (s.length > 4000 ? '…' + s.slice(-4000) : s);
-    return `forumd ${this.args.join(' ')}\n--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${tail(this.stderr)}`;
+    return `${this.bin} ${this.args.join(' ')}\n--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${tail(this.stderr)}`;
   }
 
   get running() {

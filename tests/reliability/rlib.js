@@ -1,6 +1,6 @@
-// Helpers for the reliability and security suite. Builds on tests/integration/lib.js (imported,
-// never edited) and adds: a forumd launcher that can pick the binary (ASan) and the fd limit,
-// process probes (RSS, open descriptors), the sqlite3 CLI, percentiles, and a lightweight
+// Helpers for the reliability and security suite. Builds on tests/integration/lib.js (whose
+// launcher already picks the binary and the fd limit) and adds: process probes (RSS, open
+// descriptors, CPU), the sqlite3 CLI, percentiles, and a lightweight
 // WebSocket viewer for high-volume tests.
 import './env.js';
 
@@ -11,120 +11,18 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
 import {
-  Client, connect, harness, makeTempDir, newToken, setupSession, short, sleep, withTimeout,
+  Client, connect, harness, makeTempDir, newToken, ServerProcess, setupSession, short, sleep, withTimeout,
 } from '../integration/lib.js';
 import { FORUMD, FORUMD_ASAN, ROOT, SOAK } from './env.js';
 
 export * from '../integration/lib.js';
 export { FORUMD, FORUMD_ASAN, ROOT, SOAK };
 
-const live = new Set();
-process.on('exit', () => {
-  for (const p of live) {
-    try { p.kill('SIGKILL'); } catch { /* gone */ }
-  }
-});
-
 /**
- * A forumd process. opts: bin (default FORUMD), args (extra), dbPath, producerKey, demo,
- * ulimitN (run under `ulimit -n N`), env, rawArgs. Same surface as lib.js's ServerProcess
- * (port, wsUrl, stdout, stderr, exited, stop, kill) plus pid, rss(), fds().
+ * A forumd process: lib.js's ServerProcess (opts: bin, args, dbPath, producerKey, demo, ulimitN,
+ * env, rawArgs) plus process probes: rss(), fds(), cpuMs().
  */
-export class Forumd {
-  constructor(opts = {}) {
-    this.bin = opts.bin ?? FORUMD;
-    this.dbPath = opts.dbPath ?? path.join(makeTempDir('forum-rel-'), 'forum.db');
-    this.producerKey = opts.producerKey === undefined ? newToken() + newToken() : opts.producerKey;
-    let args = opts.rawArgs;
-    if (!args) {
-      args = ['--port', String(opts.port ?? 0), '--bind', '127.0.0.1', '--db', this.dbPath];
-      if (this.producerKey) args.push('--producer-key', this.producerKey);
-      if (!opts.demo) args.push('--no-demo');
-      args.push(...(opts.args ?? []));
-    }
-    this.args = args;
-    let cmd = this.bin;
-    let argv = args;
-    if (opts.ulimitN) {
-      cmd = 'bash';
-      argv = ['-c', `ulimit -n ${Number(opts.ulimitN)} && exec "$0" "$@"`, this.bin, ...args];
-    }
-    this.stdout = '';
-    this.stderr = '';
-    this.exitInfo = null;
-    this.proc = spawn(cmd, argv, { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.pid = this.proc.pid;
-    live.add(this.proc);
-    this.proc.stdout.setEncoding('utf8');
-    this.proc.stderr.setEncoding('utf8');
-    this._waiters = new Set();
-    this.proc.stdout.on('data', (d) => { this.stdout += d; this._poke(); });
-    this.proc.stderr.on('data', (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        live.delete(this.proc);
-        // let the pipes drain before anyone reads stdout/stderr
-        setTimeout(() => { this._poke(); resolve(this.exitInfo); }, 50);
-      });
-    });
-  }
-
-  _poke() {
-    for (const w of [...this._waiters]) w();
-  }
-
-  waitForStdout(re, timeoutMs = 15000) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const m = this.stdout.match(re);
-        if (m) { finish(); resolve(m); } else if (this.exitInfo) {
-          finish();
-          reject(new Error(`forumd exited ${short(this.exitInfo)} before ${re}\n${this.describe()}`));
-        }
-      };
-      const timer = setTimeout(() => { finish(); reject(new Error(`timeout waiting for ${re}\n${this.describe()}`)); }, timeoutMs);
-      const finish = () => { clearTimeout(timer); this._waiters.delete(check); };
-      this._waiters.add(check);
-      check();
-    });
-  }
-
-  async ready(timeoutMs = 15000) {
-    const m = await this.waitForStdout(/listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/, timeoutMs);
-    this.port = Number(m[2]);
-    this.url = `http://127.0.0.1:${this.port}`;
-    this.wsUrl = `ws://127.0.0.1:${this.port}/ws`;
-    this.startupStdoutLen = this.stdout.indexOf(m[0]) + m[0].length;
-    return this;
-  }
-
-  get running() { return this.exitInfo === null; }
-
-  describe() {
-    const tail = (s) => (s.length > 3000 ? '…' + s.slice(-3000) : s);
-    return `${this.bin} ${this.args.join(' ')}\n--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${tail(this.stderr)}`;
-  }
-
-  async stop(timeoutMs = 10000) {
-    if (!this.running) return this.exitInfo;
-    this.proc.kill('SIGTERM');
-    try {
-      return await withTimeout(this.exited, timeoutMs, 'forumd exit after SIGTERM');
-    } catch {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-      this.exitInfo.sigtermTimedOut = true;
-      return this.exitInfo;
-    }
-  }
-
-  async kill() {
-    if (!this.running) return this.exitInfo;
-    this.proc.kill('SIGKILL');
-    return withTimeout(this.exited, 10000, 'forumd exit after SIGKILL');
-  }
-
+export class Forumd extends ServerProcess {
   /** Resident set size in KiB (VmRSS). */
   rss() { return rssKb(this.pid); }
   /** Number of open file descriptors. */
