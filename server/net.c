@@ -203,7 +203,8 @@ void net_send(net_conn *c, net_msg *m)
     c->q_bytes += m->len;
     n->stats.queued_msgs++;
     n->stats.queued_bytes += m->len;
-    lws_callback_on_writable(c->wsi);
+    if (c->q_count == 1) /* a non-empty queue already has its writable callback requested */
+        lws_callback_on_writable(c->wsi);
 }
 
 void net_send_text(net_conn *c, char *text)
