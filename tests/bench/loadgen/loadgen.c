@@ -12,9 +12,10 @@
  * at connect time: IP_BIND_ADDRESS_NO_PORT). Children and parent talk over pipes.
  *
  * Latency: every change carries a CLOCK_MONOTONIC stamp taken just before the request is
- * written: panel.set puts "t=<ns>" in the banner, onair.set records the stamp in a shared
- * memory table indexed by question id. A viewer receiving panel.changed / onair.changed
- * computes receipt - stamp. Request ids carry their send stamp too ("<letter><ns>"), so ack
+ * written: panel.set puts "t=<ns>" in the banner, the k-th onair.set records its stamp in a
+ * shared memory table at index k (the k-th onair.changed a viewer reads answers it; the question
+ * id is checked). A viewer reading panel.changed / onair.changed records receipt - stamp; the
+ * changes a viewer never read count as lost. Request ids carry their send stamp too ("<letter><ns>"), so ack
  * latency needs no bookkeeping.
  *
  * Everything is bounded: a hard alarm ends the parent and its children (PDEATHSIG) whatever
@@ -31,7 +32,8 @@
  *              limit allow: votes acknowledged/s (= persisted: acks follow commit), the
  *              coalesced votes.changed rate per viewer, and a check of the stored counts.
  *   reconnect  N viewers watch at R changes/s, all drop at once, miss changes, and reconnect at
- *              once with resume_from: time until all have caught up, and missing events.
+ *              once with resume_from: time until all have caught up, and changes missed or
+ *              received twice.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,7 +96,7 @@ static opts O = {
     .scenario = NULL, .host = "127.0.0.1", .port = 0, .viewers = 1000, .procs = 0,
     .duration = 5, .drain = 3, .settle = 1, .src_first = 2, .per_src = 2500,
     .connect_window = 256, .reconnect_window = 0, .server_name = "forum", .timeout_s = 0,
-    .air_questions = 240, .mix = "alt", .submitters = 1000, .storm_sessions = 16, .window = 1,
+    .air_questions = 20, .mix = "alt", .submitters = 1000, .storm_sessions = 16, .window = 1,
     .fan_rate = 5, .phases = "storm", .sync_label = "", .vote_questions = 40, .vote_rate = 9.5,
     .drop_s = 1.0, .catchup_timeout = 20, .strict = 0,
 };
@@ -116,6 +118,8 @@ typedef struct conn {
     int64_t t_next;          /* voters: next vote not before */
     uint32_t outstanding, done; /* requests in flight; votes done */
     uint32_t ctr;
+    uint32_t onair_k;        /* onair.changed events seen since the first change */
+    int64_t last_stamp;      /* newest panel.changed stamp seen (duplicates, order) */
     const char *session;     /* join code (viewers) */
     char key[25];            /* Sec-WebSocket-Key */
     /* staff only */
@@ -127,26 +131,28 @@ typedef struct conn {
 
 /* ---- results ------------------------------------------------------------------------------ */
 typedef struct res {
-    uint64_t ready, failed, hello_err, closed, events, frames, bytes, gaps, dups, errors;
+    uint64_t ready, failed, hello_err, closed, events, frames, bytes, dups, errors;
     uint64_t rate_limited, samples, acks, vchanged, caught, fresh, resumed, dropped, sent;
-    uint64_t acks_total, voters_done;
+    uint64_t acks_total, voters_done, inflight;
     int64_t last_caught_ns;
     double cpu_s;
-    hist lat, ack, catchup;
+    hist lat, ack, catchup, onair;
 } res;
 
 static void res_merge(res *a, const res *b)
 {
     a->ready += b->ready; a->failed += b->failed; a->hello_err += b->hello_err;
     a->closed += b->closed; a->events += b->events; a->frames += b->frames; a->bytes += b->bytes;
-    a->gaps += b->gaps; a->dups += b->dups; a->errors += b->errors;
+    a->dups += b->dups; a->errors += b->errors;
     a->rate_limited += b->rate_limited; a->samples += b->samples; a->acks += b->acks;
     a->vchanged += b->vchanged; a->caught += b->caught; a->fresh += b->fresh;
     a->resumed += b->resumed; a->dropped += b->dropped; a->sent += b->sent;
     a->acks_total += b->acks_total; a->voters_done += b->voters_done;
+    a->inflight += b->inflight;
     if (b->last_caught_ns > a->last_caught_ns) a->last_caught_ns = b->last_caught_ns;
     a->cpu_s += b->cpu_s;
     h_merge(&a->lat, &b->lat); h_merge(&a->ack, &b->ack); h_merge(&a->catchup, &b->catchup);
+    h_merge(&a->onair, &b->onair);
 }
 
 /* ---- process-wide state ------------------------------------------------------------------- */
@@ -170,7 +176,7 @@ static int ERR_SHOWN;
 static int64_t *QIDS; static int NQIDS;      /* questions created for on-air / votes */
 static char FAN_CODE[16], FAN_KEY[64];
 static char (*STORM_CODES)[16];
-static uint64_t M_CHANGES, M_OFFERED, M_ERRORS; /* moderator acks in window */
+static uint64_t M_CHANGES, M_OFFERED, M_ERRORS; /* changes sent in the window, events they make, refusals */
 static hist M_ACK;
 
 static void die(const char *fmt, ...)
@@ -448,12 +454,6 @@ static void on_event(conn *c, jspan *v, int64_t now)
 {
     int64_t seq = js_int(v[K_SEQ], -1);
     bool in_window = now >= PH_T0 && now < PH_T1;
-    if (c->role == R_VIEWER && c->last_seq >= 0 && seq >= 0) {
-        if (seq > c->last_seq + 1)
-            R.gaps += (uint64_t)(seq - c->last_seq - 1);
-        else if (seq <= c->last_seq)
-            R.dups++;
-    }
     if (seq > c->last_seq)
         c->last_seq = seq;
     if (c->role == R_VIEWER || c->role == R_VOTER) {
@@ -461,22 +461,41 @@ static void on_event(conn *c, jspan *v, int64_t now)
             R.events++;
         jspan k = v[K_KIND];
         int64_t stamp = -1;
+        bool onair = false;
         if (js_is(k, "panel.changed") && v[K_PANEL].p) {
             static const char *const bk[] = {"banner"};
             jspan b;
             if (js_fields(v[K_PANEL].p, v[K_PANEL].e, bk, 1, &b) == 0 && b.p &&
                 b.e - b.p > 4 && b.p[1] == 't' && b.p[2] == '=')
                 stamp = strtoll(b.p + 3, NULL, 10);
-        } else if (js_is(k, "onair.changed")) {
+        } else if (js_is(k, "onair.changed") && NQIDS > 0) {
+            /* the k-th onair.change of the session answers the moderator's k-th onair.set,
+             * which put QIDS[k % NQIDS] on air and stored its stamp in SHM[k] */
             int64_t q = js_int(v[K_QID], -1);
-            if (q > 0)
-                stamp = SHM[q & (SHM_SLOTS - 1)];
+            int skip = 0;
+            while (skip < 8 && QIDS[(c->onair_k + skip) % (uint32_t)NQIDS] != q) skip++;
+            if (skip == 8) {
+                R.errors++;
+                if (ERR_SHOWN++ < 5)
+                    fprintf(stderr, "loadgen: unexpected onair.changed for question %lld\n",
+                            (long long)q);
+            } else {
+                c->onair_k += (uint32_t)skip;
+                stamp = SHM[c->onair_k & (SHM_SLOTS - 1)];
+                c->onair_k++;
+                onair = true;
+            }
         } else if (js_is(k, "votes.changed")) {
             if (in_window)
                 R.vchanged++;
         }
+        if (stamp > 0 && !onair) {
+            if (stamp <= c->last_stamp) R.dups++;
+            else c->last_stamp = stamp;
+        }
         if (stamp > 0 && stamp >= PH_T0 && stamp < PH_T1) {
             h_add(&R.lat, now - stamp);
+            if (onair) h_add(&R.onair, now - stamp);
             R.samples++;
         }
         if (c->reconnecting && !c->caught && c->target_seq > 0 && c->last_seq >= c->target_seq)
@@ -487,7 +506,27 @@ static void on_event(conn *c, jspan *v, int64_t now)
 static void on_object(conn *c, const char *o, const char *e, int64_t now)
 {
     jspan v[NK];
-    if (js_fields(o, e, KEYS, NK, v) != 0) {
+    /* fast path: type, seq and kind come first in events; read the payload only when needed */
+    if (js_fields_n(o, e, KEYS, NK, v, 3) != 0) {
+        R.errors++;
+        note_error("unparsable message", o, e);
+        return;
+    }
+    if (js_is(v[K_TYPE], "event") && v[K_KIND].p) {
+        if (!v[K_PANEL].p && !v[K_QID].p &&
+            (js_is(v[K_KIND], "panel.changed") || js_is(v[K_KIND], "onair.changed"))) {
+            const char *rest = v[K_KIND].e;
+            static const char *const pk[] = {"panel", "question_id"};
+            jspan pv[2];
+            /* the members after "kind" (js_fields_n needs an object: scan them as one) */
+            const char *q = js_ws(rest, e);
+            pv[0].p = pv[1].p = NULL;
+            if (q < e && *q == ',')
+                js_members(q + 1, e, pk, 2, pv, 1);
+            v[K_PANEL] = pv[0];
+            v[K_QID] = pv[1];
+        }
+    } else if (js_fields(o, e, KEYS, NK, v) != 0) {
         R.errors++;
         note_error("unparsable message", o, e);
         return;
@@ -792,6 +831,27 @@ static long proc_status_kib(pid_t pid, const char *field)
     return v;
 }
 
+/* A TcpExt counter from /proc/net/netstat (system-wide), e.g. ListenOverflows; -1 if absent. */
+static long long tcpext(const char *name)
+{
+    FILE *f = fopen("/proc/net/netstat", "r");
+    if (!f) return -1;
+    char names[8192], vals[8192];
+    long long v = -1;
+    while (fgets(names, sizeof names, f) && fgets(vals, sizeof vals, f)) {
+        if (strncmp(names, "TcpExt:", 7) != 0) continue;
+        char *sn = NULL, *sv = NULL;
+        char *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
+        while (n && x) {
+            if (strcmp(n, name) == 0) { v = atoll(x); break; }
+            n = strtok_r(NULL, " \n", &sn);
+            x = strtok_r(NULL, " \n", &sv);
+        }
+    }
+    fclose(f);
+    return v;
+}
+
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -801,8 +861,8 @@ static double self_cpu_s(void)
 }
 
 /* ---- children ------------------------------------------------------------------------------ */
-enum { CMD_START = 1, CMD_REPORT, CMD_DROP, CMD_RECONNECT, CMD_EXIT };
-enum { MSG_READY = 1, MSG_RESULT };
+enum { CMD_START = 1, CMD_REPORT, CMD_DROP, CMD_RECONNECT, CMD_EXIT, CMD_QIDS };
+enum { MSG_READY = 1, MSG_RESULT, MSG_CAUGHT };
 typedef struct cmd { int32_t cmd, mode; int64_t t0, t1; double arg; } cmd;
 typedef struct msghdr_ { int32_t type, child; } msghdr_;
 
@@ -962,6 +1022,10 @@ static void on_pipe(conn *pc)
         break;
     case CMD_REPORT:
         PH_MODE = 0;
+        T_RECONNECT = 0;
+        R.inflight = 0;
+        for (int i = 0; i < NCV; i++)
+            if (CV[i].fd >= 0) R.inflight += CV[i].outstanding;
         child_send(MSG_RESULT);
         child_reset_phase();
         break;
@@ -985,6 +1049,12 @@ static void on_pipe(conn *pc)
                 queue_connect(&CV[i]);
             }
         open_pending();
+        break;
+    case CMD_QIDS: /* followed by the question ids */
+        free(QIDS);
+        NQIDS = (int)c.arg;
+        QIDS = calloc((size_t)NQIDS + 1, sizeof *QIDS);
+        if (read_all(pc->fd, QIDS, (size_t)NQIDS * sizeof *QIDS) != 0) _exit(0);
         break;
     case CMD_EXIT:
         _exit(0);
@@ -1040,9 +1110,7 @@ static void child_tick(int64_t now)
         for (int i = 0; i < NCV; i++) if (CV[i].role == R_VIEWER) viewers++;
         if (R.caught + R.failed + R.hello_err >= viewers || now > CATCHUP_DEADLINE) {
             RESULT_SENT = 1;
-            child_send(MSG_RESULT);
-            child_reset_phase();
-            T_RECONNECT = 0;
+            child_send(MSG_CAUGHT); /* the full result follows on CMD_REPORT */
         }
     }
 }
@@ -1100,13 +1168,13 @@ static int NCHILD;
 static pid_t *CPIDS;
 static int *CTRL_OUT;
 static conn **CPIPES;
-static res *GOT[2];          /* per type: merged */
-static int GOT_N[3];
+static res *GOT[3];          /* per type: merged */
+static int GOT_N[4];
 
 void parent_got(int child, int type, res *r)
 {
     (void)child;
-    if (type < 1 || type > 2) { free(r); return; }
+    if (type < 1 || type > 3) { free(r); return; }
     if (!GOT[type - 1]) { GOT[type - 1] = calloc(1, sizeof(res)); }
     res_merge(GOT[type - 1], r);
     GOT_N[type]++;
@@ -1124,6 +1192,8 @@ static void run_until_ns(int64_t deadline, bool (*done)(void *), void *arg)
 }
 
 static bool has_reply(void *arg) { return ((conn *)arg)->reply != NULL || ((conn *)arg)->fd < 0; }
+
+static double STAFF_WAIT_S = 10; /* how long a staff connection may take to get its welcome */
 
 static conn *staff_open2(const char *session, const char *role, const char *token,
                          const char *name, char **welcome)
@@ -1144,10 +1214,10 @@ static conn *staff_open2(const char *session, const char *role, const char *toke
     c->hello = strdup(buf);
     strcpy(c->wait_id, "h");
     conn_start(c);
-    run_until_ns(now_ns() + 10000000000LL, has_reply, c);
+    run_until_ns(now_ns() + (int64_t)(STAFF_WAIT_S * 1e9), has_reply, c);
     if (!c->reply || c->st != ST_READY)
         die("could not open a %s connection to %s:%d (%s)", role, O.host, O.port,
-            c->reply ? c->reply : "no welcome within 10 s");
+            c->reply ? c->reply : c->fd < 0 ? "the connection failed" : "no welcome in time");
     if (welcome) *welcome = c->reply;
     else free(c->reply);
     c->reply = NULL;
@@ -1209,16 +1279,18 @@ static void staff_on_reply(conn *c, jspan *v, const char *o, const char *e, int6
             QIDS[NQIDS++] = js_int(id, 0);
     } else if (re[0] == 't') { /* a change: "tP<ns>" panel, "tO<ns>" on air */
         int64_t sent = strtoll(re + 2, NULL, 10);
+        bool in = sent >= PH_T0 && sent < PH_T1;
         if (!ok) {
             M_ERRORS++;
             note_error("change refused", o, e);
+            if (in) { /* counted as sent: it will not reach anyone */
+                M_CHANGES--;
+                M_OFFERED -= re[1] == 'O' ? 3 : 1;
+            }
             return;
         }
-        if (sent >= PH_T0 && sent < PH_T1) {
-            M_CHANGES++;
-            M_OFFERED += re[1] == 'O' ? 3 : 1;
+        if (in)
             h_add(&M_ACK, now - sent);
-        }
     }
 }
 
@@ -1397,11 +1469,13 @@ static int TICK_RATE;
 static int64_t TICK_T0, TICK_END;
 static int64_t TICK_I;
 static bool TICK_PANEL_ONLY;
+static uint32_t ONAIR_K;   /* onair.set requests sent so far */
 
 static void tick_send(int64_t now)
 {
     int64_t i = TICK_I++;
     bool panel = TICK_PANEL_ONLY || (i % 2 == 0);
+    int nevents = panel ? 1 : ONAIR_K == 0 ? 2 : 3; /* the first has no previous question */
     conn *m = MODS[panel ? 0 : 1];
     char buf[256];
     int64_t stamp = now_ns();
@@ -1410,14 +1484,19 @@ static void tick_send(int64_t now)
                  "{\"type\":\"panel.set\",\"id\":\"tP%lld\",\"banner\":\"t=%lld\"}",
                  (long long)stamp, (long long)stamp);
     } else {
-        int64_t q = QIDS[(i / 2) % NQIDS];
-        SHM[q & (SHM_SLOTS - 1)] = stamp;
+        uint32_t k = ONAIR_K++;
+        int64_t q = QIDS[k % (uint32_t)NQIDS];
+        SHM[k & (SHM_SLOTS - 1)] = stamp;
         __sync_synchronize();
         snprintf(buf, sizeof buf,
                  "{\"type\":\"onair.set\",\"id\":\"tO%lld\",\"question_id\":%lld}",
                  (long long)stamp, (long long)q);
     }
     (void)now;
+    if (stamp >= PH_T0 && stamp < PH_T1) { /* expected at every viewer */
+        M_CHANGES++;
+        M_OFFERED += (uint64_t)nevents;
+    }
     staff_send(m, buf);
 }
 
@@ -1494,11 +1573,13 @@ static const char *pct_text(const hist *h, uint64_t missing, double p, char *buf
 /* ---- scenarios ---------------------------------------------------------------------------- */
 static int FAIL;
 
+static double JOIN_S;
 static res *wait_ready(int expect)
 {
     int64_t t = now_ns();
     res *r = collect(MSG_READY, 120);
     double s = (double)(now_ns() - t) / 1e9;
+    JOIN_S = s;
     fprintf(stderr, "loadgen: %llu of %d connections ready in %.1f s (%llu failed, %llu refused)\n",
             (unsigned long long)r->ready, expect, s, (unsigned long long)r->failed,
             (unsigned long long)r->hello_err);
@@ -1533,9 +1614,11 @@ static void add_questions(int n)
     run_until_ns(now_ns() + 1200000000LL, NULL, NULL); /* message buckets refill */
 }
 
+static bool FAN_PREMOD; /* submit: the submitters write into the fan-out session itself */
+
 static void setup_fan_session(int nquestions)
 {
-    create_session("Fan-out", false, FAN_CODE, FAN_KEY);
+    create_session("Fan-out", FAN_PREMOD, FAN_CODE, FAN_KEY);
     MODS[0] = staff_open(FAN_CODE, "moderator", FAN_KEY, "mod-a");
     MODS[1] = staff_open(FAN_CODE, "moderator", FAN_KEY, "mod-b");
     if (nquestions > 0)
@@ -1546,40 +1629,42 @@ static void fanout_phase_record(int rate, int nviewers, int64_t t0, int64_t t1, 
                                 double cpu1, double gen0, res *r, const char *scenario_extra)
 {
     double secs = (double)(t1 - t0) / 1e9;
-    uint64_t expected = M_CHANGES * (uint64_t)(r->ready ? nviewers : 0);
+    uint64_t expected = M_CHANGES * (uint64_t)nviewers;
     uint64_t missing = expected > r->samples ? expected - r->samples : 0;
     double gen_cpu = r->cpu_s + (self_cpu_s() - gen0);
     double srv_cpu = (cpu1 - cpu0) / secs * 100.0;
     long rss = proc_status_kib(O.server_pid, "VmRSS");
-    char a[32], b[32], c[32], lat[256], mack[256], sum[768], json[2048];
+    char a[32], b[32], c[32], lat[256], mack[256], sum[768], json[2400], oa[256];
     print_hist_json(lat, sizeof lat, "latency_ms", &r->lat, missing);
+    print_hist_json(oa, sizeof oa, "onair_latency_ms", &r->onair, 0);
     print_hist_json(mack, sizeof mack, "change_ack_ms", &M_ACK, 0);
     snprintf(sum, sizeof sum,
              "fanout    %-5s viewers=%-5d R=%-3d p50=%s p99=%s max=%s deliveries/s=%.0f "
              "(offered %.0f) msgs/frame=%.1f server cpu=%.0f%% rss=%.1fMiB gen cpu=%.0f%% "
-             "missing=%llu gaps=%llu closed=%llu errors=%llu",
+             "missing=%llu dup=%llu closed=%llu errors=%llu",
              O.server_name, nviewers, rate, pct_text(&r->lat, missing, 50, a),
              pct_text(&r->lat, missing, 99, b),
              missing ? "lost" : (snprintf(c, sizeof c, "%.1fms", r->lat.max_us / 1000.0), c),
              r->events / secs, (double)M_OFFERED * nviewers / secs,
              r->frames ? (double)r->events / (double)r->frames : 0.0, srv_cpu, rss / 1024.0,
-             gen_cpu / secs * 100.0, (unsigned long long)missing, (unsigned long long)r->gaps,
+             gen_cpu / secs * 100.0, (unsigned long long)missing, (unsigned long long)r->dups,
              (unsigned long long)r->closed, (unsigned long long)(r->errors + M_ERRORS));
     snprintf(json, sizeof json,
              "{\"scenario\":\"fanout\",\"server\":\"%s\",\"viewers\":%d,\"rate\":%d,"
              "\"duration_s\":%.2f,\"changes\":%llu,\"offered_per_s\":%.0f,"
              "\"deliveries\":%llu,\"deliveries_per_s\":%.0f,\"frames_per_s\":%.0f,"
-             "\"bytes_per_s\":%.0f,%s,\"missing\":%llu,\"gaps\":%llu,\"closed\":%llu,"
+             "\"bytes_per_s\":%.0f,%s,\"missing\":%llu,\"duplicates\":%llu,\"closed\":%llu,"
              "\"errors\":%llu,\"server_cpu_pct\":%.1f,\"server_rss_kib\":%ld,"
-             "\"gen_cpu_pct\":%.1f,%s%s}",
+             "\"gen_cpu_pct\":%.1f,%s,%s%s}",
              O.server_name, nviewers, rate, secs, (unsigned long long)M_CHANGES,
              (double)M_OFFERED * nviewers / secs, (unsigned long long)r->events,
              r->events / secs, r->frames / secs, r->bytes / secs, lat,
-             (unsigned long long)missing, (unsigned long long)r->gaps,
+             (unsigned long long)missing, (unsigned long long)r->dups,
              (unsigned long long)r->closed, (unsigned long long)(r->errors + M_ERRORS), srv_cpu,
-             rss, gen_cpu / secs * 100.0, mack, scenario_extra ? scenario_extra : "");
+             rss, gen_cpu / secs * 100.0, mack, oa, scenario_extra ? scenario_extra : "");
     emit(sum, json);
-    if (O.strict && (r->gaps || r->closed || r->errors || M_ERRORS || r->lat.n == 0)) FAIL = 1;
+    if (O.strict && (missing || r->dups || r->closed || r->errors || M_ERRORS || r->lat.n == 0))
+        FAIL = 1;
 }
 
 static void scenario_fanout(void)
@@ -1599,18 +1684,26 @@ static void scenario_fanout(void)
         char sum[256], json[512];
         double per = nv ? (double)(rss1 - rss0) * 1024.0 / nv : 0;
         snprintf(sum, sizeof sum,
-                 "idle      %-5s viewers=%-5d rss before=%.1fMiB after=%.1fMiB per viewer=%.2fKiB",
-                 O.server_name, nv, rss0 / 1024.0, rss1 / 1024.0, per / 1024.0);
+                 "idle      %-5s viewers=%-5d rss before=%.1fMiB after=%.1fMiB per viewer=%.2fKiB "
+                 "(joined in %.1f s)",
+                 O.server_name, nv, rss0 / 1024.0, rss1 / 1024.0, per / 1024.0, JOIN_S);
         snprintf(json, sizeof json,
                  "{\"scenario\":\"idle\",\"server\":\"%s\",\"viewers\":%d,\"rss_before_kib\":%ld,"
-                 "\"rss_after_kib\":%ld,\"bytes_per_viewer\":%.0f,\"kib_per_viewer\":%.2f}",
-                 O.server_name, nv, rss0, rss1, per, per / 1024.0);
+                 "\"rss_after_kib\":%ld,\"bytes_per_viewer\":%.0f,\"kib_per_viewer\":%.2f,"
+                 "\"join_s\":%.2f}",
+                 O.server_name, nv, rss0, rss1, per, per / 1024.0, JOIN_S);
         emit(sum, json);
     }
     /* the questions the moderators put on air are made after the idle reading, so that the
      * welcome snapshots (and the idle figure) are those of a session that has just begun */
-    if (!TICK_PANEL_ONLY)
+    if (!TICK_PANEL_ONLY) {
         add_questions(O.air_questions);
+        cmd qc = {.cmd = CMD_QIDS, .arg = NQIDS};
+        for (int k = 0; k < NCHILD; k++) {
+            write_all(CTRL_OUT[k], &qc, sizeof qc);
+            write_all(CTRL_OUT[k], QIDS, (size_t)NQIDS * sizeof *QIDS);
+        }
+    }
     for (int i = 0; i < O.nrates && children_alive(); i++) {
         int rate = O.rates[i];
         int64_t t0 = now_ns() + 200000000LL, t1 = t0 + (int64_t)(O.duration * 1e9);
@@ -1632,9 +1725,19 @@ static void scenario_fanout(void)
 static void scenario_submit(void)
 {
     setup_producer();
+    /* --storm-sessions 0: the submitters are viewers of the fan-out session, which is then
+     * premoderated (their questions go to staff and the author; staff questions, which the
+     * moderators put on air, are published at once) */
+    FAN_PREMOD = O.storm_sessions == 0;
     setup_fan_session(O.air_questions);
-    STORM_CODES = calloc((size_t)O.storm_sessions, sizeof *STORM_CODES);
-    for (int i = 0; i < O.storm_sessions; i++) {
+    if (FAN_PREMOD) {
+        O.storm_sessions = 1;
+        STORM_CODES = calloc(1, sizeof *STORM_CODES);
+        memcpy(STORM_CODES[0], FAN_CODE, sizeof STORM_CODES[0]);
+    } else {
+        STORM_CODES = calloc((size_t)O.storm_sessions, sizeof *STORM_CODES);
+    }
+    for (int i = 0; !FAN_PREMOD && i < O.storm_sessions; i++) {
         char key[64], title[32];
         snprintf(title, sizeof title, "Storm %d", i + 1);
         create_session(title, true, STORM_CODES[i], key);
@@ -1664,13 +1767,16 @@ static void scenario_submit(void)
         char a[32], b[32], c[32], d[32], ack[256], lat[256], sum[768], json[2048], label[48];
         if (mode == 2) snprintf(label, sizeof label, "paced %.0f/s", arg);
         else snprintf(label, sizeof label, "storm w=%d", O.window);
+        char where[48];
+        if (FAN_PREMOD) snprintf(where, sizeof where, "into the watched session");
+        else snprintf(where, sizeof where, "into %d other sessions", O.storm_sessions);
         print_hist_json(ack, sizeof ack, "ack_ms", &r->ack, 0);
         print_hist_json(lat, sizeof lat, "fanout_latency_ms", &r->lat, missing);
         snprintf(sum, sizeof sum,
-                 "submit    %-5s %-12s sync=%-6s submitters=%d acks/s=%.0f ack p50=%s p99=%s "
+                 "submit    %-5s %-12s sync=%-6s submitters=%d %s acks/s=%.0f ack p50=%s p99=%s "
                  "| fan-out %d viewers R=%d p99=%s max=%s | rate_limited=%llu errors=%llu "
                  "server cpu=%.0f%% gen cpu=%.0f%%",
-                 O.server_name, label, O.sync_label, O.submitters, r->acks / secs,
+                 O.server_name, label, O.sync_label, O.submitters, where, r->acks / secs,
                  pct_text(&r->ack, 0, 50, a), pct_text(&r->ack, 0, 99, b), O.viewers, O.fan_rate,
                  pct_text(&r->lat, missing, 99, c),
                  missing ? "lost" : (snprintf(d, sizeof d, "%.1fms", r->lat.max_us / 1000.0), d),
@@ -1678,13 +1784,13 @@ static void scenario_submit(void)
                  (cpu1 - cpu0) / secs * 100, gen_cpu / secs * 100);
         snprintf(json, sizeof json,
                  "{\"scenario\":\"submit\",\"server\":\"%s\",\"mode\":\"%s\",\"synchronous\":\"%s\","
-                 "\"submitters\":%d,\"sessions\":%d,\"window\":%d,\"target_per_s\":%.0f,"
+                 "\"submitters\":%d,\"same_session\":%s,\"sessions\":%d,\"window\":%d,\"target_per_s\":%.0f,"
                  "\"duration_s\":%.2f,\"sent\":%llu,\"acks\":%llu,\"acks_per_s\":%.0f,%s,"
                  "\"rate_limited\":%llu,\"errors\":%llu,\"fanout_viewers\":%d,\"fanout_rate\":%d,"
                  "%s,\"fanout_missing\":%llu,\"server_cpu_pct\":%.1f,\"gen_cpu_pct\":%.1f,"
                  "\"server_rss_kib\":%ld}",
                  O.server_name, mode == 2 ? "paced" : "storm", O.sync_label, O.submitters,
-                 O.storm_sessions, O.window, mode == 2 ? arg : 0.0, secs,
+                 FAN_PREMOD ? "true" : "false", O.storm_sessions, O.window, mode == 2 ? arg : 0.0, secs,
                  (unsigned long long)r->sent, (unsigned long long)r->acks, r->acks / secs, ack,
                  (unsigned long long)r->rate_limited, (unsigned long long)r->errors, O.viewers,
                  O.fan_rate, lat, (unsigned long long)missing, (cpu1 - cpu0) / secs * 100,
@@ -1714,6 +1820,7 @@ static void scenario_vote(void)
     double secs = (double)(t1 - t0) / 1e9;
     /* check what was stored: a fresh staff snapshot's vote counts */
     char *welcome = NULL;
+    STAFF_WAIT_S = 60; /* behind whatever backlog the storm left */
     conn *chk = staff_open2(FAN_CODE, "moderator", FAN_KEY, "checker", &welcome);
     conn_close(chk, true);
     long long stored = -1;
@@ -1740,28 +1847,32 @@ static void scenario_vote(void)
     char a[32], b[32], ack[256], sum[768], json[1536];
     print_hist_json(ack, sizeof ack, "ack_ms", &r->ack, 0);
     double vc = r->vchanged / secs / (O.viewers ? O.viewers : 1);
+    /* every acknowledged vote is stored; votes still unanswered at the report may be too */
+    bool stored_ok = stored >= (long long)r->acks_total &&
+                     stored <= (long long)(r->acks_total + r->inflight);
     snprintf(sum, sizeof sum,
              "vote      %-5s viewers=%d questions=%d votes/s=%.0f ack p50=%s p99=%s "
-             "votes.changed per viewer=%.1f/s acked=%llu stored=%lld%s rate_limited=%llu "
+             "votes.changed per viewer=%.1f/s acked=%llu unanswered=%llu stored=%lld%s "
+             "rate_limited=%llu "
              "errors=%llu server cpu=%.0f%% gen cpu=%.0f%%",
              O.server_name, O.viewers, NQIDS, r->acks / secs, pct_text(&r->ack, 0, 50, a),
-             pct_text(&r->ack, 0, 99, b), vc, (unsigned long long)r->acks_total, stored,
-             stored == (long long)r->acks_total ? " (match)" : " (MISMATCH)",
+             pct_text(&r->ack, 0, 99, b), vc, (unsigned long long)r->acks_total,
+             (unsigned long long)r->inflight, stored, stored_ok ? " (ok)" : " (MISMATCH)",
              (unsigned long long)r->rate_limited, (unsigned long long)r->errors,
              (cpu1 - cpu0) / secs * 100, gen_cpu / secs * 100);
     snprintf(json, sizeof json,
              "{\"scenario\":\"vote\",\"server\":\"%s\",\"viewers\":%d,\"questions\":%d,"
              "\"duration_s\":%.2f,\"votes_acked_in_window\":%llu,\"votes_per_s\":%.0f,%s,"
              "\"votes_changed_per_viewer_per_s\":%.2f,\"votes_acked_total\":%llu,"
-             "\"votes_stored\":%lld,\"stored_matches\":%s,\"voters_done\":%llu,"
+             "\"votes_unanswered\":%llu,\"votes_stored\":%lld,\"stored_matches\":%s,\"voters_done\":%llu,"
              "\"rate_limited\":%llu,\"errors\":%llu,\"server_cpu_pct\":%.1f,\"gen_cpu_pct\":%.1f}",
              O.server_name, O.viewers, NQIDS, secs, (unsigned long long)r->acks, r->acks / secs,
-             ack, vc, (unsigned long long)r->acks_total, stored,
-             stored == (long long)r->acks_total ? "true" : "false",
+             ack, vc, (unsigned long long)r->acks_total, (unsigned long long)r->inflight, stored,
+             stored_ok ? "true" : "false",
              (unsigned long long)r->voters_done, (unsigned long long)r->rate_limited,
              (unsigned long long)r->errors, (cpu1 - cpu0) / secs * 100, gen_cpu / secs * 100);
     emit(sum, json);
-    if (O.strict && (r->acks == 0 || r->errors || stored != (long long)r->acks_total)) FAIL = 1;
+    if (O.strict && (r->acks == 0 || r->errors || !stored_ok)) FAIL = 1;
     free(r);
 }
 
@@ -1776,48 +1887,58 @@ static void scenario_reconnect(void)
     free(rd);
     int rate = O.nrates ? O.rates[0] : 5;
     int64_t t0 = now_ns() + 100000000LL;
-    int64_t end = t0 + (int64_t)((2.0 + O.drop_s + O.catchup_timeout + 5) * 1e9);
-    phase_start(t0, end, 0, 0);
-    ticking(rate, t0, end);
+    int64_t far = t0 + (int64_t)((2.0 + O.drop_s + O.catchup_timeout + 10) * 1e9);
+    phase_start(t0, far, 0, 0);
+    ticking(rate, t0, far);
     run_ticking(t0 + 2000000000LL, NULL, NULL);
     cmd c = {.cmd = CMD_DROP};
     send_cmd_all(c);
-    int64_t seq_before = -1;
     run_ticking(now_ns() + (int64_t)(O.drop_s * 1e9), NULL, NULL);
-    (void)seq_before;
+    long long ovf0 = tcpext("ListenOverflows");
     int64_t tr = now_ns();
     cmd rc = {.cmd = CMD_RECONNECT, .t0 = tr, .t1 = tr + (int64_t)(O.catchup_timeout * 1e9)};
     send_cmd_all(rc);
     double cpu0 = proc_cpu_s(O.server_pid);
     run_ticking(tr + (int64_t)((O.catchup_timeout + 5) * 1e9), got_all,
-                (void *)(intptr_t)MSG_RESULT);
+                (void *)(intptr_t)MSG_CAUGHT);
+    double secs = (double)(now_ns() - tr) / 1e9;
     double cpu1 = proc_cpu_s(O.server_pid);
-    res *r = collect(MSG_RESULT, 1);
-    /* the reconnect result holds everything since the phase start except what the drop reset */
+    res *caught = collect(MSG_CAUGHT, 1);
+    free(caught);
+    long long ovf = tcpext("ListenOverflows") - ovf0;
+    /* one more second of changes after everyone is back, then stop, drain and count */
+    run_ticking(now_ns() + 1000000000LL, NULL, NULL);
+    TICK_END = now_ns();
+    run_ticking(now_ns() + (int64_t)(O.drain * 1e9), NULL, NULL);
+    res *r = phase_report();
+    uint64_t expected = M_CHANGES * (uint64_t)nv;
+    uint64_t missing = expected > r->samples ? expected - r->samples : 0;
     double all_ms = r->caught ? (double)(r->last_caught_ns - tr) / 1e6 : -1;
     char a[32], b[32], cu[256], sum[768], json[1536];
-    print_hist_json(cu, sizeof cu, "catchup_ms", &r->catchup, (uint64_t)nv > r->caught ? nv - r->caught : 0);
-    bool ok = r->caught == (uint64_t)nv && r->gaps == 0;
+    print_hist_json(cu, sizeof cu, "catchup_ms", &r->catchup,
+                    (uint64_t)nv > r->caught ? nv - r->caught : 0);
+    bool ok = r->caught == (uint64_t)nv && missing == 0 && r->dups == 0;
     snprintf(sum, sizeof sum,
              "reconnect %-5s viewers=%d R=%d offline=%.1fs caught up=%llu/%d all in %.0fms "
-             "(p50=%s p99=%s) resumed=%llu fresh=%llu missing events=%llu dup=%llu failed=%llu "
-             "server cpu=%.0f%%",
+             "(p50=%s p99=%s) resumed=%llu fresh=%llu changes=%llu missing=%llu dup=%llu "
+             "failed=%llu listen overflows=%lld server cpu=%.0f%%",
              O.server_name, nv, rate, O.drop_s, (unsigned long long)r->caught, nv, all_ms,
              pct_text(&r->catchup, 0, 50, a), pct_text(&r->catchup, 0, 99, b),
              (unsigned long long)r->resumed, (unsigned long long)r->fresh,
-             (unsigned long long)r->gaps, (unsigned long long)r->dups,
-             (unsigned long long)(r->failed + r->hello_err),
-             (cpu1 - cpu0) / ((double)(now_ns() - tr) / 1e9) * 100);
+             (unsigned long long)M_CHANGES, (unsigned long long)missing,
+             (unsigned long long)r->dups, (unsigned long long)(r->failed + r->hello_err), ovf,
+             (cpu1 - cpu0) / secs * 100);
     snprintf(json, sizeof json,
              "{\"scenario\":\"reconnect\",\"server\":\"%s\",\"viewers\":%d,\"rate\":%d,"
              "\"offline_s\":%.2f,\"caught_up\":%llu,\"all_caught_up_ms\":%.1f,%s,"
-             "\"resumed\":%llu,\"fresh\":%llu,\"missing_events\":%llu,\"duplicates\":%llu,"
-             "\"failed\":%llu,\"closed\":%llu,\"ok\":%s}",
+             "\"resumed\":%llu,\"fresh\":%llu,\"changes\":%llu,\"missing_events\":%llu,"
+             "\"duplicates\":%llu,\"failed\":%llu,\"closed\":%llu,\"server_cpu_pct\":%.1f,"
+             "\"listen_overflows\":%lld,\"ok\":%s}",
              O.server_name, nv, rate, O.drop_s, (unsigned long long)r->caught, all_ms, cu,
              (unsigned long long)r->resumed, (unsigned long long)r->fresh,
-             (unsigned long long)r->gaps, (unsigned long long)r->dups,
-             (unsigned long long)(r->failed + r->hello_err), (unsigned long long)r->closed,
-             ok ? "true" : "false");
+             (unsigned long long)M_CHANGES, (unsigned long long)missing,
+             (unsigned long long)r->dups, (unsigned long long)(r->failed + r->hello_err),
+             (unsigned long long)r->closed, (cpu1 - cpu0) / secs * 100, ovf, ok ? "true" : "false");
     emit(sum, json);
     if (O.strict && !ok) FAIL = 1;
     free(r);
@@ -1849,13 +1970,14 @@ static void usage(void)
         "  --drain S            seconds after a phase for late deliveries (3)\n"
         "  --settle S           seconds after joining before the idle RSS reading (1)\n"
         "  --mix alt|panel      changes: panel.set and onair.set alternately, or panel.set only\n"
-        "  --air-questions N    questions the moderators cycle on air (240)\n"
+        "  --air-questions N    questions the moderators cycle on air (20)\n"
         "  --src-first N        first source address 127.0.0.N (2)\n"
         "  --per-src N          connections per source address (2500)\n"
         "  --connect-window N   handshakes in flight per process while joining (256)\n"
         "  --reconnect-window N same for the reconnect storm (0 = all at once)\n"
         "  --submitters M       submit: submitting viewers (1000)\n"
-        "  --storm-sessions S   submit: premoderated sessions they are spread over (16)\n"
+        "  --storm-sessions S   submit: premoderated sessions they are spread over (16);\n"
+        "                       0: they are viewers of the fan-out session (premoderated)\n"
         "  --window W           submit storm: requests in flight per submitter (1)\n"
         "  --phases LIST        submit: storm and/or paced:X, comma-separated (storm)\n"
         "  --fan-rate R         submit: fan-out changes per second meanwhile (5)\n"
@@ -1867,7 +1989,7 @@ static void usage(void)
         "  --server-name NAME   label for the records (forum)\n"
         "  --json-out FILE      append the JSON records to FILE\n"
         "  --timeout S          hard limit for the whole run (default: computed)\n"
-        "  --strict             exit 1 on any failed connection, error, gap or lost event\n");
+        "  --strict             exit 1 on any failed connection, error, lost or duplicated change\n");
     exit(2);
 }
 

@@ -207,16 +207,17 @@ static const char *js_skip(const char *p, const char *e)
         p++;
     return p;
 }
-/* Reads the top-level members of the object at p: vals[i] gets the value span of keys[i]
- * (keys given without quotes). Returns 0, or -1 if it is not a well-formed object. */
-static int js_fields(const char *p, const char *e, const char *const *keys, int nk, jspan *vals)
+/* Reads object members starting at p (just after '{' or after a ','), up to the closing '}':
+ * vals[i] gets the value span of keys[i] (keys given without quotes). Stops early once
+ * keys[0..need-1] have all been found (need 0: read to the end). Returns 0, or -1 if malformed.
+ * vals must have been cleared by the caller. */
+static int js_members(const char *p, const char *e, const char *const *keys, int nk, jspan *vals,
+                      int need)
 {
+    size_t klen[16];
+    int found_needed = 0;
     for (int i = 0; i < nk; i++)
-        vals[i].p = vals[i].e = NULL;
-    p = js_ws(p, e);
-    if (p >= e || *p != '{')
-        return -1;
-    p++;
+        klen[i] = strlen(keys[i]);
     for (;;) {
         p = js_ws(p, e);
         if (p >= e) return -1;
@@ -230,9 +231,11 @@ static int js_fields(const char *p, const char *e, const char *const *keys, int 
         const char *vs = js_ws(p + 1, e), *ve = js_skip(vs, e);
         if (!ve) return -1;
         for (int i = 0; i < nk; i++)
-            if (!vals[i].p && strlen(keys[i]) == kl && memcmp(keys[i], ks, kl) == 0) {
+            if (!vals[i].p && klen[i] == kl && memcmp(keys[i], ks, kl) == 0) {
                 vals[i].p = vs;
                 vals[i].e = ve;
+                if (i < need && ++found_needed == need)
+                    return 0;
                 break;
             }
         p = js_ws(ve, e);
@@ -241,6 +244,25 @@ static int js_fields(const char *p, const char *e, const char *const *keys, int 
         return -1;
     }
 }
+
+/* The top-level members of the object at p (see js_members). */
+static int js_fields_n(const char *p, const char *e, const char *const *keys, int nk,
+                       jspan *vals, int need)
+{
+    for (int i = 0; i < nk; i++)
+        vals[i].p = vals[i].e = NULL;
+    p = js_ws(p, e);
+    if (p >= e || *p != '{')
+        return -1;
+    return js_members(p + 1, e, keys, nk, vals, need);
+}
+
+static inline int js_fields(const char *p, const char *e, const char *const *keys, int nk,
+                            jspan *vals)
+{
+    return js_fields_n(p, e, keys, nk, vals, 0);
+}
+
 /* True if the span is the JSON string s (s given without quotes, no escapes). */
 static inline bool js_is(jspan v, const char *s)
 {
