@@ -3,6 +3,7 @@
 //
 // Every wait has a timeout. Use harness(t) in a test: servers and clients created through it
 // are closed/stopped in t.after(), clients first.
+import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
-export const FORUMD = process.env.FORUMD || '/work/main/build/forumd';
+export const FORUMD = process.env.FORUMD ||
+  fileURLToPath(new URL('../../build/forumd', import.meta.url));
 export const SUBPROTOCOL = 'forum.v1';
 export const REQUEST_TIMEOUT_MS = 5000;
 export const JOIN_CODE_RE = /^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{6}$/;
