@@ -96,13 +96,18 @@ start_server() {
 
 server_alive() { [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; }
 
-# stop_server: SIGTERM, then SIGKILL after 20 s (forumd; its orderly shutdown is part of what
-# is checked) or 5 s (the peers). Returns the server's exit status (0 = clean).
+# stop_server: forumd gets SIGTERM (its orderly shutdown is part of what is checked) and
+# SIGKILL if it still runs 20 s later; the peers are simply killed. Returns forumd's exit status
+# (0 = clean).
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0
   local pid="$SERVER_PID" rc=0 i limit=200
-  [ "$SERVER_KIND" = forum ] || limit=50
   SERVER_PID=""
+  if [ "$SERVER_KIND" != forum ]; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+  fi
   kill -TERM "$pid" 2>/dev/null
   for i in $(seq "$limit"); do
     kill -0 "$pid" 2>/dev/null || break
