@@ -17,7 +17,8 @@ typedef struct ring_entry {
 
 typedef struct hub_session {
     char code[FORUM_CODE_MAX];
-    hub_sub *subs;
+    hub_sub *subs;  /* viewers */
+    hub_sub *staff; /* moderators and producers */
     size_t n_by_role[4];
     size_t presence_sent; /* viewer count last sent to staff, +1 (0 = never) */
     ring_entry *ring; /* circular, capacity h->ring_cap */
@@ -85,6 +86,8 @@ static hub_session *session_get(hub *h, const char *code, bool create)
     return hs;
 }
 
+static bool is_staff(const hub_sub *s);
+
 static void list_add(hub_sub **head, hub_sub *s)
 {
     s->prev_ = NULL;
@@ -116,7 +119,7 @@ void hub_subscribe(hub *h, hub_sub *s)
         hub_session *hs = session_get(h, s->session, true);
         if (!hs)
             return;
-        list_add(&hs->subs, s);
+        list_add(is_staff(s) ? &hs->staff : &hs->subs, s);
         hs->n_by_role[s->role]++;
     }
     s->subscribed_ = true;
@@ -132,7 +135,7 @@ void hub_unsubscribe(hub *h, hub_sub *s)
     } else {
         hub_session *hs = session_get(h, s->session, false);
         if (hs) {
-            list_remove(&hs->subs, s);
+            list_remove(is_staff(s) ? &hs->staff : &hs->subs, s);
             hs->n_by_role[s->role]--;
         }
     }
@@ -190,11 +193,18 @@ void hub_publish(hub *h, const forum_event *ev)
         entry_clear(&e);
         return;
     }
-    for (hub_sub *s = hs->subs; s; s = s->next_) {
-        net_msg *m = pick(&e, s);
-        if (m)
-            net_send(s->conn, m);
-    }
+    /* Viewers are walked only for events some viewer may see (not votes, not staff-only), and
+     * before staff, whose ack follows the event: a moderator who sees its ack has had the
+     * viewers' copies queued first. */
+    if (e.public_ || e.subject_view)
+        for (hub_sub *s = hs->subs; s; s = s->next_) {
+            net_msg *m = pick(&e, s);
+            if (m)
+                net_send(s->conn, m);
+        }
+    if (e.staff)
+        for (hub_sub *s = hs->staff; s; s = s->next_)
+            net_send(s->conn, e.staff);
     if (hs->ring_count == h->ring_cap) {
         entry_clear(&hs->ring[hs->ring_head]);
         hs->ring_head = (hs->ring_head + 1) % h->ring_cap;
@@ -273,9 +283,8 @@ void hub_send_presence(hub *h)
         net_msg *m = net_msg_new(text, (size_t)len);
         if (!m)
             return;
-        for (hub_sub *s = hs->subs; s; s = s->next_)
-            if (is_staff(s))
-                net_send(s->conn, m);
+        for (hub_sub *s = hs->staff; s; s = s->next_)
+            net_send(s->conn, m);
         net_msg_unref(m);
     }
 }

@@ -646,8 +646,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* tx_packet_size lets one send() carry a whole packed frame (max_pack_bytes is at most 64 KiB
+ * by default; larger frames are still sent, in pieces). With 0, lws cut every write to the rx
+ * buffer size (4 KiB) and copied the rest per connection. */
+#define NET_TX_PACKET (65536 + LWS_PRE + 16)
 static const struct lws_protocols protocols[] = {
-    {NET_PROTOCOL, callback, sizeof(pss), 4096, 0, NULL, 0},
+    {NET_PROTOCOL, callback, sizeof(pss), 4096, 0, NULL, NET_TX_PACKET},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
