@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import {
   startServer, createShow, staffQuestions, launchBrowser, shot, watchErrors, waitFor,
   PHONE, LAPTOP,
+  useShow,
 } from './helpers.js';
 
 const NAMED = '楼道里堆放杂物，消防通道被堵住了，谁来管一管？';
@@ -20,32 +21,13 @@ const PROMISE = '两周内摸排边角地块，提出增加停车位的方案并
 const TITLE_A = '第四期 · 社区微改造，听听居民怎么说';
 const TITLE_B = '第五期 · 停车难，怎么解';
 
+const fx = useShow({ premoderation: false });
+const { errors, pages, openPage } = fx;
 let server;
 let browser;
 let show;
-const errors = [];
-const pages = {};
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  show = await createShow(server, { premoderation: false });
-});
-
-after(async () => {
-  if (show) show.producer.close();
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
-
-async function openPage(name, options, path) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  watchErrors(page, name, errors);
-  await page.goto(`${server.url}${path}`);
-  pages[name] = { context, page };
-  return page;
-}
+before(async () => { ({ server, browser, show } = await fx.setup()); });
+after(() => fx.teardown());
 
 const modCard = (page, column, text) => page.locator(`#list-${column} .m-q`, { hasText: text });
 const viewerCount = (page) => page.locator('#counts .prod-count.is-accent b');

@@ -176,3 +176,33 @@ export async function waitFor(fn, { timeout = 10_000, interval = 100, message = 
     await new Promise((r) => setTimeout(r, interval));
   }
 }
+
+/**
+ * The fixture every show test shares: setup() starts forumd, launches Chromium and creates a
+ * programme with an open session (fx.server, fx.browser, fx.show); teardown() undoes it. Also
+ * errors (page errors collected by watchErrors), pages (name -> {context, page}) and
+ * openPage(name, contextOptions, path).
+ */
+export function useShow({ premoderation = true } = {}) {
+  const fx = { server: null, browser: null, show: null, errors: [], pages: {} };
+  fx.setup = async () => {
+    fx.server = await startServer();
+    fx.browser = await launchBrowser();
+    fx.show = await createShow(fx.server, { premoderation });
+    return fx;
+  };
+  fx.teardown = async () => {
+    if (fx.show) fx.show.producer.close();
+    if (fx.browser) await fx.browser.close();
+    if (fx.server) await fx.server.stop();
+  };
+  fx.openPage = async (name, options, path) => {
+    const context = await fx.browser.newContext(options);
+    const page = await context.newPage();
+    watchErrors(page, name, fx.errors);
+    await page.goto(`${fx.server.url}${path}`);
+    fx.pages[name] = { context, page };
+    return page;
+  };
+  return fx;
+}

@@ -3,24 +3,15 @@
 // was unreachable survives closing the page and is sent by the next page load.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, createShow, staffQuestions, launchBrowser, watchErrors, waitFor, PHONE } from './helpers.js';
+import { startServer, createShow, staffQuestions, launchBrowser, watchErrors, waitFor, PHONE, useShow } from './helpers.js';
 
+const fx = useShow({ premoderation: false });
+const { errors } = fx;
 let server;
 let browser;
 let show;
-const errors = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  show = await createShow(server, { premoderation: false });
-});
-
-after(async () => {
-  if (show) show.producer.close();
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
+before(async () => { ({ server, browser, show } = await fx.setup()); });
+after(() => fx.teardown());
 
 test('a lost ack: the submit is resent with the same id and the question exists once', async () => {
   const context = await browser.newContext(PHONE);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
   startServer, createShow, staffQuestions, launchBrowser, shot, watchErrors, waitFor,
   PHONE, LAPTOP, STUDIO,
+  useShow,
 } from './helpers.js';
 
 const Q1 = '小区中心广场荒废了很可惜，微改造能不能加些座椅和树荫，让老人有地方坐下来聊聊天？';
@@ -16,32 +17,13 @@ const Q_PHONE = '租客刚搬来不熟悉社区，能否安排社工对接，拉
 const FOLLOW_UP = '座椅准备放在哪里？希望先听听我们楼组居民的意见。';
 const OFFLINE_Q = '断网时写的问题：垃圾分类点位能否搬离单元门口？';
 
+const fx = useShow({ premoderation: true });
+const { errors, pages, openPage } = fx;
 let server;
 let browser;
 let show;
-const errors = [];
-const pages = {};
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  show = await createShow(server, { premoderation: true });
-});
-
-after(async () => {
-  if (show) show.producer.close();
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
-
-async function openPage(name, options, path) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  watchErrors(page, name, errors);
-  await page.goto(`${server.url}${path}`);
-  pages[name] = { context, page };
-  return page;
-}
+before(async () => { ({ server, browser, show } = await fx.setup()); });
+after(() => fx.teardown());
 
 const card = (page, text) => page.locator('.v-list:not([hidden]) .v-q', { hasText: text });
 const modCard = (page, column, text) => page.locator(`#list-${column} .m-q`, { hasText: text });
