@@ -720,6 +720,8 @@ static char *metrics_text(dispatch *d, size_t *len)
         (unsigned long long)ns.refused);
     OUT("# TYPE forum_requests_total counter\nforum_requests_total %llu\n",
         (unsigned long long)d->requests);
+    OUT("# TYPE forum_hellos_total counter\nforum_hellos_total %llu\n",
+        (unsigned long long)d->hellos);
     OUT("# TYPE forum_error_replies_total counter\nforum_error_replies_total %llu\n",
         (unsigned long long)d->errors);
     OUT("# TYPE forum_frames_written_total counter\nforum_frames_written_total %llu\n",

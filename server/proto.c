@@ -1099,6 +1099,18 @@ static void jb_key(jsonw *b, bool *first, const char *key)
     jsonw_put(b, ":", 1);
 }
 
+/* Opens a server message: {"type":type and, when re is set, "re":re. */
+static void begin_message(jsonw *b, bool *first, const char *type, const char *re)
+{
+    jsonw_put(b, "{", 1);
+    jb_key(b, first, "type");
+    jsonw_string(b, type);
+    if (re && re[0]) {
+        jb_key(b, first, "re");
+        jsonw_string(b, re);
+    }
+}
+
 /* Where a value sits, for the public/subject views. */
 typedef enum node_kind { NODE_PLAIN = 0, NODE_QUESTION } node_kind;
 
@@ -1193,13 +1205,7 @@ char *proto_encode_ack(const char *re, const cJSON *result)
 {
     jsonw b = {0};
     bool first = true;
-    jsonw_put(&b, "{", 1);
-    jb_key(&b, &first, "type");
-    jsonw_string(&b, "ack");
-    if (re && re[0]) {
-        jb_key(&b, &first, "re");
-        jsonw_string(&b, re);
-    }
+    begin_message(&b, &first, "ack", re);
     if (result && cJSON_IsObject(result))
         print_members(&b, result, PROTO_VIEW_STAFF, NODE_PLAIN, &first, ack_envelope);
     jsonw_put(&b, "}", 1);
@@ -1211,13 +1217,7 @@ char *proto_encode_error(const char *re, forum_err code, const char *field, cons
 {
     jsonw b = {0};
     bool first = true;
-    jsonw_put(&b, "{", 1);
-    jb_key(&b, &first, "type");
-    jsonw_string(&b, "error");
-    if (re && re[0]) {
-        jb_key(&b, &first, "re");
-        jsonw_string(&b, re);
-    }
+    begin_message(&b, &first, "error", re);
     jb_key(&b, &first, "code");
     jsonw_string(&b, proto_err_name(code));
     jb_key(&b, &first, "message");
@@ -1239,13 +1239,7 @@ char *proto_encode_welcome(const char *re, forum_role role, const char *viewer_i
 {
     jsonw b = {0};
     bool first = true;
-    jsonw_put(&b, "{", 1);
-    jb_key(&b, &first, "type");
-    jsonw_string(&b, "welcome");
-    if (re && re[0]) {
-        jb_key(&b, &first, "re");
-        jsonw_string(&b, re);
-    }
+    begin_message(&b, &first, "welcome", re);
     jb_key(&b, &first, "role");
     jsonw_string(&b, role_name(role));
     if (viewer_id && viewer_id[0]) {
@@ -1271,9 +1265,7 @@ char *proto_encode_event(const forum_event *ev, proto_view view)
 {
     jsonw b = {0};
     bool first = true;
-    jsonw_put(&b, "{", 1);
-    jb_key(&b, &first, "type");
-    jsonw_string(&b, "event");
+    begin_message(&b, &first, "event", NULL);
     jb_key(&b, &first, "seq");
     jsonw_int(&b, ev->seq);
     jb_key(&b, &first, "at");
