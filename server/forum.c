@@ -235,6 +235,20 @@ static int imap_put(imap *m, int64_t k, int64_t v)
     return 0;
 }
 
+/* Appends item to a global table (array plus id -> position index) and keeps *next_id past
+ * id. Returns 0, or -1 with nothing registered. Callers grow any per-session array first. */
+static int table_add(void ***items, size_t *n, size_t *cap, imap *index, int64_t id, void *item,
+                     int64_t *next_id)
+{
+    if (grow((void **)items, cap, *n + 1, sizeof **items) < 0 ||
+        imap_put(index, id, (int64_t)*n) < 0)
+        return -1;
+    (*items)[(*n)++] = item;
+    if (id >= *next_id)
+        *next_id = id + 1;
+    return 0;
+}
+
 static void imap_free(imap *m)
 {
     free(m->keys);
@@ -1225,20 +1239,16 @@ static question *apply_question_object(forum_state *st, session *s, const cJSON 
     if (create) {
         if (!(q = calloc(1, sizeof *q)))
             goto fail;
-        if (grow((void **)&st->questions, &st->cap_questions, st->n_questions + 1,
-                 sizeof *st->questions) < 0 ||
-            grow((void **)&s->questions, &s->cap_questions, s->n_questions + 1,
+        if (grow((void **)&s->questions, &s->cap_questions, s->n_questions + 1,
                  sizeof *s->questions) < 0 ||
-            imap_put(&st->question_index, id, (int64_t)st->n_questions) < 0) {
+            table_add((void ***)&st->questions, &st->n_questions, &st->cap_questions,
+                      &st->question_index, id, q, &st->next_question_id) < 0) {
             free(q);
             goto fail;
         }
         q->id = id;
         q->session = s;
-        st->questions[st->n_questions++] = q;
         s->questions[s->n_questions++] = q;
-        if (id >= st->next_question_id)
-            st->next_question_id = id + 1;
     }
     free(q->text);
     free(q->author);
@@ -1416,19 +1426,16 @@ static int apply_poll_changed(forum_state *st, session *s, const forum_event *ev
         p->options = calloc((size_t)n, sizeof *p->options);
         p->counts = calloc((size_t)n, sizeof *p->counts);
         if (!p->options || !p->counts ||
-            grow((void **)&st->polls, &st->cap_polls, st->n_polls + 1, sizeof *st->polls) < 0 ||
             grow((void **)&s->polls, &s->cap_polls, s->n_polls + 1, sizeof *s->polls) < 0 ||
-            imap_put(&st->poll_index, id, (int64_t)st->n_polls) < 0) {
+            table_add((void ***)&st->polls, &st->n_polls, &st->cap_polls, &st->poll_index, id,
+                      p, &st->next_poll_id) < 0) {
             poll_free(p);
             return -1;
         }
         p->id = id;
         p->session = s;
         p->n_options = (size_t)n;
-        st->polls[st->n_polls++] = p;
         s->polls[s->n_polls++] = p;
-        if (id >= st->next_poll_id)
-            st->next_poll_id = id + 1;
     }
     if (set_str(&p->title, title) < 0)
         return -1;
@@ -1571,17 +1578,13 @@ static int apply_action_changed(forum_state *st, const forum_event *ev)
     if (!a) {
         if (!(a = calloc(1, sizeof *a)))
             goto fail;
-        if (grow((void **)&st->actions, &st->cap_actions, st->n_actions + 1,
-                 sizeof *st->actions) < 0 ||
-            imap_put(&st->action_index, id, (int64_t)st->n_actions) < 0) {
+        if (table_add((void ***)&st->actions, &st->n_actions, &st->cap_actions,
+                      &st->action_index, id, a, &st->next_action_id) < 0) {
             free(a);
             goto fail;
         }
         a->id = id;
         a->session = origin;
-        st->actions[st->n_actions++] = a;
-        if (id >= st->next_action_id)
-            st->next_action_id = id + 1;
     }
     free(a->text);
     free(a->owner);
