@@ -791,7 +791,6 @@ static void test_full_disk_fails_cleanly_then_recovers(void)
     sqlite3 *db = inspect(path);
     CHECK(query_int(db, "SELECT count(*) FROM events") == N + 1);
     CHECK(query_int(db, "SELECT count(*) FROM questions") == 1);
-    CHECK(query_int(db, "PRAGMA integrity_check") != -999);
     char ok[16];
     query_text(db, "PRAGMA integrity_check", ok, sizeof ok);
     CHECK_STR(ok, "ok");
