@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (and CI's, through .ci/run): installs what is missing, builds a
 # normal and an ASan+UBSan build, and runs every suite: unit tests (CTest) in both builds,
-# integration tests against both binaries, browser tests in headless Chromium, a fuzzing smoke
+# integration tests against both binaries, cluster tests (three nodes and a redis-server of their
+# own) against both binaries, browser tests in headless Chromium, a fuzzing smoke
 # run and the benchmark smoke run. Prints one line per suite and a closing summary; exits
 # non-zero if any suite failed. Logs: build/test-logs/.
 #   scripts/test.sh            everything
@@ -51,6 +52,10 @@ fi
 if is_selected integration; then
   step integration env FORUMD="$root/build/forumd" node --test tests/integration/*.test.js
   step integration-asan env FORUMD="$root/build-asan/forumd" FORUM_TEST_SLOW=1 node --test tests/integration/*.test.js
+fi
+if is_selected cluster && ls tests/cluster/*.test.js >/dev/null 2>&1; then
+  step cluster env FORUMD="$root/build/forumd" node --test tests/cluster/*.test.js
+  step cluster-asan env FORUMD="$root/build-asan/forumd" node --test tests/cluster/*.test.js
 fi
 if is_selected browser && [ -d tests/browser ] && ls tests/browser/*.test.js >/dev/null 2>&1; then
   step browser env FORUMD="$root/build/forumd" node --test tests/browser/*.test.js

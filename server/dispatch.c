@@ -10,11 +10,30 @@
 #include <time.h>
 
 #include "auth.h"
+#include "cluster.h"
 #include "export.h"
 #include "hub.h"
 #include "proto.h"
 
 typedef struct client client;
+
+/* A forwarded request's reply, held until this node has committed the log up to pos (so the
+ * client never gets an ack for a change it cannot see yet), then sent in arrival order. */
+typedef struct waiter {
+    client *cl;
+    char *text;
+    int64_t pos;
+    uint64_t deadline;
+    struct waiter *next;
+} waiter;
+
+/* Viewer counts another cluster node reported (presence and peak audience). */
+typedef struct peer_count {
+    char node[48];
+    cJSON *counts;
+    uint64_t at;
+    struct peer_count *next;
+} peer_count;
 
 typedef struct viewer_limits {
     char viewer_id[FORUM_VIEWER_ID_MAX];
@@ -44,6 +63,16 @@ struct dispatch {
     /* sessions a viewer joined since the last flush: their peak audience is checked then */
     char peak_pending[32][FORUM_CODE_MAX];
     size_t n_peak_pending;
+    /* cluster mode (NULL: one node on its own) */
+    cluster *cluster;
+    int64_t committed_pos;  /* log position committed to this node's database */
+    bool resyncing;         /* after a failed append or commit: reload, then catch up */
+    bool rewinding;
+    uv_timer_t resync_timer;
+    waiter *wait_head, *wait_tail;
+    peer_count *peers;
+    bool presence_dirty;    /* local viewer counts changed since they were last published */
+    uint64_t forwarded, forward_errors, replica_events, replica_errors;
 };
 
 struct client {
@@ -58,9 +87,14 @@ struct client {
     auth_bucket msg_bucket;
     int refused_in_a_row; /* frames refused for rate or as non-JSON since the last good one */
     client *prev, *next;
+    /* a request forwarded from another cluster node (no connection here) */
+    bool remote, replied;
+    char remote_node[48];
+    int64_t remote_rid;
+    int64_t reply_pos;
 };
 
-typedef enum job_kind { JOB_REQUEST, JOB_HELLO, JOB_SYSTEM } job_kind;
+typedef enum job_kind { JOB_REQUEST, JOB_HELLO, JOB_SYSTEM, JOB_REPLICA, JOB_RESYNC } job_kind;
 
 typedef struct job {
     store_batch batch;
@@ -79,6 +113,9 @@ typedef struct job {
     int64_t hello_seq, resume_from;
     /* search / backup: run once everything before the request is committed */
     forum_command *deferred;
+    /* cluster: the log position of the job's last event (or of the barrier) */
+    int64_t pos;
+    bool counts_pos; /* replica jobs: whether pos may advance committed_pos */
 } job;
 
 int64_t dispatch_now_ms(void)
@@ -127,6 +164,8 @@ static void on_close(void *arg, net_conn *c, void *user)
     client *cl = user;
     if (!cl)
         return;
+    if (cl->hello_done && cl->actor.role == FORUM_ROLE_VIEWER)
+        d->presence_dirty = true;
     hub_unsubscribe(d->hub, &cl->sub);
     if (cl->prev)
         cl->prev->next = cl->next;
@@ -140,13 +179,29 @@ static void on_close(void *arg, net_conn *c, void *user)
     client_unref(cl);
 }
 
+/* Sends a reply (taking text): to the connection, or back to the node that forwarded it. */
+static void client_send(client *cl, char *text)
+{
+    if (!text)
+        return;
+    if (cl->remote) {
+        cluster_send_reply(cl->d->cluster, cl->remote_node, cl->remote_rid, text, cl->reply_pos);
+        cl->replied = true;
+        free(text);
+    } else if (cl->closed) {
+        free(text);
+    } else {
+        net_send_text(cl->conn, text);
+    }
+}
+
 static void send_error(client *cl, const char *re, forum_err code, const char *field,
                        const char *message, int64_t retry_after_ms)
 {
     if (cl->closed)
         return;
     cl->d->errors++;
-    net_send_text(cl->conn, proto_encode_error(re, code, field, message, retry_after_ms));
+    client_send(cl, proto_encode_error(re, code, field, message, retry_after_ms));
 }
 
 /* ---- per-viewer limits ------------------------------------------------------------------- */
@@ -188,6 +243,7 @@ static void job_free(job *j)
 }
 
 static void send_missed_from_db(client *cl, int64_t from, int64_t upto);
+static size_t viewers_total(dispatch *d, const char *code);
 
 static void finish_hello(dispatch *d, job *j)
 {
@@ -196,8 +252,7 @@ static void finish_hello(dispatch *d, job *j)
         return;
     if (j->snapshot) {
         if (cl->actor.role != FORUM_ROLE_VIEWER && cl->sub.session[0])
-            cJSON_AddNumberToObject(j->snapshot, "viewers",
-                                    (double)hub_count(d->hub, cl->sub.session, FORUM_ROLE_VIEWER));
+            cJSON_AddNumberToObject(j->snapshot, "viewers", (double)viewers_total(d, cl->sub.session));
         net_send_text(cl->conn, proto_encode_welcome(j->re, cl->actor.role,
                                                      cl->actor.viewer_id[0] ? cl->actor.viewer_id
                                                                             : NULL,
@@ -212,6 +267,7 @@ static void finish_hello(dispatch *d, job *j)
     }
     hub_subscribe(d->hub, &cl->sub);
     if (cl->actor.role == FORUM_ROLE_VIEWER && cl->sub.session[0]) {
+        d->presence_dirty = true;
         bool known = false;
         for (size_t i = 0; i < d->n_peak_pending; i++)
             known |= strcmp(d->peak_pending[i], cl->sub.session) == 0;
@@ -259,7 +315,7 @@ static void run_deferred(dispatch *d, job *j)
         if (!ack)
             send_error(cl, re, err, NULL, message, 0);
         else if (re)
-            net_send_text(cl->conn, proto_encode_ack(re, ack));
+            client_send(cl, proto_encode_ack(re, ack));
         cJSON_Delete(ack);
         return;
     }
@@ -285,23 +341,92 @@ static int replay_one(void *arg, const forum_event *ev)
     return forum_replay(arg, ev);
 }
 
-/* Replaces live state with the committed state (after a failed commit), then lets the store
- * accept batches again. If the database cannot be read, writes keep failing and the next
- * failure tries again. */
-static void reload_state(uv_timer_t *t)
+/* Replaces live state with the committed state. Returns 0, or -1 if the database cannot be
+ * read (writes then keep failing and the next failure tries again). */
+static int reload_from_db(dispatch *d)
 {
-    dispatch *d = t->data;
-    d->reload_pending = false;
     forum_state *fresh = forum_new(&d->opt.limits);
     if (!fresh || store_load(d->store, replay_one, fresh) != 0) {
         fprintf(stderr, "forumd: could not reload state from the database; writes stay refused\n");
         forum_free(fresh);
-        return;
+        return -1;
     }
     forum_free(d->st);
     d->st = fresh;
     store_clear_failure(d->store);
-    fprintf(stderr, "forumd: a commit failed; live state was reloaded from the database\n");
+    return 0;
+}
+
+/* After a failed commit (one node): live state is rebuilt from what is committed, then the
+ * store accepts batches again. */
+static void reload_state(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    d->reload_pending = false;
+    if (reload_from_db(d) == 0)
+        fprintf(stderr, "forumd: a commit failed; live state was reloaded from the database\n");
+}
+
+/* ---- cluster: resync after a failure ------------------------------------------------------ */
+
+/* Reads the log after what this node has committed (retried every 500 ms while Redis cannot be
+ * read); commands are refused with a retryable error until it is done. */
+static void resync_catch_up(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    char err[256];
+    d->rewinding = true;
+    int rc = cluster_rewind(d->cluster, d->committed_pos, err, sizeof err);
+    d->rewinding = false;
+    if (rc != 0) {
+        uv_timer_start(&d->resync_timer, resync_catch_up, 500, 0);
+        return;
+    }
+    d->resyncing = false;
+    fprintf(stderr, "forumd: caught up with the cluster log at position %lld\n",
+            (long long)cluster_log_pos(d->cluster));
+}
+
+/* Runs once every batch queued before the failure has completed: live state := this node's
+ * database, then the log after committed_pos is applied on top. */
+static void resync_reload(dispatch *d)
+{
+    if (d->stopped)
+        return;
+    if (reload_from_db(d) != 0) {
+        d->resyncing = false; /* the next failure tries again */
+        return;
+    }
+    resync_catch_up(&d->resync_timer);
+}
+
+static job *job_new(dispatch *d, job_kind kind, client *cl);
+
+static void start_resync(dispatch *d)
+{
+    if (d->resyncing || d->stopped)
+        return;
+    d->resyncing = true;
+    fprintf(stderr, "forumd: live state diverged from the cluster log; reloading and catching up\n");
+    job *j = job_new(d, JOB_RESYNC, NULL);
+    if (j)
+        store_append(d->store, &j->batch);
+}
+
+/* Sends the forwarded replies whose log position this node has committed, in order. */
+static void release_waiters(dispatch *d)
+{
+    uint64_t now = uv_now(d->loop);
+    while (d->wait_head &&
+           (d->wait_head->pos <= d->committed_pos || d->wait_head->deadline <= now)) {
+        waiter *w = d->wait_head;
+        d->wait_head = w->next;
+        if (!d->wait_head)
+            d->wait_tail = NULL;
+        client_send(w->cl, w->text);
+        client_unref(w->cl);
+        free(w);
+    }
 }
 
 static void job_done(store_batch *b, int rc)
@@ -309,10 +434,19 @@ static void job_done(store_batch *b, int rc)
     job *j = b->ctx;
     client *cl = j->cl;
     dispatch *disp = j->d;
+    if (j->kind == JOB_RESYNC) {
+        job_free(j);
+        resync_reload(disp);
+        return;
+    }
     if (rc == 0) {
         for (size_t i = 0; i < b->n_events; i++)
             hub_publish(disp->hub, &b->events[i]);
+        if (j->pos > disp->committed_pos && (j->kind != JOB_REPLICA || j->counts_pos))
+            disp->committed_pos = j->pos;
     }
+    if (cl)
+        cl->reply_pos = j->pos;
     if (j->kind == JOB_HELLO) {
         if (rc == 0)
             finish_hello(disp, j);
@@ -329,15 +463,23 @@ static void job_done(store_batch *b, int rc)
         } else if (j->deferred) {
             run_deferred(disp, j);
         } else if (j->has_re) {
-            net_send_text(cl->conn, proto_encode_ack(j->re, j->ack));
+            client_send(cl, proto_encode_ack(j->re, j->ack));
+        }
+        if (cl->remote && !cl->replied) /* the forwarder waits for an answer, even an empty one */
+            cluster_send_reply(disp->cluster, cl->remote_node, cl->remote_rid, "", j->pos);
+    }
+    if (rc != 0 && b->n_events > 0) {
+        if (disp->cluster) {
+            start_resync(disp);
+        } else if (!disp->reload_pending) {
+            /* Live state holds events the database refused: rebuild it from what is committed. */
+            disp->reload_pending = true;
+            uv_timer_start(&disp->reload_timer, reload_state, 0, 0);
         }
     }
-    if (rc != 0 && b->n_events > 0 && !disp->reload_pending) {
-        /* Live state holds events the database refused: rebuild it from what is committed. */
-        disp->reload_pending = true;
-        uv_timer_start(&disp->reload_timer, reload_state, 0, 0);
-    }
     job_free(j);
+    if (disp->wait_head)
+        release_waiters(disp);
 }
 
 static job *job_new(dispatch *d, job_kind kind, client *cl)
@@ -355,8 +497,32 @@ static job *job_new(dispatch *d, job_kind kind, client *cl)
     return j;
 }
 
+/* Cluster leader: the job's events are in the log (or the barrier passed): commit them here. */
+static void job_appended(void *arg, int rc, int64_t last_pos)
+{
+    job *j = arg;
+    if (rc != 0) {
+        job_done(&j->batch, -1);
+        return;
+    }
+    j->pos = last_pos;
+    store_append(j->d->store, &j->batch);
+}
+
+/* Commits a job (may complete it at once: callers do not touch j afterwards). On a cluster's
+ * leader every job passes through the log first, so replies keep request order there too. */
 static void job_submit(dispatch *d, job *j)
 {
+    if (d->cluster && j->kind != JOB_REPLICA) {
+        if (cluster_leading(d->cluster)) {
+            cluster_append(d->cluster, j->batch.events, j->batch.n_events, job_appended, j);
+            return;
+        }
+        if (j->batch.n_events > 0) { /* applied while leading, which this node no longer is */
+            job_done(&j->batch, -1);
+            return;
+        }
+    }
     store_append(d->store, &j->batch);
 }
 
@@ -521,6 +687,226 @@ static bool rate_limited(dispatch *d, client *cl, forum_cmd_type type, int64_t *
     return *retry > 0;
 }
 
+static void apply_command(dispatch *d, client *cl, forum_command *cmd);
+
+/* ---- cluster: forwarding to the leader ----------------------------------------------------- */
+
+/* Requests that change the show go to the cluster's leader; reads are answered here. */
+static bool changes_state(forum_cmd_type t)
+{
+    return t != FORUM_CMD_HELLO && t != FORUM_CMD_SEARCH && t != FORUM_CMD_BACKUP &&
+           t != FORUM_CMD_SESSION_LIST;
+}
+
+typedef struct fwd_ctx {
+    client *cl;
+    char re[FORUM_REQUEST_ID_MAX];
+    bool has_re;
+} fwd_ctx;
+
+static void forward_replied(void *arg, int rc, const char *text, int64_t pos)
+{
+    fwd_ctx *f = arg;
+    client *cl = f->cl;
+    dispatch *d = cl->d;
+    if (rc != 0) {
+        d->forward_errors++;
+        send_error(cl, f->has_re ? f->re : NULL, FORUM_E_INTERNAL, NULL,
+                   "the server leading the show did not answer; please try again", 1000);
+    } else if (text[0]) {
+        waiter *w = calloc(1, sizeof *w);
+        char *copy = strdup(text);
+        if (w && copy) {
+            w->cl = cl;
+            cl->refs++;
+            w->text = copy;
+            w->pos = pos;
+            w->deadline = uv_now(d->loop) + 5000;
+            if (d->wait_tail)
+                d->wait_tail->next = w;
+            else
+                d->wait_head = w;
+            d->wait_tail = w;
+        } else {
+            free(w);
+            free(copy);
+        }
+        release_waiters(d);
+    }
+    client_unref(cl);
+    free(f);
+}
+
+static void forward_request(dispatch *d, client *cl, const forum_command *cmd, const char *data,
+                            size_t len)
+{
+    fwd_ctx *f = calloc(1, sizeof *f);
+    if (!f) {
+        send_error(cl, cmd->id, FORUM_E_INTERNAL, NULL, "out of memory", 0);
+        return;
+    }
+    f->cl = cl;
+    cl->refs++;
+    if (cmd->id) {
+        snprintf(f->re, sizeof f->re, "%s", cmd->id);
+        f->has_re = true;
+    }
+    d->forwarded++;
+    cluster_forward(d->cluster, &cl->actor, data, len, forward_replied, f);
+}
+
+/* Leader: a request a viewer or moderator sent to another node. */
+static void on_cluster_request(void *arg, const char *from, int64_t rid, const forum_actor *actor,
+                               const char *frame, size_t len)
+{
+    dispatch *d = arg;
+    client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return;
+    cl->d = d;
+    cl->refs = 1;
+    cl->remote = true;
+    cl->hello_done = true;
+    cl->actor = *actor;
+    snprintf(cl->remote_node, sizeof cl->remote_node, "%s", from);
+    cl->remote_rid = rid;
+    forum_command cmd;
+    proto_error perr;
+    memset(&cmd, 0, sizeof cmd);
+    if (proto_decode(frame, len, &d->opt.limits, &cmd, &perr) != 0) {
+        reply_error(d, cl, perr.re, perr.code, perr.field[0] ? perr.field : NULL, perr.message, 0);
+    } else if (!changes_state(cmd.type)) {
+        reply_error(d, cl, cmd.id, FORUM_E_BAD_REQUEST, "type", "not a forwardable request", 0);
+    } else if (!cluster_leading(d->cluster) || d->resyncing) {
+        reply_error(d, cl, cmd.id, FORUM_E_INTERNAL, NULL,
+                    "the server leading the show changed; please try again", 500);
+    } else {
+        apply_command(d, cl, &cmd);
+    }
+    forum_command_free(&cmd);
+    client_unref(cl);
+}
+
+/* Follower: entries of the log this node has not applied yet. */
+static void on_cluster_entries(void *arg, cluster_entry *es, size_t n)
+{
+    dispatch *d = arg;
+    if (d->resyncing && !d->rewinding) { /* read again after the reload */
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&es[i].ev);
+        return;
+    }
+    job *j = job_new(d, JOB_REPLICA, NULL);
+    forum_event *evs = j ? calloc(n, sizeof *evs) : NULL;
+    if (!evs) {
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&es[i].ev);
+        free(j);
+        start_resync(d);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        forum_event *ev = &es[i].ev;
+        int64_t last = forum_last_seq(d->st, ev->session);
+        if (ev->seq <= last) { /* already applied: this node's own event, or from its database */
+            forum_event_clear(ev);
+            continue;
+        }
+        if (ev->seq != last + 1 || forum_replay(d->st, ev) != 0) {
+            fprintf(stderr, "forumd: log entry %lld (%s seq %lld, %s) cannot be applied here\n",
+                    (long long)es[i].pos, ev->session[0] ? ev->session : "studio",
+                    (long long)ev->seq, ev->kind);
+            d->replica_errors++;
+            forum_event_clear(ev);
+            continue;
+        }
+        evs[k++] = *ev;
+    }
+    d->replica_events += k;
+    j->batch.events = evs;
+    j->batch.n_events = k;
+    j->pos = es[n - 1].pos;
+    j->counts_pos = !cluster_leading(d->cluster);
+    store_append(d->store, &j->batch);
+}
+
+static void on_cluster_leadership(void *arg, bool leading)
+{
+    (void)arg;
+    (void)leading;
+}
+
+static void on_cluster_presence(void *arg, const char *node, const cJSON *counts)
+{
+    dispatch *d = arg;
+    peer_count *p = d->peers;
+    while (p && strcmp(p->node, node) != 0)
+        p = p->next;
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p)
+            return;
+        snprintf(p->node, sizeof p->node, "%s", node);
+        p->next = d->peers;
+        d->peers = p;
+    }
+    cJSON_Delete(p->counts);
+    p->counts = cJSON_Duplicate(counts, 1);
+    p->at = uv_now(d->loop);
+    /* the leader records the peak audience over every node */
+    const cJSON *it;
+    cJSON_ArrayForEach(it, counts)
+    {
+        bool known = false;
+        for (size_t i = 0; i < d->n_peak_pending; i++)
+            known |= strcmp(d->peak_pending[i], it->string) == 0;
+        if (!known && d->n_peak_pending < sizeof d->peak_pending / sizeof d->peak_pending[0] &&
+            strlen(it->string) < FORUM_CODE_MAX)
+            snprintf(d->peak_pending[d->n_peak_pending++], FORUM_CODE_MAX, "%s", it->string);
+    }
+}
+
+/* Viewers of session code connected to the other nodes (reports of the last 5 s). */
+static size_t viewers_elsewhere(void *arg, const char *code)
+{
+    dispatch *d = arg;
+    uint64_t now = uv_now(d->loop);
+    size_t n = 0;
+    for (peer_count *p = d->peers; p; p = p->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(p->counts, code);
+        if (now - p->at <= 5000 && cJSON_IsNumber(v) && v->valuedouble > 0)
+            n += (size_t)v->valuedouble;
+    }
+    return n;
+}
+
+static size_t viewers_total(dispatch *d, const char *code)
+{
+    return hub_count(d->hub, code, FORUM_ROLE_VIEWER) + (d->cluster ? viewers_elsewhere(d, code) : 0);
+}
+
+int dispatch_attach_cluster(dispatch *d, cluster *c, int64_t committed_pos, char *err,
+                            size_t errlen)
+{
+    d->cluster = c;
+    d->committed_pos = committed_pos;
+    cluster_hooks hooks = {d, on_cluster_entries, on_cluster_request, on_cluster_leadership,
+                           on_cluster_presence};
+    cluster_run(c, &hooks, committed_pos);
+    long n = cluster_read_all(c, committed_pos, on_cluster_entries, d, err, errlen);
+    if (n < 0)
+        return -1;
+    fprintf(stderr, "forumd: node %s joined the cluster: %ld log entries read, log position %lld\n",
+            cluster_node(c), n, (long long)cluster_log_pos(c));
+    return 0;
+}
+
+int64_t dispatch_committed_pos(const dispatch *d)
+{
+    return d->committed_pos;
+}
+
 static void on_message(void *arg, net_conn *c, void *user, const char *data, size_t len)
 {
     dispatch *d = arg;
@@ -577,6 +963,27 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
         forum_command_free(&cmd);
         return;
     }
+    if (d->cluster && changes_state(cmd.type)) {
+        if (!cluster_leading(d->cluster)) {
+            forward_request(d, cl, &cmd, data, len);
+            forum_command_free(&cmd);
+            return;
+        }
+        if (d->resyncing) {
+            reply_error(d, cl, cmd.id, FORUM_E_INTERNAL, NULL,
+                        "the server is catching up with the show; please try again", 500);
+            forum_command_free(&cmd);
+            return;
+        }
+    }
+    apply_command(d, cl, &cmd);
+}
+
+/* Applies a decoded request for cl's actor and queues its events for commit (frees cmd). */
+static void apply_command(dispatch *d, client *cl, forum_command *cmdp)
+{
+    forum_command cmd = *cmdp;
+    memset(cmdp, 0, sizeof *cmdp);
     forum_env env = {dispatch_now_ms(), forum_random};
     forum_result r = forum_apply(d->st, &cl->actor, &cmd, &env);
     job *j = job_new(d, JOB_REQUEST, cl);
@@ -611,17 +1018,34 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
 
 /* ---- timers ------------------------------------------------------------------------------ */
 
+/* Tells the other nodes how many viewers watch each session here (presence, peak audience). */
+static void publish_presence(dispatch *d)
+{
+    cJSON *counts = hub_viewer_counts(d->hub);
+    if (counts)
+        cluster_publish_presence(d->cluster, counts);
+    cJSON_Delete(counts);
+}
+
 static void flush_counts(uv_timer_t *t)
 {
     dispatch *d = t->data;
+    if (d->cluster && d->presence_dirty) {
+        publish_presence(d);
+        d->presence_dirty = false;
+    }
+    if (d->cluster && (!cluster_leading(d->cluster) || d->resyncing)) {
+        d->n_peak_pending = 0; /* counts and peaks are the leader's to record */
+        return;
+    }
     forum_env env = {dispatch_now_ms(), forum_random};
     forum_event *events = NULL;
     size_t n = 0;
     size_t added = forum_flush_counts(d->st, &env, &events, &n);
     for (size_t i = 0; i < d->n_peak_pending; i++)
-        added += forum_note_viewers(
-            d->st, d->peak_pending[i],
-            (int64_t)hub_count(d->hub, d->peak_pending[i], FORUM_ROLE_VIEWER), &env, &events, &n);
+        added += forum_note_viewers(d->st, d->peak_pending[i],
+                                    (int64_t)viewers_total(d, d->peak_pending[i]), &env, &events,
+                                    &n);
     d->n_peak_pending = 0;
     if (added == 0) {
         free(events);
@@ -645,7 +1069,11 @@ static void sweep_hello(uv_timer_t *t)
 {
     dispatch *d = t->data;
     int64_t now = (int64_t)uv_now(d->loop);
-    hub_send_presence(d->hub);
+    hub_send_presence(d->hub, d->cluster ? viewers_elsewhere : NULL, d);
+    if (d->cluster) {
+        publish_presence(d);
+        release_waiters(d);
+    }
     if (now - d->last_prune_ms >= 60000) { /* forget idle viewers' buckets (they are full) */
         d->last_prune_ms = now;
         for (size_t i = 0; i < VIEWER_BUCKETS; i++)
@@ -728,6 +1156,44 @@ static char *metrics_text(dispatch *d, size_t *len)
         (unsigned long long)ns.frames_written);
     OUT("# TYPE forum_messages_written_total counter\nforum_messages_written_total %llu\n",
         (unsigned long long)ns.messages_written);
+    if (d->cluster) {
+        cluster_stats cs;
+        cluster_get_stats(d->cluster, &cs);
+        int64_t lag = cs.log_top - d->committed_pos;
+        OUT("# HELP forum_cluster_leader 1 if this node leads the cluster (applies commands).\n"
+            "# TYPE forum_cluster_leader gauge\nforum_cluster_leader{node=\"%s\"} %d\n",
+            cluster_node(d->cluster), cs.leading ? 1 : 0);
+        OUT("# TYPE forum_cluster_redis_connected gauge\nforum_cluster_redis_connected %d\n",
+            cs.connected ? 1 : 0);
+        OUT("# HELP forum_cluster_log_position Last log position appended or read here.\n"
+            "# TYPE forum_cluster_log_position gauge\nforum_cluster_log_position %lld\n",
+            (long long)cs.log_pos);
+        OUT("# TYPE forum_cluster_committed_position gauge\n"
+            "forum_cluster_committed_position %lld\n",
+            (long long)d->committed_pos);
+        OUT("# HELP forum_cluster_lag_events Log entries seen but not yet committed here.\n"
+            "# TYPE forum_cluster_lag_events gauge\nforum_cluster_lag_events %lld\n",
+            (long long)(lag > 0 ? lag : 0));
+        OUT("# TYPE forum_cluster_forwarded_total counter\n"
+            "forum_cluster_forwarded_total{direction=\"out\"} %llu\n"
+            "forum_cluster_forwarded_total{direction=\"in\"} %llu\n",
+            (unsigned long long)cs.forwarded_out, (unsigned long long)cs.forwarded_in);
+        OUT("# TYPE forum_cluster_forward_failures_total counter\n"
+            "forum_cluster_forward_failures_total %llu\n",
+            (unsigned long long)d->forward_errors);
+        OUT("# TYPE forum_cluster_lease_acquired_total counter\n"
+            "forum_cluster_lease_acquired_total %llu\n",
+            (unsigned long long)cs.lease_acquired);
+        OUT("# TYPE forum_cluster_append_failures_total counter\n"
+            "forum_cluster_append_failures_total %llu\n",
+            (unsigned long long)cs.append_failures);
+        OUT("# TYPE forum_cluster_replicated_events_total counter\n"
+            "forum_cluster_replicated_events_total %llu\n",
+            (unsigned long long)d->replica_events);
+        OUT("# TYPE forum_cluster_replica_errors_total counter\n"
+            "forum_cluster_replica_errors_total %llu\n",
+            (unsigned long long)d->replica_errors);
+    }
 #undef OUT
     if (off >= cap) {
         free(buf);
@@ -886,6 +1352,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     uv_timer_init(loop, &d->flush_timer);
     uv_timer_init(loop, &d->sweep_timer);
     uv_timer_init(loop, &d->reload_timer);
+    uv_timer_init(loop, &d->resync_timer);
+    d->resync_timer.data = d;
     d->flush_timer.data = d;
     d->sweep_timer.data = d;
     d->reload_timer.data = d;
@@ -915,15 +1383,35 @@ void dispatch_stop(dispatch *d)
 {
     if (d->stopped)
         return;
+    /* Last coalesced counts go out before the writer is flushed (in a cluster, the next leader
+     * recounts them from the vote events). */
+    if (!d->cluster)
+        flush_counts(&d->flush_timer);
     d->stopped = true;
-    /* Last coalesced counts go out before the writer is flushed. */
-    flush_counts(&d->flush_timer);
     uv_timer_stop(&d->flush_timer);
     uv_timer_stop(&d->sweep_timer);
     uv_timer_stop(&d->reload_timer);
     uv_close((uv_handle_t *)&d->flush_timer, NULL);
     uv_close((uv_handle_t *)&d->sweep_timer, NULL);
     uv_close((uv_handle_t *)&d->reload_timer, NULL);
+    uv_timer_stop(&d->resync_timer);
+    uv_close((uv_handle_t *)&d->resync_timer, NULL);
+}
+
+void dispatch_close_cluster(dispatch *d)
+{
+    if (!d->cluster)
+        return;
+    cluster *c = d->cluster;
+    char pos[32];
+    snprintf(pos, sizeof pos, "%lld", (long long)d->committed_pos);
+    store_meta_set(d->store, "cluster_pos", pos);
+    cluster_close(c); /* fails pending forwards: replies are sent while d->cluster is set */
+    d->cluster = NULL;
+    while (d->wait_head) {
+        d->wait_head->deadline = 0;
+        release_waiters(d);
+    }
 }
 
 void dispatch_free(dispatch *d)
@@ -937,6 +1425,12 @@ void dispatch_free(dispatch *d)
             free(v);
             v = next;
         }
+    }
+    while (d->peers) {
+        peer_count *p = d->peers;
+        d->peers = p->next;
+        cJSON_Delete(p->counts);
+        free(p);
     }
     hub_free(d->hub);
     free(d);

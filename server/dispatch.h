@@ -33,6 +33,16 @@ forum_state *dispatch_state(dispatch *d);
 /* Callbacks for net_start (arg = the dispatch). */
 net_callbacks dispatch_net_callbacks(dispatch *d);
 void dispatch_set_net(dispatch *d, net *n);
+/* Cluster mode: c (from cluster_open) feeds the node; committed_pos is the log position this
+ * node's database is known to hold. Reads the log after it (blocking) and starts following.
+ * Returns 0, or -1 with a message. */
+struct cluster;
+int dispatch_attach_cluster(dispatch *d, struct cluster *c, int64_t committed_pos, char *err,
+                            size_t errlen);
+int64_t dispatch_committed_pos(const dispatch *d);
+/* Saves the committed log position, releases the lease and disconnects (shutdown). */
+void dispatch_close_cluster(dispatch *d);
+
 /* Stops the timers (before shutdown). */
 void dispatch_stop(dispatch *d);
 void dispatch_free(dispatch *d);

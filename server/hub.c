@@ -271,10 +271,12 @@ void hub_send_event(hub_sub *s, const forum_event *ev)
     entry_clear(&e);
 }
 
-void hub_send_presence(hub *h)
+void hub_send_presence(hub *h, size_t (*elsewhere)(void *arg, const char *session), void *arg)
 {
     for (hub_session *hs = h->sessions; hs; hs = hs->next) {
         size_t viewers = hs->n_by_role[FORUM_ROLE_VIEWER];
+        if (elsewhere && hs->code[0])
+            viewers += elsewhere(arg, hs->code);
         if (hs->presence_sent == viewers + 1)
             continue;
         hs->presence_sent = viewers + 1;
@@ -298,4 +300,13 @@ size_t hub_count(const hub *h, const char *session, forum_role role)
         if (!session || strcmp(hs->code, session) == 0)
             total += hs->n_by_role[role];
     return total;
+}
+
+cJSON *hub_viewer_counts(const hub *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (const hub_session *hs = h->sessions; o && hs; hs = hs->next)
+        if (hs->code[0])
+            cJSON_AddNumberToObject(o, hs->code, (double)hs->n_by_role[FORUM_ROLE_VIEWER]);
+    return o;
 }

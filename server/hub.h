@@ -48,8 +48,12 @@ bool hub_backlog(hub *h, const hub_sub *s, int64_t from_seq, size_t *count, size
 void hub_send_event(hub_sub *s, const forum_event *ev);
 
 /* Sends {"type":"presence","viewers":N} to the staff of every session whose viewer count
- * changed since the last call (not an event: no seq, not persisted). */
-void hub_send_presence(hub *h);
+ * changed since the last call (not an event: no seq, not persisted). elsewhere (may be NULL)
+ * adds the viewers other cluster nodes reported for a session. */
+void hub_send_presence(hub *h, size_t (*elsewhere)(void *arg, const char *session), void *arg);
+
+/* {"CODE": viewers connected here} for every session with subscribers here. Caller frees. */
+cJSON *hub_viewer_counts(const hub *h);
 
 /* Subscribers of a session by role (session NULL: all sessions). */
 size_t hub_count(const hub *h, const char *session, forum_role role);

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "auth.h"
+#include "cluster.h"
 #include "dispatch.h"
 #include "forum.h"
 #include "net.h"
@@ -39,6 +40,8 @@ typedef struct config {
     int question_max_chars;
     int rate_questions_per_min, rate_votes_per_sec, rate_messages_per_sec;
     char tls_cert[PATH_MAX], tls_key[PATH_MAX];
+    char cluster[256], node[48];
+    int lease_ms;
 } config;
 
 static void usage(FILE *out)
@@ -77,6 +80,10 @@ static void usage(FILE *out)
         "  --rate-messages-per-sec N  requests per connection per second, burst 2x (default 50)\n"
         "  --tls-cert FILE       PEM certificate: serve https:// and wss:// (with --tls-key)\n"
         "  --tls-key FILE        PEM private key\n"
+        "  --cluster redis://HOST[:PORT]  join a cluster of nodes sharing one log in Redis\n"
+        "                        (docs/cluster.md); needs --node, starts on an empty database\n"
+        "  --node NAME           this node's name in the cluster (letters, digits, _ . -)\n"
+        "  --lease-ms N          cluster leader lease, renewed every N/3 ms (default 3000)\n"
         "  --help                this text\n"
         "  --version             print the version\n");
 }
@@ -151,6 +158,14 @@ static int set_option(config *c, const char *name, const char *v)
             fprintf(stderr, "forumd: --synchronous is full or normal, got '%s'\n", v);
             return -1;
         }
+    } else if (strcmp(name, "cluster") == 0) {
+        return copy_opt(name, v, c->cluster, sizeof c->cluster);
+    } else if (strcmp(name, "node") == 0) {
+        return copy_opt(name, v, c->node, sizeof c->node);
+    } else if (strcmp(name, "lease-ms") == 0) {
+        if (parse_long(name, v, 300, 600000, &x))
+            return -1;
+        c->lease_ms = (int)x;
     } else if (strcmp(name, "no-demo") == 0) {
         c->demo = !(strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0);
     } else if (strcmp(name, "max-frame") == 0) {
@@ -523,9 +538,43 @@ typedef struct server {
     bool stopping;
 } server;
 
+/* --cluster: checks the database belongs to the cluster, catches up with its log and starts
+ * following it. Returns 0, or -1 after printing why. */
+static int join_cluster(server *sv, size_t events_in_db)
+{
+    config *c = &sv->cfg;
+    char err[512], meta_id[64] = "", id[40], pos[32] = "";
+    if (!c->node[0]) {
+        fprintf(stderr, "forumd: --cluster needs --node NAME\n");
+        return -1;
+    }
+    store_meta_get(sv->store, "cluster_id", meta_id, sizeof meta_id);
+    cluster_options co = {c->cluster, c->node, c->lease_ms, 0};
+    cluster *cl;
+    if (cluster_open(&cl, sv->loop, &co, meta_id, events_in_db > 0, id, err, sizeof err) != 0) {
+        fprintf(stderr, "forumd: %s\n", err);
+        return -1;
+    }
+    if (store_meta_set(sv->store, "cluster_id", id) != 0) {
+        fprintf(stderr, "forumd: could not save the cluster id in %s\n", c->db);
+        cluster_close(cl);
+        return -1;
+    }
+    int64_t from = 0;
+    if (store_meta_get(sv->store, "cluster_pos", pos, sizeof pos) == 0)
+        from = strtoll(pos, NULL, 10);
+    if (dispatch_attach_cluster(sv->dispatch, cl, from > 0 ? from : 0, err, sizeof err) != 0) {
+        fprintf(stderr, "forumd: could not read the cluster log: %s\n", err);
+        return -1;
+    }
+    printf("cluster: node %s, log in Redis at %s\n", c->node, c->cluster);
+    return 0;
+}
+
 static void connections_closed(void *arg)
 {
     server *sv = arg;
+    dispatch_close_cluster(sv->dispatch);
     store_close(sv->store); /* commits whatever is still queued, then closes its handle */
     sv->store = NULL;
     net_destroy(sv->net);
@@ -643,6 +692,8 @@ int main(int argc, char **argv)
     sv.dispatch = dispatch_new(&loop, sv.st, sv.store, &dopt);
     if (!sv.dispatch)
         goto out_store;
+    if (c->cluster[0] && join_cluster(&sv, rctx.count) != 0)
+        goto out_dispatch;
 
     net_options nopt;
     memset(&nopt, 0, sizeof nopt);
@@ -668,7 +719,7 @@ int main(int argc, char **argv)
     char base_url[160];
     snprintf(base_url, sizeof base_url, "%s://%s:%d", nopt.tls_cert ? "https" : "http", c->bind,
              net_port(sv.net));
-    if (rctx.count == 0 && c->demo && create_demo(sv.st, sv.store, base_url) != 0)
+    if (rctx.count == 0 && c->demo && !c->cluster[0] && create_demo(sv.st, sv.store, base_url) != 0)
         fprintf(stderr, "forumd: continuing without the demo programme\n");
     printf("producer page:  %s/producer\n", base_url);
     printf("database: %s (%zu events replayed, synchronous=%s)\n", c->db, rctx.count,
@@ -690,6 +741,7 @@ int main(int argc, char **argv)
     goto out_loop;
 
 out_dispatch:
+    dispatch_close_cluster(sv.dispatch);
     dispatch_stop(sv.dispatch);
     uv_run(&loop, UV_RUN_NOWAIT);
     dispatch_free(sv.dispatch);

@@ -1,0 +1,128 @@
+// Cluster test helpers: a redis-server of the test's own on loopback and forumd nodes joined
+// through it. Everything started here is stopped by the harness (t.after) or on exit.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+import { makeTempDir, newToken, ServerProcess, sleep, withTimeout } from '../integration/lib.js';
+
+export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A redis-server with AOF (appendfsync always) in its own directory, on a free port. */
+export class Redis {
+  constructor(dir, port) {
+    this.dir = dir;
+    this.port = port;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.proc = null;
+  }
+
+  static async start() {
+    const r = new Redis(makeTempDir('forum-redis-'), await freePort());
+    await r.restart();
+    return r;
+  }
+
+  async restart() {
+    this.log = '';
+    this.proc = spawn(REDIS_SERVER, [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
+      '--protected-mode', 'no', '--daemonize', 'no',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (d) => { this.log += d; });
+    this.exited = new Promise((resolve) => this.proc.on('exit', resolve));
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      if (await this.ping()) return;
+      if (Date.now() > deadline) throw new Error(`redis-server did not start:\n${this.log}`);
+      await sleep(50);
+    }
+  }
+
+  ping() {
+    return new Promise((resolve) => {
+      const s = net.connect(this.port, '127.0.0.1');
+      s.on('error', () => resolve(false));
+      s.on('connect', () => s.write('PING\r\n'));
+      s.on('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    });
+  }
+
+  /** Runs one command (an array of strings) and returns the raw RESP reply text. */
+  command(args) {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(this.port, '127.0.0.1');
+      let buf = '';
+      s.on('error', reject);
+      s.on('connect', () => {
+        s.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join(''));
+      });
+      s.on('data', (d) => { buf += d; });
+      setTimeout(() => { s.destroy(); resolve(buf); }, 200);
+    });
+  }
+
+  async stop(signal = 'SIGTERM') {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return;
+    this.proc.kill(signal);
+    await withTimeout(this.exited, 10000, 'redis-server exit');
+  }
+}
+
+/** Starts a forumd node of the cluster (opts: producerKey shared by all nodes, leaseMs). */
+export async function startNode(redis, name, opts = {}) {
+  const node = new ServerProcess({
+    dbPath: opts.dbPath ?? path.join(makeTempDir(`forum-node-${name}-`), 'forum.db'),
+    producerKey: opts.producerKey,
+    args: ['--cluster', redis.url, '--node', name, '--lease-ms', String(opts.leaseMs ?? 1500),
+      ...(opts.args ?? [])],
+  });
+  node.name = name;
+  try {
+    await node.ready(opts.timeoutMs ?? 15000);
+  } catch (e) {
+    await node.kill();
+    throw e;
+  }
+  return node;
+}
+
+export async function metrics(node) {
+  const res = await fetch(`${node.url}/metrics`);
+  const text = await res.text();
+  const get = (name) => {
+    const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : undefined;
+  };
+  return { text, get };
+}
+
+/** Waits until one of nodes reports itself leader; returns it. */
+export async function waitLeader(nodes, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const n of nodes) {
+      if (!n.running) continue;
+      try {
+        if ((await metrics(n)).get('forum_cluster_leader') === 1) return n;
+      } catch { /* not up */ }
+    }
+    if (Date.now() > deadline) throw new Error('no node became leader');
+    await sleep(100);
+  }
+}
+
+export { newToken };
