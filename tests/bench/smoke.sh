@@ -73,6 +73,12 @@ else
   failed=1
 fi
 
+echo "smoke: cluster (3 nodes and a redis-server, 600 viewers)"
+if ! VIEWERS=600 RATES=5 DURATION=1 STRICT=1 LEASE_MS=3000 FORUMD="$FORUMD" bash "$bench_dir/cluster.sh" 2>&1 | sed 's/^/  /'; then
+  echo "smoke: cluster FAILED"
+  failed=1
+fi
+
 echo "smoke: done in $((SECONDS - started)) s"
 if [ "$failed" -ne 0 ]; then
   echo "smoke: FAILED"

@@ -77,6 +77,10 @@ typedef struct opts {
     int connect_window;   /* handshakes in flight per process while joining */
     int reconnect_window; /* same, for the reconnect storm (0 = all at once) */
     pid_t server_pid;
+    pid_t server_pids[8];  /* --server-pid A,B,C: figures are summed over the processes */
+    int n_server_pids;
+    int vports[8];         /* --viewer-ports: viewers spread over these (cluster nodes) */
+    int n_vports;
     const char *server_name;
     const char *json_out;
     int timeout_s;
@@ -330,7 +334,10 @@ static void conn_start(conn *c)
         c->st = ST_CLOSED;
         return;
     }
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)O.port)};
+    int port = O.port;
+    if (O.n_vports > 0 && c->role != R_STAFF)
+        port = O.vports[c->gidx % (uint32_t)O.n_vports];
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, O.host, &dst.sin_addr);
     if (connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0 && errno != EINPROGRESS) {
         if (ERR_SHOWN++ < 5) perror("loadgen: connect");
@@ -811,6 +818,23 @@ static double proc_cpu_s(pid_t pid)
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return 0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long proc_status_kib(pid_t pid, const char *field);
+
+/* The server's CPU seconds and RSS: summed over every --server-pid (several cluster nodes). */
+static double server_cpu_s(void)
+{
+    double t = 0;
+    for (int i = 0; i < O.n_server_pids; i++) t += proc_cpu_s(O.server_pids[i]);
+    return t;
+}
+
+static long server_rss_kib(void)
+{
+    long t = 0;
+    for (int i = 0; i < O.n_server_pids; i++) t += proc_status_kib(O.server_pids[i], "VmRSS");
+    return t;
 }
 
 static long proc_status_kib(pid_t pid, const char *field)
@@ -1633,7 +1657,7 @@ static void fanout_phase_record(int rate, int nviewers, int64_t t0, int64_t t1, 
     uint64_t missing = expected > r->samples ? expected - r->samples : 0;
     double gen_cpu = r->cpu_s + (self_cpu_s() - gen0);
     double srv_cpu = (cpu1 - cpu0) / secs * 100.0;
-    long rss = proc_status_kib(O.server_pid, "VmRSS");
+    long rss = server_rss_kib();
     char a[32], b[32], c[32], lat[256], mack[256], sum[768], json[2400], oa[256];
     print_hist_json(lat, sizeof lat, "latency_ms", &r->lat, missing);
     print_hist_json(oa, sizeof oa, "onair_latency_ms", &r->onair, 0);
@@ -1673,13 +1697,13 @@ static void scenario_fanout(void)
     setup_fan_session(0);
     TICK_PANEL_ONLY = strcmp(O.mix, "panel") == 0;
     run_until_ns(now_ns() + 300000000LL, NULL, NULL);
-    long rss0 = proc_status_kib(O.server_pid, "VmRSS");
+    long rss0 = server_rss_kib();
     spawn_children(O.viewers, 0, R_VIEWER);
     res *rd = wait_ready(O.viewers);
     int nv = (int)rd->ready;
     free(rd);
     run_until_ns(now_ns() + (int64_t)(O.settle * 1e9), NULL, NULL);
-    long rss1 = proc_status_kib(O.server_pid, "VmRSS");
+    long rss1 = server_rss_kib();
     if (O.server_pid > 0) {
         char sum[256], json[512];
         double per = nv ? (double)(rss1 - rss0) * 1024.0 / nv : 0;
@@ -1710,9 +1734,9 @@ static void scenario_fanout(void)
         phase_start(t0, t1, 0, 0);
         ticking(rate, t0, t1);
         run_ticking(t0, NULL, NULL);
-        double cpu0 = proc_cpu_s(O.server_pid), gen0 = self_cpu_s();
+        double cpu0 = server_cpu_s(), gen0 = self_cpu_s();
         run_ticking(t1, NULL, NULL);
-        double cpu1 = proc_cpu_s(O.server_pid);
+        double cpu1 = server_cpu_s();
         double gen1 = self_cpu_s();
         run_ticking(t1 + (int64_t)(O.drain * 1e9), NULL, NULL);
         res *r = phase_report();
@@ -1755,9 +1779,9 @@ static void scenario_submit(void)
         phase_start(t0, t1, mode, arg);
         ticking(O.fan_rate, t0, t1);
         run_ticking(t0, NULL, NULL);
-        double cpu0 = proc_cpu_s(O.server_pid), gen0 = self_cpu_s();
+        double cpu0 = server_cpu_s(), gen0 = self_cpu_s();
         run_ticking(t1, NULL, NULL);
-        double cpu1 = proc_cpu_s(O.server_pid);
+        double cpu1 = server_cpu_s();
         run_ticking(t1 + (int64_t)(O.drain * 1e9), NULL, NULL);
         res *r = phase_report();
         double secs = (double)(t1 - t0) / 1e9;
@@ -1794,7 +1818,7 @@ static void scenario_submit(void)
                  (unsigned long long)r->sent, (unsigned long long)r->acks, r->acks / secs, ack,
                  (unsigned long long)r->rate_limited, (unsigned long long)r->errors, O.viewers,
                  O.fan_rate, lat, (unsigned long long)missing, (cpu1 - cpu0) / secs * 100,
-                 gen_cpu / secs * 100, proc_status_kib(O.server_pid, "VmRSS"));
+                 gen_cpu / secs * 100, server_rss_kib());
         emit(sum, json);
         if (O.strict && (r->acks == 0 || r->errors || r->closed)) FAIL = 1;
         free(r);
@@ -1812,9 +1836,9 @@ static void scenario_vote(void)
     int64_t t0 = now_ns() + 200000000LL, t1 = t0 + (int64_t)(O.duration * 1e9);
     phase_start(t0, t1, 3, 0);
     run_until_ns(t0, NULL, NULL);
-    double cpu0 = proc_cpu_s(O.server_pid), gen0 = self_cpu_s();
+    double cpu0 = server_cpu_s(), gen0 = self_cpu_s();
     run_until_ns(t1, NULL, NULL);
-    double cpu1 = proc_cpu_s(O.server_pid);
+    double cpu1 = server_cpu_s();
     run_until_ns(t1 + (int64_t)(O.drain * 1e9), NULL, NULL);
     res *r = phase_report();
     double secs = (double)(t1 - t0) / 1e9;
@@ -1898,11 +1922,11 @@ static void scenario_reconnect(void)
     int64_t tr = now_ns();
     cmd rc = {.cmd = CMD_RECONNECT, .t0 = tr, .t1 = tr + (int64_t)(O.catchup_timeout * 1e9)};
     send_cmd_all(rc);
-    double cpu0 = proc_cpu_s(O.server_pid);
+    double cpu0 = server_cpu_s();
     run_ticking(tr + (int64_t)((O.catchup_timeout + 5) * 1e9), got_all,
                 (void *)(intptr_t)MSG_CAUGHT);
     double secs = (double)(now_ns() - tr) / 1e9;
-    double cpu1 = proc_cpu_s(O.server_pid);
+    double cpu1 = server_cpu_s();
     res *caught = collect(MSG_CAUGHT, 1);
     free(caught);
     long long ovf = tcpext("ListenOverflows") - ovf0;
@@ -1985,7 +2009,9 @@ static void usage(void)
         "  --questions Q        vote: questions to vote on (40)\n"
         "  --vote-rate V        vote: votes per second per viewer (9.5; the server allows 10)\n"
         "  --offline S          reconnect: seconds the viewers stay away (1)\n"
-        "  --server-pid PID     read the server's CPU and RSS from /proc\n"
+        "  --server-pid PID[,PID...]  read the server's CPU and RSS from /proc (summed)\n"
+        "  --viewer-ports P[,P...]  viewers connect to these ports in turn (cluster nodes);\n"
+        "                       the producer and moderators use --port\n"
         "  --server-name NAME   label for the records (forum)\n"
         "  --json-out FILE      append the JSON records to FILE\n"
         "  --timeout S          hard limit for the whole run (default: computed)\n"
@@ -2031,7 +2057,17 @@ int main(int argc, char **argv)
         else if (ARG("--questions")) O.vote_questions = atoi(v);
         else if (ARG("--vote-rate")) O.vote_rate = atof(v);
         else if (ARG("--offline")) O.drop_s = atof(v);
-        else if (ARG("--server-pid")) O.server_pid = atoi(v);
+        else if (ARG("--server-pid")) {
+            char *dup = strdup(v), *save = NULL;
+            for (char *t = strtok_r(dup, ",", &save); t && O.n_server_pids < 8; t = strtok_r(NULL, ",", &save))
+                O.server_pids[O.n_server_pids++] = atoi(t);
+            O.server_pid = O.n_server_pids ? O.server_pids[0] : 0;
+        }
+        else if (ARG("--viewer-ports")) {
+            char *dup = strdup(v), *save = NULL;
+            for (char *t = strtok_r(dup, ",", &save); t && O.n_vports < 8; t = strtok_r(NULL, ",", &save))
+                O.vports[O.n_vports++] = atoi(t);
+        }
         else if (ARG("--server-name")) O.server_name = v;
         else if (ARG("--json-out")) O.json_out = v;
         else if (ARG("--timeout")) O.timeout_s = atoi(v);
