@@ -104,6 +104,7 @@ struct cluster {
     fwd *fwds;
     cluster_stats st;
     bool warned;
+    int timers_closed;
 };
 
 /* ---- event codec -------------------------------------------------------------------------- */
@@ -1089,6 +1090,13 @@ void cluster_get_stats(const cluster *c, cluster_stats *out)
     out->log_top = c->log_top > c->log_pos ? c->log_top : c->log_pos;
 }
 
+static void on_timer_closed(uv_handle_t *h)
+{
+    cluster *c = h->data;
+    if (++c->timers_closed == 3)
+        free(c);
+}
+
 void cluster_close(cluster *c)
 {
     if (!c)
@@ -1105,19 +1113,20 @@ void cluster_close(cluster *c)
                 freeReplyObject(r);
         }
     }
+    redisAsyncContext *acs[3] = {c->cmd, c->rd, c->sub};
+    c->cmd = c->rd = c->sub = NULL;
+    c->cmd_up = c->rd_up = c->sub_up = false;
+    for (int i = 0; i < 3; i++)
+        if (acs[i])
+            redisAsyncFree(acs[i]); /* pending callbacks run now, with no reply */
+    if (c->sync)
+        redisFree(c->sync);
+    c->sync = NULL;
+    /* c is freed once its timers are closed (the loop is running: no uv_run from here) */
     uv_timer_stop(&c->lease_timer);
     uv_timer_stop(&c->reconnect_timer);
     uv_timer_stop(&c->fwd_timer);
-    uv_close((uv_handle_t *)&c->lease_timer, NULL);
-    uv_close((uv_handle_t *)&c->reconnect_timer, NULL);
-    uv_close((uv_handle_t *)&c->fwd_timer, NULL);
-    redisAsyncContext *acs[3] = {c->cmd, c->rd, c->sub};
-    c->cmd = c->rd = c->sub = NULL;
-    for (int i = 0; i < 3; i++)
-        if (acs[i])
-            redisAsyncFree(acs[i]);
-    uv_run(c->loop, UV_RUN_NOWAIT);
-    if (c->sync)
-        redisFree(c->sync);
-    free(c);
+    uv_close((uv_handle_t *)&c->lease_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->reconnect_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->fwd_timer, on_timer_closed);
 }

@@ -123,6 +123,6 @@ void cluster_get_stats(const cluster *c, cluster_stats *out);
 char *cluster_event_encode(const forum_event *ev);
 int cluster_event_decode(const char *text, size_t len, forum_event *out);
 
-/* Releases the lease (so another node takes over at once), disconnects, frees. Runs the loop
- * until the connections are closed. */
+/* Releases the lease (so another node takes over at once), disconnects (pending callbacks run
+ * with failures) and frees c once its timers have closed (the loop must run afterwards). */
 void cluster_close(cluster *c);
