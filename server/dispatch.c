@@ -59,6 +59,8 @@ struct dispatch {
     viewer_limits *limits[VIEWER_BUCKETS];
     uint64_t requests, errors, hellos;
     int64_t last_prune_ms;
+    int64_t last_sweep_ms;   /* loop time of the last sweep (every second) */
+    int64_t max_stall_ms;    /* longest the loop was late for a sweep: a measure of stalls */
     bool stopped;
     /* sessions a viewer joined since the last flush: their peak audience is checked then */
     char peak_pending[32][FORUM_CODE_MAX];
@@ -1069,6 +1071,9 @@ static void sweep_hello(uv_timer_t *t)
 {
     dispatch *d = t->data;
     int64_t now = (int64_t)uv_now(d->loop);
+    if (d->last_sweep_ms && now - d->last_sweep_ms - 1000 > d->max_stall_ms)
+        d->max_stall_ms = now - d->last_sweep_ms - 1000;
+    d->last_sweep_ms = now;
     hub_send_presence(d->hub, d->cluster ? viewers_elsewhere : NULL, d);
     if (d->cluster) {
         publish_presence(d);
@@ -1152,6 +1157,9 @@ static char *metrics_text(dispatch *d, size_t *len)
         (unsigned long long)d->hellos);
     OUT("# TYPE forum_error_replies_total counter\nforum_error_replies_total %llu\n",
         (unsigned long long)d->errors);
+    OUT("# HELP forum_loop_stall_max_ms Longest the event loop ran late for its 1 s timer.\n"
+        "# TYPE forum_loop_stall_max_ms gauge\nforum_loop_stall_max_ms %lld\n",
+        (long long)d->max_stall_ms);
     OUT("# TYPE forum_frames_written_total counter\nforum_frames_written_total %llu\n",
         (unsigned long long)ns.frames_written);
     OUT("# TYPE forum_messages_written_total counter\nforum_messages_written_total %llu\n",

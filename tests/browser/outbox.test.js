@@ -58,6 +58,44 @@ test('a lost ack: the submit is resent with the same id and the question exists 
   await context.close();
 });
 
+test('refused for a passing reason (a cluster changing leader): resent after the delay, lands once', async () => {
+  const context = await browser.newContext(PHONE);
+  const page = await context.newPage();
+  watchErrors(page, 'viewer-retry', errors);
+  const submits = [];
+  let refused = 0;
+  // The first two times the page sends the question, the "server" answers with the retryable
+  // error a cluster node gives while the leader changes; the third goes through.
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => {
+      const msg = JSON.parse(m);
+      if (msg.type === 'question.submit') {
+        submits.push({ id: msg.id, at: Date.now() });
+        if (refused < 2) {
+          refused++;
+          ws.send(JSON.stringify({ type: 'error', re: msg.id, code: 'internal', retry_after_ms: 400,
+            message: 'the server leading the show did not answer; please try again' }));
+          return;
+        }
+      }
+      upstream.send(m);
+    });
+    upstream.onMessage((m) => ws.send(m));
+  });
+  await page.goto(`${server.url}/s/${show.code}`);
+  await page.locator('.conn[data-status="connected"]').waitFor();
+  const text = '换主节点时提交的问题：老旧小区的雨污分流什么时候改造？';
+  await page.fill('#q-text', text);
+  await page.click('#q-submit');
+  await page.locator('.toast', { hasText: '提交成功，问题已公开' }).waitFor({ timeout: 15_000 });
+  assert.equal(submits.length, 3, 'sent three times');
+  assert.ok(submits.every((x) => x.id === submits[0].id), 'always with the same id');
+  assert.ok(submits[1].at - submits[0].at >= 350, 'after the delay the server asked for');
+  assert.equal((await staffQuestions(server, show.code)).filter((q) => q.text === text).length, 1);
+  await context.close();
+});
+
 test('typed while the server is unreachable: kept across a page close, sent by the next load', async () => {
   const context = await browser.newContext(PHONE);
   const page = await context.newPage();

@@ -19,6 +19,7 @@ const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 10000;
 const HELLO_TIMEOUT_MS = 10000;
 const REPLY_TIMEOUT_MS = 12000;
+const MAX_DURABLE_RETRIES = 8;  // resends of a durable request refused with a retryable error
 
 /** A fresh request id: short, unique enough across devices and page loads (<= 64 chars). */
 export function newRequestId(prefix = 'r') {
@@ -335,6 +336,17 @@ export class ForumClient extends EventTarget {
     if ((m.type === 'ack' || m.type === 'error') && m.re) {
       const p = this.pending.get(m.re);
       if (!p) return;
+      // A durable request refused for a passing reason (the server could not save it just
+      // now: a cluster changing leader, the database busy) is resent with the same id after
+      // the delay the server asks for; the server recognises a resend, so it lands once.
+      if (m.type === 'error' && p.durable && m.code === 'internal' && m.retry_after_ms > 0 &&
+          (p.retries ?? 0) < MAX_DURABLE_RETRIES) {
+        p.retries = (p.retries ?? 0) + 1;
+        clearTimeout(p.timer);
+        p.timer = setTimeout(() => { if (this.welcomed && this.pending.get(m.re) === p) this._send(p.request); },
+          Math.min(m.retry_after_ms, 10000));
+        return;
+      }
       this.pending.delete(m.re);
       clearTimeout(p.timer);
       if (p.durable) this._removeFromOutbox(m.re);
