@@ -990,6 +990,19 @@ int cluster_open(cluster **out, uv_loop_t *loop, const cluster_options *opt,
         free(c);
         return -1;
     }
+    /* Two nodes with one name would share a channel and a lease: refuse the second. */
+    redisReply *sub = redisCommand(s, "PUBSUB NUMSUB %s", c->channel);
+    bool taken = sub && sub->type == REDIS_REPLY_ARRAY && sub->elements == 2 &&
+                 sub->element[1]->type == REDIS_REPLY_INTEGER && sub->element[1]->integer > 0;
+    if (sub)
+        freeReplyObject(sub);
+    if (taken) {
+        snprintf(err, errlen, "a node named %s is already running in this cluster (--node must "
+                              "be unique)", c->node);
+        redisFree(s);
+        free(c);
+        return -1;
+    }
     unsigned char rnd[16];
     char fresh[40];
     auth_random_bytes(rnd, sizeof rnd);

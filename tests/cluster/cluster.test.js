@@ -145,6 +145,11 @@ test('a node with a database from outside the cluster is refused with a clear me
     /not in the cluster's log/);
 });
 
+test('a second node with the same name is refused', async (t) => {
+  const { redis } = await cluster(t, ['A']);
+  await assert.rejects(startNode(redis, 'A', { producerKey: KEY, timeoutMs: 5000 }), /already running/);
+});
+
 /** A viewer that submits its share of questions, retrying (same id) through any live node. */
 async function submitter(h, nodes, code, token, texts, acked, errors) {
   let i = 0;
