@@ -7,6 +7,8 @@ import path from 'node:path';
 import { makeTempDir, newToken, ServerProcess, sleep, withTimeout } from '../integration/lib.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
+/** The nodes' lease (forumd's default is 3000 ms; shorter here so failover tests are quick). */
+export const LEASE_MS = Number(process.env.CLUSTER_LEASE_MS || 1500);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -87,7 +89,7 @@ export async function startNode(redis, name, opts = {}) {
   const node = new ServerProcess({
     dbPath: opts.dbPath ?? path.join(makeTempDir(`forum-node-${name}-`), 'forum.db'),
     producerKey: opts.producerKey,
-    args: ['--cluster', redis.url, '--node', name, '--lease-ms', String(opts.leaseMs ?? 1500),
+    args: ['--cluster', redis.url, '--node', name, '--lease-ms', String(opts.leaseMs ?? LEASE_MS),
       ...(opts.args ?? [])],
   });
   node.name = name;

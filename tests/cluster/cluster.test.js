@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import { harness, newToken, seqProblem, setupSession, sleep } from '../integration/lib.js';
-import { metrics, Redis, startNode, waitLeader } from './clib.js';
+import { LEASE_MS, metrics, Redis, startNode, waitLeader } from './clib.js';
 
 const KEY = `cluster-${newToken()}`;
 
@@ -234,7 +234,7 @@ test('SIGKILL of the leader in the middle of 1,000 submissions: nothing acknowle
     const newLeader = await waitLeader(followers);
     const m = await metrics(newLeader);
     console.log(`# failover: leader ${leader.name} killed after ${ackedBeforeKill} acks; ` +
-      `no acknowledgement for ${pause} ms (lease ${1500} ms); new leader ${newLeader.name}; ` +
+      `no acknowledgement for ${pause} ms (lease ${LEASE_MS} ms); new leader ${newLeader.name}; ` +
       `${errors.length} retryable errors meanwhile; log position ${m.get('forum_cluster_log_position')}`);
     assert.equal(acked.size, N);
 
