@@ -59,6 +59,8 @@ struct store {
     /* writer statements, prepared once on wdb */
     sqlite3_stmt *ins_event, *up_question, *up_session, *up_program, *up_poll;
     sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta, *up_action;
+    sqlite3_stmt *search_unindex, *search_index_text, *search_index_note, *search_done;
+    bool search_pending; /* writer thread: questions were written in the open transaction */
     jsonw json[2]; /* writer thread's reusable serialization buffers */
     int wal_pages;    /* writer thread: WAL size after the last commit */
     bool truncate_wal; /* writer thread: an erasure committed; empty the WAL of old pages */
@@ -301,13 +303,27 @@ static const char *const writer_sql[] = {
     " question_id = excluded.question_id, text = excluded.text, owner = excluded.owner,"
     " due = excluded.due, status = excluded.status, created_at = excluded.created_at,"
     " json = excluded.json, updated_at = excluded.updated_at",
+    /* flush_search_pending: the questions noted in search_pending (schema/003) are re-indexed
+     * with one statement per step, whatever their number */
+    "DELETE FROM search_index WHERE rowid IN"
+    " (SELECT question_id * 4 FROM search_pending WHERE fresh = 0"
+    "  UNION ALL SELECT question_id * 4 + 1 FROM search_pending WHERE fresh = 0)",
+    "INSERT INTO search_index (rowid, body) SELECT q.id * 4, q.text"
+    " FROM search_pending p JOIN questions q ON q.id = p.question_id"
+    " WHERE q.text IS NOT NULL AND q.text <> ''",
+    "INSERT INTO search_index (rowid, body) SELECT q.id * 4 + 1, q.answer_note"
+    " FROM search_pending p JOIN questions q ON q.id = p.question_id"
+    " WHERE q.answer_note IS NOT NULL AND q.answer_note <> ''",
+    "DELETE FROM search_pending",
 };
 
 static sqlite3_stmt **writer_stmt(store *s, size_t i)
 {
-    sqlite3_stmt **all[] = {&s->ins_event, &s->up_question, &s->up_session, &s->up_program,
-                            &s->up_poll,   &s->ins_vote,    &s->del_vote,   &s->set_votes,
-                            &s->set_meta,  &s->up_action};
+    sqlite3_stmt **all[] = {&s->ins_event,     &s->up_question,   &s->up_session,
+                            &s->up_program,    &s->up_poll,       &s->ins_vote,
+                            &s->del_vote,      &s->set_votes,     &s->set_meta,
+                            &s->up_action,     &s->search_unindex, &s->search_index_text,
+                            &s->search_index_note, &s->search_done};
     return all[i];
 }
 
@@ -397,6 +413,7 @@ static int upsert_question(store *s, const forum_event *ev, const cJSON *q)
     BIND(bind_field(st, 15, q, "viewer_id"));
     BIND(bind_object(st, 16, q, &s->json[0]));
     BIND(sqlite3_bind_int64(st, 17, ev->at));
+    s->search_pending = true;
     return step_done(st, rc);
 }
 
@@ -789,6 +806,22 @@ static int insert_event(store *s, const forum_event *ev)
 
 #undef BIND
 
+/* Brings the search index up to date with the questions written in the open transaction
+ * (noted in search_pending by schema/003's triggers): one statement per step for the whole
+ * group commit instead of FTS5 work inside every question statement. Writer thread, inside the
+ * transaction, just before COMMIT. */
+static int flush_search_pending(store *s)
+{
+    if (!s->search_pending)
+        return 0;
+    s->search_pending = false;
+    return step_done(s->search_unindex, SQLITE_OK) || step_done(s->search_index_text, SQLITE_OK) ||
+                   step_done(s->search_index_note, SQLITE_OK) ||
+                   step_done(s->search_done, SQLITE_OK)
+               ? -1
+               : 0;
+}
+
 static bool batch_needs_transaction(const store_batch *b)
 {
     return b->n_events > 0 ||
@@ -801,6 +834,7 @@ static int writer_commit(store *s, store_batch *from, store_batch *stop, int *sq
 {
     sqlite3 *db = s->wdb;
     size_t n = 0;
+    s->search_pending = false;
     if (exec_sql(db, "BEGIN IMMEDIATE"))
         goto fail;
     for (store_batch *b = from; b != stop; b = b->next_) {
@@ -818,7 +852,7 @@ static int writer_commit(store *s, store_batch *from, store_batch *stop, int *sq
             if (insert_event(s, &b->events[i]))
                 goto fail;
     }
-    if (exec_sql(db, "COMMIT"))
+    if (flush_search_pending(s) || exec_sql(db, "COMMIT"))
         goto fail;
     *sqlite_rc = SQLITE_OK;
     return 0;

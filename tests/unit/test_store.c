@@ -1061,6 +1061,94 @@ static void test_migration_indexes_existing_questions(void)
     fixture_close(&f);
 }
 
+/* schema/003: question texts are indexed once per transaction (search_pending), including a
+ * question inserted and edited in the same transaction, an answer note added later, and a
+ * database that was at version 2 with texts indexed by 002's triggers. */
+static void test_search_index_per_transaction(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "v2.db");
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                       " applied_at INTEGER NOT NULL);"
+                       "INSERT INTO migrations VALUES (1, '001_init.sql', 1);"
+                       "INSERT INTO migrations VALUES (2, '002_archive.sql', 1);"
+                       "PRAGMA user_version = 2;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, store_migrations[1].sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "INSERT INTO sessions (code, program_id, title, status, updated_at)"
+                       " VALUES ('AAAAAA', 1, 'Old show', 'live', 1);"
+                       "INSERT INTO questions (id, session, state, category, text, votes,"
+                       " created_at, updated_at) VALUES (7, 'AAAAAA', 'published', 'question',"
+                       " 'old streetlight question', 0, 1, 1);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    CHECK(store_schema_version(f.s) == latest_version());
+    char got[256];
+    store_search_query any = {0};
+    search_ids(f.s, any, "streetlight", got, sizeof got);
+    CHECK_STR(got, "q7");
+    /* One transaction: question 8 is submitted and then edited; question 7 (indexed by 002's
+     * triggers) is edited; question 9 arrives with an answer note; a vote count changes. */
+    forum_event evs[] = {
+        question_event("AAAAAA", 1, "question.submitted", 8, "first draft about buses",
+                       "pending", "question", NULL, 0),
+        question_event("AAAAAA", 2, "question.updated", 8, "final text about trams",
+                       "published", "question", NULL, 0),
+        question_event("AAAAAA", 3, "question.updated", 7, "new lamppost question",
+                       "published", "question", NULL, 0),
+        question_event("AAAAAA", 4, "question.submitted", 9, "bridge repairs", "answered",
+                       "need", "crews start in May", 2),
+        make_event("AAAAAA", 5, "votes.changed", "{\"counts\":{\"9\":3}}"),
+    };
+    size_t n = sizeof evs / sizeof evs[0];
+    CHECK(store_append_sync(f.s, evs, n) == 0);
+    search_ids(f.s, any, "buses", got, sizeof got);
+    CHECK_STR(got, "");
+    search_ids(f.s, any, "trams", got, sizeof got);
+    CHECK_STR(got, "q8");
+    search_ids(f.s, any, "streetlight", got, sizeof got);
+    CHECK_STR(got, "");
+    search_ids(f.s, any, "lamppost", got, sizeof got);
+    CHECK_STR(got, "q7");
+    search_ids(f.s, any, "May", got, sizeof got);
+    CHECK_STR(got, "n9");
+    /* A later transaction adds an answer note to 8 and changes 9's note. */
+    forum_event later[] = {
+        question_event("AAAAAA", 6, "question.updated", 8, "final text about trams", "answered",
+                       "question", "depot opens next year", 0),
+        question_event("AAAAAA", 7, "question.updated", 9, "bridge repairs", "answered", "need",
+                       "crews start in June", 3),
+    };
+    CHECK(store_append_sync(f.s, later, 2) == 0);
+    search_ids(f.s, any, "depot", got, sizeof got);
+    CHECK_STR(got, "n8");
+    search_ids(f.s, any, "trams", got, sizeof got);
+    CHECK_STR(got, "q8");
+    search_ids(f.s, any, "May", got, sizeof got);
+    CHECK_STR(got, "");
+    search_ids(f.s, any, "June", got, sizeof got);
+    CHECK_STR(got, "n9");
+    fixture_close(&f);
+    db = inspect(path);
+    CHECK(query_int(db, "SELECT count(*) FROM search_pending") == 0);
+    /* the index holds exactly the texts and notes of the projection */
+    CHECK(query_int(db, "SELECT count(*) FROM search_index") == 5);
+    sqlite3_close(db);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK); /* FTS5's own check of index vs content */
+    CHECK(sqlite3_exec(db, "INSERT INTO search_index (search_index) VALUES ('integrity-check')",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    free_events(evs, n);
+    free_events(later, 2);
+}
+
 static void test_action_projection(void)
 {
     char path[512], err[512] = "";
@@ -1373,6 +1461,7 @@ int main(void)
     TEST(test_search_ranks_by_relevance_then_votes);
     TEST(test_migration_indexes_existing_questions);
     TEST(test_action_projection);
+    TEST(test_search_index_per_transaction);
     TEST(test_erase_rewrites_every_stored_trace);
     TEST(test_erase_leaves_no_copy_in_free_pages);
     TEST(test_backup_copies_a_consistent_database);
