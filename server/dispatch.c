@@ -1012,6 +1012,7 @@ static void apply_command(dispatch *d, client *cl, forum_command *cmdp)
         (j->deferred = malloc(sizeof cmd)) != NULL) {
         *j->deferred = cmd;
         memset(&cmd, 0, sizeof cmd);
+        j->batch.search_barrier = true; /* the search index catches up with earlier commits */
     }
     forum_result_free(&r);
     forum_command_free(&cmd);

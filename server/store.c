@@ -35,6 +35,7 @@ enum {
     STORE_DEFAULT_MAX_BATCH_EVENTS = 10000,
     STORE_BUSY_TIMEOUT_MS = 5000,
     STORE_CHECKPOINT_PAGES = 1000, /* WAL size that triggers a checkpoint (SQLite's default) */
+    STORE_SEARCH_MAX_ROWS = 10000, /* texts waiting for the index: index them even when busy */
 };
 
 /* A synchronous submission (store_append_sync, store_meta_set) rides the same queue as the
@@ -60,7 +61,11 @@ struct store {
     sqlite3_stmt *ins_event, *up_question, *up_session, *up_program, *up_poll;
     sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta, *up_action;
     sqlite3_stmt *search_unindex, *search_index_text, *search_index_note, *search_done;
-    bool search_pending; /* writer thread: questions were written in the open transaction */
+    bool sync_full;
+    /* writer thread: the search index (flush_search_pending) */
+    bool search_pending;        /* questions were written in the open transaction */
+    uint64_t search_owed_since; /* uv_hrtime() of the oldest commit not yet indexed, 0 = none */
+    uint64_t search_owed_rows;  /* question writes committed since (upper bound of the rows) */
     jsonw json[2]; /* writer thread's reusable serialization buffers */
     int wal_pages;    /* writer thread: WAL size after the last commit */
     bool truncate_wal; /* writer thread: an erasure committed; empty the WAL of old pages */
@@ -806,20 +811,58 @@ static int insert_event(store *s, const forum_event *ev)
 
 #undef BIND
 
-/* Brings the search index up to date with the questions written in the open transaction
- * (noted in search_pending by schema/003's triggers): one statement per step for the whole
- * group commit instead of FTS5 work inside every question statement. Writer thread, inside the
- * transaction, just before COMMIT. */
+/* Brings the search index up to date with the committed questions noted in search_pending by
+ * schema/003's triggers: one statement per step for everything noted since the last run,
+ * instead of FTS5 work inside every question statement, in a transaction of its own after the
+ * commits (their completions are handed back first). Writer thread.
+ *
+ * Not fsync'd (synchronous=NORMAL for this transaction): if a crash loses it, the notes it
+ * consumed are still in search_pending (committed durably with the questions) and are indexed
+ * again after the restart. The next durable commit's fsync covers its WAL frames too, and WAL
+ * recovery never keeps a later transaction without the earlier ones, so acknowledged events
+ * are as safe as before. On failure the notes stay and the next run retries. */
 static int flush_search_pending(store *s)
 {
-    if (!s->search_pending)
+    if (!s->search_owed_since)
         return 0;
-    s->search_pending = false;
-    return step_done(s->search_unindex, SQLITE_OK) || step_done(s->search_index_text, SQLITE_OK) ||
-                   step_done(s->search_index_note, SQLITE_OK) ||
-                   step_done(s->search_done, SQLITE_OK)
-               ? -1
-               : 0;
+    sqlite3 *db = s->wdb;
+    if (s->sync_full)
+        exec_sql(db, "PRAGMA synchronous=NORMAL");
+    int rc = exec_sql(db, "BEGIN IMMEDIATE");
+    if (rc == 0)
+        rc = step_done(s->search_unindex, SQLITE_OK) ||
+                     step_done(s->search_index_text, SQLITE_OK) ||
+                     step_done(s->search_index_note, SQLITE_OK) ||
+                     step_done(s->search_done, SQLITE_OK) || exec_sql(db, "COMMIT")
+                 ? -1
+                 : 0;
+    if (rc != 0) {
+        fprintf(stderr, "forumd: store: updating the search index failed (retried later): %s\n",
+                sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db))
+            exec_sql(db, "ROLLBACK");
+        s->search_owed_since = uv_hrtime(); /* not before the next delay */
+    } else {
+        s->search_owed_since = 0;
+        s->search_owed_rows = 0;
+    }
+    if (s->sync_full)
+        exec_sql(db, "PRAGMA synchronous=FULL");
+    pthread_mutex_lock(&s->mu);
+    s->stats.search_index_transactions += rc == 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Runs flush_search_pending when the index is owed texts and either a barrier waits for it or
+ * the oldest text has waited delay_ms. */
+static void index_search_if_due(store *s, bool barrier, uint64_t delay_ms)
+{
+    if (!s->search_owed_since)
+        return;
+    if (barrier || uv_hrtime() - s->search_owed_since >= delay_ms * 1000000u ||
+        s->search_owed_rows >= STORE_SEARCH_MAX_ROWS)
+        flush_search_pending(s);
 }
 
 static bool batch_needs_transaction(const store_batch *b)
@@ -852,8 +895,14 @@ static int writer_commit(store *s, store_batch *from, store_batch *stop, int *sq
             if (insert_event(s, &b->events[i]))
                 goto fail;
     }
-    if (flush_search_pending(s) || exec_sql(db, "COMMIT"))
+    if (exec_sql(db, "COMMIT"))
         goto fail;
+    if (s->search_pending) {
+        s->search_pending = false;
+        if (!s->search_owed_since)
+            s->search_owed_since = uv_hrtime();
+        s->search_owed_rows += n;
+    }
     *sqlite_rc = SQLITE_OK;
     return 0;
 fail:
@@ -943,6 +992,14 @@ static void writer_commit_group(store *s, store_batch *group, size_t n_events, b
     bool isolate = rc != 0 && group->next_ &&
                    ((sqlite_rc & 0xff) == SQLITE_CONSTRAINT || (sqlite_rc & 0xff) == SQLITE_TOOBIG);
     bool wake = false;
+    if (!isolate) {
+        /* a search (or synchronous submission) in the group sees every text committed before */
+        bool barrier = false;
+        for (store_batch *b = group; b; b = b->next_)
+            barrier |= b->search_barrier || b->done == store_sync_done;
+        if (barrier)
+            index_search_if_due(s, true, 0);
+    }
     pthread_mutex_lock(&s->mu);
     if (needs_txn) {
         if (rc == 0) {
@@ -975,6 +1032,8 @@ static void writer_commit_group(store *s, store_batch *group, size_t n_events, b
         bool txn = batch_needs_transaction(b);
         if (txn)
             one = writer_commit(s, b, next, &sqlite_rc);
+        if (b->search_barrier || b->done == store_sync_done)
+            index_search_if_due(s, true, 0);
         pthread_mutex_lock(&s->mu);
         if (txn) {
             if (one == 0) {
@@ -1027,8 +1086,28 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "forum-store"); /* for top, perf and gdb */
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->queue_head && !s->closing)
-            pthread_cond_wait(&s->work_cv, &s->mu);
+        while (!s->queue_head && !s->closing) {
+            if (!s->search_owed_since) {
+                pthread_cond_wait(&s->work_cv, &s->mu);
+                continue;
+            }
+            /* idle with texts to index: index them STORE_SEARCH_LAG_MS after the oldest commit
+             * (the delay gathers a storm's texts into few index transactions) */
+            uint64_t due = s->search_owed_since + (uint64_t)STORE_SEARCH_LAG_MS * 1000000u;
+            uint64_t now = uv_hrtime();
+            if (now >= due) {
+                pthread_mutex_unlock(&s->mu);
+                flush_search_pending(s);
+                pthread_mutex_lock(&s->mu);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t at = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (due - now);
+            ts.tv_sec = (time_t)(at / 1000000000u);
+            ts.tv_nsec = (long)(at % 1000000000u);
+            pthread_cond_timedwait(&s->work_cv, &s->mu, &ts);
+        }
         if (!s->queue_head)
             break; /* closing, and everything queued is committed */
         /* group commit: every whole batch queued so far, up to max_batch_events events */
@@ -1046,10 +1125,13 @@ static void *writer_main(void *arg)
         last->next_ = NULL;
         pthread_mutex_unlock(&s->mu);
         writer_run_group(s, group, n_events, needs_txn);
+        /* busy: the index may not fall further behind than this */
+        index_search_if_due(s, false, STORE_SEARCH_MAX_LAG_MS);
         writer_checkpoint_if_due(s);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
+    flush_search_pending(s); /* closing: leave the index complete */
     return NULL;
 }
 
@@ -1107,7 +1189,11 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
         return -1;
     }
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
+    pthread_condattr_t cv_attr; /* the writer's timed waits use CLOCK_MONOTONIC (uv_hrtime) */
+    pthread_condattr_init(&cv_attr);
+    pthread_condattr_setclock(&cv_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->work_cv, &cv_attr);
+    pthread_condattr_destroy(&cv_attr);
     pthread_cond_init(&s->sync_cv, NULL);
     s->loop = loop;
     s->max_batch_events =
@@ -1123,6 +1209,7 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
         goto fail;
     if (migrate(s, err, errlen))
         goto fail;
+    s->sync_full = opt->synchronous_full;
     sqlite3_wal_hook(s->wdb, writer_wal_hook, s);
     /* Deleted content inside b-tree pages is zeroed at no extra I/O; an erasure also zeroes
      * whole free pages (erase_viewer_traces, docs/archive.md). */
@@ -1142,6 +1229,15 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
             goto fail;
         }
     }
+    /* texts committed but not indexed when the server last stopped (a crash): indexed soon */
+    sqlite3_stmt *owed = NULL;
+    if (sqlite3_prepare_v2(s->wdb, "SELECT count(*) FROM search_pending", -1, &owed, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(owed) == SQLITE_ROW && sqlite3_column_int64(owed, 0) > 0) {
+        s->search_owed_since = uv_hrtime();
+        s->search_owed_rows = (uint64_t)sqlite3_column_int64(owed, 0);
+    }
+    sqlite3_finalize(owed);
     /* the writer starts first: it touches the async handle only after work is queued */
     int prc = pthread_create(&s->writer, NULL, writer_main, s);
     if (prc) {

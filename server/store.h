@@ -18,6 +18,10 @@
 
 typedef struct store store;
 
+/* How long a committed question text may wait for the search index while the writer is idle
+ * (STORE_SEARCH_LAG_MS), and at most while it is busy (STORE_SEARCH_MAX_LAG_MS). */
+enum { STORE_SEARCH_LAG_MS = 200, STORE_SEARCH_MAX_LAG_MS = 1000 };
+
 typedef struct store_options {
     const char *path;     /* database file; parent directory is created if missing */
     bool synchronous_full; /* PRAGMA synchronous=FULL (default) or NORMAL */
@@ -35,6 +39,11 @@ struct store_batch {
     size_t n_events;
     store_done_fn done;
     void *ctx;              /* for the submitter */
+    /* Set by the submitter of a request that reads the search index (search, backup): the
+     * batch completes only once the index covers every event committed before it. Other
+     * batches complete without waiting for the index, which follows the commits shortly
+     * (see store_search). Synchronous submissions always wait for it. */
+    bool search_barrier;
     store_batch *next_;     /* store's own link; do not touch */
     int rc_;
     unsigned epoch_;        /* store's own: the failure epoch it was submitted in */
@@ -86,6 +95,7 @@ typedef struct store_stats {
     /* commit latency histogram (submit to completion), cumulative buckets in ms: */
     uint64_t latency_le[12];      /* <= 1,2,5,10,25,50,100,250,500,1000,2500,+Inf */
     double latency_sum_ms;
+    uint64_t search_index_transactions; /* background transactions that indexed texts */
 } store_stats;
 extern const double store_latency_bounds_ms[11];
 void store_get_stats(store *s, store_stats *out);
@@ -108,7 +118,10 @@ typedef struct store_search_query {
     int limit;               /* 1..200, 0 = 50 */
 } store_search_query;
 
-/* Runs q on the read connection (committed data only). Returns a JSON array of hits, best
+/* Runs q on the read connection (committed data only). The index is brought up to date by the
+ * writer after the commits, in the background: it lags the last commits by up to about
+ * STORE_SEARCH_LAG_MS (more while the disk is failing), except for what was committed before a
+ * batch with search_barrier set completed. Returns a JSON array of hits, best
  * first: bm25 relevance when a term has 3+ characters, then votes, then the newest; each hit
  * {"kind":"question"|"answer"|"action","question_id","action_id"?,"session","session_title",
  * "program_id","program","session_date","text","question_text","state","category","votes",

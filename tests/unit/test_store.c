@@ -1149,6 +1149,93 @@ static void test_search_index_per_transaction(void)
     free_events(later, 2);
 }
 
+/* The index follows the commits in the background: a search barrier waits for it, an idle
+ * writer catches up within STORE_SEARCH_LAG_MS, closing leaves it complete, and texts a crash
+ * left unindexed (search_pending) are indexed after the next start. */
+static void test_search_index_follows_commits(void)
+{
+    char path[512], err[512] = "";
+    tmp_path(path, sizeof path, "lag.db");
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    forum_event setup = session_event("AAAAAA", 1, 1, 1704153600000LL);
+    CHECK(store_append_sync(f.s, &setup, 1) == 0);
+    char got[256];
+    store_search_query any = {0};
+    /* A question commits (acknowledged without waiting for the index); a barrier behind it
+     * completes only once the index holds it. */
+    forum_event q1 = question_event("AAAAAA", 2, "question.submitted", 1, "harbour ferry times",
+                                    "pending", "question", NULL, 0);
+    recorder *rec = calloc(1, sizeof *rec);
+    test_batch tb[3];
+    submit(f.s, &tb[0], rec, 0, &q1, 1);
+    memset(&tb[1], 0, sizeof tb[1]);
+    tb[1].batch.done = on_done;
+    tb[1].batch.ctx = &tb[1];
+    tb[1].batch.search_barrier = true;
+    tb[1].rec = rec;
+    tb[1].index = 1;
+    store_append(f.s, &tb[1].batch);
+    run_until(&f.loop, rec, 2);
+    CHECK(rec->rc[0] == 0 && rec->rc[1] == 0);
+    search_ids(f.s, any, "ferry", got, sizeof got);
+    CHECK_STR(got, "q1");
+    /* Without a barrier the idle writer indexes within STORE_SEARCH_LAG_MS. */
+    forum_event q2 = question_event("AAAAAA", 3, "question.submitted", 2, "ferry fares for pupils",
+                                    "pending", "question", NULL, 0);
+    submit(f.s, &tb[2], rec, 2, &q2, 1);
+    run_until(&f.loop, rec, 3);
+    CHECK(rec->rc[2] == 0);
+    uint64_t t0 = uv_hrtime();
+    do {
+        usleep(10000);
+        search_ids(f.s, any, "pupils", got, sizeof got);
+    } while (strcmp(got, "q2") != 0 && uv_hrtime() - t0 < 5000000000u);
+    CHECK_STR(got, "q2");
+    CHECK((uv_hrtime() - t0) / 1000000u < STORE_SEARCH_LAG_MS + 2000); /* generous for CI */
+    store_stats st;
+    store_get_stats(f.s, &st);
+    CHECK(st.search_index_transactions >= 2);
+    /* Closing indexes what is owed. */
+    forum_event q3 = question_event("AAAAAA", 4, "question.submitted", 3, "night ferry service",
+                                    "pending", "question", NULL, 0);
+    rec->n = 0;
+    submit(f.s, &tb[0], rec, 0, &q3, 1);
+    run_until(&f.loop, rec, 1);
+    fixture_close(&f);
+    sqlite3 *db = inspect(path);
+    CHECK(query_int(db, "SELECT count(*) FROM search_pending") == 0);
+    CHECK(query_int(db, "SELECT count(*) FROM search_index WHERE search_index MATCH 'night'") == 1);
+    sqlite3_close(db);
+    /* A crash between a commit and its indexing leaves notes in search_pending (here: written
+     * directly); the next start indexes them. */
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "INSERT INTO questions (id, session, state, category, text, votes,"
+                       " created_at, updated_at) VALUES (4, 'AAAAAA', 'pending', 'question',"
+                       " 'lighthouse tours', 0, 1, 1);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(query_int(db, "SELECT count(*) FROM search_pending") == 1);
+    sqlite3_close(db);
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    rec->n = 0;
+    memset(&tb[1], 0, sizeof tb[1]);
+    tb[1].batch.done = on_done;
+    tb[1].batch.ctx = &tb[1];
+    tb[1].batch.search_barrier = true;
+    tb[1].rec = rec;
+    store_append(f.s, &tb[1].batch);
+    run_until(&f.loop, rec, 1);
+    search_ids(f.s, any, "lighthouse", got, sizeof got);
+    CHECK_STR(got, "q4");
+    fixture_close(&f);
+    free(rec);
+    free_events(&setup, 1);
+    free_events(&q1, 1);
+    free_events(&q2, 1);
+    free_events(&q3, 1);
+}
+
 static void test_action_projection(void)
 {
     char path[512], err[512] = "";
@@ -1462,6 +1549,7 @@ int main(void)
     TEST(test_migration_indexes_existing_questions);
     TEST(test_action_projection);
     TEST(test_search_index_per_transaction);
+    TEST(test_search_index_follows_commits);
     TEST(test_erase_rewrites_every_stored_trace);
     TEST(test_erase_leaves_no_copy_in_free_pages);
     TEST(test_backup_copies_a_consistent_database);
