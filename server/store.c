@@ -66,6 +66,8 @@ struct store {
     bool search_pending;        /* questions were written in the open transaction */
     uint64_t search_owed_since; /* uv_hrtime() of the oldest commit not yet indexed, 0 = none */
     uint64_t search_owed_rows;  /* question writes committed since (upper bound of the rows) */
+    uint64_t search_retry_at;   /* after failures: uv_hrtime() before which not to retry, or 0 */
+    unsigned search_failures;   /* failed index transactions in a row */
     jsonw json[2]; /* writer thread's reusable serialization buffers */
     int wal_pages;    /* writer thread: WAL size after the last commit */
     bool truncate_wal; /* writer thread: an erasure committed; empty the WAL of old pages */
@@ -837,12 +839,21 @@ static int flush_search_pending(store *s)
                  ? -1
                  : 0;
     if (rc != 0) {
-        fprintf(stderr, "forumd: store: updating the search index failed (retried later): %s\n",
-                sqlite3_errmsg(db));
+        /* retried after 0.4 s, 0.8 s, ... up to 10 s (a full disk stays full for a while); logged
+         * once per series of failures */
+        if (s->search_failures++ == 0)
+            fprintf(stderr, "forumd: store: updating the search index failed (retrying): %s\n",
+                    sqlite3_errmsg(db));
         if (!sqlite3_get_autocommit(db))
             exec_sql(db, "ROLLBACK");
-        s->search_owed_since = uv_hrtime(); /* not before the next delay */
+        uint64_t backoff = (uint64_t)STORE_SEARCH_LAG_MS * 1000000u
+                           << (s->search_failures < 6 ? s->search_failures : 6);
+        s->search_retry_at = uv_hrtime() + (backoff < 10000000000u ? backoff : 10000000000u);
     } else {
+        if (s->search_failures)
+            fprintf(stderr, "forumd: store: the search index is up to date again\n");
+        s->search_failures = 0;
+        s->search_retry_at = 0;
         s->search_owed_since = 0;
         s->search_owed_rows = 0;
     }
@@ -859,6 +870,8 @@ static int flush_search_pending(store *s)
 static void index_search_if_due(store *s, bool barrier, uint64_t delay_ms)
 {
     if (!s->search_owed_since)
+        return;
+    if (!barrier && s->search_retry_at && uv_hrtime() < s->search_retry_at)
         return;
     if (barrier || uv_hrtime() - s->search_owed_since >= delay_ms * 1000000u ||
         s->search_owed_rows >= STORE_SEARCH_MAX_ROWS)
@@ -1094,6 +1107,8 @@ static void *writer_main(void *arg)
             /* idle with texts to index: index them STORE_SEARCH_LAG_MS after the oldest commit
              * (the delay gathers a storm's texts into few index transactions) */
             uint64_t due = s->search_owed_since + (uint64_t)STORE_SEARCH_LAG_MS * 1000000u;
+            if (due < s->search_retry_at)
+                due = s->search_retry_at;
             uint64_t now = uv_hrtime();
             if (now >= due) {
                 pthread_mutex_unlock(&s->mu);
