@@ -1,5 +1,5 @@
--- 003_search_per_commit.sql — question texts are indexed once per transaction, not once per
--- statement.
+-- 003_search_per_commit.sql — question texts are indexed in batches after the commits, not
+-- inside every question statement.
 --
 -- With 002's triggers every question upsert that inserted or changed a text wrote to the FTS5
 -- table inside that statement. Once an FTS5 table has been written in a transaction, SQLite
@@ -8,12 +8,12 @@
 -- events made N tiny segments and merged them, which cost most of the writer's time
 -- (docs/performance.md).
 --
--- Now the triggers only note the question id in search_pending (a plain table); store.c's
--- writer re-indexes the noted questions with a few set-based statements just before COMMIT and
--- empties search_pending again (store.c: flush_search_pending). The index is still updated in
--- the same transaction as the rows it indexes, so search sees exactly what is committed, as
--- before. search_pending is empty outside a transaction.
---
+-- Now the triggers only note the question id in search_pending (a plain table), committed with
+-- the question. store.c's writer indexes the noted questions afterwards, in a transaction of
+-- its own with a few set-based statements, and empties search_pending (store.c:
+-- flush_search_pending): shortly after the commits, before any search request completes, and
+-- after a restart for notes a crash left behind.
+
 -- Action items (rare) keep 002's direct triggers.
 
 DROP TRIGGER questions_search_insert;
@@ -23,9 +23,9 @@ DROP TRIGGER questions_search_delete;
 -- (NOT EXISTS rather than INSERT OR IGNORE: a trigger's conflict clause gives way to that of the
 -- statement that fired it, and the question upserts would turn IGNORE into ABORT.)
 --
--- Questions whose text or answer note was inserted, changed or deleted in the current
--- transaction. fresh = 1: the first note of it in this transaction was its insert, so the index
--- holds nothing of it yet (nothing to delete before indexing it).
+-- Questions whose text or answer note was inserted, changed or deleted since the index last
+-- caught up. fresh = 1: the first note of it was its insert, so the index holds nothing of it
+-- yet (nothing to delete before indexing it).
 CREATE TABLE search_pending (
     question_id INTEGER PRIMARY KEY,
     fresh       INTEGER NOT NULL
