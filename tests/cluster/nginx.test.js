@@ -53,12 +53,20 @@ test('the documented nginx configuration spreads viewers over the nodes and surv
     .replace('worker_connections 65536;', 'worker_connections 1024;');
   const dir = makeTempDir('forum-nginx-');
   writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  // nginx in a process group of its own: its master and workers are stopped together (a
+  // worker left behind would keep this test's pipes, and the test, alive).
   const proc = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', 'stderr',
-    '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   const exited = new Promise((r) => proc.on('exit', r));
-  t.after(async () => { proc.kill('SIGKILL'); await exited; });
+  t.after(async () => {
+    try { process.kill(-proc.pid, 'SIGTERM'); } catch { /* gone */ }
+    await withTimeout(exited, 5000, 'nginx exit').catch(() => process.kill(-proc.pid, 'SIGKILL'));
+    await sleep(100);
+    try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* all gone */ }
+    proc.stderr.destroy();
+  });
   for (let i = 0; ; i++) {
     const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
     if (r?.status === 200) break;
