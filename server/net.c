@@ -26,6 +26,10 @@ struct net_conn {
     size_t rx_len, rx_cap;
     bool rx_discard; /* binary or oversize message being skipped */
     bool closing, dropped, close_sent;
+    bool want_write; /* a writable callback is requested: the queue drains from there */
+    bool dirty;      /* on n->dirty: written directly by the next flush pass */
+    bool peer_closed;
+    size_t dirty_idx;
     int close_code;
     char close_reason[64];
     char peer[64];
@@ -59,6 +63,14 @@ struct net {
     int fd_refuse_at;    /* accepted descriptors from this number on are refused */
     struct peer_entry *peers[256]; /* open WebSocket connections per source address */
     size_t pack_cap;
+    /* Connections whose queue became non-empty this loop turn. A uv_idle handle (which also
+     * keeps the loop from blocking in poll) writes them straight from the next turn: one
+     * lws_write per connection, no POLLOUT arm/disarm (two epoll_ctl and a libuv invalidate
+     * scan per frame) unless the kernel did not take everything. */
+    uv_idle_t flush_idle;
+    net_conn **dirty;
+    size_t n_dirty, dirty_cap;
+    bool direct; /* plain TCP: direct writes allowed (TLS always waits for writable) */
 };
 
 /* ---- connections per source address ---------------------------------------------------- */
@@ -164,6 +176,34 @@ static void conn_free_queue(net *n, net_conn *c)
     c->q_cap = 0;
 }
 
+static void flush_dirty(uv_idle_t *h);
+
+/* c's queue has something to write: have it written directly by the next flush pass or, when
+ * a writable callback is already requested (or direct writes are off), from there. */
+static void conn_schedule(net *n, net_conn *c)
+{
+    if (c->want_write || c->dirty)
+        return;
+    if (n->direct && n->n_dirty == n->dirty_cap) {
+        size_t cap = n->dirty_cap ? n->dirty_cap * 2 : 1024;
+        net_conn **d = realloc(n->dirty, cap * sizeof *d);
+        if (d) {
+            n->dirty = d;
+            n->dirty_cap = cap;
+        }
+    }
+    if (!n->direct || n->n_dirty == n->dirty_cap) {
+        c->want_write = true;
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    if (n->n_dirty == 0)
+        uv_idle_start(&n->flush_idle, flush_dirty);
+    c->dirty = true;
+    c->dirty_idx = n->n_dirty;
+    n->dirty[n->n_dirty++] = c;
+}
+
 static void conn_drop_slow(net_conn *c)
 {
     if (c->dropped)
@@ -203,8 +243,8 @@ void net_send(net_conn *c, net_msg *m)
     c->q_bytes += m->len;
     n->stats.queued_msgs++;
     n->stats.queued_bytes += m->len;
-    if (c->q_count == 1) /* a non-empty queue already has its writable callback requested */
-        lws_callback_on_writable(c->wsi);
+    if (c->q_count == 1) /* a non-empty queue is already scheduled */
+        conn_schedule(n, c);
 }
 
 void net_send_text(net_conn *c, char *text)
@@ -223,6 +263,7 @@ void net_close(net_conn *c, int code, const char *reason)
     c->closing = true;
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+    c->want_write = true;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -291,6 +332,37 @@ static int conn_write_one(net *n, net_conn *c)
     }
     n->stats.frames_written++;
     return rc < 0 ? -1 : 0;
+}
+
+/* The flush pass: writes each scheduled connection's queue with lws_write from outside any
+ * lws callback. lws_write sends what the kernel takes and keeps the rest in its own per-wsi
+ * buffer (flushed before anything else, pongs included, on POLLOUT), so the stream stays
+ * whole; we then stop and let the writable callback carry on. */
+static void flush_dirty(uv_idle_t *h)
+{
+    net *n = h->data;
+    uv_idle_stop(h);
+    for (size_t i = 0; i < n->n_dirty; i++) {
+        net_conn *c = n->dirty[i];
+        if (!c)
+            continue;
+        c->dirty = false;
+        if (c->dropped || c->close_sent || c->want_write || c->peer_closed)
+            continue;
+        while (c->q_count > 0 && !lws_partial_buffered(c->wsi)) {
+            if (conn_write_one(n, c) < 0) {
+                /* the socket is unusable: let lws close it from its own context */
+                c->dropped = true;
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+                break;
+            }
+        }
+        if (!c->dropped && (c->q_count > 0 || c->closing)) {
+            c->want_write = true;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
+    n->n_dirty = 0;
 }
 
 /* ---- HTTP -------------------------------------------------------------------------------- */
@@ -527,6 +599,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c)
+            c->peer_closed = true;
         if (len == 1 && c) { /* RFC 6455 5.5.1: a 1-byte close payload is a protocol error */
             c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
             snprintf(c->close_reason, sizeof c->close_reason, "invalid close frame");
@@ -592,11 +666,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!c || c->dropped || c->close_sent)
             return -1;
+        c->want_write = false;
         if (c->q_count > 0) {
             if (conn_write_one(n, c) < 0)
                 return -1;
-            if (c->q_count > 0 || c->closing)
+            if (c->q_count > 0 || c->closing) {
+                c->want_write = true;
                 lws_callback_on_writable(wsi);
+            }
             return 0;
         }
         if (c->closing)
@@ -609,6 +686,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (n->cb.on_close)
             n->cb.on_close(n->cb.arg, c, c->user);
         conn_unlink(n, c);
+        if (c->dirty)
+            n->dirty[c->dirty_idx] = NULL;
         conn_free_queue(n, c);
         peer_count(n, c->peer, -1);
         n->stats.connections--;
@@ -739,6 +818,9 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     n->retry.secs_since_valid_ping = (uint16_t)(opt->ping_secs > 0 ? opt->ping_secs : 30);
     n->retry.secs_since_valid_hangup = (uint16_t)(opt->hangup_secs > 0 ? opt->hangup_secs : 60);
     uv_timer_init(loop, &n->shutdown_timer);
+    uv_idle_init(loop, &n->flush_idle);
+    n->flush_idle.data = n;
+    n->direct = !(opt->tls_cert && opt->tls_key);
 
     lws_set_log_level(getenv("FORUM_LWS_LOG") ? atoi(getenv("FORUM_LWS_LOG")) : LLL_ERR, NULL);
 
@@ -773,6 +855,7 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
         snprintf(err, errlen, "cannot start the WebSocket server on %s:%d (libwebsockets failed; "
                  "is the libwebsockets-evlib-uv package installed?)", opt->bind, opt->port);
         uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
+        uv_close((uv_handle_t *)&n->flush_idle, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
         free(n);
         return -1;
@@ -836,6 +919,9 @@ void net_destroy(net *n)
     n->shutting_down = true;
     uv_timer_stop(&n->shutdown_timer);
     uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
+    uv_idle_stop(&n->flush_idle);
+    uv_close((uv_handle_t *)&n->flush_idle, NULL);
+    n->n_dirty = 0;
     if (n->ctx)
         lws_context_destroy(n->ctx); /* first stage: lws closes its handles on the loop */
 }
@@ -853,6 +939,7 @@ void net_free(net *n)
         free(n->origins[i]);
     free(n->origins);
     free(n->pack);
+    free(n->dirty);
     for (size_t i = 0; i < 256; i++)
         while (n->peers[i]) {
             peer_entry *e = n->peers[i];
