@@ -29,7 +29,11 @@ struct net_conn {
     bool want_write; /* a writable callback is requested: the queue drains from there */
     bool dirty;      /* on n->dirty: written directly by the next flush pass */
     bool peer_closed;
+    bool ping_due;   /* the idle sweep wants a ping written */
+    bool ping_sent;  /* a ping went out since the last received frame */
     size_t dirty_idx;
+    uint32_t last_rx_s; /* loop time (s) of the last frame received (or of the open) */
+    uint32_t close_by_s; /* close frame sent: kill at this loop time (s) if still open */
     int close_code;
     char close_reason[64];
     char peer[64];
@@ -71,6 +75,12 @@ struct net {
     net_conn **dirty;
     size_t n_dirty, dirty_cap;
     bool direct; /* plain TCP: direct writes allowed (TLS always waits for writable) */
+    bool wake_lws; /* a kill was scheduled from outside lws: make it service its timers */
+    /* Idle policy (ping, hang-up) and the close-ack deadline, one pass a second over the
+     * connections, instead of lws's per-connection timers: lws 4.1 keeps those in one sorted
+     * list and every (re)insert walks it (lws_dll2_add_sorted), O(connections) per frame
+     * received, per connect and per close. */
+    uv_timer_t idle_timer;
 };
 
 /* ---- connections per source address ---------------------------------------------------- */
@@ -204,14 +214,26 @@ static void conn_schedule(net *n, net_conn *c)
     n->dirty[n->n_dirty++] = c;
 }
 
+/* Culled asynchronously, never freed inside this call (lws lagging-client pattern). The
+ * immediate timeout goes to the head of lws's sorted list (O(1)); lws services its timers only
+ * when it next wakes, so the flush pass wakes it (lws_cancel_service) if nothing else does. */
+static void conn_kill_async(net_conn *c)
+{
+    net *n = c->n;
+    c->dropped = true;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+    if (!n->wake_lws) {
+        n->wake_lws = true;
+        uv_idle_start(&n->flush_idle, flush_dirty);
+    }
+}
+
 static void conn_drop_slow(net_conn *c)
 {
     if (c->dropped)
         return;
-    c->dropped = true;
     c->n->stats.dropped_slow++;
-    /* Culled asynchronously, never freed inside this call (lws lagging-client pattern). */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+    conn_kill_async(c);
 }
 
 void net_send(net_conn *c, net_msg *m)
@@ -338,6 +360,21 @@ static int conn_write_one(net *n, net_conn *c)
  * lws callback. lws_write sends what the kernel takes and keeps the rest in its own per-wsi
  * buffer (flushed before anything else, pongs included, on POLLOUT), so the stream stays
  * whole; we then stop and let the writable callback carry on. */
+static uint32_t now_s(const net *n)
+{
+    return (uint32_t)(uv_now(n->loop) / 1000);
+}
+
+/* Writes the ping the idle sweep asked for (with a payload: lws 4.1 passes no empty pong to
+ * the callback). Returns -1 if the socket is unusable. */
+static int conn_write_ping(net_conn *c)
+{
+    unsigned char buf[LWS_PRE + 1];
+    buf[LWS_PRE] = 'p';
+    c->ping_due = false;
+    return lws_write(c->wsi, buf + LWS_PRE, 1, LWS_WRITE_PING) < 0 ? -1 : 0;
+}
+
 static void flush_dirty(uv_idle_t *h)
 {
     net *n = h->data;
@@ -349,20 +386,26 @@ static void flush_dirty(uv_idle_t *h)
         c->dirty = false;
         if (c->dropped || c->close_sent || c->want_write || c->peer_closed)
             continue;
+        if (c->ping_due && !lws_partial_buffered(c->wsi) && conn_write_ping(c) < 0) {
+            conn_kill_async(c); /* the socket is unusable: lws closes it from its own context */
+            continue;
+        }
         while (c->q_count > 0 && !lws_partial_buffered(c->wsi)) {
             if (conn_write_one(n, c) < 0) {
-                /* the socket is unusable: let lws close it from its own context */
-                c->dropped = true;
-                lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+                conn_kill_async(c);
                 break;
             }
         }
-        if (!c->dropped && (c->q_count > 0 || c->closing)) {
+        if (!c->dropped && (c->q_count > 0 || c->closing || c->ping_due)) {
             c->want_write = true;
             lws_callback_on_writable(c->wsi);
         }
     }
     n->n_dirty = 0;
+    if (n->wake_lws) {
+        n->wake_lws = false;
+        lws_cancel_service(n->ctx);
+    }
 }
 
 /* ---- HTTP -------------------------------------------------------------------------------- */
@@ -548,7 +591,8 @@ static int send_close_frame(net_conn *c)
     /* opcode 4 is lws's internal LWS_WRITE_CLOSE (hidden from the public enum in 4.1) */
     if (lws_write(c->wsi, buf + LWS_PRE, 2 + rlen, (enum lws_write_protocol)4) < 0)
         return -1;
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);
+    /* the idle sweep ends it 2-3 s from now if the peer does not answer */
+    c->close_by_s = now_s(c->n) + 3;
     return 0;
 }
 
@@ -615,6 +659,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         c->wsi = wsi;
         c->n = n;
+        c->last_rx_s = now_s(n);
         lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
         peer_count(n, c->peer, +1);
         p->conn = c;
@@ -628,9 +673,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
 
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c) {
+            c->last_rx_s = now_s(n);
+            c->ping_sent = false;
+        }
+        return 0;
+
     case LWS_CALLBACK_RECEIVE: {
         if (!c)
             return -1;
+        c->last_rx_s = now_s(n);
+        c->ping_sent = false;
         if (c->closing)
             return 0;
         if (lws_frame_is_binary(wsi))
@@ -667,6 +721,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!c || c->dropped || c->close_sent)
             return -1;
         c->want_write = false;
+        if (c->ping_due && conn_write_ping(c) < 0)
+            return -1;
         if (c->q_count > 0) {
             if (conn_write_one(n, c) < 0)
                 return -1;
@@ -733,6 +789,32 @@ static const struct lws_protocols protocols[] = {
     {NET_PROTOCOL, callback, sizeof(pss), 4096, 0, NULL, NET_TX_PACKET},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+/* Once a second: ping connections idle for ping_secs (nothing received), hang up those idle
+ * for hangup_secs, and end those whose close frame went unanswered. */
+static void idle_sweep(uv_timer_t *t)
+{
+    net *n = t->data;
+    uint32_t now = now_s(n);
+    uint32_t ping = (uint32_t)n->opt.ping_secs, hangup = (uint32_t)n->opt.hangup_secs;
+    for (net_conn *c = n->conns; c; c = c->next) {
+        if (c->dropped)
+            continue;
+        if (c->close_sent) {
+            if (now >= c->close_by_s)
+                conn_kill_async(c);
+            continue;
+        }
+        uint32_t idle = now - c->last_rx_s;
+        if (idle >= hangup) {
+            conn_kill_async(c);
+        } else if (idle >= ping && !c->ping_sent && !c->closing) {
+            c->ping_sent = true;
+            c->ping_due = true;
+            conn_schedule(n, c);
+        }
+    }
+}
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
@@ -815,9 +897,14 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     if (n->opt.max_per_address < 0)
         n->opt.max_per_address = 0;
     n->fd_refuse_at = fd_limit > 128 ? fd_limit - 32 : fd_limit - 8;
-    n->retry.secs_since_valid_ping = (uint16_t)(opt->ping_secs > 0 ? opt->ping_secs : 30);
-    n->retry.secs_since_valid_hangup = (uint16_t)(opt->hangup_secs > 0 ? opt->hangup_secs : 60);
+    n->opt.ping_secs = opt->ping_secs > 0 ? opt->ping_secs : 30;
+    n->opt.hangup_secs = opt->hangup_secs > 0 ? opt->hangup_secs : 60;
+    /* No lws validity timers (secs_since_valid_hangup 0 turns them off): idle_sweep does it. */
+    n->retry.secs_since_valid_ping = 0;
+    n->retry.secs_since_valid_hangup = 0;
     uv_timer_init(loop, &n->shutdown_timer);
+    uv_timer_init(loop, &n->idle_timer);
+    n->idle_timer.data = n;
     uv_idle_init(loop, &n->flush_idle);
     n->flush_idle.data = n;
     n->direct = !(opt->tls_cert && opt->tls_key);
@@ -856,11 +943,13 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
                  "is the libwebsockets-evlib-uv package installed?)", opt->bind, opt->port);
         uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
         uv_close((uv_handle_t *)&n->flush_idle, NULL);
+        uv_close((uv_handle_t *)&n->idle_timer, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
         free(n);
         return -1;
     }
     n->vhost = lws_get_vhost_by_name(n->ctx, "default");
+    uv_timer_start(&n->idle_timer, idle_sweep, 1000, 1000);
     char own[128];
     const char *scheme = (opt->tls_cert && opt->tls_key) ? "https" : "http";
     int port = net_port(n);
@@ -921,6 +1010,8 @@ void net_destroy(net *n)
     uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
     uv_idle_stop(&n->flush_idle);
     uv_close((uv_handle_t *)&n->flush_idle, NULL);
+    uv_timer_stop(&n->idle_timer);
+    uv_close((uv_handle_t *)&n->idle_timer, NULL);
     n->n_dirty = 0;
     if (n->ctx)
         lws_context_destroy(n->ctx); /* first stage: lws closes its handles on the loop */
