@@ -929,7 +929,11 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     info.retry_and_idle_policy = &n->retry;
     info.fd_limit_per_thread = (unsigned int)fd_limit;
     info.timeout_secs = 20;
-    info.max_http_header_pool = 256;
+    /* Header tables for handshakes in flight. When they run out, lws parks connections on a
+     * waiting list that it walks on every attach and detach (O(waiters)), which made a
+     * reconnect storm quadratic; lws allocates tables on demand and frees them when nobody
+     * waits, so a large pool costs memory only during a storm. */
+    info.max_http_header_pool = 4096;
     if (opt->tls_cert && opt->tls_key) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = opt->tls_cert;
