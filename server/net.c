@@ -81,7 +81,19 @@ struct net {
      * list and every (re)insert walks it (lws_dll2_add_sorted), O(connections) per frame
      * received, per connect and per close. */
     uv_timer_t idle_timer;
+    /* Handshakes in flight, by descriptor: lws gives each accepted connection a timeout (20 s,
+     * then 10 s once it holds a header table), and in a storm every insert walks the timeouts
+     * of all the other handshakes in flight. net cancels a connection's lws timeout as soon as
+     * its adoption is complete (at the next accept, or in the next flush pass) and enforces its
+     * own deadline here from the idle sweep instead. */
+    struct lws **hs_wsi;      /* [fd_limit] */
+    uint32_t *hs_deadline_s;  /* [fd_limit] */
+    int hs_cap;
+    size_t hs_count;
+    struct lws *hs_last;      /* adopted last; its lws timeout not cancelled yet */
 };
+
+#define NET_HANDSHAKE_SECS 10
 
 /* ---- connections per source address ---------------------------------------------------- */
 
@@ -212,6 +224,29 @@ static void conn_schedule(net *n, net_conn *c)
     c->dirty = true;
     c->dirty_idx = n->n_dirty;
     n->dirty[n->n_dirty++] = c;
+}
+
+/* Drops the lws timeout of the connection adopted last (adoption is complete by now). */
+static void hs_cancel_last(net *n)
+{
+    if (n->hs_last) {
+        lws_set_timeout(n->hs_last, NO_PENDING_TIMEOUT, 0);
+        n->hs_last = NULL;
+    }
+}
+
+/* The slot is kept in the wsi's opaque user data (fd + 1): at WSI_DESTROY the descriptor is
+ * already closed. */
+static void hs_forget(net *n, struct lws *wsi)
+{
+    if (n->hs_last == wsi)
+        n->hs_last = NULL;
+    intptr_t slot = (intptr_t)lws_get_opaque_user_data(wsi) - 1;
+    if (slot >= 0 && slot < n->hs_cap && n->hs_wsi[slot] == wsi) {
+        n->hs_wsi[slot] = NULL;
+        n->hs_count--;
+        lws_set_opaque_user_data(wsi, NULL);
+    }
 }
 
 /* Culled asynchronously, never freed inside this call (lws lagging-client pattern). The
@@ -402,6 +437,7 @@ static void flush_dirty(uv_idle_t *h)
         }
     }
     n->n_dirty = 0;
+    hs_cancel_last(n);
     if (n->wake_lws) {
         n->wake_lws = false;
         lws_cancel_service(n->ctx);
@@ -624,8 +660,30 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             n->stats.refused++;
             return 1;
         }
+        if (n)
+            hs_cancel_last(n); /* lws is accepting the next one: the last is fully adopted */
         return 0;
     }
+
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
+        /* lws attaches a header table (and its timeout) right after this callback */
+        int fd = (int)lws_get_socket_fd(wsi);
+        if (n && fd >= 0 && fd < n->hs_cap && !n->hs_wsi[fd] && !lws_get_opaque_user_data(wsi)) {
+            hs_cancel_last(n);
+            lws_set_opaque_user_data(wsi, (void *)(intptr_t)(fd + 1));
+            n->hs_wsi[fd] = wsi;
+            n->hs_deadline_s[fd] = now_s(n) + NET_HANDSHAKE_SECS;
+            n->hs_count++;
+            n->hs_last = wsi;
+            uv_idle_start(&n->flush_idle, flush_dirty);
+        }
+        break;
+    }
+
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (n)
+            hs_forget(n, wsi);
+        break;
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         char uri[64] = "", peer[64] = "";
@@ -654,6 +712,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
 
     case LWS_CALLBACK_ESTABLISHED: {
+        hs_forget(n, wsi);
         c = calloc(1, sizeof *c);
         if (!c)
             return -1;
@@ -760,6 +819,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
 
     case LWS_CALLBACK_HTTP:
+        hs_forget(n, wsi); /* a plain HTTP request: lws's own timeouts from here on */
         if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
             lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
             return http_simple(wsi, p, 405, "method not allowed\n");
@@ -807,6 +867,15 @@ static void idle_sweep(uv_timer_t *t)
     net *n = t->data;
     uint32_t now = now_s(n);
     uint32_t ping = (uint32_t)n->opt.ping_secs, hangup = (uint32_t)n->opt.hangup_secs;
+    for (int fd = 0; n->hs_count > 0 && fd < n->hs_cap; fd++) {
+        struct lws *wsi = n->hs_wsi[fd];
+        if (wsi && (int32_t)(now - n->hs_deadline_s[fd]) >= 0) {
+            hs_forget(n, wsi);
+            lws_set_timeout(wsi, PENDING_TIMEOUT_HOLDING_AH, LWS_TO_KILL_ASYNC);
+            n->wake_lws = true;
+            uv_idle_start(&n->flush_idle, flush_dirty);
+        }
+    }
     for (net_conn *c = n->conns; c; c = c->next) {
         if (c->dropped)
             continue;
@@ -907,6 +976,16 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     if (n->opt.max_per_address < 0)
         n->opt.max_per_address = 0;
     n->fd_refuse_at = fd_limit > 128 ? fd_limit - 32 : fd_limit - 8;
+    n->hs_cap = fd_limit;
+    n->hs_wsi = calloc((size_t)fd_limit, sizeof *n->hs_wsi);
+    n->hs_deadline_s = calloc((size_t)fd_limit, sizeof *n->hs_deadline_s);
+    if (!n->hs_wsi || !n->hs_deadline_s) {
+        free(n->hs_wsi);
+        free(n->hs_deadline_s);
+        free(n);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     n->opt.ping_secs = opt->ping_secs > 0 ? opt->ping_secs : 30;
     n->opt.hangup_secs = opt->hangup_secs > 0 ? opt->hangup_secs : 60;
     /* No lws validity timers (secs_since_valid_hangup 0 turns them off): idle_sweep does it. */
@@ -959,6 +1038,8 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
         uv_close((uv_handle_t *)&n->flush_idle, NULL);
         uv_close((uv_handle_t *)&n->idle_timer, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
+        free(n->hs_wsi);
+        free(n->hs_deadline_s);
         free(n);
         return -1;
     }
@@ -1045,6 +1126,8 @@ void net_free(net *n)
     free(n->origins);
     free(n->pack);
     free(n->dirty);
+    free(n->hs_wsi);
+    free(n->hs_deadline_s);
     for (size_t i = 0; i < 256; i++)
         while (n->peers[i]) {
             peer_entry *e = n->peers[i];
