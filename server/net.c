@@ -391,10 +391,6 @@ static int conn_write_one(net *n, net_conn *c)
     return rc < 0 ? -1 : 0;
 }
 
-/* The flush pass: writes each scheduled connection's queue with lws_write from outside any
- * lws callback. lws_write sends what the kernel takes and keeps the rest in its own per-wsi
- * buffer (flushed before anything else, pongs included, on POLLOUT), so the stream stays
- * whole; we then stop and let the writable callback carry on. */
 static uint32_t now_s(const net *n)
 {
     return (uint32_t)(uv_now(n->loop) / 1000);
@@ -410,6 +406,10 @@ static int conn_write_ping(net_conn *c)
     return lws_write(c->wsi, buf + LWS_PRE, 1, LWS_WRITE_PING) < 0 ? -1 : 0;
 }
 
+/* The flush pass: writes each scheduled connection's queue with lws_write from outside any
+ * lws callback. lws_write sends what the kernel takes and keeps the rest in its own per-wsi
+ * buffer (flushed before anything else, pongs included, on POLLOUT), so the stream stays
+ * whole; we then stop and let the writable callback carry on. */
 static void flush_dirty(uv_idle_t *h)
 {
     net *n = h->data;
