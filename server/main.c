@@ -37,6 +37,7 @@ typedef struct config {
     int max_connections, max_per_address;
     size_t queue_max_msgs, queue_max_bytes;
     int hello_timeout_s;
+    int ping_secs, hangup_secs;
     int question_max_chars;
     int rate_questions_per_min, rate_votes_per_sec, rate_messages_per_sec;
     char tls_cert[PATH_MAX], tls_key[PATH_MAX];
@@ -74,6 +75,8 @@ static void usage(FILE *out)
         "  --queue-max-msgs N    per-connection send queue, messages (default 4096)\n"
         "  --queue-max-bytes N   per-connection send queue, bytes (default 8388608)\n"
         "  --hello-timeout SECS  close connections that send no hello (default 10)\n"
+        "  --ping-secs SECS      ping a WebSocket that sent nothing for this long (default 30)\n"
+        "  --hangup-secs SECS    close one that stays silent this long, pongs count (default 60)\n"
         "  --rate-questions-per-min N  questions per viewer per minute, for sessions that set\n"
         "                        no rate of their own (default 6)\n"
         "  --rate-votes-per-sec N  votes and ballots per viewer per second (default 10)\n"
@@ -192,6 +195,14 @@ static int set_option(config *c, const char *name, const char *v)
         if (parse_long(name, v, 65536, 1L << 30, &x))
             return -1;
         c->queue_max_bytes = (size_t)x;
+    } else if (strcmp(name, "ping-secs") == 0) {
+        if (parse_long(name, v, 1, 3600, &x))
+            return -1;
+        c->ping_secs = (int)x;
+    } else if (strcmp(name, "hangup-secs") == 0) {
+        if (parse_long(name, v, 2, 7200, &x))
+            return -1;
+        c->hangup_secs = (int)x;
     } else if (strcmp(name, "hello-timeout") == 0) {
         if (parse_long(name, v, 1, 3600, &x))
             return -1;
@@ -652,6 +663,11 @@ int main(int argc, char **argv)
     int prc = parse_args(c, argc, argv);
     if (prc != 0)
         return prc > 0 ? 0 : 2;
+    if ((c->hangup_secs ? c->hangup_secs : 60) <= (c->ping_secs ? c->ping_secs : 30)) {
+        fprintf(stderr, "forumd: --hangup-secs must be longer than --ping-secs (a client needs "
+                        "time to answer the ping)\n");
+        return 2;
+    }
 
     int exit_code = 1;
     char err[512] = "";
@@ -707,6 +723,9 @@ int main(int argc, char **argv)
     nopt.max_queue_bytes = c->queue_max_bytes;
     nopt.max_connections = c->max_connections;
     nopt.max_per_address = c->max_per_address;
+    nopt.ping_secs = c->ping_secs;
+    nopt.hangup_secs = c->hangup_secs;
+
     nopt.tls_cert = c->tls_cert[0] ? c->tls_cert : NULL;
     nopt.tls_key = c->tls_key[0] ? c->tls_key : NULL;
     net_callbacks cb = dispatch_net_callbacks(sv.dispatch);
