@@ -523,20 +523,14 @@ static void become_leader(cluster *c)
     c->st.lease_acquired++;
     fprintf(stderr, "forumd: node %s leads the cluster from log position %lld\n", c->node,
             (long long)c->seen);
-    if (c->hooks.on_leadership)
-        c->hooks.on_leadership(c->hooks.arg, true);
 }
 
 static void step_down(cluster *c, const char *why)
 {
-    bool was = c->leading;
+    if (c->leading)
+        fprintf(stderr, "forumd: node %s no longer leads: %s\n", c->node, why);
     c->holds_lease = false;
     c->leading = false;
-    if (was) {
-        fprintf(stderr, "forumd: node %s no longer leads: %s\n", c->node, why);
-        if (c->hooks.on_leadership)
-            c->hooks.on_leadership(c->hooks.arg, false);
-    }
 }
 
 static void on_lease(redisAsyncContext *ac, void *reply, void *priv)
@@ -621,11 +615,7 @@ static void on_append(redisAsyncContext *ac, void *reply, void *priv)
         c->st.append_failures++;
         /* later appends in flight fail too (the log no longer ends where they start); none is
          * sent until the node has reloaded and caught up (cluster_rewind) */
-        if (c->leading) {
-            c->leading = false;
-            if (c->hooks.on_leadership)
-                c->hooks.on_leadership(c->hooks.arg, false);
-        }
+        c->leading = false;
     } else if (a->n) {
         c->confirmed = a->last;
     }
@@ -1067,8 +1057,6 @@ int cluster_rewind(cluster *c, int64_t pos, char *err, size_t errlen)
         c->log_pos = c->confirmed = c->seen;
         if (!c->leading) {
             c->leading = true;
-            if (c->hooks.on_leadership)
-                c->hooks.on_leadership(c->hooks.arg, true);
         }
     }
     return 0;
@@ -1082,11 +1070,6 @@ bool cluster_leading(const cluster *c)
 const char *cluster_node(const cluster *c)
 {
     return c->node;
-}
-
-const char *cluster_leader(const cluster *c)
-{
-    return c->leader;
 }
 
 int64_t cluster_log_pos(const cluster *c)

@@ -45,8 +45,6 @@ typedef struct cluster_hooks {
     /* A request forwarded by node from (this node leads): frame is the client's JSON text. */
     void (*on_request)(void *arg, const char *from, int64_t rid, const forum_actor *actor,
                        const char *frame, size_t len);
-    /* This node became (leading true) or stopped being the leader. */
-    void (*on_leadership)(void *arg, bool leading);
     /* Viewer counts of another node, for presence and peak audience. counts: {"CODE": n}. */
     void (*on_presence)(void *arg, const char *node, const cJSON *counts);
 } cluster_hooks;
@@ -78,8 +76,6 @@ int cluster_rewind(cluster *c, int64_t pos, char *err, size_t errlen);
 /* True when this node holds the lease and has caught up with the log: it may apply commands. */
 bool cluster_leading(const cluster *c);
 const char *cluster_node(const cluster *c);
-/* The node holding the lease as last seen ("" if none). */
-const char *cluster_leader(const cluster *c);
 /* The last log position this node appended or handed over. */
 int64_t cluster_log_pos(const cluster *c);
 

@@ -833,12 +833,6 @@ static void on_cluster_entries(void *arg, cluster_entry *es, size_t n)
     store_append(d->store, &j->batch);
 }
 
-static void on_cluster_leadership(void *arg, bool leading)
-{
-    (void)arg;
-    (void)leading;
-}
-
 static void on_cluster_presence(void *arg, const char *node, const cJSON *counts)
 {
     dispatch *d = arg;
@@ -893,8 +887,7 @@ int dispatch_attach_cluster(dispatch *d, cluster *c, int64_t committed_pos, char
 {
     d->cluster = c;
     d->committed_pos = committed_pos;
-    cluster_hooks hooks = {d, on_cluster_entries, on_cluster_request, on_cluster_leadership,
-                           on_cluster_presence};
+    cluster_hooks hooks = {d, on_cluster_entries, on_cluster_request, on_cluster_presence};
     cluster_run(c, &hooks, committed_pos);
     long n = cluster_read_all(c, committed_pos, on_cluster_entries, d, err, errlen);
     if (n < 0)
@@ -902,11 +895,6 @@ int dispatch_attach_cluster(dispatch *d, cluster *c, int64_t committed_pos, char
     fprintf(stderr, "forumd: node %s joined the cluster: %ld log entries read, log position %lld\n",
             cluster_node(c), n, (long long)cluster_log_pos(c));
     return 0;
-}
-
-int64_t dispatch_committed_pos(const dispatch *d)
-{
-    return d->committed_pos;
 }
 
 static void on_message(void *arg, net_conn *c, void *user, const char *data, size_t len)

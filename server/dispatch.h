@@ -39,7 +39,6 @@ void dispatch_set_net(dispatch *d, net *n);
 struct cluster;
 int dispatch_attach_cluster(dispatch *d, struct cluster *c, int64_t committed_pos, char *err,
                             size_t errlen);
-int64_t dispatch_committed_pos(const dispatch *d);
 /* Saves the committed log position, releases the lease and disconnects (shutdown). */
 void dispatch_close_cluster(dispatch *d);
 
