@@ -649,16 +649,13 @@ void cluster_append(cluster *c, const forum_event *events, size_t n, cluster_app
         done(arg, -1, 0);
         return;
     }
-    size_t argc = 6 + n;
+    /* EVAL script 2 log lease node first entry... (ARGV[1] node, ARGV[2] first position) */
+    size_t argc = 7 + n;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
-    char **texts = calloc(n, sizeof *texts);
     char first[24];
     snprintf(first, sizeof first, "%lld", (long long)(c->log_pos + 1));
-    bool ok = argv && lens && texts;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (texts[i] = cluster_event_encode(&events[i])) != NULL;
-    int sent = REDIS_ERR;
+    bool ok = argv && lens;
     if (ok) {
         argv[0] = "EVAL";
         argv[1] = APPEND_SCRIPT;
@@ -666,26 +663,19 @@ void cluster_append(cluster *c, const forum_event *events, size_t n, cluster_app
         argv[3] = LOG_KEY;
         argv[4] = LEASE_KEY;
         argv[5] = c->node;
-        /* first position goes after the node: ARGV[1] node, ARGV[2] first */
-        const char **full = calloc(argc + 1, sizeof *full);
-        size_t *flens = calloc(argc + 1, sizeof *flens);
-        if (full && flens) {
-            for (size_t i = 0; i < 6; i++)
-                full[i] = argv[i];
-            full[6] = first;
-            for (size_t i = 0; i < n; i++)
-                full[7 + i] = texts[i];
-            for (size_t i = 0; i < argc + 1; i++)
-                flens[i] = strlen(full[i]);
-            a->last = c->log_pos + (int64_t)n;
-            sent = redisAsyncCommandArgv(c->cmd, on_append, a, (int)(argc + 1), full, flens);
-        }
-        free(full);
-        free(flens);
+        argv[6] = first;
     }
-    for (size_t i = 0; texts && i < n; i++)
-        cJSON_free(texts[i]);
-    free(texts);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (argv[7 + i] = cluster_event_encode(&events[i])) != NULL;
+    int sent = REDIS_ERR;
+    if (ok) {
+        for (size_t i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        a->last = c->log_pos + (int64_t)n;
+        sent = redisAsyncCommandArgv(c->cmd, on_append, a, (int)argc, argv, lens);
+    }
+    for (size_t i = 0; argv && i < n; i++)
+        cJSON_free((char *)argv[7 + i]);
     free(argv);
     free(lens);
     if (sent != REDIS_OK) {
