@@ -135,6 +135,24 @@ test('idempotent submit: the same request id through two nodes makes one questio
   assert.equal(ta.questions.filter((q) => q.text === '小区停车位不够怎么办？').length, 1);
 });
 
+test('an ack through a follower comes after the change it reports is visible there', async (t) => {
+  const { h, leader, nodes } = await cluster(t);
+  const follower = nodes.find((n) => n !== leader);
+  const { code, moderatorKey } = await setupSession(h, follower, { extra: { question_rate_per_min: 1000 } });
+  const mod = await h.moderator(follower, code, moderatorKey);
+  const viewer = await h.viewer(follower, code);
+  for (let i = 0; i < 20; i++) {
+    const from = viewer.mark();
+    const r = await viewer.ok('question.submit', { text: `第${i}个：公交站能否加装雨棚？` });
+    // the viewer's own question.submitted (and its publication) reached it before the ack
+    const ackAt = viewer.log.indexOf(viewer.log.find((m, k) => k >= from && m.type === 'ack' && m.re === r.re));
+    const evAt = viewer.log.findIndex((m, k) => k >= from && m.type === 'event' && m.question?.id === r.question.id);
+    assert.ok(evAt >= 0 && evAt < ackAt, `question ${r.question.id}: event at ${evAt}, ack at ${ackAt}`);
+    // and the moderator on the same node can act on it at once
+    await mod.ok('question.star', { question_id: r.question.id, starred: true });
+  }
+});
+
 test('a node with a database from outside the cluster is refused with a clear message', async (t) => {
   const redis = await Redis.start();
   t.after(() => redis.stop('SIGKILL'));
