@@ -1254,7 +1254,20 @@ static void on_http(void *arg, const char *path, const char *query, const char *
         return;
     }
     if (strcmp(path, "/healthz") == 0) {
-        json_reply(resp, 200, "{\"ok\":true}");
+        /* In a cluster a node cut off from Redis still serves its viewers (read-only): it
+         * stays healthy for the load balancer, and says what it is. */
+        char body[256] = "{\"ok\":true}";
+        if (d->cluster) {
+            cluster_stats cs;
+            cluster_get_stats(d->cluster, &cs);
+            snprintf(body, sizeof body,
+                     "{\"ok\":true,\"cluster\":{\"node\":\"%s\",\"leader\":%s,\"redis\":%s,"
+                     "\"writable\":%s,\"log_position\":%lld}}",
+                     cluster_node(d->cluster), cs.leading ? "true" : "false",
+                     cs.connected ? "true" : "false",
+                     cs.connected && !d->resyncing ? "true" : "false", (long long)cs.log_pos);
+        }
+        json_reply(resp, 200, body);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {

@@ -284,7 +284,17 @@ test('Redis restarted mid-show (AOF): the show goes on and nothing acknowledged 
   const viewers = await Promise.all(nodes.map((n) => h.viewer(n, code)));
   const ids = [];
   for (const v of viewers) ids.push((await v.ok('question.submit', { text: `重启前的问题 ${v.label}` })).question.id);
+  const health = async (n) => (await fetch(`${n.url}/healthz`)).json();
+  assert.deepEqual((await health(nodes[0])).cluster.redis, true);
   await redis.stop();
+  // /healthz stays ok (the node still serves its viewers) and says it cannot write
+  for (let i = 0; ; i++) {
+    const hz = await health(nodes[0]);
+    assert.equal(hz.ok, true);
+    if (hz.cluster.redis === false && hz.cluster.writable === false) break;
+    if (i > 50) assert.fail(`healthz still reports Redis up: ${JSON.stringify(hz)}`);
+    await sleep(100);
+  }
   // While Redis is down, writes get a retryable error (nothing is acknowledged that is not
   // in the log); viewers stay connected.
   const during = await viewers[1].request('question.submit', { text: '停机时的问题' }, { timeoutMs: 8000 });
