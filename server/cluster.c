@@ -107,6 +107,12 @@ struct cluster {
     int timers_closed;
 };
 
+/* The pub/sub channel of node name: requests forwarded to it and replies to its forwards. */
+static void node_channel(char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "forum:node:%s", name);
+}
+
 /* ---- event codec -------------------------------------------------------------------------- */
 
 char *cluster_event_encode(const forum_event *ev)
@@ -139,8 +145,10 @@ char *cluster_event_encode(const forum_event *ev)
 static bool copy_str(const cJSON *o, const char *key, char *dst, size_t cap, bool required)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v)
-        return !required && (dst[0] = '\0', true);
+    if (!v) {
+        dst[0] = '\0';
+        return !required;
+    }
     if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
         return false;
     memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
@@ -739,7 +747,7 @@ static void publish_fwd(cluster *c, fwd *f)
     if (f->sending || !f->text)
         return;
     char channel[80];
-    snprintf(channel, sizeof channel, "forum:node:%s", c->leader);
+    node_channel(channel, sizeof channel, c->leader);
     if (redisAsyncCommand(c->cmd, on_published, (void *)(intptr_t)f->rid, "PUBLISH %s %s",
                           channel, f->text) == REDIS_OK) {
         f->sending = true;
@@ -819,7 +827,7 @@ void cluster_send_reply(cluster *c, const char *to, int64_t rid, const char *tex
     if (!s)
         return;
     char channel[80];
-    snprintf(channel, sizeof channel, "forum:node:%s", to);
+    node_channel(channel, sizeof channel, to);
     redisAsyncCommand(c->cmd, NULL, NULL, "PUBLISH %s %s", channel, s);
     cJSON_free(s);
 }
@@ -958,7 +966,7 @@ int cluster_open(cluster **out, uv_loop_t *loop, const cluster_options *opt,
     }
     c->loop = loop;
     snprintf(c->node, sizeof c->node, "%s", opt->node);
-    snprintf(c->channel, sizeof c->channel, "forum:node:%s", opt->node);
+    node_channel(c->channel, sizeof c->channel, opt->node);
     c->lease_ms = opt->lease_ms > 0 ? opt->lease_ms : 3000;
     c->fwd_timeout_ms = opt->forward_timeout_ms > 0 ? opt->forward_timeout_ms : 5000;
     if (parse_url(c, opt->url, err, errlen) != 0) {

@@ -247,6 +247,19 @@ static void job_free(job *j)
 static void send_missed_from_db(client *cl, int64_t from, int64_t upto);
 static size_t viewers_total(dispatch *d, const char *code);
 
+/* Session code gained viewers (here or on another node): its peak audience is checked at the
+ * next flush. */
+static void note_peak_pending(dispatch *d, const char *code)
+{
+    if (strlen(code) >= FORUM_CODE_MAX)
+        return;
+    for (size_t i = 0; i < d->n_peak_pending; i++)
+        if (strcmp(d->peak_pending[i], code) == 0)
+            return;
+    if (d->n_peak_pending < sizeof d->peak_pending / sizeof d->peak_pending[0])
+        snprintf(d->peak_pending[d->n_peak_pending++], FORUM_CODE_MAX, "%s", code);
+}
+
 static void finish_hello(dispatch *d, job *j)
 {
     client *cl = j->cl;
@@ -270,12 +283,7 @@ static void finish_hello(dispatch *d, job *j)
     hub_subscribe(d->hub, &cl->sub);
     if (cl->actor.role == FORUM_ROLE_VIEWER && cl->sub.session[0]) {
         d->presence_dirty = true;
-        bool known = false;
-        for (size_t i = 0; i < d->n_peak_pending; i++)
-            known |= strcmp(d->peak_pending[i], cl->sub.session) == 0;
-        if (!known && d->n_peak_pending < sizeof d->peak_pending / sizeof d->peak_pending[0])
-            snprintf(d->peak_pending[d->n_peak_pending++], FORUM_CODE_MAX, "%s",
-                     cl->sub.session);
+        note_peak_pending(d, cl->sub.session);
     }
 }
 
@@ -853,14 +861,7 @@ static void on_cluster_presence(void *arg, const char *node, const cJSON *counts
     /* the leader records the peak audience over every node */
     const cJSON *it;
     cJSON_ArrayForEach(it, counts)
-    {
-        bool known = false;
-        for (size_t i = 0; i < d->n_peak_pending; i++)
-            known |= strcmp(d->peak_pending[i], it->string) == 0;
-        if (!known && d->n_peak_pending < sizeof d->peak_pending / sizeof d->peak_pending[0] &&
-            strlen(it->string) < FORUM_CODE_MAX)
-            snprintf(d->peak_pending[d->n_peak_pending++], FORUM_CODE_MAX, "%s", it->string);
-    }
+        note_peak_pending(d, it->string);
 }
 
 /* Viewers of session code connected to the other nodes (reports of the last 5 s). */

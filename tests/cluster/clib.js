@@ -4,13 +4,14 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
-import { makeTempDir, newToken, ServerProcess, sleep, withTimeout } from '../integration/lib.js';
+import { makeTempDir, newToken, sleep, startServer, withTimeout } from '../integration/lib.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 /** The nodes' lease (forumd's default is 3000 ms; shorter here so failover tests are quick). */
 export const LEASE_MS = Number(process.env.CLUSTER_LEASE_MS || 1500);
 
-function freePort() {
+/** A free TCP port on 127.0.0.1 (for servers that cannot take port 0: Redis, nginx). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -63,20 +64,6 @@ export class Redis {
     });
   }
 
-  /** Runs one command (an array of strings) and returns the raw RESP reply text. */
-  command(args) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(this.port, '127.0.0.1');
-      let buf = '';
-      s.on('error', reject);
-      s.on('connect', () => {
-        s.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join(''));
-      });
-      s.on('data', (d) => { buf += d; });
-      setTimeout(() => { s.destroy(); resolve(buf); }, 200);
-    });
-  }
-
   async stop(signal = 'SIGTERM') {
     if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return;
     this.proc.kill(signal);
@@ -86,19 +73,14 @@ export class Redis {
 
 /** Starts a forumd node of the cluster (opts: producerKey shared by all nodes, leaseMs). */
 export async function startNode(redis, name, opts = {}) {
-  const node = new ServerProcess({
+  const node = await startServer({
     dbPath: opts.dbPath ?? path.join(makeTempDir(`forum-node-${name}-`), 'forum.db'),
     producerKey: opts.producerKey,
     args: ['--cluster', redis.url, '--node', name, '--lease-ms', String(opts.leaseMs ?? LEASE_MS),
       ...(opts.args ?? [])],
+    timeoutMs: opts.timeoutMs ?? 15000,
   });
   node.name = name;
-  try {
-    await node.ready(opts.timeoutMs ?? 15000);
-  } catch (e) {
-    await node.kill();
-    throw e;
-  }
   return node;
 }
 

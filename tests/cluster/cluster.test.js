@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { harness, newToken, seqProblem, setupSession, sleep } from '../integration/lib.js';
+import { harness, newToken, seqProblem, setupSession, sleep, startServer } from '../integration/lib.js';
 import { LEASE_MS, metrics, Redis, startNode, waitLeader } from './clib.js';
 
 const KEY = `cluster-${newToken()}`;
@@ -156,7 +156,6 @@ test('an ack through a follower comes after the change it reports is visible the
 test('a node with a database from outside the cluster is refused with a clear message', async (t) => {
   const redis = await Redis.start();
   t.after(() => redis.stop('SIGKILL'));
-  const { startServer } = await import('../integration/lib.js');
   const solo = await startServer({ demo: true, producerKey: KEY });
   await solo.stop();
   await assert.rejects(startNode(redis, 'X', { producerKey: KEY, dbPath: solo.dbPath, timeoutMs: 5000 }),

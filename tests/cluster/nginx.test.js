@@ -4,24 +4,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { harness, makeTempDir, newToken, setupSession, sleep, withTimeout } from '../integration/lib.js';
-import { metrics, Redis, startNode, waitLeader } from './clib.js';
+import { freePort, metrics, Redis, startNode, waitLeader } from './clib.js';
 
 const NGINX = process.env.NGINX || '/usr/sbin/nginx';
 const KEY = `cluster-${newToken()}`;
 const docs = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../docs/cluster.md');
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 /** The config block that follows the nginx-example marker in docs/cluster.md. */
 function documentedConfig() {

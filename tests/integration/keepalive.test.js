@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import test from 'node:test';
 
-import { harness, newToken, setupSession, sleep } from './lib.js';
+import { harness, newToken, runForumd, setupSession, sleep } from './lib.js';
 
 /** A raw WebSocket client that reads everything and never answers a ping. */
 function silentClient(port, hello) {
@@ -71,7 +71,6 @@ test('a silent connection is pinged and hung up; one that answers pings stays', 
 });
 
 test('--hangup-secs must be longer than --ping-secs', async () => {
-  const { runForumd } = await import('./lib.js');
   const r = await runForumd(['--ping-secs', '70', '--no-demo']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--hangup-secs must be longer than --ping-secs/);
