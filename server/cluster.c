@@ -9,7 +9,6 @@
 #include <sys/time.h>
 
 #include <cjson/cJSON.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -90,6 +89,7 @@ struct cluster {
     uint64_t cmd_t0, rd_t0, sub_t0; /* when each connection was opened (loop ms) */
     uint64_t lease_t0, read_t0;     /* when the pending lease script / XREAD was sent */
     bool reading;
+    uint64_t last_tick;             /* the watchdog's previous run */
     cluster_hooks hooks;
     bool running, closing;
     int64_t seen;      /* last position handed over */
@@ -391,9 +391,86 @@ static void mark_down(cluster *c, const redisAsyncContext *ac)
     schedule_reconnect(c);
 }
 
-/* libuv reports a socket error (a refused connect, a reset) to hiredis' adapter as a poll
- * error, which the adapter ignores: the context would wait forever. So a connection that is not
- * up in time, or a reply that does not come, gets the connection dropped and opened again. */
+/* ---- hiredis on the libuv loop -------------------------------------------------------------
+ * hiredis' own libuv adapter (adapters/libuv.h) returns from its poll callback when libuv
+ * reports an error, and libuv reports a refused connect or a reset as exactly that (and stops
+ * the poll): the context then waits forever. This adapter hands the error to hiredis instead,
+ * which finds the socket error and fails the connect or disconnects. */
+typedef struct uv_redis {
+    redisAsyncContext *ac;
+    uv_poll_t poll;
+    int events;
+} uv_redis;
+
+static void uv_redis_poll(uv_poll_t *h, int status, int events);
+
+static void uv_redis_set(uv_redis *p, int add, int del)
+{
+    p->events = (p->events | add) & ~del;
+    if (p->events)
+        uv_poll_start(&p->poll, p->events, uv_redis_poll);
+    else
+        uv_poll_stop(&p->poll);
+}
+
+static void uv_redis_poll(uv_poll_t *h, int status, int events)
+{
+    uv_redis *p = h->data;
+    if (status < 0 && p->ac) {
+        /* connecting: the write handler checks the connect; connected: a read finds the error */
+        if (p->ac->c.flags & REDIS_CONNECTED)
+            redisAsyncHandleRead(p->ac);
+        else
+            redisAsyncHandleWrite(p->ac);
+        if (p->ac) /* not a fatal error after all: libuv stopped the poll, start it again */
+            uv_redis_set(p, 0, 0);
+        return;
+    }
+    if (p->ac && (events & UV_READABLE))
+        redisAsyncHandleRead(p->ac);
+    if (p->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(p->ac);
+}
+
+static void uv_redis_add_read(void *arg) { uv_redis_set(arg, UV_READABLE, 0); }
+static void uv_redis_del_read(void *arg) { uv_redis_set(arg, 0, UV_READABLE); }
+static void uv_redis_add_write(void *arg) { uv_redis_set(arg, UV_WRITABLE, 0); }
+static void uv_redis_del_write(void *arg) { uv_redis_set(arg, 0, UV_WRITABLE); }
+
+static void uv_redis_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void uv_redis_cleanup(void *arg)
+{
+    uv_redis *p = arg;
+    p->ac = NULL; /* hiredis frees the context after this */
+    uv_close((uv_handle_t *)&p->poll, uv_redis_closed);
+}
+
+static int uv_redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    uv_redis *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    if (uv_poll_init(loop, &p->poll, ac->c.fd) != 0) {
+        free(p);
+        return -1;
+    }
+    p->ac = ac;
+    p->poll.data = p;
+    ac->ev.data = p;
+    ac->ev.addRead = uv_redis_add_read;
+    ac->ev.delRead = uv_redis_del_read;
+    ac->ev.addWrite = uv_redis_add_write;
+    ac->ev.delWrite = uv_redis_del_write;
+    ac->ev.cleanup = uv_redis_cleanup;
+    return 0;
+}
+
+/* A connection that is not up in time (a host that drops SYNs), or a reply that does not come
+ * (a peer gone without a reset), gets the connection dropped and opened again. */
 static void drop(cluster *c, redisAsyncContext **slot)
 {
     redisAsyncContext *ac = *slot;
@@ -406,6 +483,12 @@ static void drop(cluster *c, redisAsyncContext **slot)
 static void watchdog(cluster *c)
 {
     uint64_t now = uv_now(c->loop);
+    /* After a stall of this loop, replies may be waiting unread in the sockets (timers run
+     * before I/O): judge overdue replies only on a tick that came on time. */
+    bool on_time = now - c->last_tick < 1000;
+    c->last_tick = now;
+    if (!on_time)
+        return;
     if (c->cmd && ((!c->cmd_up && now - c->cmd_t0 > 2000) ||
                    (c->lease_pending && now - c->lease_t0 > 3000)))
         drop(c, &c->cmd);
@@ -457,7 +540,10 @@ static redisAsyncContext *open_one(cluster *c)
         return NULL;
     }
     ac->data = c;
-    redisLibuvAttach(ac, c->loop);
+    if (uv_redis_attach(ac, c->loop) != 0) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     return ac;
