@@ -1,4 +1,4 @@
-/* fuzz_forum.c — libFuzzer target for the domain core (server/forum.c) driven through the wire
+/* fuzz_forum.c — libFuzzer target for the domain core (server/core/forum.c) driven through the wire
  * codec. The input is a sequence of JSON lines; each is decoded with proto_decode and applied
  * with forum_apply against a state seeded with a programme and an open session, the actor
  * rotating per line (producer, moderator, viewer A, viewer B; empty lines shift the rotation).

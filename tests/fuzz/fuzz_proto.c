@@ -1,4 +1,4 @@
-/* fuzz_proto.c — libFuzzer target for the wire codec (server/proto.c). Decodes the input bytes
+/* fuzz_proto.c — libFuzzer target for the wire codec (server/core/proto.c). Decodes the input bytes
  * as one client frame; a decoded command is rendered back (ack), a refusal as an error frame.
  * The bytes are also tried as an event payload and rendered in every view. Oracles beyond
  * ASan/UBSan/LeakSanitizer: a refused frame leaves the command empty, decoded text is valid

@@ -27,7 +27,7 @@ case "$mode" in
   *) echo "usage: $0 [build|smoke|long]" >&2; exit 2 ;;
 esac
 
-sources=(server/proto.c server/forum.c server/auth.c server/utf8.c server/jsonw.c)
+sources=(server/core/*.c)
 for s in "${sources[@]}"; do
   [[ -f "$root/$s" ]] || { echo "run.sh: missing $s" >&2; exit 2; }
 done
@@ -38,7 +38,7 @@ targets=(proto)
 mkdir -p "$build/artifacts"
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-        -Wall -Wextra -Wno-unused-parameter -I"$root/server")
+        -Wall -Wextra -Wno-unused-parameter -I"$root/server/core")
 
 for t in "${targets[@]}"; do
   echo "== building fuzz_$t"

@@ -1,5 +1,5 @@
-/* test_auth.c — unit tests of server/auth.c (hashing, constant-time key match, viewer ids,
- * random keys, token-bucket rate limits) and server/utf8.c (strict validation, code-point
+/* test_auth.c — unit tests of server/core/auth.c (hashing, constant-time key match, viewer ids,
+ * random keys, token-bucket rate limits) and server/core/utf8.c (strict validation, code-point
  * counting, trimming, control characters, case-insensitive search). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* test_cluster.c — unit tests of the cluster log's entry codec (server/cluster.c): every field a
+/* test_cluster.c — unit tests of the cluster log's entry codec (server/cluster/cluster.c): every field a
  * node needs to apply and store an event survives the round trip (including the secret and the
  * erased viewer id, which never go to clients but must reach every node), and malformed entries
  * are refused rather than applied half-read. */

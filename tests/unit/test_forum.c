@@ -1,4 +1,4 @@
-/* test_forum.c — unit tests of the domain core (server/forum.c): role and status rules, question
+/* test_forum.c — unit tests of the domain core (server/core/forum.c): role and status rules, question
  * life cycle, votes and their coalescing, merge, up-next, undo, polls, bans, visibility of
  * snapshots and events, and replay (a scripted show replayed into a fresh state must give the
  * same snapshots). Links forum.c, auth.c and utf8.c only. */

@@ -1,4 +1,4 @@
-/* test_proto.c — unit tests of the wire codec (server/proto.c): what a client sees for every
+/* test_proto.c — unit tests of the wire codec (server/core/proto.c): what a client sees for every
  * class of bad input (error code, field, the echoed request id), the commands good requests
  * decode into, and the exact JSON of acks, errors, welcomes and events in each view. */
 #include <stdlib.h>
