@@ -1925,12 +1925,24 @@ static question *request_question(const forum_state *st, const session *s, int64
     return q;
 }
 
+/* Blocked words match in the folded form (utf8_fold), so full-width letters, case and invisible
+ * characters inside a word do not hide it. */
 static bool has_blocked_word(const session *s, const char *text)
 {
-    for (size_t i = 0; i < s->cfg.n_blocked_words; i++)
-        if (utf8_contains_nocase(text, s->cfg.blocked_words[i]))
-            return true;
-    return false;
+    if (s->cfg.n_blocked_words == 0)
+        return false;
+    char *folded = utf8_fold(text, strlen(text));
+    bool found = false;
+    for (size_t i = 0; !found && i < s->cfg.n_blocked_words; i++) {
+        char *word = utf8_fold(s->cfg.blocked_words[i], strlen(s->cfg.blocked_words[i]));
+        if (word && folded)
+            found = word[0] && strstr(folded, word) != NULL;
+        else /* out of memory: the plain comparison still catches the word as written */
+            found = utf8_contains_nocase(text, s->cfg.blocked_words[i]);
+        free(word);
+    }
+    free(folded);
+    return found;
 }
 
 /* Too long (code points) for limit max? */

@@ -1,6 +1,8 @@
 /* utf8.c — see utf8.h. */
 #include "utf8.h"
 
+#include <utf8proc.h>
+
 #include <string.h>
 
 bool utf8_valid(const char *str, size_t len)
@@ -113,4 +115,15 @@ bool utf8_contains_nocase(const char *haystack, const char *needle)
             return true;
     }
     return false;
+}
+
+char *utf8_fold(const char *s, size_t len)
+{
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &out,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+                                          UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+    if (n < 0)
+        return NULL;
+    return (char *)out;
 }

@@ -665,6 +665,45 @@ static void blocked_words_hold_chinese_text(void)
     teardown();
 }
 
+/* Invisible characters (zero-width space, word joiner, soft hyphen, BOM) inside a blocked word
+ * and full-width letters do not get it past the filter; unrelated text still goes through. */
+static void blocked_words_survive_invisible_and_full_width_characters(void)
+{
+    setup();
+    const char *hidden[] = {"买广\u200b告", "广\u2060告", "广\u00ad告", "\uff33\uff30\uff21\uff2d",
+                            "s\u200bpam", "广\ufeff告", "Sp\u200dAm"};
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        /* the escapes above are JSON-style for readability; turn them into UTF-8 */
+        char text[64];
+        size_t o = 0;
+        for (const char *p = hidden[i]; *p && o + 4 < sizeof text;) {
+            if (p[0] == '\\' && p[1] == 'u') {
+                unsigned cp = (unsigned)strtoul((char[]){p[2], p[3], p[4], p[5], 0}, NULL, 16);
+                if (cp < 0x800) {
+                    text[o++] = (char)(0xC0 | (cp >> 6));
+                    text[o++] = (char)(0x80 | (cp & 0x3F));
+                } else {
+                    text[o++] = (char)(0xE0 | (cp >> 12));
+                    text[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                    text[o++] = (char)(0x80 | (cp & 0x3F));
+                }
+                p += 6;
+            } else {
+                text[o++] = *p++;
+            }
+        }
+        text[o] = 0;
+        int64_t q = submit_as(&viewer_a, text, NULL);
+        CHECK(q > 0);
+        if (strcmp(state_of(q), "pending") != 0)
+            fprintf(stderr, "    not held: %s\n", hidden[i]);
+        CHECK_STR(state_of(q), "pending");
+    }
+    CHECK_STR(state_of(submit_as(&viewer_b, "广场舞太吵", NULL)), "published");
+    CHECK_STR(state_of(submit_as(&viewer_b, "Spa treatment", NULL)), "published");
+    teardown();
+}
+
 static void submit_is_idempotent_per_viewer_and_id(void)
 {
     setup();
@@ -2261,6 +2300,7 @@ int main(void)
     TEST(submit_without_premoderation_publishes);
     TEST(premoderation_holds_submissions);
     TEST(blocked_words_hold_chinese_text);
+    TEST(blocked_words_survive_invisible_and_full_width_characters);
     TEST(submit_is_idempotent_per_viewer_and_id);
     TEST(anonymous_rules_follow_session_setting);
     TEST(to_must_be_a_panelist);
