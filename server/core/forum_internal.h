@@ -1,0 +1,372 @@
+/* forum_internal.h — what the domain core's files share (not a public interface: only
+ * server/core/forum*.c and handle_*.c include it): the state structs, the names of states, the
+ * request context handlers build events in, and each file's functions for the others.
+ * Pure like the rest of the core: no I/O, no globals but constant tables. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "containers.h"
+#include "forum.h"
+
+enum { Q_PENDING, Q_PUBLISHED, Q_ON_AIR, Q_ANSWERED, Q_DISMISSED, Q_WITHDRAWN, Q__COUNT };
+
+enum { S_DRAFT, S_OPEN, S_LIVE, S_ENDED, S_ARCHIVED, S__COUNT };
+
+enum { P_DRAFT, P_OPEN, P_CLOSED, P__COUNT };
+
+extern const char *const QSTATE_NAMES[];
+extern const char *const STATUS_NAMES[];
+extern const char *const PSTATE_NAMES[];
+extern const char *const CATEGORY_NAMES[];
+extern const char *const SOURCE_NAMES[];
+extern const char *const ACTION_STATUS_NAMES[];
+
+#define DEFAULT_QUESTION_RATE 6
+#define JOIN_CODE_LEN 6
+#define MODERATOR_KEY_LEN 24
+
+typedef struct session session;
+
+typedef struct question {
+    int64_t id;
+    session *session;
+    char *text, *author, *answer_note, *carried_from;
+    forum_category category;
+    forum_source source;
+    int64_t to, parent_id, created_at, merged_into;
+    int64_t carried_question_id; /* carried: the source question's id in carried_from, else 0 */
+    int state;
+    bool live_phase, starred, dirty;
+    char viewer_id[FORUM_VIEWER_ID_MAX]; /* "" for staff submissions */
+    iset voters;                         /* viewer index + 1 */
+} question;
+
+typedef struct poll {
+    int64_t id;
+    session *session;
+    char *title;
+    char **options;
+    int64_t *counts;
+    size_t n_options;
+    bool multi, dirty;
+    int state;
+    imap ballots; /* viewer index + 1 -> option bit mask (bit i = option id i + 1) */
+} poll;
+
+typedef struct panelist {
+    int64_t id;
+    char *name, *affiliation, *role;
+} panelist;
+
+typedef struct segment {
+    int64_t id;
+    char *title;
+} segment;
+
+typedef struct undo_record {
+    char actor[FORUM_ACTOR_MAX];
+    cJSON *record; /* as carried in the secret of the action's first event */
+} undo_record;
+
+/* Session settings: everything session.changed carries. */
+typedef struct session_config {
+    int64_t program_id;
+    char *title, *topic;
+    int64_t scheduled_at, started_at, ended_at; /* 0 = null */
+    int status;
+    bool premoderation, anonymous_allowed;
+    char **blocked_words;
+    size_t n_blocked_words;
+    int question_rate_per_min;
+    panelist *panelists;
+    size_t n_panelists;
+    segment *segments;
+    size_t n_segments;
+} session_config;
+
+struct session {
+    char code[FORUM_CODE_MAX];
+    session_config cfg;
+    char key_hash[65];
+    /* panel */
+    int64_t segment_id; /* 0 = null */
+    int64_t *speaker_ids;
+    size_t n_speaker_ids;
+    char *banner;
+    int64_t on_air; /* 0 = null */
+    int64_t *up_next;
+    size_t n_up_next, cap_up_next;
+    /* content */
+    question **questions;
+    size_t n_questions, cap_questions;
+    poll **polls;
+    size_t n_polls, cap_polls;
+    iset bans;    /* viewer index + 1 */
+    smap submits; /* "<viewer or actor>\x1f<request id>" -> question id */
+    undo_record *undos;
+    size_t n_undos, cap_undos;
+    int64_t *dirty_questions; /* ids whose vote count changed since the last votes.changed */
+    size_t n_dirty_questions, cap_dirty_questions;
+    int64_t seq;
+    int64_t peak_viewers; /* highest concurrent viewer count recorded (viewers.peak) */
+};
+
+/* An action item: a commitment made on air, followed up across the programme's sessions. */
+typedef struct action_item {
+    int64_t id;
+    session *session;         /* the session it was made in */
+    int64_t question_id;      /* 0 = not linked to a question */
+    char *text, *owner, *due; /* owner, due ("YYYY-MM-DD") may be NULL */
+    int status;               /* forum_action_status */
+    int64_t created_at, updated_at;
+} action_item;
+
+typedef struct program {
+    int64_t id;
+    char *title, *description;
+} program;
+
+typedef struct viewer {
+    char id[FORUM_VIEWER_ID_MAX];
+    iset votes; /* question ids */
+} viewer;
+
+struct forum_state {
+    forum_limits limits;
+    program *programs;
+    size_t n_programs, cap_programs;
+    session **sessions;
+    size_t n_sessions, cap_sessions;
+    smap session_index; /* code -> index in sessions */
+    question **questions;
+    size_t n_questions, cap_questions;
+    imap question_index; /* id -> index in questions */
+    poll **polls;
+    size_t n_polls, cap_polls;
+    imap poll_index;
+    viewer *viewers;
+    size_t n_viewers, cap_viewers;
+    smap viewer_index; /* viewer id -> index in viewers */
+    int64_t next_question_id, next_poll_id, next_program_id;
+    int64_t studio_seq;
+    action_item **actions;
+    size_t n_actions, cap_actions;
+    imap action_index; /* id -> index in actions */
+    int64_t next_action_id;
+};
+
+typedef struct ctx {
+    forum_state *st;
+    const forum_env *env;
+    forum_result *res;
+    char actor[FORUM_ACTOR_MAX];
+    cJSON *secret;                /* attached to the next emitted event */
+    const char *erased_viewer_id; /* set on the next emitted event (viewer.erased), then NULL */
+} ctx;
+
+/* ---- forum_state.c --------------------------------------------------------------------------- */
+
+/* Index of s in names[0..n), or -1. */
+int name_index(const char *const *names, int n, const char *s);
+
+/* strdup that passes NULL through. */
+char *dup_or_null(const char *s);
+
+/* Replaces *dst with a copy of src (NULL clears). Returns 0 or -1 (dst unchanged). */
+int set_str(char **dst, const char *src);
+
+/* Appends item to a global table (array plus id -> position index) and keeps *next_id past
+ * id. Returns 0, or -1 with nothing registered. Callers grow any per-session array first. */
+int table_add(void ***items, size_t *n, size_t *cap, imap *index, int64_t id, void *item,
+              int64_t *next_id);
+
+void config_free(session_config *c);
+void poll_free(poll *p);
+
+session *find_session(const forum_state *st, const char *code);
+question *find_question(const forum_state *st, int64_t id);
+poll *find_poll(const forum_state *st, int64_t id);
+action_item *find_action(const forum_state *st, int64_t id);
+program *find_program(const forum_state *st, int64_t id);
+
+/* Index + 1 of a known viewer id, or 0. */
+int64_t viewer_key(const forum_state *st, const char *viewer_id);
+
+/* Index + 1 of viewer_id, registering it if new; 0 on allocation failure or empty id. */
+int64_t viewer_intern(forum_state *st, const char *viewer_id);
+
+bool is_public_state(int state);
+bool in_up_next(const session *s, int64_t id);
+bool has_panelist(const session *s, int64_t id);
+bool has_segment(const session *s, int64_t id);
+undo_record *find_undo(session *s, const char *actor);
+
+/* Deep copy of a config. Returns 0 or -1 (dst freed). */
+int config_copy(session_config *dst, const session_config *src);
+
+/* Is a an earlier session than b? By date when both have one, else by creation order. */
+bool session_before(const forum_state *st, const session *a, const session *b);
+
+void submit_key(char *key, size_t cap, const char *who, const char *request_id);
+
+/* ---- forum_render.c -------------------------------------------------------------------------- */
+
+void add_str_or_null(cJSON *o, const char *k, const char *v);
+void add_int(cJSON *o, const char *k, int64_t v);
+
+/* Adds v, or null when v is 0 (ids and timestamps use 0 for "none"). */
+void add_int_or_null(cJSON *o, const char *k, int64_t v);
+
+cJSON *id_array(const int64_t *ids, size_t n);
+
+/* A question object. staff adds viewer_id; mine is the value of "mine". */
+cJSON *question_json(const question *q, bool staff, bool mine);
+
+/* A poll object; my_mask >= 0 adds a viewer's "my_option_ids". */
+cJSON *poll_json(const poll *p, int64_t my_mask);
+
+cJSON *action_json(const action_item *a);
+cJSON *panel_json(const session *s);
+cJSON *program_json(const program *p);
+
+/* A session object from code and settings (staff adds blocked_words). */
+cJSON *config_json(const forum_state *st, const char *code, const session_config *c, bool staff);
+
+cJSON *session_json(const forum_state *st, const session *s, bool staff);
+cJSON *studio_json(const forum_state *st);
+
+/* ---- forum_events.c -------------------------------------------------------------------------- */
+
+/* Integral JSON number > 0 -> *out. false if missing or not one. */
+bool json_id(const cJSON *o, const char *k, int64_t *out);
+
+/* Integral number (any sign), or null/missing -> 0. false if present with another type. */
+bool json_int_or_null(const cJSON *o, const char *k, int64_t *out);
+
+/* String, or null/missing -> NULL with true. false if present with another type. */
+bool json_str_or_null(const cJSON *o, const char *k, const char **out);
+
+const char *json_str(const cJSON *o, const char *k);
+
+/* Boolean, missing -> dflt. false if present with another type. */
+bool json_bool(const cJSON *o, const char *k, bool dflt, bool *out);
+
+/* Applies one event to st. Returns 0 or -1 (unknown kind, malformed payload, missing session
+ * or question); on -1 the state is unchanged except for interned viewer ids. */
+int apply_event(forum_state *st, const forum_event *ev);
+
+/* ---- forum_emit.c ---------------------------------------------------------------------------- */
+
+/* Fills the envelope of a new event (seq, at, actor, ...), applies it to the state and appends
+ * it to the result. Takes ownership of payload (and ctx->secret). Returns 0 or -1. */
+int emit_in(ctx *c, const char *code, const char *kind, cJSON *payload, forum_audience audience,
+            const char *subject, const char *request_id);
+
+int emit(ctx *c, session *s, const char *kind, cJSON *payload, forum_audience audience,
+         const char *subject);
+
+/* Payload {"question": <staff rendering of q>}. */
+cJSON *question_payload(const question *q);
+
+/* Emits question.<kind> for q (staff rendering) with the given audience. */
+int emit_question(ctx *c, const char *kind, const question *q, forum_audience audience);
+
+/* Emits queue.changed without id, if id is in the up-next queue. */
+int leave_queue(ctx *c, session *s, int64_t id);
+
+int emit_onair(ctx *c, session *s, int64_t id);
+int emit_vote(ctx *c, session *s, const char *kind, int64_t qid, const char *viewer_id);
+
+/* A working copy of q for building an event payload: shares q's strings (never freed). */
+question shadow(const question *q);
+
+forum_result *set_error(forum_result *r, forum_err err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+bool is_staff(const forum_actor *a);
+
+/* Looks up the question id of a request in s: not_found (field) unless it exists there. */
+question *request_question(const forum_state *st, const session *s, int64_t id, const char *field,
+                           forum_result *r);
+
+/* Blocked words match in the folded form (utf8_fold), so full-width letters, case and invisible
+ * characters inside a word do not hide it. */
+bool has_blocked_word(const session *s, const char *text);
+
+/* Too long (code points) for limit max? */
+bool too_long(const char *text, int max);
+
+/* Starts an undo record {"action", "questions":[before...], "after":[...]} for the next event. */
+cJSON *undo_begin(ctx *c, const char *action);
+
+/* Records q's current state (before) and the state the action leaves it in (after_state; -1
+ * for actions that leave the state alone: undo then does not care about later state changes). */
+void undo_question(cJSON *rec, const question *q, int after_state);
+
+void undo_air(cJSON *rec, int64_t before, int64_t after);
+void ack_question(forum_result *r, const question *q);
+int emit_poll(ctx *c, session *s, const poll *p);
+
+/* Emits session.changed for code with cfg; secret_key (plaintext) adds the key hash secret. */
+int emit_session(ctx *c, const char *code, const session_config *cfg, const char *plain_key);
+
+int emit_action(ctx *c, session *in, const action_item *a);
+void ack_action(forum_result *r, const forum_state *st, int64_t id);
+
+/* ---- handle_question.c ----------------------------------------------------------------------- */
+
+void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd);
+void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd);
+void do_withdraw(ctx *c, session *s, const forum_actor *a, const forum_command *cmd);
+void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd, bool add);
+void do_approve(ctx *c, session *s, const forum_command *cmd);
+void do_dismiss(ctx *c, session *s, const forum_command *cmd);
+void do_star(ctx *c, session *s, const forum_command *cmd);
+void do_merge(ctx *c, session *s, const forum_command *cmd);
+void do_onair_set(ctx *c, session *s, const forum_command *cmd);
+void do_onair_next(ctx *c, session *s);
+void do_onair_clear(ctx *c, session *s);
+void do_answered(ctx *c, session *s, const forum_command *cmd);
+void do_queue_set(ctx *c, session *s, const forum_command *cmd);
+void do_panel_set(ctx *c, session *s, const forum_command *cmd);
+void do_ban(ctx *c, session *s, const forum_command *cmd, bool ban);
+
+/* Reverts this actor's last covered action: restores the questions it changed (state, text,
+ * star, note, merge link), the votes it moved and the air. Conflict when nothing is recorded or
+ * the questions have changed since. */
+void do_undo(ctx *c, session *s);
+
+/* ---- handle_session.c ------------------------------------------------------------------------ */
+
+void do_poll_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd);
+void do_poll_create(ctx *c, session *s, const forum_command *cmd);
+void do_poll_state(ctx *c, session *s, const forum_command *cmd, int from, int to);
+void do_program(ctx *c, const forum_command *cmd, bool create);
+void do_session_create(ctx *c, const forum_command *cmd);
+void do_session_update(ctx *c, session *s, const forum_command *cmd);
+void do_session_status(ctx *c, session *s, forum_cmd_type type);
+void do_rotate_key(ctx *c, session *s);
+
+/* ---- handle_outcome.c ------------------------------------------------------------------------ */
+
+void do_action_create(ctx *c, session *s, const forum_command *cmd);
+
+/* Updates an action of session s, or of an earlier session of the same programme (the
+ * follow-up of last show's commitments happens in this show: the event goes to s's log). */
+void do_action_update(ctx *c, session *s, const forum_command *cmd);
+
+/* Copies the unanswered public questions (published or on air) of one session into a later
+ * session of the same programme as published pre-show questions: source "carried", a link
+ * back (carried_from, carried_question_id), votes reset, follow-up links kept when the parent
+ * is carried too, the addressed panelist matched by name. Questions carried before are
+ * skipped, so repeating the request adds nothing. */
+void do_carry_over(ctx *c, const forum_command *cmd);
+
+/* Removes one viewer's personal data from session s: their questions lose the author name and
+ * the device-derived viewer id (replaced by a random placeholder "x" + 16 hex that nothing
+ * links back to the device); their votes, ballots and ban move to the placeholder so counts
+ * stay right. The store rewrites every stored event and projection row of s that holds the
+ * viewer id (see forum_event.erased_viewer_id). Allowed on archived sessions: erasure is the
+ * one write the archive must still accept. */
+void do_viewer_erase(ctx *c, session *s, const forum_command *cmd);

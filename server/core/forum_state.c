@@ -1,0 +1,498 @@
+/* forum_state.c — the in-memory state of the domain core: names of states, creating and
+ * freeing programmes, sessions, questions, polls and action items, lookups by id and code, and
+ * the read-only queries forum.h offers the dispatcher. See forum_internal.h for the structs. */
+
+#include "forum_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const QSTATE_NAMES[] = {"pending",  "published", "on_air",
+                                    "answered", "dismissed", "withdrawn"};
+
+const char *const STATUS_NAMES[] = {"draft", "open", "live", "ended", "archived"};
+
+const char *const PSTATE_NAMES[] = {"draft", "open", "closed"};
+
+const char *const CATEGORY_NAMES[] = {"question", "need", "suggestion"};
+
+const char *const SOURCE_NAMES[] = {"web", "phone", "paper", "visit", "carried"};
+
+const char *const ACTION_STATUS_NAMES[] = {"open", "in_progress", "done"};
+
+int name_index(const char *const *names, int n, const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int set_str(char **dst, const char *src)
+{
+    char *copy = NULL;
+    if (src && !(copy = strdup(src)))
+        return -1;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+int table_add(void ***items, size_t *n, size_t *cap, imap *index, int64_t id, void *item,
+              int64_t *next_id)
+{
+    if (grow((void **)items, cap, *n + 1, sizeof **items) < 0 ||
+        imap_put(index, id, (int64_t)*n) < 0)
+        return -1;
+    (*items)[(*n)++] = item;
+    if (id >= *next_id)
+        *next_id = id + 1;
+    return 0;
+}
+
+void forum_limits_default(forum_limits *out)
+{
+    out->question_max_chars = 500;
+    out->name_max_chars = 40;
+    out->title_max_chars = 200;
+    out->note_max_chars = 2000;
+    out->max_panelists = 20;
+    out->max_segments = 30;
+    out->max_poll_options = 10;
+    out->max_queue = 100;
+    out->max_blocked_words = 200;
+    out->questions_per_session = 20000;
+}
+
+forum_state *forum_new(const forum_limits *limits)
+{
+    forum_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    if (limits)
+        st->limits = *limits;
+    else
+        forum_limits_default(&st->limits);
+    st->next_question_id = st->next_poll_id = st->next_program_id = st->next_action_id = 1;
+    return st;
+}
+
+void config_free(session_config *c)
+{
+    free(c->title);
+    free(c->topic);
+    for (size_t i = 0; i < c->n_blocked_words; i++)
+        free(c->blocked_words[i]);
+    free(c->blocked_words);
+    for (size_t i = 0; i < c->n_panelists; i++) {
+        free(c->panelists[i].name);
+        free(c->panelists[i].affiliation);
+        free(c->panelists[i].role);
+    }
+    free(c->panelists);
+    for (size_t i = 0; i < c->n_segments; i++)
+        free(c->segments[i].title);
+    free(c->segments);
+    memset(c, 0, sizeof *c);
+}
+
+static void question_free(question *q)
+{
+    if (!q)
+        return;
+    free(q->text);
+    free(q->author);
+    free(q->answer_note);
+    free(q->carried_from);
+    iset_free(&q->voters);
+    free(q);
+}
+
+void poll_free(poll *p)
+{
+    if (!p)
+        return;
+    free(p->title);
+    for (size_t i = 0; i < p->n_options; i++)
+        free(p->options[i]);
+    free(p->options);
+    free(p->counts);
+    imap_free(&p->ballots);
+    free(p);
+}
+
+static void action_free(action_item *a)
+{
+    if (!a)
+        return;
+    free(a->text);
+    free(a->owner);
+    free(a->due);
+    free(a);
+}
+
+static void session_free(session *s)
+{
+    if (!s)
+        return;
+    config_free(&s->cfg);
+    free(s->speaker_ids);
+    free(s->banner);
+    free(s->up_next);
+    free(s->questions); /* the questions themselves are owned by forum_state */
+    free(s->polls);
+    iset_free(&s->bans);
+    smap_free(&s->submits);
+    for (size_t i = 0; i < s->n_undos; i++)
+        cJSON_Delete(s->undos[i].record);
+    free(s->undos);
+    free(s->dirty_questions);
+    free(s);
+}
+
+void forum_free(forum_state *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_programs; i++) {
+        free(st->programs[i].title);
+        free(st->programs[i].description);
+    }
+    free(st->programs);
+    for (size_t i = 0; i < st->n_sessions; i++)
+        session_free(st->sessions[i]);
+    free(st->sessions);
+    smap_free(&st->session_index);
+    for (size_t i = 0; i < st->n_questions; i++)
+        question_free(st->questions[i]);
+    free(st->questions);
+    imap_free(&st->question_index);
+    for (size_t i = 0; i < st->n_polls; i++)
+        poll_free(st->polls[i]);
+    free(st->polls);
+    imap_free(&st->poll_index);
+    for (size_t i = 0; i < st->n_viewers; i++)
+        iset_free(&st->viewers[i].votes);
+    free(st->viewers);
+    smap_free(&st->viewer_index);
+    for (size_t i = 0; i < st->n_actions; i++)
+        action_free(st->actions[i]);
+    free(st->actions);
+    imap_free(&st->action_index);
+    free(st);
+}
+
+void forum_command_free(forum_command *cmd)
+{
+    if (!cmd)
+        return;
+    free(cmd->id);
+    free(cmd->session);
+    free(cmd->token);
+    free(cmd->name);
+    free(cmd->viewer_id);
+    free(cmd->text);
+    free(cmd->author);
+    free(cmd->reason);
+    free(cmd->note);
+    free(cmd->ids);
+    free(cmd->speaker_ids);
+    free(cmd->banner);
+    free(cmd->title);
+    for (size_t i = 0; i < cmd->n_options; i++)
+        free(cmd->options[i]);
+    free(cmd->options);
+    free(cmd->description);
+    free(cmd->topic);
+    for (size_t i = 0; i < cmd->n_panelists; i++) {
+        free(cmd->panelists[i].name);
+        free(cmd->panelists[i].affiliation);
+        free(cmd->panelists[i].role);
+    }
+    free(cmd->panelists);
+    for (size_t i = 0; i < cmd->n_segments; i++)
+        free(cmd->segments[i]);
+    free(cmd->segments);
+    for (size_t i = 0; i < cmd->n_blocked_words; i++)
+        free(cmd->blocked_words[i]);
+    free(cmd->blocked_words);
+    free(cmd->owner);
+    free(cmd->due);
+    free(cmd->from_session);
+    free(cmd->to_session);
+    free(cmd->query);
+    free(cmd->state);
+    free(cmd->path);
+    memset(cmd, 0, sizeof *cmd);
+}
+
+void forum_event_clear(forum_event *ev)
+{
+    if (!ev)
+        return;
+    cJSON_Delete(ev->payload);
+    cJSON_Delete(ev->secret);
+    ev->payload = NULL;
+    ev->secret = NULL;
+}
+
+void forum_result_free(forum_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_events; i++)
+        forum_event_clear(&r->events[i]);
+    free(r->events);
+    cJSON_Delete(r->ack);
+    r->events = NULL;
+    r->n_events = 0;
+    r->ack = NULL;
+}
+
+session *find_session(const forum_state *st, const char *code)
+{
+    if (!code || !*code)
+        return NULL;
+    int64_t *idx = smap_get(&st->session_index, code);
+    return idx ? st->sessions[*idx] : NULL;
+}
+
+question *find_question(const forum_state *st, int64_t id)
+{
+    int64_t *idx = imap_get(&st->question_index, id);
+    return idx ? st->questions[*idx] : NULL;
+}
+
+poll *find_poll(const forum_state *st, int64_t id)
+{
+    int64_t *idx = imap_get(&st->poll_index, id);
+    return idx ? st->polls[*idx] : NULL;
+}
+
+action_item *find_action(const forum_state *st, int64_t id)
+{
+    int64_t *idx = imap_get(&st->action_index, id);
+    return idx ? st->actions[*idx] : NULL;
+}
+
+program *find_program(const forum_state *st, int64_t id)
+{
+    for (size_t i = 0; i < st->n_programs; i++)
+        if (st->programs[i].id == id)
+            return &st->programs[i];
+    return NULL;
+}
+
+int64_t viewer_key(const forum_state *st, const char *viewer_id)
+{
+    int64_t *idx = viewer_id && *viewer_id ? smap_get(&st->viewer_index, viewer_id) : NULL;
+    return idx ? *idx + 1 : 0;
+}
+
+int64_t viewer_intern(forum_state *st, const char *viewer_id)
+{
+    if (!viewer_id || !*viewer_id || strlen(viewer_id) >= FORUM_VIEWER_ID_MAX)
+        return 0;
+    int64_t key = viewer_key(st, viewer_id);
+    if (key)
+        return key;
+    if (grow((void **)&st->viewers, &st->cap_viewers, st->n_viewers + 1, sizeof *st->viewers) < 0)
+        return 0;
+    viewer *v = &st->viewers[st->n_viewers];
+    memset(v, 0, sizeof *v);
+    snprintf(v->id, sizeof v->id, "%s", viewer_id);
+    if (smap_put(&st->viewer_index, viewer_id, (int64_t)st->n_viewers) < 0)
+        return 0;
+    st->n_viewers++;
+    return (int64_t)st->n_viewers;
+}
+
+bool is_public_state(int state)
+{
+    return state == Q_PUBLISHED || state == Q_ON_AIR || state == Q_ANSWERED;
+}
+
+bool in_up_next(const session *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n_up_next; i++)
+        if (s->up_next[i] == id)
+            return true;
+    return false;
+}
+
+bool has_panelist(const session *s, int64_t id)
+{
+    for (size_t i = 0; i < s->cfg.n_panelists; i++)
+        if (s->cfg.panelists[i].id == id)
+            return true;
+    return false;
+}
+
+bool has_segment(const session *s, int64_t id)
+{
+    for (size_t i = 0; i < s->cfg.n_segments; i++)
+        if (s->cfg.segments[i].id == id)
+            return true;
+    return false;
+}
+
+undo_record *find_undo(session *s, const char *actor)
+{
+    for (size_t i = 0; i < s->n_undos; i++)
+        if (strcmp(s->undos[i].actor, actor) == 0)
+            return &s->undos[i];
+    return NULL;
+}
+
+int config_copy(session_config *dst, const session_config *src)
+{
+    memset(dst, 0, sizeof *dst);
+    *dst = *src;
+    dst->title = dst->topic = NULL;
+    dst->blocked_words = NULL;
+    dst->panelists = NULL;
+    dst->segments = NULL;
+    dst->n_blocked_words = dst->n_panelists = dst->n_segments = 0;
+    if (!(dst->title = dup_or_null(src->title)) && src->title)
+        goto fail;
+    if (!(dst->topic = dup_or_null(src->topic)) && src->topic)
+        goto fail;
+    if (src->n_blocked_words) {
+        if (!(dst->blocked_words = calloc(src->n_blocked_words, sizeof(char *))))
+            goto fail;
+        for (; dst->n_blocked_words < src->n_blocked_words; dst->n_blocked_words++)
+            if (!(dst->blocked_words[dst->n_blocked_words] =
+                      strdup(src->blocked_words[dst->n_blocked_words])))
+                goto fail;
+    }
+    if (src->n_panelists) {
+        if (!(dst->panelists = calloc(src->n_panelists, sizeof(panelist))))
+            goto fail;
+        for (size_t i = 0; i < src->n_panelists; i++) {
+            const panelist *p = &src->panelists[i];
+            panelist *d = &dst->panelists[i];
+            dst->n_panelists++;
+            d->id = p->id;
+            if (!(d->name = strdup(p->name)) ||
+                (p->affiliation && !(d->affiliation = strdup(p->affiliation))) ||
+                (p->role && !(d->role = strdup(p->role))))
+                goto fail;
+        }
+    }
+    if (src->n_segments) {
+        if (!(dst->segments = calloc(src->n_segments, sizeof(segment))))
+            goto fail;
+        for (size_t i = 0; i < src->n_segments; i++) {
+            dst->n_segments++;
+            dst->segments[i].id = src->segments[i].id;
+            if (!(dst->segments[i].title = strdup(src->segments[i].title)))
+                goto fail;
+        }
+    }
+    return 0;
+fail:
+    config_free(dst);
+    return -1;
+}
+
+/* Creation order of a session (its index in st->sessions). */
+static int64_t session_order(const forum_state *st, const session *s)
+{
+    int64_t *idx = smap_get(&st->session_index, s->code);
+    return idx ? *idx : -1;
+}
+
+/* The date a session took place or is planned for: started_at, else scheduled_at, else 0. */
+static int64_t session_date(const session *s)
+{
+    return s->cfg.started_at ? s->cfg.started_at : s->cfg.scheduled_at;
+}
+
+bool session_before(const forum_state *st, const session *a, const session *b)
+{
+    int64_t da = session_date(a), db = session_date(b);
+    if (da && db && da != db)
+        return da < db;
+    return session_order(st, a) < session_order(st, b);
+}
+
+void submit_key(char *key, size_t cap, const char *who, const char *request_id)
+{
+    snprintf(key, cap, "%s\x1f%s", who, request_id);
+}
+
+bool forum_session_exists(const forum_state *st, const char *code)
+{
+    return find_session(st, code) != NULL;
+}
+
+const char *forum_session_status(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s ? STATUS_NAMES[s->cfg.status] : NULL;
+}
+
+const char *forum_moderator_key_hash(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s && s->key_hash[0] ? s->key_hash : NULL;
+}
+
+bool forum_viewer_banned(const forum_state *st, const char *code, const char *viewer_id)
+{
+    const session *s = find_session(st, code);
+    int64_t vk = viewer_key(st, viewer_id);
+    return s && vk && iset_has(&s->bans, vk);
+}
+
+int64_t forum_last_seq(const forum_state *st, const char *code)
+{
+    if (!code || !*code)
+        return st->studio_seq;
+    const session *s = find_session(st, code);
+    return s ? s->seq : 0;
+}
+
+int forum_question_rate_per_min(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s && s->cfg.question_rate_per_min > 0 ? s->cfg.question_rate_per_min
+                                                 : DEFAULT_QUESTION_RATE;
+}
+
+void forum_count_questions(const forum_state *st, const char *code, int counts[6])
+{
+    for (int i = 0; i < 6; i++)
+        counts[i] = 0;
+    const session *s = find_session(st, code);
+    for (size_t i = 0; s && i < s->n_questions; i++)
+        counts[s->questions[i]->state]++;
+}
+
+int64_t forum_peak_viewers(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s ? s->peak_viewers : 0;
+}
+
+bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,
+                            const forum_command *cmd)
+{
+    if (cmd->type != FORUM_CMD_QUESTION_SUBMIT || !cmd->id || !*cmd->id ||
+        actor->role != FORUM_ROLE_VIEWER)
+        return false;
+    session *s = find_session((forum_state *)st, actor->session);
+    if (!s)
+        return false;
+    char key[FORUM_ACTOR_MAX + FORUM_REQUEST_ID_MAX + 2];
+    submit_key(key, sizeof key, actor->viewer_id, cmd->id);
+    return smap_get(&s->submits, key) != NULL;
+}

@@ -1,0 +1,281 @@
+/* handle_outcome.c — the archive's outcomes: action items (commitments made on air and their
+ * follow-up in later sessions), carrying unanswered questions into a later session, and
+ * erasing one viewer's personal data from a session. */
+
+#include "forum_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Checks the optional fields shared by action.create and action.update. */
+static bool check_action_fields(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    if (cmd->has_question_id && cmd->question_id) {
+        const question *q = find_question(c->st, cmd->question_id);
+        if (!q || q->session != s) {
+            set_error(r, FORUM_E_NOT_FOUND, "question_id",
+                      "question %lld does not exist in this session", (long long)cmd->question_id);
+            return false;
+        }
+    }
+    if (cmd->text && too_long(cmd->text, c->st->limits.question_max_chars)) {
+        set_error(r, FORUM_E_TOO_LONG, "text", "the action text is longer than %d characters",
+                  c->st->limits.question_max_chars);
+        return false;
+    }
+    return true;
+}
+
+void do_action_create(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    if (!cmd->text || !*cmd->text) {
+        set_error(r, FORUM_E_BAD_REQUEST, "text", "the action needs a text");
+        return;
+    }
+    if (!check_action_fields(c, s, cmd))
+        return;
+    action_item a = {
+        .id = c->st->next_action_id,
+        .session = s,
+        .question_id = cmd->has_question_id ? cmd->question_id : 0,
+        .text = cmd->text,
+        .owner = cmd->has_owner ? cmd->owner : NULL,
+        .due = cmd->has_due ? cmd->due : NULL,
+        .status = cmd->has_status ? cmd->status : FORUM_ACTION_OPEN,
+        .created_at = c->env->now_ms,
+        .updated_at = c->env->now_ms,
+    };
+    if (emit_action(c, s, &a) < 0) {
+        set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    ack_action(r, c->st, a.id);
+}
+
+void do_action_update(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    action_item *cur = cmd->action_id > 0 ? find_action(c->st, cmd->action_id) : NULL;
+    if (!cur || (cur->session != s && (cur->session->cfg.program_id != s->cfg.program_id ||
+                                       !session_before(c->st, cur->session, s)))) {
+        set_error(r, cmd->action_id > 0 ? FORUM_E_NOT_FOUND : FORUM_E_BAD_REQUEST, "action_id",
+                  "action %lld does not exist in this session or an earlier one of its "
+                  "programme",
+                  (long long)cmd->action_id);
+        return;
+    }
+    if (!check_action_fields(c, cur->session, cmd))
+        return;
+    action_item a = *cur;
+    if (cmd->text && *cmd->text)
+        a.text = cmd->text;
+    if (cmd->has_owner)
+        a.owner = cmd->owner;
+    if (cmd->has_due)
+        a.due = cmd->due;
+    if (cmd->has_status)
+        a.status = cmd->status;
+    if (cmd->has_question_id)
+        a.question_id = cmd->question_id;
+    a.updated_at = c->env->now_ms;
+    if (emit_action(c, s, &a) < 0) {
+        set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    ack_action(r, c->st, a.id);
+}
+
+/* The panelist of to with the name of from's panelist id, or 0. */
+static int64_t same_panelist(const session *from, int64_t id, const session *to)
+{
+    for (size_t i = 0; id && i < from->cfg.n_panelists; i++) {
+        if (from->cfg.panelists[i].id != id)
+            continue;
+        for (size_t j = 0; j < to->cfg.n_panelists; j++)
+            if (strcmp(to->cfg.panelists[j].name, from->cfg.panelists[i].name) == 0)
+                return to->cfg.panelists[j].id;
+    }
+    return 0;
+}
+
+/* The question of to carried from question src_id of from, or NULL. */
+static question *carried_copy(const session *to, const session *from, int64_t src_id)
+{
+    for (size_t i = 0; i < to->n_questions; i++) {
+        question *q = to->questions[i];
+        if (q->carried_question_id == src_id && q->carried_from &&
+            strcmp(q->carried_from, from->code) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+void do_carry_over(ctx *c, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    forum_state *st = c->st;
+    if (!cmd->from_session || !cmd->to_session) {
+        set_error(r, FORUM_E_BAD_REQUEST, cmd->from_session ? "to" : "from",
+                  "name both sessions (from, to)");
+        return;
+    }
+    session *from = find_session(st, cmd->from_session), *to = find_session(st, cmd->to_session);
+    if (!from || !to) {
+        set_error(r, FORUM_E_NOT_FOUND, from ? "to" : "from", "session %s does not exist",
+                  from ? cmd->to_session : cmd->from_session);
+        return;
+    }
+    if (from == to) {
+        set_error(r, FORUM_E_BAD_REQUEST, "to", "carry questions into another session");
+        return;
+    }
+    if (to->cfg.status == S_ARCHIVED) {
+        set_error(r, FORUM_E_SESSION_CLOSED, "to", "session %s is archived", to->code);
+        return;
+    }
+    if (from->cfg.program_id != to->cfg.program_id) {
+        set_error(r, FORUM_E_CONFLICT, "to", "both sessions must belong to the same programme");
+        return;
+    }
+    if (to->cfg.status == S_ENDED || !session_before(st, from, to)) {
+        set_error(r, FORUM_E_CONFLICT, "to",
+                  "questions can be carried only into a later session that has not ended");
+        return;
+    }
+    size_t n_new = 0;
+    for (size_t i = 0; i < from->n_questions; i++) {
+        const question *src = from->questions[i];
+        if ((src->state == Q_PUBLISHED || src->state == Q_ON_AIR) &&
+            !carried_copy(to, from, src->id))
+            n_new++;
+    }
+    if (st->limits.questions_per_session > 0 &&
+        to->n_questions + n_new > (size_t)st->limits.questions_per_session) {
+        set_error(r, FORUM_E_CONFLICT, "to", "session %s would exceed its limit of %d questions",
+                  to->code, st->limits.questions_per_session);
+        return;
+    }
+    cJSON *ids = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
+    cJSON *objs = cJSON_CreateArray();
+    if (!ids || !skipped || !objs)
+        goto oom;
+    for (size_t i = 0; i < from->n_questions; i++) {
+        const question *src = from->questions[i];
+        if (src->state != Q_PUBLISHED && src->state != Q_ON_AIR)
+            continue;
+        if (carried_copy(to, from, src->id)) {
+            cJSON_AddItemToArray(skipped, cJSON_CreateNumber((double)src->id));
+            continue;
+        }
+        const question *parent = src->parent_id ? carried_copy(to, from, src->parent_id) : NULL;
+        question q = shadow(src);
+        memset(&q.voters, 0, sizeof q.voters);
+        q.id = st->next_question_id;
+        q.session = to;
+        q.source = FORUM_SRC_CARRIED;
+        q.carried_from = from->code;
+        q.carried_question_id = src->id;
+        q.parent_id = parent ? parent->id : 0;
+        q.to = same_panelist(from, src->to, to);
+        q.state = Q_PUBLISHED;
+        q.live_phase = false;
+        q.starred = false;
+        q.merged_into = 0;
+        q.answer_note = NULL;
+        q.created_at = c->env->now_ms;
+        q.dirty = false;
+        if (emit_in(c, to->code, "question.submitted", question_payload(&q),
+                    FORUM_AUD_STAFF_AND_SUBJECT, q.viewer_id, NULL) < 0)
+            goto oom;
+        question *added = find_question(st, q.id);
+        if (!added || emit_question(c, "question.published", added, FORUM_AUD_PUBLIC) < 0)
+            goto oom;
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)added->id));
+        cJSON_AddItemToArray(objs, question_json(added, true, false));
+    }
+    r->ack = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->ack, "from", from->code);
+    cJSON_AddStringToObject(r->ack, "to", to->code);
+    cJSON_AddItemToObject(r->ack, "question_ids", ids);
+    cJSON_AddItemToObject(r->ack, "questions", objs);
+    cJSON_AddItemToObject(r->ack, "already_carried", skipped);
+    return;
+oom:
+    cJSON_Delete(ids);
+    cJSON_Delete(skipped);
+    cJSON_Delete(objs);
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+}
+
+void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    const char *vid = cmd->viewer_id;
+    if (!vid || !*vid || strlen(vid) >= FORUM_VIEWER_ID_MAX) {
+        set_error(r, FORUM_E_BAD_REQUEST, "viewer_id", "a valid viewer_id is required");
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    unsigned char rnd[8];
+    char placeholder[FORUM_VIEWER_ID_MAX];
+    c->env->random_bytes(rnd, sizeof rnd);
+    placeholder[0] = 'x';
+    for (int i = 0; i < 8; i++) {
+        placeholder[1 + 2 * i] = hex[rnd[i] >> 4];
+        placeholder[2 + 2 * i] = hex[rnd[i] & 15];
+    }
+    placeholder[17] = '\0';
+
+    cJSON *payload = cJSON_CreateObject(), *ids = cJSON_CreateArray(), *others = NULL;
+    cJSON *qs = payload ? cJSON_AddArrayToObject(payload, "questions") : NULL;
+    if (!payload || !ids || !qs)
+        goto oom;
+    cJSON_AddStringToObject(payload, "viewer_id", placeholder);
+    for (size_t i = 0; i < s->n_questions; i++) {
+        const question *q = s->questions[i];
+        if (strcmp(q->viewer_id, vid) != 0)
+            continue;
+        question anon = shadow(q);
+        anon.author = NULL;
+        snprintf(anon.viewer_id, sizeof anon.viewer_id, "%s", placeholder);
+        cJSON_AddItemToArray(qs, question_json(&anon, true, false));
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)q->id));
+    }
+    c->erased_viewer_id = vid;
+    if (emit(c, s, "viewer.erased", payload, FORUM_AUD_STAFF, NULL) < 0) {
+        payload = NULL;
+        goto oom;
+    }
+    payload = NULL;
+    /* Viewers showing the name of a public question get the anonymised one. */
+    const cJSON *it;
+    cJSON_ArrayForEach (it, ids) {
+        question *q = find_question(c->st, (int64_t)it->valuedouble);
+        if (q && is_public_state(q->state) &&
+            emit_question(c, "question.updated", q, FORUM_AUD_PUBLIC) < 0)
+            goto oom;
+    }
+    others = cJSON_CreateArray();
+    for (size_t i = 0; others && i < c->st->n_sessions; i++) {
+        const session *o = c->st->sessions[i];
+        for (size_t j = 0; o != s && j < o->n_questions; j++)
+            if (strcmp(o->questions[j]->viewer_id, vid) == 0) {
+                cJSON_AddItemToArray(others, cJSON_CreateString(o->code));
+                break;
+            }
+    }
+    r->ack = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->ack, "session", s->code);
+    cJSON_AddStringToObject(r->ack, "placeholder", placeholder);
+    cJSON_AddItemToObject(r->ack, "question_ids", ids);
+    cJSON_AddItemToObject(r->ack, "other_sessions", others);
+    return;
+oom:
+    c->erased_viewer_id = NULL;
+    cJSON_Delete(payload);
+    cJSON_Delete(ids);
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+}
