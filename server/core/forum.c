@@ -77,7 +77,7 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
 {
     forum_result res;
     memset(&res, 0, sizeof res);
-    ctx c = {.st = st, .env = env, .res = &res};
+    ctx c = {.st = st, .env = env, .res = &res, .who = actor};
     if (!st || !actor || !cmd || !env) {
         set_error(&res, FORUM_E_INTERNAL, NULL, "forum_apply called without state");
         return res;

@@ -188,6 +188,7 @@ typedef struct forum_command {
 
     /* action items: text in "text", question_id (has_question_id: null clears the link) */
     int64_t action_id;
+    int64_t follows_action_id;    /* action.create: the earlier session's item this follows up */
     bool has_question_id;
     bool has_owner; char *owner;  /* NULL with has_owner = clear */
     bool has_due; char *due;      /* "YYYY-MM-DD"; NULL with has_due = clear */

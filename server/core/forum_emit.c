@@ -126,16 +126,18 @@ bool is_staff(const forum_actor *a)
     return a->role == FORUM_ROLE_MODERATOR || a->role == FORUM_ROLE_PRODUCER;
 }
 
-question *request_question(const forum_state *st, const session *s, int64_t id, const char *field,
-                           forum_result *r)
+question *request_question(ctx *c, const session *s, int64_t id, const char *field)
 {
-    question *q = id > 0 ? find_question(st, id) : NULL;
-    if (!q || q->session != s) {
+    question *q = id > 0 ? find_question(c->st, id) : NULL;
+    bool visible = q && q->session == s;
+    if (visible && c->who && c->who->role == FORUM_ROLE_VIEWER && !is_public_state(q->state))
+        visible = strcmp(q->viewer_id, c->who->viewer_id) == 0;
+    if (!visible) {
         if (id <= 0)
-            set_error(r, FORUM_E_BAD_REQUEST, field, "%s is required", field);
+            set_error(c->res, FORUM_E_BAD_REQUEST, field, "%s is required", field);
         else
-            set_error(r, FORUM_E_NOT_FOUND, field, "question %lld does not exist in this session",
-                      (long long)id);
+            set_error(c->res, FORUM_E_NOT_FOUND, field,
+                      "question %lld does not exist in this session", (long long)id);
         return NULL;
     }
     return q;

@@ -539,11 +539,12 @@ static int apply_undo_secret(session *s, const forum_event *ev)
 static int apply_action_changed(forum_state *st, const forum_event *ev)
 {
     const cJSON *ao = cJSON_GetObjectItemCaseSensitive(ev->payload, "action");
-    int64_t id, qid, created_at, updated_at;
+    int64_t id, qid, follows, created_at, updated_at;
     const char *code = json_str(ao, "session"), *text = json_str(ao, "text"), *owner, *due;
     int status = name_index(ACTION_STATUS_NAMES, 3, json_str(ao, "status"));
     if (!cJSON_IsObject(ao) || !json_id(ao, "id", &id) || !code || !text || status < 0 ||
         !json_int_or_null(ao, "question_id", &qid) || qid < 0 ||
+        !json_int_or_null(ao, "follows_action_id", &follows) || follows < 0 ||
         !json_str_or_null(ao, "owner", &owner) || !json_str_or_null(ao, "due", &due) ||
         !json_int_or_null(ao, "created_at", &created_at) ||
         !json_int_or_null(ao, "updated_at", &updated_at))
@@ -575,6 +576,7 @@ static int apply_action_changed(forum_state *st, const forum_event *ev)
     a->owner = nowner;
     a->due = ndue;
     a->question_id = qid;
+    a->follows_action_id = follows;
     a->status = status;
     a->created_at = created_at;
     a->updated_at = updated_at;

@@ -117,7 +117,8 @@ struct session {
 typedef struct action_item {
     int64_t id;
     session *session;         /* the session it was made in */
-    int64_t question_id;      /* 0 = not linked to a question */
+    int64_t question_id;       /* 0 = not linked to a question */
+    int64_t follows_action_id; /* the earlier session's item this one follows up, 0 = none */
     char *text, *owner, *due; /* owner, due ("YYYY-MM-DD") may be NULL */
     int status;               /* forum_action_status */
     int64_t created_at, updated_at;
@@ -162,6 +163,7 @@ typedef struct ctx {
     const forum_env *env;
     forum_result *res;
     char actor[FORUM_ACTOR_MAX];
+    const forum_actor *who;       /* the requester (NULL for system events) */
     cJSON *secret;                /* attached to the next emitted event */
     const char *erased_viewer_id; /* set on the next emitted event (viewer.erased), then NULL */
 } ctx;
@@ -205,6 +207,9 @@ undo_record *find_undo(session *s, const char *actor);
 
 /* Deep copy of a config. Returns 0 or -1 (dst freed). */
 int config_copy(session_config *dst, const session_config *src);
+
+/* True if a later action item follows a up (follows_action_id): its status is reported there. */
+bool action_followed_up(const forum_state *st, const action_item *a);
 
 /* Is a an earlier session than b? By date when both have one, else by creation order. */
 bool session_before(const forum_state *st, const session *a, const session *b);
@@ -286,9 +291,10 @@ forum_result *set_error(forum_result *r, forum_err err, const char *field, const
     __attribute__((format(printf, 4, 5)));
 bool is_staff(const forum_actor *a);
 
-/* Looks up the question id of a request in s: not_found (field) unless it exists there. */
-question *request_question(const forum_state *st, const session *s, int64_t id, const char *field,
-                           forum_result *r);
+/* Looks up the question id of a request in s: bad_request when id is missing, not_found unless
+ * it exists there and, for a viewer, is public or the viewer's own (so an error never tells a
+ * viewer that a question it cannot see exists, or in which state it is). */
+question *request_question(ctx *c, const session *s, int64_t id, const char *field);
 
 /* Blocked words match in the folded form (utf8_fold), so full-width letters, case and invisible
  * characters inside a word do not hide it. */

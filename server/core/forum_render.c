@@ -98,6 +98,7 @@ cJSON *action_json(const action_item *a)
     add_int(o, "id", a->id);
     cJSON_AddStringToObject(o, "session", a->session->code);
     add_int_or_null(o, "question_id", a->question_id);
+    add_int_or_null(o, "follows_action_id", a->follows_action_id);
     cJSON_AddStringToObject(o, "text", a->text ? a->text : "");
     add_str_or_null(o, "owner", a->owner);
     add_str_or_null(o, "due", a->due);
@@ -234,7 +235,7 @@ cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const cha
             const action_item *a = st->actions[i];
             if (a->session == s)
                 cJSON_AddItemToArray(acts, action_json(a));
-            else if (a->status != FORUM_ACTION_DONE &&
+            else if (a->status != FORUM_ACTION_DONE && !action_followed_up(st, a) &&
                      a->session->cfg.program_id == s->cfg.program_id &&
                      session_before(st, a->session, s))
                 cJSON_AddItemToArray(open, action_json(a));

@@ -424,6 +424,14 @@ bool session_before(const forum_state *st, const session *a, const session *b)
     return session_order(st, a) < session_order(st, b);
 }
 
+bool action_followed_up(const forum_state *st, const action_item *a)
+{
+    for (size_t i = 0; i < st->n_actions; i++)
+        if (st->actions[i]->follows_action_id == a->id)
+            return true;
+    return false;
+}
+
 void submit_key(char *key, size_t cap, const char *who, const char *request_id)
 {
     snprintf(key, cap, "%s\x1f%s", who, request_id);

@@ -37,10 +37,21 @@ void do_action_create(ctx *c, session *s, const forum_command *cmd)
     }
     if (!check_action_fields(c, s, cmd))
         return;
+    if (cmd->follows_action_id) {
+        const action_item *prev = find_action(c->st, cmd->follows_action_id);
+        if (!prev || prev->session->cfg.program_id != s->cfg.program_id ||
+            !session_before(c->st, prev->session, s)) {
+            set_error(r, FORUM_E_NOT_FOUND, "follows_action_id",
+                      "action %lld does not exist in an earlier session of this programme",
+                      (long long)cmd->follows_action_id);
+            return;
+        }
+    }
     action_item a = {
         .id = c->st->next_action_id,
         .session = s,
         .question_id = cmd->has_question_id ? cmd->question_id : 0,
+        .follows_action_id = cmd->follows_action_id,
         .text = cmd->text,
         .owner = cmd->has_owner ? cmd->owner : NULL,
         .due = cmd->has_due ? cmd->due : NULL,
@@ -65,6 +76,13 @@ void do_action_update(ctx *c, session *s, const forum_command *cmd)
                   "action %lld does not exist in this session or an earlier one of its "
                   "programme",
                   (long long)cmd->action_id);
+        return;
+    }
+    if (cur->session->cfg.status == S_ARCHIVED) {
+        set_error(r, FORUM_E_SESSION_CLOSED, "action_id",
+                  "action %lld belongs to archived session %s, whose record is read-only; record "
+                  "the follow-up as a new action with follows_action_id",
+                  (long long)cmd->action_id, cur->session->code);
         return;
     }
     if (!check_action_fields(c, cur->session, cmd))

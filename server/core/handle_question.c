@@ -28,12 +28,9 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
         return;
     }
     if (cmd->parent_id) {
-        question *parent = find_question(st, cmd->parent_id);
-        if (!parent || parent->session != s) {
-            set_error(r, FORUM_E_NOT_FOUND, "parent_id",
-                      "question %lld does not exist in this session", (long long)cmd->parent_id);
+        question *parent = request_question(c, s, cmd->parent_id, "parent_id");
+        if (!parent)
             return;
-        }
         if (!is_public_state(parent->state)) {
             set_error(r, FORUM_E_CONFLICT, "parent_id",
                       "follow-ups can only be asked about public questions");
@@ -102,7 +99,7 @@ void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
 {
     forum_result *r = c->res;
     bool staff = is_staff(a);
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     if (!cmd->text || !*cmd->text) {
@@ -150,7 +147,7 @@ void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
 void do_withdraw(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     if (strcmp(q->viewer_id, a->viewer_id) != 0) {
@@ -179,7 +176,7 @@ void do_withdraw(ctx *c, session *s, const forum_actor *a, const forum_command *
 void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd, bool add)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     int64_t vk = viewer_key(c->st, a->viewer_id);
@@ -203,7 +200,7 @@ void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd,
 void do_approve(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     if (q->state != Q_PENDING) {
@@ -226,7 +223,7 @@ void do_approve(ctx *c, session *s, const forum_command *cmd)
 void do_dismiss(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
@@ -254,7 +251,7 @@ void do_dismiss(ctx *c, session *s, const forum_command *cmd)
 void do_star(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     undo_question(undo_begin(c, "star"), q, -1);
@@ -273,10 +270,10 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
     forum_state *st = c->st;
-    question *q = request_question(st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
-    question *into = request_question(st, s, cmd->into_id, "into_id", r);
+    question *into = request_question(c, s, cmd->into_id, "into_id");
     if (!into)
         return;
     if (q == into) {
@@ -295,6 +292,14 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
         return;
     }
     bool was_public = is_public_state(q->state);
+    if (was_public && !is_public_state(into->state)) {
+        /* The merged question's audience would receive the target: it must be public too. */
+        set_error(r, FORUM_E_CONFLICT, "into_id",
+                  "a published question can be merged only into a published one; approve "
+                  "question %lld first",
+                  (long long)into->id);
+        return;
+    }
     cJSON *rec = undo_begin(c, "merge");
     undo_question(rec, q, Q_DISMISSED);
     cJSON *mv = cJSON_AddObjectToObject(rec, "merge");
@@ -379,7 +384,7 @@ oom:
 void do_onair_set(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     if (s->on_air == q->id) {
@@ -434,7 +439,7 @@ oom:
 void do_answered(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
-    question *q = request_question(c->st, s, cmd->question_id, "question_id", r);
+    question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
     bool airing = s->on_air == q->id;

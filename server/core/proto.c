@@ -828,7 +828,8 @@ static int read_action_fields(decoder *d, const cJSON *obj)
 
 static int decode_action_create(decoder *d, const cJSON *obj)
 {
-    if (read_text(d, obj, "text", true, rule_question(d, EMPTY_ERROR), &d->cmd->text, NULL) < 0)
+    if (read_text(d, obj, "text", true, rule_question(d, EMPTY_ERROR), &d->cmd->text, NULL) < 0 ||
+        read_id(d, obj, "follows_action_id", false, &d->cmd->follows_action_id, NULL) < 0)
         return -1;
     return read_action_fields(d, obj);
 }

@@ -774,8 +774,11 @@ static void follow_up_needs_public_parent_in_session(void)
     c.text = "Follow-up";
     c.parent_id = 999;
     CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "parent_id"));
+    /* Another viewer's held question does not exist for viewer_b (errors reveal nothing of
+     * questions a viewer cannot see); its author is told it is not public. */
     c.parent_id = held;
-    CHECK(fails_with(&viewer_b, &c, FORUM_E_CONFLICT, "parent_id"));
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "parent_id"));
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_CONFLICT, "parent_id"));
     /* A question of another session is not found here. */
     char other[FORUM_CODE_MAX];
     create_session(false, other);
@@ -864,6 +867,32 @@ static void author_edits_and_withdraws_own_question(void)
     teardown();
 }
 
+/* A viewer referring to a question it may not see (another viewer's pending question) is told
+ * it does not exist, never its state; its own pending question it may still edit. */
+static void errors_reveal_nothing_of_questions_a_viewer_cannot_see(void)
+{
+    setup_with(true, true);
+    int64_t held = submit_as(&viewer_a, "Still under review", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_EDIT, held);
+    c.text = "Changed by someone else";
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "question_id"));
+    forum_result r = run(&viewer_b, &c);
+    CHECK(strstr(r.message, "pending") == NULL && strstr(r.message, "review") == NULL);
+    forum_result_free(&r);
+    c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, held);
+    CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "question_id"));
+    CHECK(vote(&viewer_b, held, true) == FORUM_E_NOT_FOUND);
+    CHECK(vote(&viewer_b, held, false) == FORUM_E_NOT_FOUND);
+    /* the same id and a never-used one are indistinguishable */
+    CHECK(vote(&viewer_b, held + 1000, true) == FORUM_E_NOT_FOUND);
+    c = cmd_q(FORUM_CMD_QUESTION_EDIT, held);
+    c.text = "Still under review, now clearer";
+    CHECK(try(&viewer_a, &c) == FORUM_OK);
+    /* staff see everything */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_STAR, held) == FORUM_OK);
+    teardown();
+}
+
 static void pending_withdraw_is_private(void)
 {
     setup_with(true, true);
@@ -942,7 +971,8 @@ static void votes_only_on_published_questions(void)
 {
     setup();
     int64_t held = submit_as(&viewer_a, "spam question", NULL);
-    CHECK(vote(&viewer_b, held, true) == FORUM_E_CONFLICT);
+    CHECK(vote(&viewer_b, held, true) == FORUM_E_NOT_FOUND); /* not visible to viewer_b */
+    CHECK(vote(&viewer_a, held, true) == FORUM_E_CONFLICT);  /* the author's own: not published */
     int64_t q = submit_as(&viewer_a, "Good question", NULL);
     CHECK(vote(&viewer_b, q, true) == FORUM_OK);
     CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, q) == FORUM_OK);
@@ -1057,6 +1087,31 @@ static void merge_rules(void)
     CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q2) == FORUM_OK);
     c.into_id = q2;
     CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "into_id"));
+    teardown();
+}
+
+/* Merging a published question into a pending one would show the unreviewed target to the
+ * audience of the merged one: refused. Pending into pending stays staff business. */
+static void merge_keeps_pending_targets_private(void)
+{
+    setup_with(true, true); /* premoderation: submissions wait for review */
+    int64_t pending = submit_as(&viewer_a, "Unreviewed duplicate", NULL);
+    int64_t pending2 = submit_as(&viewer_b, "Another unreviewed one", NULL);
+    int64_t published = submit_as(&viewer_b, "Reviewed question", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_APPROVE, published) == FORUM_OK);
+    size_t before = n_log;
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_MERGE, published);
+    c.into_id = pending;
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "into_id"));
+    CHECK(n_log == before);
+    CHECK_STR(state_of(published), "published");
+    c = cmd_q(FORUM_CMD_QUESTION_MERGE, pending2);
+    c.into_id = pending;
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    for (size_t i = 0; i < r.n_events; i++)
+        CHECK(r.events[i].audience != FORUM_AUD_PUBLIC);
+    forum_result_free(&r);
     teardown();
 }
 
@@ -2196,6 +2251,61 @@ static void archived_session_refuses_outcome_writes_but_not_erasure(void)
     teardown();
 }
 
+/* An archived session's commitments stay what was promised: a later show cannot rewrite them;
+ * its follow-up is a new item that points back (follows_action_id) and carries the new status. */
+static void archived_commitments_are_followed_up_by_new_items(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "When will the lift be installed?", NULL);
+    int64_t a = create_action(&moderator, q, "Install the lift by June", "Housing office", NULL);
+    forum_cmd_type steps[] = {FORUM_CMD_SESSION_START, FORUM_CMD_SESSION_END,
+                              FORUM_CMD_SESSION_ARCHIVE};
+    for (size_t i = 0; i < 3; i++) {
+        forum_command c = cmd_of(steps[i]);
+        CHECK(try(&producer, &c) == FORUM_OK);
+    }
+    char next[FORUM_CODE_MAX];
+    create_sibling_session(now_ms + 7 * 86400000LL, next);
+    forum_actor next_mod = make_staff(FORUM_ROLE_MODERATOR, next, "Mia");
+    forum_command c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a;
+    c.has_status = true;
+    c.status = FORUM_ACTION_DONE;
+    c.text = "Install the lift by December";
+    size_t before = n_log;
+    CHECK(fails_with(&next_mod, &c, FORUM_E_SESSION_CLOSED, "action_id"));
+    CHECK(n_log == before);
+    /* the open item is listed for the next show until it is followed up */
+    cJSON *snap = forum_snapshot(st, &next_mod, next);
+    CHECK(array_len(snap, "open_actions") == 1);
+    cJSON_Delete(snap);
+    c = cmd_of(FORUM_CMD_ACTION_CREATE);
+    c.text = "Lift: works start in July";
+    c.follows_action_id = a;
+    c.has_status = true;
+    c.status = FORUM_ACTION_IN_PROGRESS;
+    forum_result r = run(&next_mod, &c);
+    CHECK(r.err == FORUM_OK);
+    const cJSON *made = cJSON_GetObjectItem(r.ack, "action");
+    CHECK(json_int(made, "follows_action_id") == a);
+    CHECK_STR(json_s(made, "session"), next);
+    forum_result_free(&r);
+    snap = forum_snapshot(st, &next_mod, next);
+    CHECK(array_len(snap, "open_actions") == 0);
+    CHECK(array_len(snap, "actions") == 1);
+    cJSON_Delete(snap);
+    /* the archived record is unchanged */
+    snap = snapshot_of(&moderator);
+    const cJSON *orig = cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "actions"), 0);
+    CHECK_STR(json_s(orig, "text"), "Install the lift by June");
+    CHECK_STR(json_s(orig, "status"), "open");
+    cJSON_Delete(snap);
+    /* a follow-up must point at an earlier session's item of the same programme */
+    c.follows_action_id = 9999;
+    CHECK(fails_with(&next_mod, &c, FORUM_E_NOT_FOUND, "follows_action_id"));
+    teardown();
+}
+
 static void viewer_erase_removes_name_and_device_id_but_keeps_questions(void)
 {
     setup();
@@ -2308,6 +2418,7 @@ int main(void)
     TEST(staff_submission_on_behalf_of_a_caller);
     TEST(questions_per_session_limit);
     TEST(author_edits_and_withdraws_own_question);
+    TEST(errors_reveal_nothing_of_questions_a_viewer_cannot_see);
     TEST(pending_withdraw_is_private);
     TEST(on_air_question_cannot_be_withdrawn);
     TEST(author_edit_with_blocked_word_goes_back_to_review);
@@ -2316,6 +2427,7 @@ int main(void)
     TEST(flush_coalesces_many_votes_into_one_event);
     TEST(merge_moves_votes_without_double_counting);
     TEST(merge_rules);
+    TEST(merge_keeps_pending_targets_private);
     TEST(queue_set_validates_its_list);
     TEST(onair_next_takes_head_of_queue);
     TEST(onair_set_rules);
@@ -2345,6 +2457,7 @@ int main(void)
     TEST(open_commitments_reach_the_next_session);
     TEST(carry_over_copies_unanswered_public_questions_once);
     TEST(archived_session_refuses_outcome_writes_but_not_erasure);
+    TEST(archived_commitments_are_followed_up_by_new_items);
     TEST(viewer_erase_removes_name_and_device_id_but_keeps_questions);
     TEST(peak_viewers_only_grows_while_open_or_live);
     return check_summary();
