@@ -137,6 +137,18 @@ static void job_free(job *j)
 
 static void send_missed_from_db(client *cl, int64_t from, int64_t upto);
 
+/* A moderator key stops working at once when it is rotated: every connection of session code
+ * that joined with another key than the current one is closed (its requests are refused in
+ * the meantime, see on_message). */
+static void close_rotated_moderators(dispatch *d, const char *code)
+{
+    const char *current = forum_moderator_key_hash(d->st, code);
+    for (client *cl = d->clients; cl; cl = cl->next)
+        if (cl->hello_done && cl->actor.role == FORUM_ROLE_MODERATOR && !cl->closed &&
+            strcmp(cl->actor.session, code) == 0 && (!current || strcmp(cl->key_hash, current)))
+            net_close(cl->conn, 1008, "the moderator key was rotated");
+}
+
 void note_peak_pending(dispatch *d, const char *code)
 {
     if (strlen(code) >= FORUM_CODE_MAX)
@@ -275,8 +287,11 @@ void job_done(store_batch *b, int rc)
         return;
     }
     if (rc == 0) {
-        for (size_t i = 0; i < b->n_events; i++)
+        for (size_t i = 0; i < b->n_events; i++) {
             hub_publish(disp->hub, &b->events[i]);
+            if (strcmp(b->events[i].kind, "session.changed") == 0)
+                close_rotated_moderators(disp, b->events[i].session);
+        }
         if (j->pos > disp->committed_pos && (j->kind != JOB_REPLICA || j->counts_pos))
             disp->committed_pos = j->pos;
     }
@@ -474,6 +489,8 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
         }
     }
     cl->actor = a;
+    if (a.role == FORUM_ROLE_MODERATOR)
+        snprintf(cl->key_hash, sizeof cl->key_hash, "%s", forum_moderator_key_hash(d->st, code));
     cl->hello_done = true;
     cl->sub.role = a.role;
     snprintf(cl->sub.viewer_id, sizeof cl->sub.viewer_id, "%s", a.viewer_id);
@@ -563,6 +580,15 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
         reply_error(d, cl, cmd.id, FORUM_E_UNAUTHORIZED, NULL, "send hello first", 0);
         forum_command_free(&cmd);
         return;
+    }
+    if (cl->actor.role == FORUM_ROLE_MODERATOR) {
+        const char *current = forum_moderator_key_hash(d->st, cl->actor.session);
+        if (!current || strcmp(cl->key_hash, current) != 0) {
+            reply_error(d, cl, cmd.id, FORUM_E_UNAUTHORIZED, "token",
+                        "the moderator key was rotated; join again with the new key", 0);
+            forum_command_free(&cmd);
+            return;
+        }
     }
     if (!forum_submit_is_repeat(d->st, &cl->actor, &cmd) && rate_limited(d, cl, cmd.type, &retry)) {
         reply_error(d, cl, cmd.id, FORUM_E_RATE_LIMITED, NULL, "too many requests; slow down",

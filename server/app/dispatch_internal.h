@@ -82,6 +82,7 @@ struct client {
     bool closed;
     bool hello_done;
     forum_actor actor;
+    char key_hash[65]; /* moderators: the hash of the key they joined with */
     int64_t opened_at;
     auth_bucket msg_bucket;
     int refused_in_a_row; /* frames refused for rate or as non-JSON since the last good one */

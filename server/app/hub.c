@@ -193,6 +193,13 @@ void hub_publish(hub *h, const forum_event *ev)
         entry_clear(&e);
         return;
     }
+    /* An erasure rewrote every stored trace of the viewer: the ring's copies still hold them,
+     * so it is emptied and later resumes are served from the database (or a snapshot). */
+    if (strcmp(ev->kind, "viewer.erased") == 0) {
+        for (size_t i = 0; i < hs->ring_count; i++)
+            entry_clear(&hs->ring[(hs->ring_head + i) % h->ring_cap]);
+        hs->ring_head = hs->ring_count = 0;
+    }
     /* Viewers are walked only for events some viewer may see (not votes, not staff-only), and
      * before staff, whose ack follows the event: a moderator who sees its ack has had the
      * viewers' copies queued first. */

@@ -141,3 +141,31 @@ test('erase works on archived sessions and names the other sessions', { timeout:
   const bad = await producer.request('viewer.erase', { session: first.code, viewer_id: 'nobody' });
   assert.equal(bad.code, 'bad_request');
 });
+
+test('after an erasure, resuming from the start replays nothing of the erased viewer', { timeout: 60000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const { producer, code, moderatorKey } = await setupSession(h, srv, {});
+  const mod = await h.moderator(srv, code, moderatorKey);
+  const her = await h.viewer(srv, code, { name: NAME });
+  const vid = her.viewerId;
+  const q = (await her.ok('question.submit', { text: '请问社区食堂几点开门？' })).question;
+  await mod.ok('question.star', { question_id: q.id, starred: true });
+  await producer.ok('viewer.erase', { session: code, viewer_id: vid });
+  await marker(mod, [mod], 'after-erase');
+  // Everything since the session began, to a viewer and to staff, from the server's memory
+  // of recent events or from the database: the erased name and device id appear nowhere.
+  for (const role of ['viewer', 'moderator']) {
+    const c = role === 'viewer'
+      ? await h.viewer(srv, code, { name: '路人', resume_from: 0 })
+      : await h.join(srv, code, 'moderator', moderatorKey, { name: '复看', resume_from: 0 });
+    assert.equal(c.welcome.resumed, true, `${role}: resumed, not a fresh snapshot`);
+    const upto = c.welcome.seq;
+    await c.waitFor((m) => m.type === 'event' && m.seq === upto || c.lastSeq() >= upto, 5000, 0,
+      `${role}: events up to ${upto}`).catch(() => {});
+    const text = c.raw.join('\n');
+    assert.ok(c.events().length > 0, `${role}: events were replayed`);
+    assert.ok(!text.includes(NAME), `${role}: the erased name was replayed: ${text.slice(0, 600)}`);
+    assert.ok(!text.includes(vid), `${role}: the erased viewer id was replayed`);
+  }
+});

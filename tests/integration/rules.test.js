@@ -58,7 +58,9 @@ test('question states: who may edit, withdraw, vote, air, answer', { timeout: 30
   // votes: published only; removing always allowed; repeats are acked no-ops
   await e.expect(other, 'vote.add', { question_id: q1 }, 'conflict', 'answered question');
   await e.expect(other, 'vote.remove', { question_id: q1 }, 'ack', 'removing is always allowed');
-  await e.expect(other, 'vote.add', { question_id: q2 }, 'conflict', 'withdrawn question');
+  // docs: a viewer may refer only to questions it can see; a withdrawn one is not_found to others
+  await e.expect(other, 'vote.add', { question_id: q2 }, 'not_found', 'another viewer\'s withdrawn question');
+  await e.expect(author, 'vote.add', { question_id: q2 }, 'conflict', 'own withdrawn question');
   await e.expect(author, 'vote.add', { question_id: q3.id }, ['conflict', 'not_found'], 'pending question');
   await e.expect(other, 'vote.add', { question_id: q4.id }, 'ack');
   await e.expect(other, 'vote.add', { question_id: q4.id }, 'ack', 'repeat');
