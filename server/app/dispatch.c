@@ -289,7 +289,7 @@ void job_done(store_batch *b, int rc)
     if (rc == 0) {
         for (size_t i = 0; i < b->n_events; i++) {
             hub_publish(disp->hub, &b->events[i]);
-            if (strcmp(b->events[i].kind, "session.changed") == 0)
+            if (b->events[i].kind == FORUM_EV_SESSION_CHANGED)
                 close_rotated_moderators(disp, b->events[i].session);
         }
         if (j->pos > disp->committed_pos && (j->kind != JOB_REPLICA || j->counts_pos))

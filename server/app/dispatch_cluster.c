@@ -205,7 +205,7 @@ static void on_cluster_entries(void *arg, cluster_entry *es, size_t n)
         if (ev->seq != last + 1 || forum_replay(d->st, ev) != 0) {
             fprintf(stderr, "forumd: log entry %lld (%s seq %lld, %s) cannot be applied here\n",
                     (long long)es[i].pos, ev->session[0] ? ev->session : "studio",
-                    (long long)ev->seq, ev->kind);
+                    (long long)ev->seq, forum_kind_name(ev->kind));
             d->replica_errors++;
             forum_event_clear(ev);
             continue;

@@ -33,7 +33,7 @@ static cJSON *producer_snapshot(const forum_state *st, const char *code)
 static int add_event(void *arg, const forum_event *ev)
 {
     cJSON *events = arg;
-    char *text = proto_encode_event(ev, PROTO_VIEW_STAFF);
+    char *text = proto_encode_event(ev, FORUM_VIEW_STAFF);
     cJSON *obj = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (!obj)
@@ -123,21 +123,23 @@ static void first_airing(facts *f, qfacts *q, const forum_event *ev)
 static int note_event(void *arg, const forum_event *ev)
 {
     facts *f = arg;
-    const cJSON *p = ev->payload;
-    if (strcmp(ev->kind, "panel.changed") == 0) {
-        f->segment = num(cJSON_GetObjectItemCaseSensitive(p, "panel"), "segment_id");
-    } else if (strcmp(ev->kind, "onair.changed") == 0) {
-        int64_t id = num(p, "question_id");
-        if (id > 0)
-            first_airing(f, find_facts(f, id), ev);
-    } else if (strcmp(ev->kind, "question.answered") == 0) {
+    switch (ev->kind) {
+    case FORUM_EV_PANEL_CHANGED: f->segment = ev->p.panel.segment_id; break;
+    case FORUM_EV_ONAIR_CHANGED:
+        if (ev->p.question_id > 0)
+            first_airing(f, find_facts(f, ev->p.question_id), ev);
+        break;
+    case FORUM_EV_QUESTION_ANSWERED:
         /* answered without going on air: it was dealt with at this point of the show */
-        first_airing(f, find_facts(f, num(cJSON_GetObjectItemCaseSensitive(p, "question"), "id")),
-                     ev);
-    } else if (strcmp(ev->kind, "question.published") == 0) {
-        qfacts *q = find_facts(f, num(cJSON_GetObjectItemCaseSensitive(p, "question"), "id"));
+        first_airing(f, find_facts(f, ev->p.question.q.id), ev);
+        break;
+    case FORUM_EV_QUESTION_PUBLISHED: {
+        qfacts *q = find_facts(f, ev->p.question.q.id);
         if (q)
             q->published = true;
+        break;
+    }
+    default: break; /* the minutes read the rest from the final state */
     }
     return 0;
 }

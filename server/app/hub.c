@@ -171,19 +171,19 @@ static void render(ring_entry *e, const forum_event *ev)
     snprintf(e->subject, sizeof e->subject, "%s", ev->subject);
     if (ev->audience == FORUM_AUD_NOBODY)
         return;
-    e->staff = net_msg_take(proto_encode_event(ev, PROTO_VIEW_STAFF));
+    e->staff = net_msg_take(proto_encode_event(ev, FORUM_VIEW_STAFF));
     if (ev->audience == FORUM_AUD_PUBLIC)
-        e->public_ = net_msg_take(proto_encode_event(ev, PROTO_VIEW_PUBLIC));
+        e->public_ = net_msg_take(proto_encode_event(ev, FORUM_VIEW_PUBLIC));
     if (ev->subject[0] &&
         (ev->audience == FORUM_AUD_PUBLIC || ev->audience == FORUM_AUD_STAFF_AND_SUBJECT))
-        e->subject_view = net_msg_take(proto_encode_event(ev, PROTO_VIEW_SUBJECT));
+        e->subject_view = net_msg_take(proto_encode_event(ev, FORUM_VIEW_SUBJECT));
 }
 
 void hub_publish(hub *h, const forum_event *ev)
 {
     ring_entry e;
     render(&e, ev);
-    if (ev->session[0] == '\0' || strcmp(ev->kind, "session.changed") == 0) {
+    if (ev->session[0] == '\0' || ev->kind == FORUM_EV_SESSION_CHANGED) {
         for (hub_sub *s = h->studio; s; s = s->next_)
             if (e.staff)
                 net_send(s->conn, e.staff);
@@ -195,7 +195,7 @@ void hub_publish(hub *h, const forum_event *ev)
     }
     /* An erasure rewrote every stored trace of the viewer: the ring's copies still hold them,
      * so it is emptied and later resumes are served from the database (or a snapshot). */
-    if (strcmp(ev->kind, "viewer.erased") == 0) {
+    if (ev->kind == FORUM_EV_VIEWER_ERASED) {
         for (size_t i = 0; i < hs->ring_count; i++)
             entry_clear(&hs->ring[(hs->ring_head + i) % h->ring_cap]);
         hs->ring_head = hs->ring_count = 0;

@@ -341,7 +341,7 @@ static int replay_one(void *arg, const forum_event *ev)
     if (forum_replay(r->st, ev) != 0) {
         fprintf(stderr, "forumd: cannot replay event %s #%lld (%s): the database holds data this "
                 "forumd does not understand\n", ev->session[0] ? ev->session : "(studio)",
-                (long long)ev->seq, ev->kind);
+                (long long)ev->seq, forum_kind_name(ev->kind));
         return -1;
     }
     r->count++;

@@ -117,29 +117,32 @@ static void node_channel(char *buf, size_t cap, const char *name)
 
 char *cluster_event_encode(const forum_event *ev)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "s", ev->session);
-    cJSON_AddNumberToObject(o, "q", (double)ev->seq);
-    cJSON_AddNumberToObject(o, "t", (double)ev->at);
-    cJSON_AddNumberToObject(o, "o", (double)ev->offset_ms);
-    cJSON_AddStringToObject(o, "a", ev->actor);
-    cJSON_AddStringToObject(o, "k", ev->kind);
-    cJSON_AddNumberToObject(o, "u", (double)ev->audience);
+    jsonw w = {0};
+    bool f = true;
+    jsonw_put(&w, "{", 1);
+    jsonw_kv_str(&w, &f, "s", ev->session);
+    jsonw_kv_int(&w, &f, "q", ev->seq);
+    jsonw_kv_int(&w, &f, "t", ev->at);
+    jsonw_kv_int(&w, &f, "o", ev->offset_ms);
+    jsonw_kv_str(&w, &f, "a", ev->actor);
+    jsonw_kv_str(&w, &f, "k", forum_kind_name(ev->kind));
+    jsonw_kv_int(&w, &f, "u", (int64_t)ev->audience);
     if (ev->subject[0])
-        cJSON_AddStringToObject(o, "j", ev->subject);
+        jsonw_kv_str(&w, &f, "j", ev->subject);
     if (ev->request_id[0])
-        cJSON_AddStringToObject(o, "r", ev->request_id);
+        jsonw_kv_str(&w, &f, "r", ev->request_id);
     if (ev->erased_viewer_id[0])
-        cJSON_AddStringToObject(o, "e", ev->erased_viewer_id);
-    cJSON *p = ev->payload ? cJSON_Duplicate(ev->payload, 1) : cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "p", p);
-    if (ev->secret)
-        cJSON_AddItemToObject(o, "x", cJSON_Duplicate(ev->secret, 1));
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return text;
+        jsonw_kv_str(&w, &f, "e", ev->erased_viewer_id);
+    jsonw_key(&w, &f, "p");
+    bool g = true;
+    jsonw_put(&w, "{", 1);
+    forum_event_write_payload(&w, &g, ev, FORUM_VIEW_STAFF);
+    jsonw_put(&w, "}", 1);
+    jsonw_key(&w, &f, "x");
+    if (!forum_event_write_secret(&w, ev))
+        jsonw_put(&w, "null", 4);
+    jsonw_put(&w, "}", 1);
+    return jsonw_finish(&w);
 }
 
 static bool copy_str(const cJSON *o, const char *key, char *dst, size_t cap, bool required)
@@ -173,22 +176,21 @@ int cluster_event_decode(const char *text, size_t len, forum_event *ev)
         return -1;
     }
     int64_t aud = 0;
+    char kind[40];
     bool ok = copy_str(o, "s", ev->session, sizeof ev->session, true) &&
               get_num(o, "q", &ev->seq) && ev->seq > 0 && get_num(o, "t", &ev->at) &&
               get_num(o, "o", &ev->offset_ms) &&
               copy_str(o, "a", ev->actor, sizeof ev->actor, true) &&
-              copy_str(o, "k", ev->kind, sizeof ev->kind, true) && get_num(o, "u", &aud) &&
-              aud >= FORUM_AUD_PUBLIC && aud <= FORUM_AUD_NOBODY &&
+              copy_str(o, "k", kind, sizeof kind, true) &&
+              (ev->kind = forum_kind_from_name(kind)) != FORUM_EV__COUNT &&
+              get_num(o, "u", &aud) && aud >= FORUM_AUD_PUBLIC && aud <= FORUM_AUD_NOBODY &&
               copy_str(o, "j", ev->subject, sizeof ev->subject, false) &&
               copy_str(o, "r", ev->request_id, sizeof ev->request_id, false) &&
-              copy_str(o, "e", ev->erased_viewer_id, sizeof ev->erased_viewer_id, false) &&
-              cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "p"));
+              copy_str(o, "e", ev->erased_viewer_id, sizeof ev->erased_viewer_id, false);
     if (ok) {
         ev->audience = (forum_audience)aud;
-        ev->payload = cJSON_DetachItemFromObjectCaseSensitive(o, "p");
-        cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x");
-        if (cJSON_IsObject(x))
-            ev->secret = cJSON_DetachItemFromObjectCaseSensitive(o, "x");
+        ok = forum_event_decode(ev, cJSON_GetObjectItemCaseSensitive(o, "p"),
+                                cJSON_GetObjectItemCaseSensitive(o, "x")) == 0;
     }
     cJSON_Delete(o);
     return ok ? 0 : -1;

@@ -174,7 +174,7 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         if (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE) {
             set_error(&res, FORUM_E_SESSION_CLOSED, NULL,
                       "this session is not taking questions or votes (it is %s)",
-                      STATUS_NAMES[s->cfg.status]);
+                      FORUM_STATUS_NAMES[s->cfg.status]);
             return res;
         }
     }
@@ -272,7 +272,7 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         break;
     }
 out:
-    cJSON_Delete(c.secret);
+    forum_arena_free(&c.scratch);
     if (res.err != FORUM_OK) {
         /* Validation precedes every event, so events exist here only after an allocation
          * failure mid-batch; they are already applied and must still be committed. */
@@ -294,16 +294,17 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
     for (size_t i = 0; i < st->n_sessions; i++) {
         session *s = st->sessions[i];
         if (s->n_dirty_questions) {
-            cJSON *payload = cJSON_CreateObject();
-            cJSON *counts = cJSON_AddObjectToObject(payload, "counts");
+            forum_count *counts =
+                forum_arena_alloc(&c.scratch, s->n_dirty_questions * sizeof *counts);
+            size_t k = 0;
             for (size_t j = 0; counts && j < s->n_dirty_questions; j++) {
                 const question *q = find_question(st, s->dirty_questions[j]);
-                char key[24];
-                snprintf(key, sizeof key, "%lld", (long long)s->dirty_questions[j]);
                 if (q)
-                    add_int(counts, key, (int64_t)q->voters.len);
+                    counts[k++] = (forum_count){q->id, (int64_t)q->voters.len};
             }
-            emit(&c, s, "votes.changed", payload, FORUM_AUD_PUBLIC, NULL);
+            forum_payload payload = {.counts = {counts, k}};
+            if (counts)
+                emit(&c, s, FORUM_EV_VOTES_CHANGED, &payload, true, NULL);
         }
         for (size_t j = 0; j < s->n_polls; j++) {
             const poll *p = s->polls[j];
@@ -311,6 +312,7 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
                 emit_poll(&c, s, p);
         }
     }
+    forum_arena_free(&c.scratch);
     *out = res.events;
     *n = res.n_events;
     return res.n_events - before;
@@ -328,10 +330,8 @@ size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers, co
     res.n_events = *n;
     ctx c = {.st = st, .env = env, .res = &res};
     snprintf(c.actor, sizeof c.actor, "system");
-    cJSON *payload = cJSON_CreateObject();
-    if (payload)
-        add_int(payload, "viewers", viewers);
-    int rc = emit(&c, s, "viewers.peak", payload, FORUM_AUD_STAFF, NULL);
+    forum_payload payload = {.viewers = viewers};
+    int rc = emit(&c, s, FORUM_EV_VIEWERS_PEAK, &payload, false, NULL);
     *out = res.events;
     *n = res.n_events;
     return rc == 0 ? 1 : 0;

@@ -12,11 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#define FORUM_CODE_MAX 16        /* join code buffer ("K7M3PQ" + NUL; "" is the studio log) */
-#define FORUM_VIEWER_ID_MAX 24   /* "v" + 16 hex + NUL */
-#define FORUM_REQUEST_ID_MAX 65  /* client request ids: 1..64 bytes */
-#define FORUM_NAME_BYTES 161     /* 40 code points of up to 4 bytes + NUL */
-#define FORUM_ACTOR_MAX 200      /* "viewer:<id>", "moderator:<name>", "producer" */
+#include "event.h"
 
 /* Error vocabulary shared by proto (decoding) and forum (rules). Wire names in proto.c. */
 typedef enum forum_err {
@@ -59,10 +55,6 @@ typedef enum forum_role {
     FORUM_ROLE_PRODUCER,
 } forum_role;
 
-typedef enum forum_category { FORUM_CAT_QUESTION = 0, FORUM_CAT_NEED, FORUM_CAT_SUGGESTION } forum_category;
-typedef enum forum_source {
-    FORUM_SRC_WEB = 0, FORUM_SRC_PHONE, FORUM_SRC_PAPER, FORUM_SRC_VISIT, FORUM_SRC_CARRIED
-} forum_source;
 
 /* Who is acting. Filled by the dispatcher from the connection's hello. */
 typedef struct forum_actor {
@@ -207,43 +199,9 @@ typedef struct forum_command {
     char *path;
 } forum_command;
 
-typedef enum forum_action_status {
-    FORUM_ACTION_OPEN = 0, FORUM_ACTION_IN_PROGRESS, FORUM_ACTION_DONE
-} forum_action_status;
 
 void forum_command_free(forum_command *cmd);
 
-/* Who may receive an event. The payload is stored in the staff rendering; proto renders the
- * public and subject views from it (dropping staff-only fields, setting "mine"). */
-typedef enum forum_audience {
-    FORUM_AUD_PUBLIC = 0,        /* everyone subscribed to the session */
-    FORUM_AUD_STAFF_AND_SUBJECT, /* moderators, producers, and the viewer named in subject */
-    FORUM_AUD_STAFF,             /* moderators and producers */
-    FORUM_AUD_NOBODY,            /* persisted only (individual votes and ballots) */
-} forum_audience;
-
-/* One entry of a session's transcript. Produced by forum_apply (seq, at, offset_ms assigned),
- * stored by store, fanned out by hub. */
-typedef struct forum_event {
-    char session[FORUM_CODE_MAX]; /* "" = the studio log (program.changed) */
-    int64_t seq;                  /* per session, gap-free */
-    int64_t at;                   /* ms epoch */
-    int64_t offset_ms;            /* ms since session.start, -1 before the session went live */
-    char actor[FORUM_ACTOR_MAX];  /* "viewer:<id>", "moderator:<name>", "producer", "system" */
-    char kind[32];                /* "question.submitted", "votes.changed", ... */
-    cJSON *payload;               /* owned; event fields beside the envelope, staff rendering */
-    forum_audience audience;
-    char subject[FORUM_VIEWER_ID_MAX];         /* the viewer concerned (author/voter), "" none */
-    char request_id[FORUM_REQUEST_ID_MAX];     /* question.submitted: the client id, "" none */
-    cJSON *secret;                /* owned, may be NULL: stored, never sent or exported
-                                     (e.g. {"moderator_key_hash": "..."}) */
-    char erased_viewer_id[FORUM_VIEWER_ID_MAX]; /* viewer.erased only, transient: the viewer id
-                                     being erased. Never stored, sent or replayed: the store
-                                     rewrites every stored trace of it to the placeholder in
-                                     the payload's "viewer_id", in the same transaction. */
-} forum_event;
-
-void forum_event_clear(forum_event *ev); /* frees payload and secret */
 
 typedef struct forum_env {
     int64_t now_ms;

@@ -12,17 +12,13 @@
 #include "auth.h"
 #include "utf8.h"
 
-int emit_in(ctx *c, const char *code, const char *kind, cJSON *payload, forum_audience audience,
+int emit_in(ctx *c, const char *code, forum_kind kind, const forum_payload *p, bool visible,
             const char *subject, const char *request_id)
 {
     forum_result *r = c->res;
     forum_event *grown = realloc(r->events, (r->n_events + 1) * sizeof *grown);
-    if (!grown || !payload) {
-        if (grown)
-            r->events = grown;
-        cJSON_Delete(payload);
+    if (!grown)
         return -1;
-    }
     r->events = grown;
     forum_event *ev = &r->events[r->n_events];
     memset(ev, 0, sizeof *ev);
@@ -31,18 +27,19 @@ int emit_in(ctx *c, const char *code, const char *kind, cJSON *payload, forum_au
     ev->seq = (code[0] ? (s ? s->seq : 0) : c->st->studio_seq) + 1;
     ev->at = c->env->now_ms;
     snprintf(ev->actor, sizeof ev->actor, "%s", c->actor);
-    snprintf(ev->kind, sizeof ev->kind, "%s", kind);
-    ev->payload = payload;
-    ev->audience = audience;
+    ev->kind = kind;
+    ev->p = *p;
+    ev->audience = forum_kind_audience(kind, visible);
     snprintf(ev->subject, sizeof ev->subject, "%s", subject ? subject : "");
     snprintf(ev->request_id, sizeof ev->request_id, "%s", request_id ? request_id : "");
     ev->secret = c->secret;
-    c->secret = NULL;
+    memset(&c->secret, 0, sizeof c->secret);
     if (c->erased_viewer_id) {
         snprintf(ev->erased_viewer_id, sizeof ev->erased_viewer_id, "%s", c->erased_viewer_id);
         c->erased_viewer_id = NULL;
     }
-    if (apply_event(c->st, ev) < 0) {
+    /* The event owns copies of what its payload points at before the state changes under it. */
+    if (forum_event_own(ev) < 0 || apply_event(c->st, ev) < 0) {
         forum_event_clear(ev);
         return -1;
     }
@@ -52,57 +49,76 @@ int emit_in(ctx *c, const char *code, const char *kind, cJSON *payload, forum_au
     return 0;
 }
 
-int emit(ctx *c, session *s, const char *kind, cJSON *payload, forum_audience audience,
+int emit(ctx *c, session *s, forum_kind kind, const forum_payload *p, bool visible,
          const char *subject)
 {
-    return emit_in(c, s->code, kind, payload, audience, subject, NULL);
+    return emit_in(c, s->code, kind, p, visible, subject, NULL);
 }
 
-cJSON *question_payload(const question *q)
+forum_question_rec question_rec(const question *q)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o)
-        cJSON_AddItemToObject(o, "question", question_json(q, true, false));
-    return o;
+    forum_question_rec r = {
+        .id = q->id,
+        .session = q->session->code,
+        .text = q->text ? q->text : "",
+        .author = q->author,
+        .answer_note = q->answer_note,
+        .carried_from = q->carried_from,
+        .viewer_id = q->viewer_id,
+        .to = q->to,
+        .parent_id = q->parent_id,
+        .created_at = q->created_at,
+        .merged_into = q->merged_into,
+        .carried_question_id = q->carried_question_id,
+        .votes = (int64_t)q->voters.len,
+        .state = (uint8_t)q->state,
+        .category = (uint8_t)q->category,
+        .source = (uint8_t)q->source,
+        .live_phase = q->live_phase,
+        .starred = q->starred,
+    };
+    return r;
 }
 
-int emit_question(ctx *c, const char *kind, const question *q, forum_audience audience)
+forum_payload question_payload(const question *q)
 {
-    return emit(c, q->session, kind, question_payload(q), audience, q->viewer_id);
+    forum_payload p;
+    memset(&p, 0, sizeof p);
+    p.question.q = question_rec(q);
+    return p;
+}
+
+int emit_question(ctx *c, forum_kind kind, const question *q, bool visible)
+{
+    forum_payload p = question_payload(q);
+    return emit(c, q->session, kind, &p, visible, q->viewer_id);
 }
 
 int leave_queue(ctx *c, session *s, int64_t id)
 {
     if (!in_up_next(s, id))
         return 0;
-    int64_t *ids = malloc((s->n_up_next ? s->n_up_next : 1) * sizeof *ids);
+    int64_t *ids = forum_arena_alloc(&c->scratch, (s->n_up_next ? s->n_up_next : 1) * sizeof *ids);
     if (!ids)
         return -1;
     size_t n = 0;
     for (size_t i = 0; i < s->n_up_next; i++)
         if (s->up_next[i] != id)
             ids[n++] = s->up_next[i];
-    cJSON *p = cJSON_CreateObject();
-    if (p)
-        cJSON_AddItemToObject(p, "up_next", id_array(ids, n));
-    free(ids);
-    return emit(c, s, "queue.changed", p, FORUM_AUD_PUBLIC, NULL);
+    forum_payload p = {.queue = {ids, n}};
+    return emit(c, s, FORUM_EV_QUEUE_CHANGED, &p, true, NULL);
 }
 
 int emit_onair(ctx *c, session *s, int64_t id)
 {
-    cJSON *p = cJSON_CreateObject();
-    if (p)
-        add_int_or_null(p, "question_id", id);
-    return emit(c, s, "onair.changed", p, FORUM_AUD_PUBLIC, NULL);
+    forum_payload p = {.question_id = id};
+    return emit(c, s, FORUM_EV_ONAIR_CHANGED, &p, true, NULL);
 }
 
-int emit_vote(ctx *c, session *s, const char *kind, int64_t qid, const char *viewer_id)
+int emit_vote(ctx *c, session *s, forum_kind kind, int64_t qid, const char *viewer_id)
 {
-    cJSON *p = cJSON_CreateObject();
-    if (p)
-        add_int(p, "question_id", qid);
-    return emit(c, s, kind, p, FORUM_AUD_NOBODY, viewer_id);
+    forum_payload p = {.question_id = qid};
+    return emit(c, s, kind, &p, false, viewer_id);
 }
 
 question shadow(const question *q)
@@ -130,7 +146,7 @@ question *request_question(ctx *c, const session *s, int64_t id, const char *fie
 {
     question *q = id > 0 ? find_question(c->st, id) : NULL;
     bool visible = q && q->session == s;
-    if (visible && c->who && c->who->role == FORUM_ROLE_VIEWER && !is_public_state(q->state))
+    if (visible && c->who && c->who->role == FORUM_ROLE_VIEWER && !forum_qstate_public(q->state))
         visible = strcmp(q->viewer_id, c->who->viewer_id) == 0;
     if (!visible) {
         if (id <= 0)
@@ -166,34 +182,31 @@ bool too_long(const char *text, int max)
     return text && max > 0 && utf8_count(text, strlen(text)) > (size_t)max;
 }
 
-cJSON *undo_begin(ctx *c, const char *action)
+forum_undo_rec *undo_begin(ctx *c, forum_undo_action action)
 {
-    cJSON *rec = cJSON_CreateObject();
-    cJSON_AddStringToObject(rec, "action", action);
-    cJSON_AddArrayToObject(rec, "questions");
-    cJSON_AddArrayToObject(rec, "after");
-    cJSON_Delete(c->secret);
-    c->secret = cJSON_CreateObject();
-    cJSON_AddItemToObject(c->secret, "undo", rec);
-    return rec;
+    memset(&c->secret, 0, sizeof c->secret);
+    c->secret.has_undo = true;
+    forum_undo_rec *u = &c->secret.undo;
+    u->action = (uint8_t)action;
+    u->before = c->undo_before;
+    u->after = c->undo_after;
+    return u;
 }
 
-void undo_question(cJSON *rec, const question *q, int after_state)
+void undo_question(ctx *c, const question *q, int after_state)
 {
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(rec, "questions"),
-                         question_json(q, true, false));
-    if (after_state < 0)
-        return;
-    cJSON *af = cJSON_CreateObject();
-    add_int(af, "id", q->id);
-    cJSON_AddStringToObject(af, "state", QSTATE_NAMES[after_state]);
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(rec, "after"), af);
+    forum_undo_rec *u = &c->secret.undo;
+    if (u->n_before < UNDO_MAX_QUESTIONS)
+        c->undo_before[u->n_before++] = question_rec(q);
+    if (after_state >= 0 && u->n_after < UNDO_MAX_QUESTIONS)
+        c->undo_after[u->n_after++] = (forum_undo_after){q->id, (uint8_t)after_state};
 }
 
-void undo_air(cJSON *rec, int64_t before, int64_t after)
+void undo_air(ctx *c, int64_t before, int64_t after)
 {
-    add_int(rec, "air_before", before);
-    add_int(rec, "air_after", after);
+    c->secret.undo.has_air = true;
+    c->secret.undo.air_before = before;
+    c->secret.undo.air_after = after;
 }
 
 void ack_question(forum_result *r, const question *q)
@@ -202,36 +215,71 @@ void ack_question(forum_result *r, const question *q)
     cJSON_AddItemToObject(r->ack, "question", question_json(q, true, false));
 }
 
+forum_poll_rec poll_rec(const poll *p)
+{
+    forum_poll_rec r = {
+        .id = p->id,
+        .title = p->title ? p->title : "",
+        .options = (const char *const *)p->options,
+        .counts = p->counts,
+        .n_options = p->n_options,
+        .multi = p->multi,
+        .state = (uint8_t)p->state,
+    };
+    return r;
+}
+
 int emit_poll(ctx *c, session *s, const poll *p)
 {
-    cJSON *payload = cJSON_CreateObject();
-    if (payload)
-        cJSON_AddItemToObject(payload, "poll", poll_json(p, -1));
-    return emit(c, s, "poll.changed", payload,
-                p->state == P_DRAFT ? FORUM_AUD_STAFF : FORUM_AUD_PUBLIC, NULL);
+    forum_payload pl = {.poll = poll_rec(p)};
+    return emit(c, s, FORUM_EV_POLL_CHANGED, &pl, p->state != P_DRAFT, NULL);
 }
 
 int emit_session(ctx *c, const char *code, const session_config *cfg, const char *plain_key)
 {
-    cJSON *payload = cJSON_CreateObject();
-    if (payload)
-        cJSON_AddItemToObject(payload, "session", config_json(c->st, code, cfg, true));
+    forum_payload p = {.session = session_rec(c->st, code, cfg)};
     if (plain_key) {
-        char hash[65];
-        auth_sha256_hex(plain_key, strlen(plain_key), hash);
-        cJSON_Delete(c->secret);
-        c->secret = cJSON_CreateObject();
-        cJSON_AddStringToObject(c->secret, "moderator_key_hash", hash);
+        memset(&c->secret, 0, sizeof c->secret);
+        auth_sha256_hex(plain_key, strlen(plain_key), c->secret.moderator_key_hash);
     }
-    return emit_in(c, code, "session.changed", payload, FORUM_AUD_PUBLIC, NULL, NULL);
+    return emit_in(c, code, FORUM_EV_SESSION_CHANGED, &p, true, NULL, NULL);
+}
+
+forum_action_rec action_rec(const action_item *a)
+{
+    forum_action_rec r = {
+        .id = a->id,
+        .session = a->session->code,
+        .question_id = a->question_id,
+        .follows_action_id = a->follows_action_id,
+        .text = a->text ? a->text : "",
+        .owner = a->owner,
+        .due = a->due,
+        .status = (uint8_t)a->status,
+        .created_at = a->created_at,
+        .updated_at = a->updated_at,
+    };
+    return r;
+}
+
+forum_panel_rec panel_rec(const session *s)
+{
+    forum_panel_rec r = {
+        .segment_id = s->segment_id,
+        .speaker_ids = s->speaker_ids,
+        .n_speaker_ids = s->n_speaker_ids,
+        .banner = s->banner,
+        .on_air = s->on_air,
+        .up_next = s->up_next,
+        .n_up_next = s->n_up_next,
+    };
+    return r;
 }
 
 int emit_action(ctx *c, session *in, const action_item *a)
 {
-    cJSON *payload = cJSON_CreateObject();
-    if (payload)
-        cJSON_AddItemToObject(payload, "action", action_json(a));
-    return emit(c, in, "action.changed", payload, FORUM_AUD_STAFF, NULL);
+    forum_payload p = {.action = action_rec(a)};
+    return emit(c, in, FORUM_EV_ACTION_CHANGED, &p, false, NULL);
 }
 
 void ack_action(forum_result *r, const forum_state *st, int64_t id)

@@ -10,22 +10,10 @@
 #include "containers.h"
 #include "forum.h"
 
-enum { Q_PENDING, Q_PUBLISHED, Q_ON_AIR, Q_ANSWERED, Q_DISMISSED, Q_WITHDRAWN, Q__COUNT };
-
-enum { S_DRAFT, S_OPEN, S_LIVE, S_ENDED, S_ARCHIVED, S__COUNT };
-
-enum { P_DRAFT, P_OPEN, P_CLOSED, P__COUNT };
-
-extern const char *const QSTATE_NAMES[];
-extern const char *const STATUS_NAMES[];
-extern const char *const PSTATE_NAMES[];
-extern const char *const CATEGORY_NAMES[];
-extern const char *const SOURCE_NAMES[];
-extern const char *const ACTION_STATUS_NAMES[];
-
 #define DEFAULT_QUESTION_RATE 6
 #define JOIN_CODE_LEN 6
 #define MODERATOR_KEY_LEN 24
+#define UNDO_MAX_QUESTIONS 4 /* questions an undoable action changes (on air: two) */
 
 typedef struct session session;
 
@@ -55,19 +43,17 @@ typedef struct poll {
     imap ballots; /* viewer index + 1 -> option bit mask (bit i = option id i + 1) */
 } poll;
 
-typedef struct panelist {
-    int64_t id;
-    char *name, *affiliation, *role;
-} panelist;
+/* Panelists and segments are kept in the form events carry them (strings owned by the config,
+ * freed by config_free). */
+typedef forum_panelist_rec panelist;
+typedef forum_segment_rec segment;
 
-typedef struct segment {
-    int64_t id;
-    char *title;
-} segment;
-
+/* An actor's last undoable action in a session, as carried in the secret of the action's first
+ * event; rec points into arena. */
 typedef struct undo_record {
     char actor[FORUM_ACTOR_MAX];
-    cJSON *record; /* as carried in the secret of the action's first event */
+    forum_undo_rec rec;
+    forum_arena arena;
 } undo_record;
 
 /* Session settings: everything session.changed carries. */
@@ -116,11 +102,11 @@ struct session {
 /* An action item: a commitment made on air, followed up across the programme's sessions. */
 typedef struct action_item {
     int64_t id;
-    session *session;         /* the session it was made in */
+    session *session;          /* the session it was made in */
     int64_t question_id;       /* 0 = not linked to a question */
     int64_t follows_action_id; /* the earlier session's item this one follows up, 0 = none */
-    char *text, *owner, *due; /* owner, due ("YYYY-MM-DD") may be NULL */
-    int status;               /* forum_action_status */
+    char *text, *owner, *due;  /* owner, due ("YYYY-MM-DD") may be NULL */
+    int status;                /* forum_action_status */
     int64_t created_at, updated_at;
 } action_item;
 
@@ -164,8 +150,12 @@ typedef struct ctx {
     forum_result *res;
     char actor[FORUM_ACTOR_MAX];
     const forum_actor *who;       /* the requester (NULL for system events) */
-    cJSON *secret;                /* attached to the next emitted event */
+    forum_secret secret;          /* attached to the next emitted event, then emptied */
     const char *erased_viewer_id; /* set on the next emitted event (viewer.erased), then NULL */
+    forum_arena scratch;          /* what a request builds before an event owns it (undo
+                                     records, lists); freed when the request is done */
+    forum_question_rec undo_before[UNDO_MAX_QUESTIONS]; /* the undo record's lists */
+    forum_undo_after undo_after[UNDO_MAX_QUESTIONS];
 } ctx;
 
 /* ---- forum_state.c --------------------------------------------------------------------------- */
@@ -199,12 +189,16 @@ int64_t viewer_key(const forum_state *st, const char *viewer_id);
 /* Index + 1 of viewer_id, registering it if new; 0 on allocation failure or empty id. */
 int64_t viewer_intern(forum_state *st, const char *viewer_id);
 
-bool is_public_state(int state);
 bool in_up_next(const session *s, int64_t id);
 bool has_panelist(const session *s, int64_t id);
 bool has_segment(const session *s, int64_t id);
 undo_record *find_undo(session *s, const char *actor);
 
+/* The record session.changed carries for cfg of session code (borrowing cfg's strings; the
+ * programme's title looked up in st, which may be NULL). */
+forum_session_rec session_rec(const forum_state *st, const char *code, const session_config *c);
+/* Sets *dst (fresh) to a deep copy of the settings in r. Returns 0 or -1 (dst freed). */
+int config_from_rec(session_config *dst, const forum_session_rec *r);
 /* Deep copy of a config. Returns 0 or -1 (dst freed). */
 int config_copy(session_config *dst, const session_config *src);
 
@@ -244,45 +238,38 @@ cJSON *studio_json(const forum_state *st);
 
 /* ---- forum_events.c -------------------------------------------------------------------------- */
 
-/* Integral JSON number > 0 -> *out. false if missing or not one. */
-bool json_id(const cJSON *o, const char *k, int64_t *out);
-
-/* Integral number (any sign), or null/missing -> 0. false if present with another type. */
-bool json_int_or_null(const cJSON *o, const char *k, int64_t *out);
-
-/* String, or null/missing -> NULL with true. false if present with another type. */
-bool json_str_or_null(const cJSON *o, const char *k, const char **out);
-
-const char *json_str(const cJSON *o, const char *k);
-
-/* Boolean, missing -> dflt. false if present with another type. */
-bool json_bool(const cJSON *o, const char *k, bool dflt, bool *out);
-
 /* Applies one event to st. Returns 0 or -1 (unknown kind, malformed payload, missing session
  * or question); on -1 the state is unchanged except for interned viewer ids. */
 int apply_event(forum_state *st, const forum_event *ev);
 
 /* ---- forum_emit.c ---------------------------------------------------------------------------- */
 
-/* Fills the envelope of a new event (seq, at, actor, ...), applies it to the state and appends
- * it to the result. Takes ownership of payload (and ctx->secret). Returns 0 or -1. */
-int emit_in(ctx *c, const char *code, const char *kind, cJSON *payload, forum_audience audience,
+/* Builds the next event of session code: the envelope (seq, at, actor, ...), kind, a copy of p
+ * (which may point at live state: the event copies what it points at into its own memory), the
+ * pending secret (ctx->secret, then emptied); its audience follows the kind's rule (visible
+ * decides RULE_VISIBLE kinds). Applies it and appends it to the result. Returns 0 or -1. */
+int emit_in(ctx *c, const char *code, forum_kind kind, const forum_payload *p, bool visible,
             const char *subject, const char *request_id);
-
-int emit(ctx *c, session *s, const char *kind, cJSON *payload, forum_audience audience,
+int emit(ctx *c, session *s, forum_kind kind, const forum_payload *p, bool visible,
          const char *subject);
 
-/* Payload {"question": <staff rendering of q>}. */
-cJSON *question_payload(const question *q);
+/* Records of state objects for payloads, borrowing their strings. */
+forum_question_rec question_rec(const question *q);
+forum_poll_rec poll_rec(const poll *p);
+forum_action_rec action_rec(const action_item *a);
+forum_panel_rec panel_rec(const session *s);
 
-/* Emits question.<kind> for q (staff rendering) with the given audience. */
-int emit_question(ctx *c, const char *kind, const question *q, forum_audience audience);
+/* A question payload for q (reason, undo and into left empty). */
+forum_payload question_payload(const question *q);
+
+/* Emits kind for q (as it is to become), subject its author. */
+int emit_question(ctx *c, forum_kind kind, const question *q, bool visible);
 
 /* Emits queue.changed without id, if id is in the up-next queue. */
 int leave_queue(ctx *c, session *s, int64_t id);
 
 int emit_onair(ctx *c, session *s, int64_t id);
-int emit_vote(ctx *c, session *s, const char *kind, int64_t qid, const char *viewer_id);
+int emit_vote(ctx *c, session *s, forum_kind kind, int64_t qid, const char *viewer_id);
 
 /* A working copy of q for building an event payload: shares q's strings (never freed). */
 question shadow(const question *q);
@@ -303,14 +290,14 @@ bool has_blocked_word(const session *s, const char *text);
 /* Too long (code points) for limit max? */
 bool too_long(const char *text, int max);
 
-/* Starts an undo record {"action", "questions":[before...], "after":[...]} for the next event. */
-cJSON *undo_begin(ctx *c, const char *action);
+/* Starts the undo record the next emitted event carries (in its secret). */
+forum_undo_rec *undo_begin(ctx *c, forum_undo_action action);
 
 /* Records q's current state (before) and the state the action leaves it in (after_state; -1
  * for actions that leave the state alone: undo then does not care about later state changes). */
-void undo_question(cJSON *rec, const question *q, int after_state);
+void undo_question(ctx *c, const question *q, int after_state);
 
-void undo_air(cJSON *rec, int64_t before, int64_t after);
+void undo_air(ctx *c, int64_t before, int64_t after);
 void ack_question(forum_result *r, const question *q);
 int emit_poll(ctx *c, session *s, const poll *p);
 

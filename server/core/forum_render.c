@@ -44,17 +44,17 @@ cJSON *question_json(const question *q, bool staff, bool mine)
     cJSON_AddStringToObject(o, "session", q->session->code);
     cJSON_AddStringToObject(o, "text", q->text ? q->text : "");
     add_str_or_null(o, "author", q->author);
-    cJSON_AddStringToObject(o, "category", CATEGORY_NAMES[q->category]);
+    cJSON_AddStringToObject(o, "category", FORUM_CATEGORY_NAMES[q->category]);
     add_int_or_null(o, "to", q->to);
     add_int_or_null(o, "parent_id", q->parent_id);
-    cJSON_AddStringToObject(o, "state", QSTATE_NAMES[q->state]);
+    cJSON_AddStringToObject(o, "state", FORUM_QSTATE_NAMES[q->state]);
     add_int(o, "votes", (int64_t)q->voters.len);
     add_int(o, "created_at", q->created_at);
     cJSON_AddStringToObject(o, "phase", q->live_phase ? "live" : "pre");
     add_str_or_null(o, "answer_note", q->answer_note);
     cJSON_AddBoolToObject(o, "starred", q->starred);
     cJSON_AddBoolToObject(o, "mine", mine);
-    cJSON_AddStringToObject(o, "source", SOURCE_NAMES[q->source]);
+    cJSON_AddStringToObject(o, "source", FORUM_SOURCE_NAMES[q->source]);
     add_str_or_null(o, "carried_from", q->carried_from);
     if (q->carried_question_id)
         add_int(o, "carried_question_id", q->carried_question_id);
@@ -80,7 +80,7 @@ cJSON *poll_json(const poll *p, int64_t my_mask)
         cJSON_AddItemToArray(opts, opt);
     }
     cJSON_AddBoolToObject(o, "multi", p->multi);
-    cJSON_AddStringToObject(o, "state", PSTATE_NAMES[p->state]);
+    cJSON_AddStringToObject(o, "state", FORUM_POLL_STATE_NAMES[p->state]);
     if (my_mask >= 0) {
         cJSON *mine = cJSON_AddArrayToObject(o, "my_option_ids");
         for (size_t i = 0; mine && i < p->n_options; i++)
@@ -102,7 +102,7 @@ cJSON *action_json(const action_item *a)
     cJSON_AddStringToObject(o, "text", a->text ? a->text : "");
     add_str_or_null(o, "owner", a->owner);
     add_str_or_null(o, "due", a->due);
-    cJSON_AddStringToObject(o, "status", ACTION_STATUS_NAMES[a->status]);
+    cJSON_AddStringToObject(o, "status", FORUM_ACTION_STATUS_NAMES[a->status]);
     add_int(o, "created_at", a->created_at);
     add_int(o, "updated_at", a->updated_at);
     return o;
@@ -143,7 +143,7 @@ cJSON *config_json(const forum_state *st, const char *code, const session_config
     add_str_or_null(o, "program", p ? p->title : NULL);
     cJSON_AddStringToObject(o, "title", c->title ? c->title : "");
     add_str_or_null(o, "topic", c->topic);
-    cJSON_AddStringToObject(o, "status", STATUS_NAMES[c->status]);
+    cJSON_AddStringToObject(o, "status", FORUM_STATUS_NAMES[c->status]);
     cJSON_AddBoolToObject(o, "premoderation", c->premoderation);
     cJSON_AddBoolToObject(o, "anonymous_allowed", c->anonymous_allowed);
     add_int_or_null(o, "scheduled_at", c->scheduled_at);
@@ -223,7 +223,7 @@ cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const cha
     for (size_t i = 0; qs && i < s->n_questions; i++) {
         const question *q = s->questions[i];
         bool mine = !staff && actor->viewer_id[0] && strcmp(q->viewer_id, actor->viewer_id) == 0;
-        if (staff || mine || is_public_state(q->state))
+        if (staff || mine || forum_qstate_public(q->state))
             cJSON_AddItemToArray(qs, question_json(q, staff, mine));
     }
     if (staff) {

@@ -1,4 +1,4 @@
-/* forum_state.c — the in-memory state of the domain core: names of states, creating and
+/* forum_state.c — the in-memory state of the domain core: creating and
  * freeing programmes, sessions, questions, polls and action items, lookups by id and code, and
  * the read-only queries forum.h offers the dispatcher. See forum_internal.h for the structs. */
 
@@ -7,29 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *const QSTATE_NAMES[] = {"pending",  "published", "on_air",
-                                    "answered", "dismissed", "withdrawn"};
-
-const char *const STATUS_NAMES[] = {"draft", "open", "live", "ended", "archived"};
-
-const char *const PSTATE_NAMES[] = {"draft", "open", "closed"};
-
-const char *const CATEGORY_NAMES[] = {"question", "need", "suggestion"};
-
-const char *const SOURCE_NAMES[] = {"web", "phone", "paper", "visit", "carried"};
-
-const char *const ACTION_STATUS_NAMES[] = {"open", "in_progress", "done"};
-
-int name_index(const char *const *names, int n, const char *s)
-{
-    if (!s)
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
 
 char *dup_or_null(const char *s)
 {
@@ -93,13 +70,13 @@ void config_free(session_config *c)
         free(c->blocked_words[i]);
     free(c->blocked_words);
     for (size_t i = 0; i < c->n_panelists; i++) {
-        free(c->panelists[i].name);
-        free(c->panelists[i].affiliation);
-        free(c->panelists[i].role);
+        free((char *)c->panelists[i].name);
+        free((char *)c->panelists[i].affiliation);
+        free((char *)c->panelists[i].role);
     }
     free(c->panelists);
     for (size_t i = 0; i < c->n_segments; i++)
-        free(c->segments[i].title);
+        free((char *)c->segments[i].title);
     free(c->segments);
     memset(c, 0, sizeof *c);
 }
@@ -152,7 +129,7 @@ static void session_free(session *s)
     iset_free(&s->bans);
     smap_free(&s->submits);
     for (size_t i = 0; i < s->n_undos; i++)
-        cJSON_Delete(s->undos[i].record);
+        forum_arena_free(&s->undos[i].arena);
     free(s->undos);
     free(s->dirty_questions);
     free(s);
@@ -234,16 +211,6 @@ void forum_command_free(forum_command *cmd)
     memset(cmd, 0, sizeof *cmd);
 }
 
-void forum_event_clear(forum_event *ev)
-{
-    if (!ev)
-        return;
-    cJSON_Delete(ev->payload);
-    cJSON_Delete(ev->secret);
-    ev->payload = NULL;
-    ev->secret = NULL;
-}
-
 void forum_result_free(forum_result *r)
 {
     if (!r)
@@ -315,11 +282,6 @@ int64_t viewer_intern(forum_state *st, const char *viewer_id)
     return (int64_t)st->n_viewers;
 }
 
-bool is_public_state(int state)
-{
-    return state == Q_PUBLISHED || state == Q_ON_AIR || state == Q_ANSWERED;
-}
-
 bool in_up_next(const session *s, int64_t id)
 {
     for (size_t i = 0; i < s->n_up_next; i++)
@@ -352,18 +314,46 @@ undo_record *find_undo(session *s, const char *actor)
     return NULL;
 }
 
-int config_copy(session_config *dst, const session_config *src)
+forum_session_rec session_rec(const forum_state *st, const char *code, const session_config *c)
+{
+    const program *p = st ? find_program(st, c->program_id) : NULL;
+    forum_session_rec r = {
+        .code = code,
+        .program_id = c->program_id,
+        .program = p ? p->title : NULL,
+        .title = c->title ? c->title : "",
+        .topic = c->topic,
+        .scheduled_at = c->scheduled_at,
+        .started_at = c->started_at,
+        .ended_at = c->ended_at,
+        .status = (uint8_t)c->status,
+        .premoderation = c->premoderation,
+        .anonymous_allowed = c->anonymous_allowed,
+        .question_rate_per_min = c->question_rate_per_min,
+        .panelists = c->panelists,
+        .n_panelists = c->n_panelists,
+        .segments = c->segments,
+        .n_segments = c->n_segments,
+        .blocked_words = (const char *const *)c->blocked_words,
+        .n_blocked_words = c->n_blocked_words,
+    };
+    return r;
+}
+
+int config_from_rec(session_config *dst, const forum_session_rec *src)
 {
     memset(dst, 0, sizeof *dst);
-    *dst = *src;
-    dst->title = dst->topic = NULL;
-    dst->blocked_words = NULL;
-    dst->panelists = NULL;
-    dst->segments = NULL;
-    dst->n_blocked_words = dst->n_panelists = dst->n_segments = 0;
-    if (!(dst->title = dup_or_null(src->title)) && src->title)
-        goto fail;
-    if (!(dst->topic = dup_or_null(src->topic)) && src->topic)
+    dst->program_id = src->program_id;
+    dst->scheduled_at = src->scheduled_at;
+    dst->started_at = src->started_at;
+    dst->ended_at = src->ended_at;
+    dst->status = src->status;
+    dst->premoderation = src->premoderation;
+    dst->anonymous_allowed = src->anonymous_allowed;
+    dst->question_rate_per_min =
+        src->question_rate_per_min > 0 ? src->question_rate_per_min : DEFAULT_QUESTION_RATE;
+    if (!(dst->title = strdup(src->title ? src->title : "")) ||
+        (src->topic && !(dst->topic = strdup(src->topic))))
         goto fail;
     if (src->n_blocked_words) {
         if (!(dst->blocked_words = calloc(src->n_blocked_words, sizeof(char *))))
@@ -401,6 +391,12 @@ int config_copy(session_config *dst, const session_config *src)
 fail:
     config_free(dst);
     return -1;
+}
+
+int config_copy(session_config *dst, const session_config *src)
+{
+    forum_session_rec r = session_rec(NULL, "", src);
+    return config_from_rec(dst, &r);
 }
 
 /* Creation order of a session (its index in st->sessions). */
@@ -445,7 +441,7 @@ bool forum_session_exists(const forum_state *st, const char *code)
 const char *forum_session_status(const forum_state *st, const char *code)
 {
     const session *s = find_session(st, code);
-    return s ? STATUS_NAMES[s->cfg.status] : NULL;
+    return s ? FORUM_STATUS_NAMES[s->cfg.status] : NULL;
 }
 
 const char *forum_moderator_key_hash(const forum_state *st, const char *code)

@@ -205,11 +205,12 @@ void do_carry_over(ctx *c, const forum_command *cmd)
         q.answer_note = NULL;
         q.created_at = c->env->now_ms;
         q.dirty = false;
-        if (emit_in(c, to->code, "question.submitted", question_payload(&q),
-                    FORUM_AUD_STAFF_AND_SUBJECT, q.viewer_id, NULL) < 0)
+        forum_payload submitted = question_payload(&q);
+        if (emit_in(c, to->code, FORUM_EV_QUESTION_SUBMITTED, &submitted, false, q.viewer_id,
+                    NULL) < 0)
             goto oom;
         question *added = find_question(st, q.id);
-        if (!added || emit_question(c, "question.published", added, FORUM_AUD_PUBLIC) < 0)
+        if (!added || emit_question(c, FORUM_EV_QUESTION_PUBLISHED, added, true) < 0)
             goto oom;
         cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)added->id));
         cJSON_AddItemToArray(objs, question_json(added, true, false));
@@ -247,33 +248,30 @@ void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
     }
     placeholder[17] = '\0';
 
-    cJSON *payload = cJSON_CreateObject(), *ids = cJSON_CreateArray(), *others = NULL;
-    cJSON *qs = payload ? cJSON_AddArrayToObject(payload, "questions") : NULL;
-    if (!payload || !ids || !qs)
+    cJSON *ids = cJSON_CreateArray(), *others = NULL;
+    forum_question_rec *anon = forum_arena_alloc(&c->scratch, (s->n_questions + 1) * sizeof *anon);
+    size_t n = 0;
+    if (!ids || !anon)
         goto oom;
-    cJSON_AddStringToObject(payload, "viewer_id", placeholder);
     for (size_t i = 0; i < s->n_questions; i++) {
         const question *q = s->questions[i];
         if (strcmp(q->viewer_id, vid) != 0)
             continue;
-        question anon = shadow(q);
-        anon.author = NULL;
-        snprintf(anon.viewer_id, sizeof anon.viewer_id, "%s", placeholder);
-        cJSON_AddItemToArray(qs, question_json(&anon, true, false));
+        anon[n] = question_rec(q);
+        anon[n].author = NULL;
+        anon[n++].viewer_id = placeholder;
         cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)q->id));
     }
+    forum_payload payload = {.erased = {placeholder, anon, n}};
     c->erased_viewer_id = vid;
-    if (emit(c, s, "viewer.erased", payload, FORUM_AUD_STAFF, NULL) < 0) {
-        payload = NULL;
+    if (emit(c, s, FORUM_EV_VIEWER_ERASED, &payload, false, NULL) < 0)
         goto oom;
-    }
-    payload = NULL;
     /* Viewers showing the name of a public question get the anonymised one. */
     const cJSON *it;
     cJSON_ArrayForEach (it, ids) {
         question *q = find_question(c->st, (int64_t)it->valuedouble);
-        if (q && is_public_state(q->state) &&
-            emit_question(c, "question.updated", q, FORUM_AUD_PUBLIC) < 0)
+        if (q && forum_qstate_public(q->state) &&
+            emit_question(c, FORUM_EV_QUESTION_UPDATED, q, true) < 0)
             goto oom;
     }
     others = cJSON_CreateArray();
@@ -293,7 +291,6 @@ void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
     return;
 oom:
     c->erased_viewer_id = NULL;
-    cJSON_Delete(payload);
     cJSON_Delete(ids);
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
 }

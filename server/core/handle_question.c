@@ -31,7 +31,7 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
         question *parent = request_question(c, s, cmd->parent_id, "parent_id");
         if (!parent)
             return;
-        if (!is_public_state(parent->state)) {
+        if (!forum_qstate_public(parent->state)) {
             set_error(r, FORUM_E_CONFLICT, "parent_id",
                       "follow-ups can only be asked about public questions");
             return;
@@ -80,13 +80,14 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
     bool held = !staff && (s->cfg.premoderation || has_blocked_word(s, cmd->text));
     q.state = held ? Q_PENDING : Q_PUBLISHED;
 
-    if (emit_in(c, s->code, "question.submitted", question_payload(&q), FORUM_AUD_STAFF_AND_SUBJECT,
-                q.viewer_id, cmd->id) < 0)
+    forum_payload submitted = question_payload(&q);
+    if (emit_in(c, s->code, FORUM_EV_QUESTION_SUBMITTED, &submitted, false, q.viewer_id, cmd->id) <
+        0)
         goto oom;
     question *added = find_question(st, q.id);
     if (!added)
         goto oom;
-    if (!held && emit_question(c, "question.published", added, FORUM_AUD_PUBLIC) < 0)
+    if (!held && emit_question(c, FORUM_EV_QUESTION_PUBLISHED, added, true) < 0)
         goto oom;
     r->ack = cJSON_CreateObject();
     cJSON_AddItemToObject(r->ack, "question", question_json(added, staff, !staff));
@@ -119,7 +120,7 @@ void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
         if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
             set_error(r, FORUM_E_CONFLICT, "question_id",
                       "a question can be edited only while pending or published (it is %s)",
-                      QSTATE_NAMES[q->state]);
+                      FORUM_QSTATE_NAMES[q->state]);
             return;
         }
     }
@@ -130,12 +131,12 @@ void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
     if (!staff && q->state == Q_PUBLISHED &&
         (s->cfg.premoderation || has_blocked_word(s, cmd->text)))
         after.state = Q_PENDING;
-    bool public = is_public_state(q->state) || is_public_state(after.state);
+    bool public = forum_qstate_public(q->state) || forum_qstate_public(after.state);
     if (staff) {
-        undo_question(undo_begin(c, "edit"), q, -1);
+        undo_begin(c, UNDO_EDIT);
+        undo_question(c, q, -1);
     }
-    if (emit(c, s, "question.updated", question_payload(&after),
-             public ? FORUM_AUD_PUBLIC : FORUM_AUD_STAFF_AND_SUBJECT, q->viewer_id) < 0 ||
+    if (emit_question(c, FORUM_EV_QUESTION_UPDATED, &after, public) < 0 ||
         (q->state != Q_PUBLISHED && leave_queue(c, s, q->id) < 0)) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
@@ -157,14 +158,13 @@ void do_withdraw(ctx *c, session *s, const forum_actor *a, const forum_command *
     if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "a question can be withdrawn only while pending or published (it is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
-    bool was_public = is_public_state(q->state);
+    bool was_public = forum_qstate_public(q->state);
     question after = shadow(q);
     after.state = Q_WITHDRAWN;
-    if (emit(c, s, "question.withdrawn", question_payload(&after),
-             was_public ? FORUM_AUD_PUBLIC : FORUM_AUD_STAFF_AND_SUBJECT, q->viewer_id) < 0 ||
+    if (emit_question(c, FORUM_EV_QUESTION_WITHDRAWN, &after, was_public) < 0 ||
         leave_queue(c, s, q->id) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
@@ -184,11 +184,11 @@ void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd,
     if (add && !voted && q->state != Q_PUBLISHED) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "only published questions can be voted on (this one is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
-    if (add != voted &&
-        emit_vote(c, s, add ? "vote.added" : "vote.removed", q->id, a->viewer_id) < 0) {
+    if (add != voted && emit_vote(c, s, add ? FORUM_EV_VOTE_ADDED : FORUM_EV_VOTE_REMOVED, q->id,
+                                  a->viewer_id) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
@@ -206,14 +206,14 @@ void do_approve(ctx *c, session *s, const forum_command *cmd)
     if (q->state != Q_PENDING) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "only pending questions can be approved (this one is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
-    undo_question(undo_begin(c, "approve"), q, Q_PUBLISHED);
+    undo_begin(c, UNDO_APPROVE);
+    undo_question(c, q, Q_PUBLISHED);
     question after = shadow(q);
     after.state = Q_PUBLISHED;
-    if (emit(c, s, "question.published", question_payload(&after), FORUM_AUD_PUBLIC, q->viewer_id) <
-        0) {
+    if (emit_question(c, FORUM_EV_QUESTION_PUBLISHED, &after, true) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
@@ -229,18 +229,17 @@ void do_dismiss(ctx *c, session *s, const forum_command *cmd)
     if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "only pending or published questions can be dismissed (this one is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
-    bool was_public = is_public_state(q->state);
-    undo_question(undo_begin(c, "dismiss"), q, Q_DISMISSED);
+    bool was_public = forum_qstate_public(q->state);
+    undo_begin(c, UNDO_DISMISS);
+    undo_question(c, q, Q_DISMISSED);
     question after = shadow(q);
     after.state = Q_DISMISSED;
-    cJSON *payload = question_payload(&after);
-    if (payload && cmd->reason)
-        cJSON_AddStringToObject(payload, "reason", cmd->reason);
-    if (emit(c, s, "question.dismissed", payload,
-             was_public ? FORUM_AUD_PUBLIC : FORUM_AUD_STAFF_AND_SUBJECT, q->viewer_id) < 0 ||
+    forum_payload payload = question_payload(&after);
+    payload.question.reason = cmd->reason;
+    if (emit(c, s, FORUM_EV_QUESTION_DISMISSED, &payload, was_public, q->viewer_id) < 0 ||
         leave_queue(c, s, q->id) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
@@ -254,12 +253,11 @@ void do_star(ctx *c, session *s, const forum_command *cmd)
     question *q = request_question(c, s, cmd->question_id, "question_id");
     if (!q)
         return;
-    undo_question(undo_begin(c, "star"), q, -1);
+    undo_begin(c, UNDO_STAR);
+    undo_question(c, q, -1);
     question after = shadow(q);
     after.starred = cmd->starred;
-    if (emit(c, s, "question.updated", question_payload(&after),
-             is_public_state(q->state) ? FORUM_AUD_PUBLIC : FORUM_AUD_STAFF_AND_SUBJECT,
-             q->viewer_id) < 0) {
+    if (emit_question(c, FORUM_EV_QUESTION_UPDATED, &after, forum_qstate_public(q->state)) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
@@ -283,16 +281,16 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
     if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "only pending or published questions can be merged (this one is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
     if (into->state == Q_DISMISSED || into->state == Q_WITHDRAWN) {
         set_error(r, FORUM_E_CONFLICT, "into_id", "cannot merge into a %s question",
-                  QSTATE_NAMES[into->state]);
+                  FORUM_QSTATE_NAMES[into->state]);
         return;
     }
-    bool was_public = is_public_state(q->state);
-    if (was_public && !is_public_state(into->state)) {
+    bool was_public = forum_qstate_public(q->state);
+    if (was_public && !forum_qstate_public(into->state)) {
         /* The merged question's audience would receive the target: it must be public too. */
         set_error(r, FORUM_E_CONFLICT, "into_id",
                   "a published question can be merged only into a published one; approve "
@@ -300,45 +298,45 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
                   (long long)into->id);
         return;
     }
-    cJSON *rec = undo_begin(c, "merge");
-    undo_question(rec, q, Q_DISMISSED);
-    cJSON *mv = cJSON_AddObjectToObject(rec, "merge");
-    add_int(mv, "from", q->id);
-    add_int(mv, "into", into->id);
-    cJSON *voters = cJSON_AddArrayToObject(mv, "voters");
-    cJSON *moved = cJSON_AddArrayToObject(mv, "moved");
-    /* Collect voters first: the vote events below change q->voters. */
-    size_t n = 0;
-    int64_t *keys = malloc((q->voters.len ? q->voters.len : 1) * sizeof *keys);
-    if (!keys)
+    forum_undo_rec *u = undo_begin(c, UNDO_MERGE);
+    undo_question(c, q, Q_DISMISSED);
+    u->has_merge = true;
+    u->merge_from = q->id;
+    u->merge_into = into->id;
+    /* Collect the voters first (copies: the vote events below change q->voters). */
+    size_t n = 0, n_moved = 0;
+    const char **voters = forum_arena_alloc(&c->scratch, (q->voters.len + 1) * sizeof *voters);
+    const char **moved = forum_arena_alloc(&c->scratch, (q->voters.len + 1) * sizeof *moved);
+    if (!voters || !moved)
         goto oom;
-    for (size_t i = 0; i < q->voters.cap; i++)
-        if (q->voters.keys[i] > 0)
-            keys[n++] = q->voters.keys[i];
-    for (size_t i = 0; i < n; i++) {
-        const char *vid = st->viewers[keys[i] - 1].id;
-        cJSON_AddItemToArray(voters, cJSON_CreateString(vid));
-        if (!iset_has(&into->voters, keys[i]))
-            cJSON_AddItemToArray(moved, cJSON_CreateString(vid));
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *vid = st->viewers[keys[i] - 1].id;
-        bool move = !iset_has(&into->voters, keys[i]);
-        if (emit_vote(c, s, "vote.removed", q->id, vid) < 0 ||
-            (move && emit_vote(c, s, "vote.added", into->id, vid) < 0)) {
-            free(keys);
+    for (size_t i = 0; i < q->voters.cap; i++) {
+        int64_t key = q->voters.keys[i];
+        if (key <= 0)
+            continue;
+        if (!(voters[n] = forum_arena_strdup(&c->scratch, st->viewers[key - 1].id)))
             goto oom;
-        }
+        if (!iset_has(&into->voters, key))
+            moved[n_moved++] = voters[n];
+        n++;
     }
-    free(keys);
+    u->voters = voters;
+    u->n_voters = n;
+    u->moved = moved;
+    u->n_moved = n_moved;
+    for (size_t i = 0, m = 0; i < n; i++) {
+        bool move = m < n_moved && moved[m] == voters[i];
+        m += move;
+        if (emit_vote(c, s, FORUM_EV_VOTE_REMOVED, q->id, voters[i]) < 0 ||
+            (move && emit_vote(c, s, FORUM_EV_VOTE_ADDED, into->id, voters[i]) < 0))
+            goto oom;
+    }
     question after = shadow(q);
     after.state = Q_DISMISSED;
     after.merged_into = into->id;
-    cJSON *payload = question_payload(&after);
-    if (payload)
-        cJSON_AddItemToObject(payload, "into", question_json(into, true, false));
-    if (emit(c, s, "question.merged", payload,
-             was_public ? FORUM_AUD_PUBLIC : FORUM_AUD_STAFF_AND_SUBJECT, q->viewer_id) < 0 ||
+    forum_payload payload = question_payload(&after);
+    payload.question.has_into = true;
+    payload.question.into = question_rec(into);
+    if (emit(c, s, FORUM_EV_QUESTION_MERGED, &payload, was_public, q->viewer_id) < 0 ||
         leave_queue(c, s, q->id) < 0)
         goto oom;
     ack_question(r, q);
@@ -353,23 +351,21 @@ static void put_on_air(ctx *c, session *s, question *q)
 {
     forum_result *r = c->res;
     question *prev = s->on_air ? find_question(c->st, s->on_air) : NULL;
-    cJSON *rec = undo_begin(c, "onair");
+    undo_begin(c, UNDO_ONAIR);
     if (prev && prev != q)
-        undo_question(rec, prev, prev->state == Q_ON_AIR ? Q_PUBLISHED : prev->state);
-    undo_question(rec, q, q->state == Q_PUBLISHED ? Q_ON_AIR : q->state);
-    undo_air(rec, s->on_air, q->id);
+        undo_question(c, prev, prev->state == Q_ON_AIR ? Q_PUBLISHED : prev->state);
+    undo_question(c, q, q->state == Q_PUBLISHED ? Q_ON_AIR : q->state);
+    undo_air(c, s->on_air, q->id);
     if (prev && prev != q && prev->state == Q_ON_AIR) {
         question after = shadow(prev);
         after.state = Q_PUBLISHED;
-        if (emit(c, s, "question.updated", question_payload(&after), FORUM_AUD_PUBLIC,
-                 prev->viewer_id) < 0)
+        if (emit_question(c, FORUM_EV_QUESTION_UPDATED, &after, true) < 0)
             goto oom;
     }
     if (q->state == Q_PUBLISHED) {
         question after = shadow(q);
         after.state = Q_ON_AIR;
-        if (emit(c, s, "question.updated", question_payload(&after), FORUM_AUD_PUBLIC,
-                 q->viewer_id) < 0)
+        if (emit_question(c, FORUM_EV_QUESTION_UPDATED, &after, true) < 0)
             goto oom;
     }
     if (leave_queue(c, s, q->id) < 0 || emit_onair(c, s, q->id) < 0)
@@ -394,7 +390,7 @@ void do_onair_set(ctx *c, session *s, const forum_command *cmd)
     if (q->state != Q_PUBLISHED && q->state != Q_ANSWERED) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "only published or answered questions can go on air (this one is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
     put_on_air(c, s, q);
@@ -422,8 +418,7 @@ void do_onair_clear(ctx *c, session *s)
         if (cur && cur->state == Q_ON_AIR) {
             question after = shadow(cur);
             after.state = Q_PUBLISHED;
-            if (emit(c, s, "question.updated", question_payload(&after), FORUM_AUD_PUBLIC,
-                     cur->viewer_id) < 0)
+            if (emit_question(c, FORUM_EV_QUESTION_UPDATED, &after, true) < 0)
                 goto oom;
         }
         if (emit_onair(c, s, 0) < 0)
@@ -446,19 +441,18 @@ void do_answered(ctx *c, session *s, const forum_command *cmd)
     if (q->state != Q_PUBLISHED && q->state != Q_ON_AIR && !(q->state == Q_ANSWERED && airing)) {
         set_error(r, FORUM_E_CONFLICT, "question_id",
                   "only published or on-air questions can be marked answered (this one is %s)",
-                  QSTATE_NAMES[q->state]);
+                  FORUM_QSTATE_NAMES[q->state]);
         return;
     }
-    cJSON *rec = undo_begin(c, "answered");
-    undo_question(rec, q, Q_ANSWERED);
+    undo_begin(c, UNDO_ANSWERED);
+    undo_question(c, q, Q_ANSWERED);
     if (airing)
-        undo_air(rec, s->on_air, 0);
+        undo_air(c, s->on_air, 0);
     question after = shadow(q);
     after.state = Q_ANSWERED;
     if (cmd->note)
         after.answer_note = cmd->note;
-    if (emit(c, s, "question.answered", question_payload(&after), FORUM_AUD_PUBLIC, q->viewer_id) <
-            0 ||
+    if (emit_question(c, FORUM_EV_QUESTION_ANSWERED, &after, true) < 0 ||
         (airing && emit_onair(c, s, 0) < 0) || leave_queue(c, s, q->id) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
@@ -484,7 +478,7 @@ void do_queue_set(ctx *c, session *s, const forum_command *cmd)
         if (q->state != Q_PUBLISHED) {
             set_error(r, FORUM_E_CONFLICT, "question_ids",
                       "only published questions can be queued (question %lld is %s)",
-                      (long long)q->id, QSTATE_NAMES[q->state]);
+                      (long long)q->id, FORUM_QSTATE_NAMES[q->state]);
             return;
         }
         for (size_t j = 0; j < i; j++)
@@ -494,10 +488,8 @@ void do_queue_set(ctx *c, session *s, const forum_command *cmd)
                 return;
             }
     }
-    cJSON *p = cJSON_CreateObject();
-    if (p)
-        cJSON_AddItemToObject(p, "up_next", id_array(cmd->ids, cmd->n_ids));
-    if (emit(c, s, "queue.changed", p, FORUM_AUD_PUBLIC, NULL) < 0) {
+    forum_payload p = {.queue = {cmd->ids, cmd->n_ids}};
+    if (emit(c, s, FORUM_EV_QUEUE_CHANGED, &p, true, NULL) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
@@ -534,24 +526,16 @@ void do_panel_set(ctx *c, session *s, const forum_command *cmd)
                   c->st->limits.note_max_chars);
         return;
     }
-    cJSON *panel = panel_json(s);
-    if (panel && cmd->has_segment_id) {
-        cJSON_DeleteItemFromObjectCaseSensitive(panel, "segment_id");
-        add_int_or_null(panel, "segment_id", cmd->segment_id);
+    forum_payload p = {.panel = panel_rec(s)};
+    if (cmd->has_segment_id)
+        p.panel.segment_id = cmd->segment_id;
+    if (cmd->has_speaker_ids) {
+        p.panel.speaker_ids = cmd->speaker_ids;
+        p.panel.n_speaker_ids = cmd->n_speaker_ids;
     }
-    if (panel && cmd->has_speaker_ids)
-        cJSON_ReplaceItemInObjectCaseSensitive(panel, "speaker_ids",
-                                               id_array(cmd->speaker_ids, cmd->n_speaker_ids));
-    if (panel && cmd->has_banner) {
-        cJSON_DeleteItemFromObjectCaseSensitive(panel, "banner");
-        add_str_or_null(panel, "banner", cmd->banner);
-    }
-    cJSON *payload = cJSON_CreateObject();
-    if (payload)
-        cJSON_AddItemToObject(payload, "panel", panel);
-    else
-        cJSON_Delete(panel);
-    if (emit(c, s, "panel.changed", payload, FORUM_AUD_PUBLIC, NULL) < 0) {
+    if (cmd->has_banner)
+        p.panel.banner = cmd->banner;
+    if (emit(c, s, FORUM_EV_PANEL_CHANGED, &p, true, NULL) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
@@ -570,10 +554,9 @@ void do_ban(ctx *c, session *s, const forum_command *cmd, bool ban)
     int64_t vk = viewer_key(c->st, vid);
     bool banned = vk && iset_has(&s->bans, vk);
     if (banned != ban) {
-        cJSON *p = cJSON_CreateObject();
-        if (p)
-            cJSON_AddStringToObject(p, "viewer_id", vid);
-        if (emit(c, s, ban ? "viewer.banned" : "viewer.unbanned", p, FORUM_AUD_STAFF, NULL) < 0) {
+        forum_payload p = {.viewer_id = vid};
+        if (emit(c, s, ban ? FORUM_EV_VIEWER_BANNED : FORUM_EV_VIEWER_UNBANNED, &p, false, NULL) <
+            0) {
             set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
             return;
         }
@@ -593,113 +576,96 @@ void do_undo(ctx *c, session *s)
         return;
     }
     /* The first event below clears the stored record: work on a copy. */
-    cJSON *rec = cJSON_Duplicate(u->record, true);
-    if (!rec) {
+    forum_undo_rec rec = u->rec;
+    if (forum_undo_own(&c->scratch, &rec) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    const cJSON *before = cJSON_GetObjectItemCaseSensitive(rec, "questions");
-    const cJSON *after = cJSON_GetObjectItemCaseSensitive(rec, "after");
-    const cJSON *merge = cJSON_GetObjectItemCaseSensitive(rec, "merge");
-    const char *action = json_str(rec, "action");
-    int64_t air_before = 0, air_after = 0;
-    bool has_air = cJSON_GetObjectItemCaseSensitive(rec, "air_after") != NULL;
-    const cJSON *it;
-    if (!cJSON_IsArray(before) || !cJSON_IsArray(after) || !action ||
-        !json_int_or_null(rec, "air_before", &air_before) ||
-        !json_int_or_null(rec, "air_after", &air_after)) {
-        set_error(r, FORUM_E_INTERNAL, NULL, "the undo record is damaged");
-        goto out;
-    }
-    cJSON_ArrayForEach (it, after) {
-        int64_t id;
-        question *q = json_id(it, "id", &id) ? find_question(st, id) : NULL;
-        const char *state = json_str(it, "state");
-        if (!q || !state || strcmp(QSTATE_NAMES[q->state], state) != 0) {
+    const char *action = FORUM_UNDO_ACTION_NAMES[rec.action % UNDO__COUNT];
+    for (size_t i = 0; i < rec.n_after; i++) {
+        question *q = find_question(st, rec.after[i].id);
+        if (!q || q->state != rec.after[i].state) {
             set_error(r, FORUM_E_CONFLICT, NULL,
                       "the last %s cannot be undone: the question has changed since", action);
-            goto out;
+            return;
         }
     }
-    if (has_air && s->on_air != air_after) {
+    if (rec.has_air && s->on_air != rec.air_after) {
         set_error(r, FORUM_E_CONFLICT, NULL,
                   "the last %s cannot be undone: the air has changed since", action);
-        goto out;
+        return;
     }
-    int64_t from = 0, into_id = 0;
-    question *into = NULL;
-    if (merge && (!json_id(merge, "from", &from) || !json_id(merge, "into", &into_id) ||
-                  !(into = find_question(st, into_id)))) {
+    question *into = rec.has_merge ? find_question(st, rec.merge_into) : NULL;
+    if (rec.has_merge && !into) {
         set_error(r, FORUM_E_CONFLICT, NULL,
                   "the last merge cannot be undone: the target question is gone");
-        goto out;
+        return;
     }
 
-    c->secret = cJSON_CreateObject();
-    cJSON_AddTrueToObject(c->secret, "undo_clear");
-    if (merge) {
-        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(merge, "moved")) {
-            int64_t vk = cJSON_IsString(it) ? viewer_key(st, it->valuestring) : 0;
+    c->secret.undo_clear = true;
+    if (rec.has_merge) {
+        for (size_t i = 0; i < rec.n_moved; i++) {
+            int64_t vk = viewer_key(st, rec.moved[i]);
             if (vk && iset_has(&into->voters, vk) &&
-                emit_vote(c, s, "vote.removed", into->id, it->valuestring) < 0)
+                emit_vote(c, s, FORUM_EV_VOTE_REMOVED, into->id, rec.moved[i]) < 0)
                 goto oom;
         }
-        question *fq = find_question(st, from);
-        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(merge, "voters")) {
-            int64_t vk = cJSON_IsString(it) ? viewer_key(st, it->valuestring) : 0;
+        question *fq = find_question(st, rec.merge_from);
+        for (size_t i = 0; i < rec.n_voters; i++) {
+            int64_t vk = viewer_key(st, rec.voters[i]);
             if (fq && vk && !iset_has(&fq->voters, vk) &&
-                emit_vote(c, s, "vote.added", from, it->valuestring) < 0)
+                emit_vote(c, s, FORUM_EV_VOTE_ADDED, rec.merge_from, rec.voters[i]) < 0)
                 goto oom;
         }
     }
-    cJSON_ArrayForEach (it, before) {
-        int64_t id, merged_into;
-        const char *state = json_str(it, "state"), *text = json_str(it, "text"), *note;
-        bool starred;
-        question *q = json_id(it, "id", &id) ? find_question(st, id) : NULL;
-        int state_i = name_index(QSTATE_NAMES, Q__COUNT, state);
-        if (!q || state_i < 0 || !text || !json_bool(it, "starred", false, &starred) ||
-            !json_str_or_null(it, "answer_note", &note) ||
-            !json_int_or_null(it, "merged_into", &merged_into))
+    for (size_t i = 0; i < rec.n_before; i++) {
+        const forum_question_rec *b = &rec.before[i];
+        question *q = find_question(st, b->id);
+        if (!q || b->state >= Q__COUNT || !b->text)
             continue;
         /* Each action restores only what it changed. */
         question restored = shadow(q);
-        if (strcmp(action, "star") == 0) {
-            restored.starred = starred;
-        } else if (strcmp(action, "edit") == 0) {
-            restored.text = (char *)text;
-        } else {
-            restored.state = state_i;
-            if (strcmp(action, "answered") == 0)
-                restored.answer_note = (char *)note;
-            if (strcmp(action, "merge") == 0)
-                restored.merged_into = merged_into;
+        switch ((forum_undo_action)rec.action) {
+        case UNDO_STAR:
+            restored.starred = b->starred;
+            break;
+        case UNDO_EDIT:
+            restored.text = (char *)b->text;
+            break;
+        case UNDO_ANSWERED:
+            restored.state = b->state;
+            restored.answer_note = (char *)b->answer_note;
+            break;
+        case UNDO_MERGE:
+            restored.state = b->state;
+            restored.merged_into = b->merged_into;
+            break;
+        case UNDO_APPROVE:
+        case UNDO_DISMISS:
+        case UNDO_ONAIR:
+        case UNDO__COUNT:
+            restored.state = b->state;
+            break;
         }
-        state_i = restored.state;
-        bool public = is_public_state(q->state) || is_public_state(state_i);
-        cJSON *payload = question_payload(&restored);
-        if (payload)
-            cJSON_AddTrueToObject(payload, "undo");
-        if (emit(c, s, "question.updated", payload,
-                 public ? FORUM_AUD_PUBLIC : FORUM_AUD_STAFF_AND_SUBJECT, q->viewer_id) < 0)
+        bool public = forum_qstate_public(q->state) || forum_qstate_public(restored.state);
+        forum_payload payload = question_payload(&restored);
+        payload.question.undo = true;
+        if (emit(c, s, FORUM_EV_QUESTION_UPDATED, &payload, public, q->viewer_id) < 0)
             goto oom;
-        if (state_i != Q_PUBLISHED && leave_queue(c, s, q->id) < 0)
+        if (restored.state != Q_PUBLISHED && leave_queue(c, s, q->id) < 0)
             goto oom;
     }
-    if (has_air && air_before != s->on_air && emit_onair(c, s, air_before) < 0)
+    if (rec.has_air && rec.air_before != s->on_air && emit_onair(c, s, rec.air_before) < 0)
         goto oom;
     if (r->n_events == 0) {
         /* Nothing to restore any more: forget the record all the same. */
-        cJSON_Delete(c->secret);
-        c->secret = NULL;
+        memset(&c->secret, 0, sizeof c->secret);
         set_error(r, FORUM_E_CONFLICT, NULL, "there is nothing to undo");
-        goto out;
+        return;
     }
     r->ack = cJSON_CreateObject();
     cJSON_AddStringToObject(r->ack, "undone", action);
-    goto out;
+    return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
-out:
-    cJSON_Delete(rec);
 }

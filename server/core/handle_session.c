@@ -19,7 +19,7 @@ void do_poll_vote(ctx *c, session *s, const forum_actor *a, const forum_command 
     }
     if (p->state != P_OPEN) {
         set_error(r, FORUM_E_CONFLICT, "poll_id", "this poll is %s, not open",
-                  PSTATE_NAMES[p->state]);
+                  FORUM_POLL_STATE_NAMES[p->state]);
         return;
     }
     if (cmd->n_ids == 0 || (!p->multi && cmd->n_ids != 1)) {
@@ -46,12 +46,8 @@ void do_poll_vote(ctx *c, session *s, const forum_actor *a, const forum_command 
     int64_t *old = vk ? imap_get(&p->ballots, vk) : NULL;
     cJSON *ids = id_array(cmd->ids, cmd->n_ids);
     if (!old || *old != mask) {
-        cJSON *payload = cJSON_CreateObject();
-        if (payload) {
-            add_int(payload, "poll_id", p->id);
-            cJSON_AddItemToObject(payload, "option_ids", cJSON_Duplicate(ids, true));
-        }
-        if (emit(c, s, "poll.voted", payload, FORUM_AUD_NOBODY, a->viewer_id) < 0) {
+        forum_payload payload = {.ballot = {p->id, cmd->ids, cmd->n_ids}};
+        if (emit(c, s, FORUM_EV_POLL_VOTED, &payload, false, a->viewer_id) < 0) {
             cJSON_Delete(ids);
             set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
             return;
@@ -119,7 +115,7 @@ void do_poll_state(ctx *c, session *s, const forum_command *cmd, int from, int t
         return;
     if (p->state != from) {
         set_error(r, FORUM_E_CONFLICT, "poll_id", "this poll is %s; it must be %s",
-                  PSTATE_NAMES[p->state], PSTATE_NAMES[from]);
+                  FORUM_POLL_STATE_NAMES[p->state], FORUM_POLL_STATE_NAMES[from]);
         return;
     }
     poll after = *p;
@@ -157,10 +153,8 @@ void do_program(ctx *c, const forum_command *cmd, bool create)
         .description =
             cmd->description ? cmd->description : (existing ? existing->description : NULL),
     };
-    cJSON *payload = cJSON_CreateObject();
-    if (payload)
-        cJSON_AddItemToObject(payload, "program", program_json(&p));
-    if (emit_in(c, "", "program.changed", payload, FORUM_AUD_PUBLIC, NULL, NULL) < 0) {
+    forum_payload payload = {.program = {p.id, p.title ? p.title : "", p.description}};
+    if (emit_in(c, "", FORUM_EV_PROGRAM_CHANGED, &payload, true, NULL, NULL) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
@@ -297,9 +291,9 @@ static int merge_session_fields(session_config *cfg, const session_config *base,
             np[i].role = dup_or_null(in->role);
         }
         for (size_t i = 0; i < cfg->n_panelists; i++) {
-            free(cfg->panelists[i].name);
-            free(cfg->panelists[i].affiliation);
-            free(cfg->panelists[i].role);
+            free((char *)cfg->panelists[i].name);
+            free((char *)cfg->panelists[i].affiliation);
+            free((char *)cfg->panelists[i].role);
         }
         free(cfg->panelists);
         cfg->panelists = np;
@@ -331,7 +325,7 @@ static int merge_session_fields(session_config *cfg, const session_config *base,
             ns[i].title = strdup(cmd->segments[i]);
         }
         for (size_t i = 0; i < cfg->n_segments; i++)
-            free(cfg->segments[i].title);
+            free((char *)cfg->segments[i].title);
         free(cfg->segments);
         cfg->segments = ns;
         cfg->n_segments = cmd->n_segments;
@@ -448,8 +442,8 @@ void do_session_status(ctx *c, session *s, forum_cmd_type type)
         break;
     }
     if (!ok) {
-        set_error(r, FORUM_E_CONFLICT, NULL, "a %s session cannot become %s", STATUS_NAMES[from],
-                  STATUS_NAMES[to]);
+        set_error(r, FORUM_E_CONFLICT, NULL, "a %s session cannot become %s",
+                  FORUM_STATUS_NAMES[from], FORUM_STATUS_NAMES[to]);
         return;
     }
     session_config cfg;

@@ -138,6 +138,65 @@ void jsonw_value(jsonw *w, const cJSON *item)
     }
 }
 
+void jsonw_key(jsonw *w, bool *first, const char *key)
+{
+    if (!*first)
+        jsonw_put(w, ",", 1);
+    *first = false;
+    jsonw_string(w, key);
+    jsonw_put(w, ":", 1);
+}
+
+void jsonw_kv_str(jsonw *w, bool *first, const char *key, const char *v)
+{
+    jsonw_key(w, first, key);
+    jsonw_string(w, v);
+}
+
+void jsonw_kv_str_or_null(jsonw *w, bool *first, const char *key, const char *v)
+{
+    jsonw_key(w, first, key);
+    if (v)
+        jsonw_string(w, v);
+    else
+        jsonw_put(w, "null", 4);
+}
+
+void jsonw_kv_int(jsonw *w, bool *first, const char *key, int64_t v)
+{
+    jsonw_key(w, first, key);
+    jsonw_int(w, v);
+}
+
+void jsonw_kv_int_or_null(jsonw *w, bool *first, const char *key, int64_t v)
+{
+    jsonw_key(w, first, key);
+    if (v)
+        jsonw_int(w, v);
+    else
+        jsonw_put(w, "null", 4);
+}
+
+void jsonw_kv_bool(jsonw *w, bool *first, const char *key, bool v)
+{
+    jsonw_key(w, first, key);
+    if (v)
+        jsonw_put(w, "true", 4);
+    else
+        jsonw_put(w, "false", 5);
+}
+
+void jsonw_ids(jsonw *w, const int64_t *ids, size_t n)
+{
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            jsonw_put(w, ",", 1);
+        jsonw_int(w, ids[i]);
+    }
+    jsonw_put(w, "]", 1);
+}
+
 char *jsonw_finish(jsonw *w)
 {
     if (w->failed || !reserve(w, 0)) {

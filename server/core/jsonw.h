@@ -23,6 +23,17 @@ void jsonw_int(jsonw *w, int64_t v);
 void jsonw_number(jsonw *w, double v);      /* NaN and infinities print null */
 void jsonw_value(jsonw *w, const cJSON *item); /* the whole tree, unformatted */
 
+/* Members of an object: each writes `"key":value`, preceded by a comma unless *first (which it
+ * then clears). _or_null variants write null for NULL strings and for 0 ids/times. */
+void jsonw_key(jsonw *w, bool *first, const char *key);
+void jsonw_kv_str(jsonw *w, bool *first, const char *key, const char *v); /* NULL prints "" */
+void jsonw_kv_str_or_null(jsonw *w, bool *first, const char *key, const char *v);
+void jsonw_kv_int(jsonw *w, bool *first, const char *key, int64_t v);
+void jsonw_kv_int_or_null(jsonw *w, bool *first, const char *key, int64_t v);
+void jsonw_kv_bool(jsonw *w, bool *first, const char *key, bool v);
+/* [ids...] */
+void jsonw_ids(jsonw *w, const int64_t *ids, size_t n);
+
 /* Hands the text over (caller frees), or frees it and returns NULL if anything failed. */
 char *jsonw_finish(jsonw *w);
 

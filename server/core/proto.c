@@ -1115,7 +1115,7 @@ static void begin_message(jsonw *b, bool *first, const char *type, const char *r
 /* Where a value sits, for the public/subject views. */
 typedef enum node_kind { NODE_PLAIN = 0, NODE_QUESTION } node_kind;
 
-static void print_value(jsonw *b, const cJSON *item, proto_view view, node_kind kind);
+static void print_value(jsonw *b, const cJSON *item, forum_view view, node_kind kind);
 
 /* True when key is the name of a field that holds a question object. */
 static bool holds_question(const char *key)
@@ -1126,11 +1126,11 @@ static bool holds_question(const char *key)
 /* Prints the members of obj (no braces), skipping envelope keys when skip is given; in the
  * public/subject views drops "viewer_id" and "blocked_words" everywhere and renders "mine" in
  * question objects. */
-static void print_members(jsonw *b, const cJSON *obj, proto_view view, node_kind kind,
+static void print_members(jsonw *b, const cJSON *obj, forum_view view, node_kind kind,
                           bool *first, const char *const *skip)
 {
     const cJSON *child;
-    bool filtered = view != PROTO_VIEW_STAFF;
+    bool filtered = view != FORUM_VIEW_STAFF;
     bool mine_done = false;
     cJSON_ArrayForEach(child, obj) {
         const char *key = child->string ? child->string : "";
@@ -1143,7 +1143,7 @@ static void print_members(jsonw *b, const cJSON *obj, proto_view view, node_kind
             continue;
         jb_key(b, first, key);
         if (filtered && kind == NODE_QUESTION && strcmp(key, "mine") == 0) {
-            jsonw_puts(b, view == PROTO_VIEW_SUBJECT ? "true" : "false");
+            jsonw_puts(b, view == FORUM_VIEW_SUBJECT ? "true" : "false");
             mine_done = true;
             continue;
         }
@@ -1156,11 +1156,11 @@ static void print_members(jsonw *b, const cJSON *obj, proto_view view, node_kind
     }
     if (filtered && kind == NODE_QUESTION && !mine_done) {
         jb_key(b, first, "mine");
-        jsonw_puts(b, view == PROTO_VIEW_SUBJECT ? "true" : "false");
+        jsonw_puts(b, view == FORUM_VIEW_SUBJECT ? "true" : "false");
     }
 }
 
-static void print_value(jsonw *b, const cJSON *item, proto_view view, node_kind kind)
+static void print_value(jsonw *b, const cJSON *item, forum_view view, node_kind kind)
 {
     const cJSON *child;
     bool first = true;
@@ -1208,7 +1208,7 @@ char *proto_encode_ack(const char *re, const cJSON *result)
     bool first = true;
     begin_message(&b, &first, "ack", re);
     if (result && cJSON_IsObject(result))
-        print_members(&b, result, PROTO_VIEW_STAFF, NODE_PLAIN, &first, ack_envelope);
+        print_members(&b, result, FORUM_VIEW_STAFF, NODE_PLAIN, &first, ack_envelope);
     jsonw_put(&b, "}", 1);
     return jsonw_finish(&b);
 }
@@ -1251,7 +1251,7 @@ char *proto_encode_welcome(const char *re, forum_role role, const char *viewer_i
     jsonw_int(&b, seq);
     if (snapshot) {
         jb_key(&b, &first, "snapshot");
-        print_value(&b, snapshot, PROTO_VIEW_STAFF, NODE_PLAIN);
+        print_value(&b, snapshot, FORUM_VIEW_STAFF, NODE_PLAIN);
     } else {
         jb_key(&b, &first, "resumed");
         jsonw_puts(&b, "true");
@@ -1260,9 +1260,7 @@ char *proto_encode_welcome(const char *re, forum_role role, const char *viewer_i
     return jsonw_finish(&b);
 }
 
-static const char *const event_envelope[] = {"type", "seq", "at", "offset_ms", "kind", NULL};
-
-char *proto_encode_event(const forum_event *ev, proto_view view)
+char *proto_encode_event(const forum_event *ev, forum_view view)
 {
     jsonw b = {0};
     bool first = true;
@@ -1276,9 +1274,8 @@ char *proto_encode_event(const forum_event *ev, proto_view view)
         jsonw_int(&b, ev->offset_ms);
     }
     jb_key(&b, &first, "kind");
-    jsonw_string(&b, ev->kind);
-    if (ev->payload && cJSON_IsObject(ev->payload))
-        print_members(&b, ev->payload, view, NODE_PLAIN, &first, event_envelope);
+    jsonw_string(&b, forum_kind_name(ev->kind));
+    forum_event_write_payload(&b, &first, ev, view);
     jsonw_put(&b, "}", 1);
     return jsonw_finish(&b);
 }

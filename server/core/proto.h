@@ -37,13 +37,7 @@ char *proto_encode_error(const char *re, forum_err code, const char *field, cons
 char *proto_encode_welcome(const char *re, forum_role role, const char *viewer_id, int64_t seq,
                            const cJSON *snapshot);
 
-/* How an event is rendered for one audience class. */
-typedef enum proto_view {
-    PROTO_VIEW_STAFF = 0, /* as stored */
-    PROTO_VIEW_PUBLIC,    /* staff-only fields removed ("viewer_id" in question objects and at
-                             top level, "blocked_words" in session objects), "mine": false */
-    PROTO_VIEW_SUBJECT,   /* like public, but "mine": true in question objects */
-} proto_view;
 
-/* {"type":"event","seq","at","offset_ms"? (when >= 0),"kind", ...payload rendered for view} */
-char *proto_encode_event(const forum_event *ev, proto_view view);
+/* {"type":"event","seq","at","offset_ms"? (when >= 0),"kind", ...payload rendered for view
+ * (see event.h: the public and subject views leave out staff-only fields)} */
+char *proto_encode_event(const forum_event *ev, forum_view view);

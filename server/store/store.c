@@ -338,34 +338,6 @@ enum { WRITER_STMT_COUNT = sizeof writer_sql / sizeof writer_sql[0] };
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-/* Binds a JSON value generically: null/absent -> NULL, bool -> 0/1, integral number -> integer,
- * other number -> real, string -> text (borrowed: the cJSON outlives the step), object/array ->
- * its JSON text. */
-static int bind_json(sqlite3_stmt *st, int idx, const cJSON *item)
-{
-    if (!item || cJSON_IsNull(item))
-        return sqlite3_bind_null(st, idx);
-    if (cJSON_IsBool(item))
-        return sqlite3_bind_int(st, idx, cJSON_IsTrue(item));
-    if (cJSON_IsNumber(item)) {
-        double d = item->valuedouble;
-        if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d)
-            return sqlite3_bind_int64(st, idx, (sqlite3_int64)d);
-        return sqlite3_bind_double(st, idx, d);
-    }
-    if (cJSON_IsString(item))
-        return sqlite3_bind_text(st, idx, item->valuestring, -1, SQLITE_STATIC);
-    char *text = cJSON_PrintUnformatted(item);
-    if (!text)
-        return SQLITE_NOMEM;
-    return sqlite3_bind_text(st, idx, text, -1, cJSON_free);
-}
-
-static int bind_field(sqlite3_stmt *st, int idx, const cJSON *obj, const char *key)
-{
-    return bind_json(st, idx, cJSON_GetObjectItemCaseSensitive(obj, key));
-}
-
 static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
 {
     if (!text || !*text)
@@ -373,14 +345,33 @@ static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
     return sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
 }
 
-/* Binds the whole object as JSON text, borrowed from buf: valid until buf is printed into
- * again, which happens only after this statement has been stepped. */
-static int bind_object(sqlite3_stmt *st, int idx, const cJSON *obj, jsonw *buf)
+/* NULL for a NULL string (empty strings stay empty). */
+static int bind_str(sqlite3_stmt *st, int idx, const char *text)
 {
-    const char *text = jsonw_print(buf, obj);
     if (!text)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
+}
+
+/* NULL for 0 (ids and times use 0 for none). */
+static int bind_id(sqlite3_stmt *st, int idx, int64_t v)
+{
+    return v ? sqlite3_bind_int64(st, idx, v) : sqlite3_bind_null(st, idx);
+}
+
+/* Binds the text written into buf (borrowed: valid until buf is written into again, which
+ * happens only after this statement has been stepped). */
+static int bind_written(sqlite3_stmt *st, int idx, jsonw *buf)
+{
+    if (buf->failed || !buf->p)
         return SQLITE_NOMEM;
-    return sqlite3_bind_text(st, idx, text, (int)buf->len, SQLITE_STATIC);
+    return sqlite3_bind_text(st, idx, buf->p, (int)buf->len, SQLITE_STATIC);
+}
+
+static void buf_reset(jsonw *buf)
+{
+    buf->len = 0;
+    buf->failed = false;
 }
 
 /* Steps a fully bound write statement and resets it. Returns 0 or -1. */
@@ -397,128 +388,108 @@ static int step_done(sqlite3_stmt *st, int bind_rc)
             rc = (expr);               \
     } while (0)
 
-static int upsert_question(store *s, const forum_event *ev, const cJSON *q)
+static int upsert_question(store *s, const forum_event *ev, const forum_question_rec *q)
 {
-    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(q, "id")))
-        return 0;
     sqlite3_stmt *st = s->up_question;
     int rc = SQLITE_OK;
-    BIND(bind_field(st, 1, q, "id"));
+    buf_reset(&s->json[1]);
+    forum_write_question(&s->json[1], q, FORUM_VIEW_STAFF, false);
+    BIND(sqlite3_bind_int64(st, 1, q->id));
     BIND(sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
-    BIND(bind_field(st, 3, q, "state"));
-    BIND(bind_field(st, 4, q, "category"));
-    BIND(bind_field(st, 5, q, "text"));
-    BIND(bind_field(st, 6, q, "author"));
-    BIND(bind_field(st, 7, q, "to"));
-    BIND(bind_field(st, 8, q, "parent_id"));
-    BIND(bind_field(st, 9, q, "votes"));
-    BIND(bind_field(st, 10, q, "created_at"));
-    BIND(bind_field(st, 11, q, "phase"));
-    BIND(bind_field(st, 12, q, "answer_note"));
-    BIND(bind_field(st, 13, q, "starred"));
-    BIND(bind_field(st, 14, q, "source"));
-    BIND(bind_field(st, 15, q, "viewer_id"));
-    BIND(bind_object(st, 16, q, &s->json[0]));
+    BIND(sqlite3_bind_text(st, 3, FORUM_QSTATE_NAMES[q->state % Q__COUNT], -1, SQLITE_STATIC));
+    BIND(sqlite3_bind_text(st, 4, FORUM_CATEGORY_NAMES[q->category % FORUM_CAT__COUNT], -1,
+                           SQLITE_STATIC));
+    BIND(bind_str(st, 5, q->text));
+    BIND(bind_str(st, 6, q->author));
+    BIND(bind_id(st, 7, q->to));
+    BIND(bind_id(st, 8, q->parent_id));
+    BIND(sqlite3_bind_int64(st, 9, q->votes));
+    BIND(sqlite3_bind_int64(st, 10, q->created_at));
+    BIND(sqlite3_bind_text(st, 11, q->live_phase ? "live" : "pre", -1, SQLITE_STATIC));
+    BIND(bind_str(st, 12, q->answer_note));
+    BIND(sqlite3_bind_int(st, 13, q->starred));
+    BIND(sqlite3_bind_text(st, 14, FORUM_SOURCE_NAMES[q->source % FORUM_SRC__COUNT], -1,
+                           SQLITE_STATIC));
+    BIND(bind_text_or_null(st, 15, q->viewer_id));
+    BIND(bind_written(st, 16, &s->json[1]));
     BIND(sqlite3_bind_int64(st, 17, ev->at));
     s->search_pending = true;
     return step_done(st, rc);
 }
 
-static int upsert_session(store *s, const forum_event *ev, const cJSON *obj)
+static int upsert_session(store *s, const forum_event *ev, const forum_session_rec *r)
 {
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
-    const char *key = cJSON_IsString(code) ? code->valuestring : ev->session;
-    if (!key || !*key)
-        return 0;
-    /* the programme: "program_id", or "program" as an id or as an object with an id */
-    const cJSON *program = cJSON_GetObjectItemCaseSensitive(obj, "program_id");
-    if (!program)
-        program = cJSON_GetObjectItemCaseSensitive(obj, "program");
-    if (cJSON_IsObject(program))
-        program = cJSON_GetObjectItemCaseSensitive(program, "id");
-    if (program && !cJSON_IsNumber(program))
-        program = NULL;
     sqlite3_stmt *st = s->up_session;
     int rc = SQLITE_OK;
-    BIND(sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC));
-    BIND(bind_json(st, 2, program));
-    BIND(bind_field(st, 3, obj, "title"));
-    BIND(bind_field(st, 4, obj, "topic"));
-    BIND(bind_field(st, 5, obj, "status"));
-    BIND(bind_field(st, 6, obj, "scheduled_at"));
-    BIND(bind_field(st, 7, obj, "started_at"));
-    BIND(bind_field(st, 8, obj, "ended_at"));
-    BIND(bind_object(st, 9, obj, &s->json[0]));
+    buf_reset(&s->json[1]);
+    forum_write_session(&s->json[1], r, FORUM_VIEW_STAFF);
+    BIND(sqlite3_bind_text(st, 1, r->code ? r->code : ev->session, -1, SQLITE_STATIC));
+    BIND(bind_id(st, 2, r->program_id));
+    BIND(bind_str(st, 3, r->title));
+    BIND(bind_str(st, 4, r->topic));
+    BIND(sqlite3_bind_text(st, 5, FORUM_STATUS_NAMES[r->status % S__COUNT], -1, SQLITE_STATIC));
+    BIND(bind_id(st, 6, r->scheduled_at));
+    BIND(bind_id(st, 7, r->started_at));
+    BIND(bind_id(st, 8, r->ended_at));
+    BIND(bind_written(st, 9, &s->json[1]));
     BIND(sqlite3_bind_int64(st, 10, ev->at));
     return step_done(st, rc);
 }
 
-static int upsert_program(store *s, const forum_event *ev, const cJSON *obj)
+static int upsert_program(store *s, const forum_event *ev, const forum_program_rec *r)
 {
-    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, "id")))
-        return 0;
     sqlite3_stmt *st = s->up_program;
     int rc = SQLITE_OK;
-    BIND(bind_field(st, 1, obj, "id"));
-    BIND(bind_field(st, 2, obj, "title"));
-    BIND(bind_field(st, 3, obj, "description"));
-    BIND(bind_object(st, 4, obj, &s->json[0]));
+    buf_reset(&s->json[1]);
+    forum_write_program(&s->json[1], r);
+    BIND(sqlite3_bind_int64(st, 1, r->id));
+    BIND(bind_str(st, 2, r->title));
+    BIND(bind_str(st, 3, r->description));
+    BIND(bind_written(st, 4, &s->json[1]));
     BIND(sqlite3_bind_int64(st, 5, ev->at));
     return step_done(st, rc);
 }
 
-static int upsert_poll(store *s, const forum_event *ev, const cJSON *obj)
+static int upsert_poll(store *s, const forum_event *ev, const forum_poll_rec *r)
 {
-    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, "id")))
-        return 0;
     sqlite3_stmt *st = s->up_poll;
     int rc = SQLITE_OK;
-    BIND(bind_field(st, 1, obj, "id"));
+    buf_reset(&s->json[1]);
+    forum_write_poll(&s->json[1], r, NULL);
+    BIND(sqlite3_bind_int64(st, 1, r->id));
     BIND(sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
-    BIND(bind_field(st, 3, obj, "state"));
-    BIND(bind_object(st, 4, obj, &s->json[0]));
+    BIND(sqlite3_bind_text(st, 3, FORUM_POLL_STATE_NAMES[r->state % P__COUNT], -1,
+                           SQLITE_STATIC));
+    BIND(bind_written(st, 4, &s->json[1]));
     BIND(sqlite3_bind_int64(st, 5, ev->at));
     return step_done(st, rc);
 }
 
 static int project_vote(store *s, const forum_event *ev, bool added)
 {
-    const cJSON *qid = cJSON_GetObjectItemCaseSensitive(ev->payload, "question_id");
-    const char *viewer = ev->subject;
-    if (!*viewer) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev->payload, "viewer_id");
-        viewer = cJSON_IsString(v) ? v->valuestring : NULL;
-    }
-    if (!cJSON_IsNumber(qid) || !viewer || !*viewer)
+    if (!ev->subject[0])
         return 0;
     int rc = SQLITE_OK;
     if (added) {
         sqlite3_stmt *st = s->ins_vote;
         BIND(sqlite3_bind_text(st, 1, ev->session, -1, SQLITE_STATIC));
-        BIND(bind_json(st, 2, qid));
-        BIND(sqlite3_bind_text(st, 3, viewer, -1, SQLITE_STATIC));
+        BIND(sqlite3_bind_int64(st, 2, ev->p.question_id));
+        BIND(sqlite3_bind_text(st, 3, ev->subject, -1, SQLITE_STATIC));
         BIND(sqlite3_bind_int64(st, 4, ev->at));
         return step_done(st, rc);
     }
     sqlite3_stmt *st = s->del_vote;
-    BIND(bind_json(st, 1, qid));
-    BIND(sqlite3_bind_text(st, 2, viewer, -1, SQLITE_STATIC));
+    BIND(sqlite3_bind_int64(st, 1, ev->p.question_id));
+    BIND(sqlite3_bind_text(st, 2, ev->subject, -1, SQLITE_STATIC));
     return step_done(st, rc);
 }
 
 static int project_vote_counts(store *s, const forum_event *ev)
 {
-    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(ev->payload, "counts");
-    const cJSON *c;
-    cJSON_ArrayForEach(c, counts)
-    {
-        char *end = NULL;
-        long long id = c->string ? strtoll(c->string, &end, 10) : 0;
-        if (!c->string || end == c->string || *end || !cJSON_IsNumber(c))
-            continue;
+    for (size_t i = 0; i < ev->p.counts.n; i++) {
         int rc = SQLITE_OK;
-        BIND(sqlite3_bind_int64(s->set_votes, 1, id));
-        BIND(bind_json(s->set_votes, 2, c));
+        BIND(sqlite3_bind_int64(s->set_votes, 1, ev->p.counts.items[i].id));
+        BIND(sqlite3_bind_int64(s->set_votes, 2, ev->p.counts.items[i].count));
         BIND(sqlite3_bind_int64(s->set_votes, 3, ev->at));
         if (step_done(s->set_votes, rc))
             return -1;
@@ -526,23 +497,22 @@ static int project_vote_counts(store *s, const forum_event *ev)
     return 0;
 }
 
-static int upsert_action(store *s, const forum_event *ev, const cJSON *obj)
+static int upsert_action(store *s, const forum_event *ev, const forum_action_rec *r)
 {
-    const cJSON *session = cJSON_GetObjectItemCaseSensitive(obj, "session");
-    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, "id")))
-        return 0;
     sqlite3_stmt *st = s->up_action;
     int rc = SQLITE_OK;
-    BIND(bind_field(st, 1, obj, "id"));
-    BIND(cJSON_IsString(session) ? sqlite3_bind_text(st, 2, session->valuestring, -1, SQLITE_STATIC)
-                                 : sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
-    BIND(bind_field(st, 3, obj, "question_id"));
-    BIND(bind_field(st, 4, obj, "text"));
-    BIND(bind_field(st, 5, obj, "owner"));
-    BIND(bind_field(st, 6, obj, "due"));
-    BIND(bind_field(st, 7, obj, "status"));
-    BIND(bind_field(st, 8, obj, "created_at"));
-    BIND(bind_object(st, 9, obj, &s->json[0]));
+    buf_reset(&s->json[1]);
+    forum_write_action(&s->json[1], r);
+    BIND(sqlite3_bind_int64(st, 1, r->id));
+    BIND(sqlite3_bind_text(st, 2, r->session ? r->session : ev->session, -1, SQLITE_STATIC));
+    BIND(bind_id(st, 3, r->question_id));
+    BIND(bind_str(st, 4, r->text));
+    BIND(bind_str(st, 5, r->owner));
+    BIND(bind_str(st, 6, r->due));
+    BIND(sqlite3_bind_text(st, 7, FORUM_ACTION_STATUS_NAMES[r->status % FORUM_ACTION__COUNT], -1,
+                           SQLITE_STATIC));
+    BIND(sqlite3_bind_int64(st, 8, r->created_at));
+    BIND(bind_written(st, 9, &s->json[1]));
     BIND(sqlite3_bind_int64(st, 10, ev->at));
     return step_done(st, rc);
 }
@@ -633,11 +603,9 @@ static int scrub_free_pages(store *s)
  * the file (scrub_free_pages), so no old copy of the name survives. */
 static int erase_viewer_traces(store *s, const forum_event *ev)
 {
-    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ev->payload, "viewer_id");
-    const char *from = ev->erased_viewer_id;
-    if (!from[0] || !cJSON_IsString(ph) || !ph->valuestring[0])
+    const char *from = ev->erased_viewer_id, *to = ev->p.erased.placeholder;
+    if (!from[0] || !to || !to[0])
         return 0;
-    const char *to = ph->valuestring;
     char actor_from[FORUM_ACTOR_MAX], actor_to[FORUM_ACTOR_MAX];
     snprintf(actor_from, sizeof actor_from, "viewer:%s", from);
     snprintf(actor_to, sizeof actor_to, "viewer:%s", to);
@@ -744,68 +712,70 @@ done:
     return ret;
 }
 
-/* Keeps the projection tables in step with one event. The mapping is structural, not domain
- * logic: whole objects in the payload are upserted, vote events add or remove a vote row. */
+/* Keeps the projection tables in step with one event: the records it carries are upserted,
+ * vote events add or remove a vote row. */
 static int project_event(store *s, const forum_event *ev)
 {
-    const cJSON *p = ev->payload;
-    if (!cJSON_IsObject(p))
-        return 0;
-    static const char *const question_keys[] = {"question", "into"};
-    for (size_t i = 0; i < 2; i++) {
-        const cJSON *q = cJSON_GetObjectItemCaseSensitive(p, question_keys[i]);
-        if (cJSON_IsObject(q) && upsert_question(s, ev, q))
+    const forum_payload *p = &ev->p;
+    switch (ev->kind) {
+    case FORUM_EV_QUESTION_MERGED:
+        if (p->question.has_into && upsert_question(s, ev, &p->question.into))
             return -1;
-    }
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "questions"), *q;
-    if (cJSON_IsArray(list)) {
-        cJSON_ArrayForEach(q, list)
-        {
-            if (cJSON_IsObject(q) && upsert_question(s, ev, q))
+        /* fall through */
+    case FORUM_EV_QUESTION_SUBMITTED:
+    case FORUM_EV_QUESTION_PUBLISHED:
+    case FORUM_EV_QUESTION_UPDATED:
+    case FORUM_EV_QUESTION_DISMISSED:
+    case FORUM_EV_QUESTION_WITHDRAWN:
+    case FORUM_EV_QUESTION_ANSWERED: return upsert_question(s, ev, &p->question.q);
+    case FORUM_EV_VIEWER_ERASED:
+        for (size_t i = 0; i < p->erased.n; i++)
+            if (upsert_question(s, ev, &p->erased.questions[i]))
                 return -1;
-        }
+        return ev->erased_viewer_id[0] ? erase_viewer_traces(s, ev) : 0;
+    case FORUM_EV_VOTE_ADDED: return project_vote(s, ev, true);
+    case FORUM_EV_VOTE_REMOVED: return project_vote(s, ev, false);
+    case FORUM_EV_VOTES_CHANGED: return project_vote_counts(s, ev);
+    case FORUM_EV_SESSION_CHANGED: return upsert_session(s, ev, &p->session);
+    case FORUM_EV_PROGRAM_CHANGED: return upsert_program(s, ev, &p->program);
+    case FORUM_EV_POLL_CHANGED: return upsert_poll(s, ev, &p->poll);
+    case FORUM_EV_ACTION_CHANGED: return upsert_action(s, ev, &p->action);
+    case FORUM_EV_ONAIR_CHANGED:
+    case FORUM_EV_QUEUE_CHANGED:
+    case FORUM_EV_PANEL_CHANGED:
+    case FORUM_EV_POLL_VOTED:
+    case FORUM_EV_VIEWER_BANNED:
+    case FORUM_EV_VIEWER_UNBANNED:
+    case FORUM_EV_VIEWERS_PEAK:
+    case FORUM_EV__COUNT: return 0;
     }
-    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(p, "session");
-    if (cJSON_IsObject(obj) && upsert_session(s, ev, obj))
-        return -1;
-    obj = cJSON_GetObjectItemCaseSensitive(p, "program");
-    if (cJSON_IsObject(obj) && upsert_program(s, ev, obj))
-        return -1;
-    obj = cJSON_GetObjectItemCaseSensitive(p, "poll");
-    if (cJSON_IsObject(obj) && upsert_poll(s, ev, obj))
-        return -1;
-    obj = cJSON_GetObjectItemCaseSensitive(p, "action");
-    if (cJSON_IsObject(obj) && upsert_action(s, ev, obj))
-        return -1;
-    if (ev->erased_viewer_id[0] && strcmp(ev->kind, "viewer.erased") == 0)
-        return erase_viewer_traces(s, ev);
-    if (strcmp(ev->kind, "vote.added") == 0)
-        return project_vote(s, ev, true);
-    if (strcmp(ev->kind, "vote.removed") == 0)
-        return project_vote(s, ev, false);
-    if (strcmp(ev->kind, "votes.changed") == 0)
-        return project_vote_counts(s, ev);
     return 0;
 }
 
+/* Inserts the event (its payload and secret rendered here, on the writer thread) and keeps the
+ * projections in step. */
 static int insert_event(store *s, const forum_event *ev)
 {
     sqlite3_stmt *st = s->ins_event;
     int rc = SQLITE_OK;
+    bool first = true;
+    buf_reset(&s->json[0]);
+    jsonw_put(&s->json[0], "{", 1);
+    forum_event_write_payload(&s->json[0], &first, ev, FORUM_VIEW_STAFF);
+    jsonw_put(&s->json[0], "}", 1);
+    buf_reset(&s->json[1]);
+    bool has_secret = forum_event_write_secret(&s->json[1], ev);
     BIND(sqlite3_bind_text(st, 1, ev->session, -1, SQLITE_STATIC));
     BIND(sqlite3_bind_int64(st, 2, ev->seq));
     BIND(sqlite3_bind_int64(st, 3, ev->at));
     BIND(ev->offset_ms < 0 ? sqlite3_bind_null(st, 4) : sqlite3_bind_int64(st, 4, ev->offset_ms));
     BIND(sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC));
-    BIND(sqlite3_bind_text(st, 6, ev->kind, -1, SQLITE_STATIC));
-    if (ev->payload)
-        BIND(bind_object(st, 7, ev->payload, &s->json[0]));
-    else
-        BIND(sqlite3_bind_text(st, 7, "{}", 2, SQLITE_STATIC));
+    BIND(sqlite3_bind_text(st, 6, forum_kind_name(ev->kind), -1, SQLITE_STATIC));
+    BIND(bind_written(st, 7, &s->json[0]));
     BIND(sqlite3_bind_int(st, 8, (int)ev->audience));
     BIND(bind_text_or_null(st, 9, ev->subject));
     BIND(bind_text_or_null(st, 10, ev->request_id));
-    BIND(ev->secret ? bind_object(st, 11, ev->secret, &s->json[1]) : sqlite3_bind_null(st, 11));
+    BIND(has_secret ? bind_written(st, 11, &s->json[1]) : sqlite3_bind_null(st, 11));
     if (step_done(st, rc))
         return -1;
     return project_event(s, ev);
@@ -1382,15 +1352,9 @@ int store_schema_version(store *s)
     return s->schema_version;
 }
 
-static void clear_event(forum_event *ev)
-{
-    cJSON_Delete(ev->payload);
-    cJSON_Delete(ev->secret);
-    ev->payload = ev->secret = NULL;
-}
-
-/* Fills ev from a row of EVENT_COLUMNS. Returns 0, or -1 (message printed) if a JSON column
- * does not parse. ev owns payload and secret afterwards. */
+/* Fills ev from a row of EVENT_COLUMNS, decoding its payload and secret into the typed event.
+ * Returns 0, or -1 (message printed) for an unknown kind or malformed JSON. ev owns its memory
+ * afterwards (forum_event_clear). */
 #define EVENT_COLUMNS \
     "session, seq, at, offset_ms, actor, kind, payload, audience, subject, request_id, secret"
 static int read_event_row(sqlite3_stmt *st, forum_event *ev)
@@ -1401,28 +1365,20 @@ static int read_event_row(sqlite3_stmt *st, forum_event *ev)
     ev->at = sqlite3_column_int64(st, 2);
     ev->offset_ms = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
     copy_text(ev->actor, sizeof ev->actor, sqlite3_column_text(st, 4));
-    copy_text(ev->kind, sizeof ev->kind, sqlite3_column_text(st, 5));
+    ev->kind = forum_kind_from_name((const char *)sqlite3_column_text(st, 5));
     ev->audience = (forum_audience)sqlite3_column_int(st, 7);
     copy_text(ev->subject, sizeof ev->subject, sqlite3_column_text(st, 8));
     copy_text(ev->request_id, sizeof ev->request_id, sqlite3_column_text(st, 9));
     const char *payload = (const char *)sqlite3_column_text(st, 6);
-    ev->payload = payload ? cJSON_ParseWithLength(payload, (size_t)sqlite3_column_bytes(st, 6))
-                          : NULL;
-    if (!ev->payload)
-        goto fail;
-    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-        const char *secret = (const char *)sqlite3_column_text(st, 10);
-        ev->secret = secret ? cJSON_ParseWithLength(secret, (size_t)sqlite3_column_bytes(st, 10))
-                            : NULL;
-        if (!ev->secret)
-            goto fail;
+    const char *secret = (const char *)sqlite3_column_text(st, 10);
+    if (ev->kind == FORUM_EV__COUNT || !payload ||
+        forum_event_decode_text(ev, payload, (size_t)sqlite3_column_bytes(st, 6), secret,
+                                secret ? (size_t)sqlite3_column_bytes(st, 10) : 0) < 0) {
+        fprintf(stderr, "forumd: store: event %s/%lld (%s) cannot be read\n", ev->session,
+                (long long)ev->seq, (const char *)sqlite3_column_text(st, 5));
+        return -1;
     }
     return 0;
-fail:
-    fprintf(stderr, "forumd: store: event %s/%lld has malformed JSON\n", ev->session,
-            (long long)ev->seq);
-    clear_event(ev);
-    return -1;
 }
 
 /* Runs a prepared event query, calling each per row. Returns rows delivered, or -1 on a
@@ -1439,7 +1395,7 @@ static long long run_event_query(store *s, sqlite3_stmt *st,
         if (read_event_row(st, &ev))
             return -1;
         int r = each(arg, &ev);
-        clear_event(&ev);
+        forum_event_clear(&ev);
         delivered++;
         if (r) {
             *stopped = r;

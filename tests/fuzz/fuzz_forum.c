@@ -64,26 +64,43 @@ typedef struct harness {
  * it into the replica. */
 static void check_event(harness *h, const forum_event *ev)
 {
-    for (int view = PROTO_VIEW_STAFF; view <= PROTO_VIEW_SUBJECT; view++) {
-        char *text = proto_encode_event(ev, (proto_view)view);
+    for (int view = FORUM_VIEW_STAFF; view <= FORUM_VIEW_SUBJECT; view++) {
+        char *text = proto_encode_event(ev, (forum_view)view);
         if (!text)
             die("proto_encode_event returned NULL");
         cJSON *back = cJSON_Parse(text);
         if (!back)
             die("event rendering is not valid JSON");
-        if (view != PROTO_VIEW_STAFF &&
+        if (view != FORUM_VIEW_STAFF &&
             (has_key(back, "viewer_id") || has_key(back, "blocked_words")))
             die("staff-only field in a public event rendering");
         cJSON_Delete(back);
         free(text);
     }
-    if (forum_replay(h->replica, ev) != 0) {
-        char *payload = ev->payload ? cJSON_PrintUnformatted(ev->payload) : NULL;
-        fprintf(stderr, "event %s seq %lld: %s\n", ev->kind, (long long)ev->seq,
-                payload ? payload : "(null)");
-        free(payload);
+    /* The replica reads the event as the database would give it back: decoded from its
+     * stored JSON, which must render exactly as the original. */
+    char *payload = forum_event_payload_text(ev, FORUM_VIEW_STAFF);
+    jsonw sw = {0};
+    char *secret = forum_event_write_secret(&sw, ev) ? jsonw_finish(&sw) : NULL;
+    forum_event stored = *ev;
+    memset(&stored.p, 0, sizeof stored.p);
+    memset(&stored.secret, 0, sizeof stored.secret);
+    stored.arena.head = NULL;
+    if (!payload || forum_event_decode_text(&stored, payload, strlen(payload), secret,
+                                            secret ? strlen(secret) : 0) != 0)
+        die("an event forum_apply produced does not decode from its stored JSON");
+    char *again = forum_event_payload_text(&stored, FORUM_VIEW_STAFF);
+    if (!again || strcmp(again, payload) != 0)
+        die("a stored event decodes into something else");
+    if (forum_replay(h->replica, &stored) != 0) {
+        fprintf(stderr, "event %s seq %lld: %s\n", forum_kind_name(ev->kind),
+                (long long)ev->seq, payload);
         die("an event forum_apply produced does not replay");
     }
+    free(again);
+    free(payload);
+    free(secret);
+    forum_event_clear(&stored);
 }
 
 /* Applies cmd as actor; checks the result; returns the ack (caller deletes) or NULL. */

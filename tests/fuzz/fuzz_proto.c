@@ -1,6 +1,6 @@
 /* fuzz_proto.c — libFuzzer target for the wire codec (server/core/proto.c). Decodes the input bytes
  * as one client frame; a decoded command is rendered back (ack), a refusal as an error frame.
- * The bytes are also tried as an event payload and rendered in every view. Oracles beyond
+ * The bytes are also tried as a stored event payload of every kind and rendered in every view. Oracles beyond
  * ASan/UBSan/LeakSanitizer: a refused frame leaves the command empty, decoded text is valid
  * UTF-8 within its limits, every encoding is valid JSON, and public/subject renderings never
  * contain a "viewer_id" or "blocked_words" key. */
@@ -72,30 +72,50 @@ static void encode_ack_frame(const forum_command *cmd)
     cJSON_Delete(result);
 }
 
-/* Renders the input, if it is any JSON object, as an event payload in every view. */
-static void encode_as_event(const uint8_t *data, size_t size)
+/* Tries the input as a stored payload of every kind (as replay reads the database): decoding
+ * never crashes, and what decodes renders in every view as JSON without staff-only fields
+ * outside the staff view, and renders the same after a second decode of its own rendering. */
+static void decode_as_event(const uint8_t *data, size_t size)
 {
     cJSON *payload = cJSON_ParseWithLength((const char *)data, size);
     if (!payload)
         return;
-    forum_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.seq = (int64_t)size;
-    ev.at = 1700000000000LL;
-    ev.offset_ms = size % 2 ? -1 : (int64_t)size;
-    snprintf(ev.kind, sizeof ev.kind, "question.updated");
-    ev.payload = payload;
-    for (int view = PROTO_VIEW_STAFF; view <= PROTO_VIEW_SUBJECT; view++) {
-        char *text = proto_encode_event(&ev, (proto_view)view);
-        cJSON *back = parse_back(text);
-        if (view != PROTO_VIEW_STAFF &&
-            (has_key(back, "viewer_id") || has_key(back, "blocked_words")))
-            die("staff-only field in a public rendering");
-        cJSON_Delete(back);
-        free(text);
+    for (int k = 0; k < FORUM_EV__COUNT; k++) {
+        forum_event ev;
+        memset(&ev, 0, sizeof ev);
+        snprintf(ev.session, sizeof ev.session, "K7M3PQ");
+        ev.seq = (int64_t)size + 1;
+        ev.at = 1700000000000LL;
+        ev.offset_ms = size % 2 ? -1 : (int64_t)size;
+        ev.kind = (forum_kind)k;
+        if (forum_event_decode(&ev, payload, payload) != 0)
+            continue;
+        for (int view = FORUM_VIEW_STAFF; view <= FORUM_VIEW_SUBJECT; view++) {
+            char *text = proto_encode_event(&ev, (forum_view)view);
+            cJSON *back = parse_back(text);
+            if (view != FORUM_VIEW_STAFF &&
+                (has_key(back, "viewer_id") || has_key(back, "blocked_words")))
+                die("staff-only field in a public rendering");
+            cJSON_Delete(back);
+            free(text);
+        }
+        char *once = forum_event_payload_text(&ev, FORUM_VIEW_STAFF);
+        forum_event again;
+        memset(&again, 0, sizeof again);
+        snprintf(again.session, sizeof again.session, "K7M3PQ");
+        again.kind = ev.kind;
+        if (!once || forum_event_decode_text(&again, once, strlen(once), NULL, 0) != 0)
+            die("a rendered payload does not decode");
+        char *twice = forum_event_payload_text(&again, FORUM_VIEW_STAFF);
+        if (!twice || strcmp(once, twice) != 0)
+            die("decode(render(payload)) renders differently");
+        free(once);
+        free(twice);
+        forum_event_clear(&again);
+        forum_event_clear(&ev);
     }
-    char *welcome = proto_encode_welcome("1", FORUM_ROLE_VIEWER, "v0123456789abcdef", ev.seq,
-                                         payload);
+    char *welcome = proto_encode_welcome("1", FORUM_ROLE_VIEWER, "v0123456789abcdef",
+                                         (int64_t)size, payload);
     cJSON_Delete(parse_back(welcome));
     free(welcome);
     cJSON_Delete(payload);
@@ -141,6 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             die("refusal without code or message");
         encode_error_frame(&err);
     }
-    encode_as_event(data, size);
+    decode_as_event(data, size);
     return 0;
 }

@@ -1031,51 +1031,75 @@ static void test_encode_welcome(void)
                "{\"type\":\"welcome\",\"role\":\"producer\",\"seq\":5,\"resumed\":true}");
 }
 
+/* A typed event decoded from a stored payload (as replay makes them). */
 static forum_event make_event(const char *kind, int64_t seq, int64_t offset_ms,
                               const char *payload)
 {
     forum_event ev;
     memset(&ev, 0, sizeof ev);
-    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+    ev.kind = forum_kind_from_name(kind);
     snprintf(ev.session, sizeof ev.session, "K7M3PQ");
     ev.seq = seq;
     ev.at = 1700000000123LL;
     ev.offset_ms = offset_ms;
-    ev.payload = cJSON_Parse(payload);
+    CHECK(ev.kind != FORUM_EV__COUNT);
+    int rc = forum_event_decode_text(&ev, payload, strlen(payload), NULL, 0);
+    CHECK(rc == 0);
+    if (rc != 0)
+        fprintf(stderr, "    cannot decode %s %s\n", kind, payload);
     return ev;
 }
 
+/* The event encoded for view, parsed back. */
+static cJSON *encoded(const forum_event *ev, forum_view view)
+{
+    char *text = proto_encode_event(ev, view);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    CHECK(o != NULL);
+    free(text);
+    return o;
+}
+
+static const cJSON *at(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+#define QUESTION_21                                                                              \
+    "{\"id\":21,\"session\":\"K7M3PQ\",\"text\":\"为什么？\",\"author\":\"李\",\"category\":"  \
+    "\"question\",\"to\":null,\"parent_id\":null,\"state\":\"pending\",\"votes\":0,"            \
+    "\"created_at\":5,\"phase\":\"pre\",\"answer_note\":null,\"starred\":false,\"mine\":false," \
+    "\"source\":\"web\",\"carried_from\":null,\"merged_into\":null,"                          \
+    "\"viewer_id\":\"v00112233aabbccdd\"}"
+
 static void test_event_question_views(void)
 {
-    forum_event ev = make_event(
-        "question.submitted", 8, -1,
-        "{\"question\":{\"id\":21,\"text\":\"为什么？\",\"author\":\"李\",\"state\":\"pending\","
-        "\"votes\":0,\"mine\":false,\"viewer_id\":\"v00112233aabbccdd\"}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_STAFF),
+    forum_event ev = make_event("question.submitted", 8, -1, "{\"question\":" QUESTION_21 "}");
+    /* staff: exactly the stored rendering */
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_STAFF),
                "{\"type\":\"event\",\"seq\":8,\"at\":1700000000123,"
-               "\"kind\":\"question.submitted\",\"question\":{\"id\":21,\"text\":\"为什么？\","
-               "\"author\":\"李\",\"state\":\"pending\",\"votes\":0,\"mine\":false,"
-               "\"viewer_id\":\"v00112233aabbccdd\"}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
-               "{\"type\":\"event\",\"seq\":8,\"at\":1700000000123,"
-               "\"kind\":\"question.submitted\",\"question\":{\"id\":21,\"text\":\"为什么？\","
-               "\"author\":\"李\",\"state\":\"pending\",\"votes\":0,\"mine\":false}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_SUBJECT),
-               "{\"type\":\"event\",\"seq\":8,\"at\":1700000000123,"
-               "\"kind\":\"question.submitted\",\"question\":{\"id\":21,\"text\":\"为什么？\","
-               "\"author\":\"李\",\"state\":\"pending\",\"votes\":0,\"mine\":true}}");
+               "\"kind\":\"question.submitted\",\"question\":" QUESTION_21 "}");
+    cJSON *pub = encoded(&ev, FORUM_VIEW_PUBLIC), *sub = encoded(&ev, FORUM_VIEW_SUBJECT);
+    const cJSON *pq = at(pub, "question"), *sq = at(sub, "question");
+    CHECK(at(pq, "viewer_id") == NULL && at(sq, "viewer_id") == NULL);
+    CHECK(cJSON_IsFalse(at(pq, "mine")) && cJSON_IsTrue(at(sq, "mine")));
+    CHECK_STR(cJSON_GetStringValue(at(pq, "text")), "为什么？");
+    CHECK_STR(cJSON_GetStringValue(at(pq, "author")), "李");
+    CHECK(at(pub, "offset_ms") == NULL);
+    cJSON_Delete(pub);
+    cJSON_Delete(sub);
     forum_event_clear(&ev);
 }
 
 static void test_event_offset_ms_once_live(void)
 {
     forum_event ev = make_event("onair.changed", 30, 0, "{\"question_id\":21}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_PUBLIC),
                "{\"type\":\"event\",\"seq\":30,\"at\":1700000000123,\"offset_ms\":0,"
                "\"kind\":\"onair.changed\",\"question_id\":21}");
     forum_event_clear(&ev);
     ev = make_event("onair.changed", 31, 3600000, "{\"question_id\":null}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_STAFF),
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_STAFF),
                "{\"type\":\"event\",\"seq\":31,\"at\":1700000000123,\"offset_ms\":3600000,"
                "\"kind\":\"onair.changed\",\"question_id\":null}");
     forum_event_clear(&ev);
@@ -1085,20 +1109,23 @@ static void test_event_merge_hides_viewer_ids_of_both(void)
 {
     forum_event ev = make_event(
         "question.merged", 9, 5,
-        "{\"question\":{\"id\":2,\"state\":\"dismissed\",\"merged_into\":1,"
-        "\"viewer_id\":\"vaaaaaaaaaaaaaaaa\",\"mine\":false},"
-        "\"into\":{\"id\":1,\"votes\":4,\"viewer_id\":\"vbbbbbbbbbbbbbbbb\"}}");
-    char *pub = proto_encode_event(&ev, PROTO_VIEW_PUBLIC);
-    CHECK_STR(pub, "{\"type\":\"event\",\"seq\":9,\"at\":1700000000123,\"offset_ms\":5,"
-                   "\"kind\":\"question.merged\",\"question\":{\"id\":2,\"state\":\"dismissed\","
-                   "\"merged_into\":1,\"mine\":false},\"into\":{\"id\":1,\"votes\":4,"
-                   "\"mine\":false}}");
-    CHECK(pub && !strstr(pub, "viewer_id"));
+        "{\"question\":{\"id\":2,\"text\":\"二\",\"state\":\"dismissed\",\"merged_into\":1,"
+        "\"viewer_id\":\"vaaaaaaaaaaaaaaaa\"},"
+        "\"into\":{\"id\":1,\"text\":\"一\",\"state\":\"published\",\"votes\":4,"
+        "\"viewer_id\":\"vbbbbbbbbbbbbbbbb\"}}");
+    snprintf(ev.subject, sizeof ev.subject, "vaaaaaaaaaaaaaaaa");
+    char *pub = proto_encode_event(&ev, FORUM_VIEW_PUBLIC);
+    CHECK(pub && !strstr(pub, "viewer_id") && !strstr(pub, "\"mine\":true"));
     free(pub);
-    char *subject = proto_encode_event(&ev, PROTO_VIEW_SUBJECT);
-    CHECK(subject && !strstr(subject, "viewer_id") && !strstr(subject, "\"mine\":false"));
+    cJSON *sub = encoded(&ev, FORUM_VIEW_SUBJECT);
+    CHECK(cJSON_IsTrue(at(at(sub, "question"), "mine")));
+    CHECK(cJSON_IsFalse(at(at(sub, "into"), "mine"))); /* the target is someone else's */
+    CHECK(at(at(sub, "into"), "votes")->valueint == 4);
+    cJSON_Delete(sub);
+    char *subject = proto_encode_event(&ev, FORUM_VIEW_SUBJECT);
+    CHECK(subject && !strstr(subject, "viewer_id"));
     free(subject);
-    char *staff = proto_encode_event(&ev, PROTO_VIEW_STAFF);
+    char *staff = proto_encode_event(&ev, FORUM_VIEW_STAFF);
     CHECK(staff && strstr(staff, "vaaaaaaaaaaaaaaaa") && strstr(staff, "vbbbbbbbbbbbbbbbb"));
     free(staff);
     forum_event_clear(&ev);
@@ -1108,25 +1135,26 @@ static void test_event_session_hides_blocked_words(void)
 {
     forum_event ev = make_event(
         "session.changed", 3, -1,
-        "{\"session\":{\"code\":\"K7M3PQ\",\"status\":\"open\",\"blocked_words\":[\"广告\"],"
-        "\"premoderation\":false}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
-               "{\"type\":\"event\",\"seq\":3,\"at\":1700000000123,\"kind\":\"session.changed\","
-               "\"session\":{\"code\":\"K7M3PQ\",\"status\":\"open\",\"premoderation\":false}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_STAFF),
-               "{\"type\":\"event\",\"seq\":3,\"at\":1700000000123,\"kind\":\"session.changed\","
-               "\"session\":{\"code\":\"K7M3PQ\",\"status\":\"open\","
-               "\"blocked_words\":[\"广告\"],\"premoderation\":false}}");
+        "{\"session\":{\"code\":\"K7M3PQ\",\"program_id\":1,\"title\":\"第一期\","
+        "\"status\":\"open\",\"blocked_words\":[\"广告\"],\"premoderation\":false}}");
+    char *pub = proto_encode_event(&ev, FORUM_VIEW_PUBLIC);
+    CHECK(pub && !strstr(pub, "blocked_words") && !strstr(pub, "广告"));
+    free(pub);
+    cJSON *staff = encoded(&ev, FORUM_VIEW_STAFF);
+    const cJSON *words = at(at(staff, "session"), "blocked_words");
+    CHECK(cJSON_GetArraySize(words) == 1);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(words, 0)), "广告");
+    cJSON_Delete(staff);
     forum_event_clear(&ev);
 }
 
 static void test_event_top_level_viewer_id_is_staff_only(void)
 {
     forum_event ev = make_event("viewer.banned", 4, -1, "{\"viewer_id\":\"v0123456789abcdef\"}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_STAFF),
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_STAFF),
                "{\"type\":\"event\",\"seq\":4,\"at\":1700000000123,\"kind\":\"viewer.banned\","
                "\"viewer_id\":\"v0123456789abcdef\"}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_PUBLIC),
                "{\"type\":\"event\",\"seq\":4,\"at\":1700000000123,\"kind\":\"viewer.banned\"}");
     forum_event_clear(&ev);
 }
@@ -1134,47 +1162,63 @@ static void test_event_top_level_viewer_id_is_staff_only(void)
 static void test_event_counts_and_lists(void)
 {
     forum_event ev = make_event("votes.changed", 40, 120000, "{\"counts\":{\"21\":3,\"22\":0}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_PUBLIC),
                "{\"type\":\"event\",\"seq\":40,\"at\":1700000000123,\"offset_ms\":120000,"
                "\"kind\":\"votes.changed\",\"counts\":{\"21\":3,\"22\":0}}");
     forum_event_clear(&ev);
     ev = make_event("queue.changed", 41, 120001, "{\"up_next\":[5,3,9]}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
+    CHECK_JSON(proto_encode_event(&ev, FORUM_VIEW_PUBLIC),
                "{\"type\":\"event\",\"seq\":41,\"at\":1700000000123,\"offset_ms\":120001,"
                "\"kind\":\"queue.changed\",\"up_next\":[5,3,9]}");
     forum_event_clear(&ev);
     /* a list of question objects is rendered element by element */
-    ev = make_event("test.list", 42, -1,
-                    "{\"questions\":[{\"id\":1,\"viewer_id\":\"v1\"},{\"id\":2}]}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
-               "{\"type\":\"event\",\"seq\":42,\"at\":1700000000123,\"kind\":\"test.list\","
-               "\"questions\":[{\"id\":1,\"mine\":false},{\"id\":2,\"mine\":false}]}");
+    ev = make_event("viewer.erased", 42, -1,
+                    "{\"viewer_id\":\"x0011223344556677\",\"questions\":["
+                    "{\"id\":1,\"text\":\"a\",\"state\":\"published\",\"viewer_id\":\"x0011223344556677\"},"
+                    "{\"id\":2,\"text\":\"b\",\"state\":\"pending\",\"viewer_id\":\"x0011223344556677\"}]}");
+    char *pub = proto_encode_event(&ev, FORUM_VIEW_PUBLIC);
+    CHECK(pub && !strstr(pub, "x0011223344556677"));
+    free(pub);
+    cJSON *staff = encoded(&ev, FORUM_VIEW_STAFF);
+    CHECK(cJSON_GetArraySize(at(staff, "questions")) == 2);
+    CHECK_STR(cJSON_GetStringValue(at(staff, "viewer_id")), "x0011223344556677");
+    cJSON_Delete(staff);
     forum_event_clear(&ev);
 }
 
-static void test_event_payload_cannot_override_envelope(void)
+/* Stored payloads are untrusted: a kind nobody knows, or a payload of the wrong shape for its
+ * kind, does not decode into an event. */
+static void test_event_decoding_refuses_malformed_payloads(void)
 {
-    forum_event ev = make_event("poll.changed", 5, -1,
-                                "{\"type\":\"ack\",\"seq\":99,\"kind\":\"x\",\"at\":1,"
-                                "\"offset_ms\":2,\"poll\":{\"id\":1,\"state\":\"open\"}}");
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_PUBLIC),
-               "{\"type\":\"event\",\"seq\":5,\"at\":1700000000123,\"kind\":\"poll.changed\","
-               "\"poll\":{\"id\":1,\"state\":\"open\"}}");
-    forum_event_clear(&ev);
-    ev = make_event("question.published", 6, -1, "{}");
-    cJSON_Delete(ev.payload);
-    ev.payload = NULL;
-    CHECK_JSON(proto_encode_event(&ev, PROTO_VIEW_STAFF),
-               "{\"type\":\"event\",\"seq\":6,\"at\":1700000000123,"
-               "\"kind\":\"question.published\"}");
+    CHECK(forum_kind_from_name("poll.frobnicated") == FORUM_EV__COUNT);
+    const char *bad[][2] = {
+        {"poll.changed", "{\"poll\":{\"id\":1,\"state\":\"open\"}}"},   /* no title, options */
+        {"question.updated", "{\"question\":{\"id\":1,\"state\":\"pending\"}}"}, /* no text */
+        {"question.merged", "{\"question\":{\"id\":1,\"text\":\"t\",\"state\":\"dismissed\"}}"},
+        {"panel.changed", "{\"panel\":{\"speaker_ids\":\"1\"}}"},
+        {"votes.changed", "{\"counts\":{\"x\":1}}"},
+        {"session.changed", "{\"session\":{\"code\":\"OTHER9\",\"program_id\":1,\"title\":\"t\","
+                            "\"status\":\"open\"}}"}, /* another session's code */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        forum_event ev;
+        memset(&ev, 0, sizeof ev);
+        snprintf(ev.session, sizeof ev.session, "K7M3PQ");
+        ev.kind = forum_kind_from_name(bad[i][0]);
+        int rc = forum_event_decode_text(&ev, bad[i][1], strlen(bad[i][1]), NULL, 0);
+        CHECK(rc == -1);
+        if (rc != -1)
+            fprintf(stderr, "    decoded %s %s\n", bad[i][0], bad[i][1]);
+    }
 }
 
 static void test_encodings_parse_back(void)
 {
-    forum_event ev = make_event("question.updated", 7, 10,
+    forum_event ev = make_event("question.dismissed", 7, 10,
                                 "{\"question\":{\"id\":1,\"text\":\"a\\\"b\\\\c\\u0001\\n\","
-                                "\"viewer_id\":\"v1\"},\"reason\":\"\\u2028\"}");
-    char *text = proto_encode_event(&ev, PROTO_VIEW_SUBJECT);
+                                "\"state\":\"dismissed\",\"viewer_id\":\"v1\"},"
+                                "\"reason\":\"\\u2028\"}");
+    char *text = proto_encode_event(&ev, FORUM_VIEW_SUBJECT);
     cJSON *back = cJSON_Parse(text);
     CHECK(back != NULL);
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(back, "question");
@@ -1361,7 +1405,7 @@ int main(void)
     TEST(test_event_session_hides_blocked_words);
     TEST(test_event_top_level_viewer_id_is_staff_only);
     TEST(test_event_counts_and_lists);
-    TEST(test_event_payload_cannot_override_envelope);
+    TEST(test_event_decoding_refuses_malformed_payloads);
     TEST(test_encodings_parse_back);
     TEST(test_action_create_fields);
     TEST(test_action_update_clears_with_null);
