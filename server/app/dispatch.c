@@ -124,7 +124,7 @@ static void job_free(job *j)
     for (size_t i = 0; i < j->batch.n_events; i++)
         forum_event_clear(&j->batch.events[i]);
     free(j->batch.events);
-    cJSON_Delete(j->ack);
+    free(j->ack.p);
     cJSON_Delete(j->snapshot);
     if (j->deferred) {
         forum_command_free(j->deferred);
@@ -313,7 +313,7 @@ void job_done(store_batch *b, int rc)
         } else if (j->deferred) {
             run_deferred(disp, j);
         } else if (j->has_re) {
-            client_send(cl, proto_encode_ack(j->re, j->ack));
+            client_send(cl, proto_encode_ack_text(j->re, j->ack.p, j->ack.len));
         }
         if (cl->remote && !cl->replied) /* the forwarder waits for an answer, even an empty one */
             cluster_send_reply(disp->cluster, cl->remote_node, cl->remote_rid, "", j->pos);
@@ -633,7 +633,7 @@ void apply_command(dispatch *d, client *cl, forum_command *cmdp)
     snprintf(j->message, sizeof j->message, "%s", r.message);
     j->retry_after_ms = r.retry_after_ms;
     j->ack = r.ack;
-    r.ack = NULL;
+    memset(&r.ack, 0, sizeof r.ack);
     j->batch.events = r.events;
     j->batch.n_events = r.n_events;
     r.events = NULL;

@@ -107,7 +107,7 @@ typedef struct job {
     char field[40];
     char message[200];
     int64_t retry_after_ms;
-    cJSON *ack;
+    jsonw ack; /* the ack's members (forum_result.ack) */
     /* hello */
     cJSON *snapshot; /* NULL = resume */
     int64_t hello_seq, resume_from;

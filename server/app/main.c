@@ -378,8 +378,7 @@ static cJSON *seed(forum_state *st, const forum_actor *a, forum_command *cmd, fo
     free(r.events);
     r.events = NULL;
     r.n_events = 0;
-    cJSON *ack = r.ack ? r.ack : cJSON_CreateObject();
-    r.ack = NULL;
+    cJSON *ack = forum_result_ack_json(&r);
     forum_result_free(&r);
     return ack;
 }

@@ -117,7 +117,7 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         case FORUM_CMD_BACKUP:
             break; /* authorized here; the dispatcher does the work */
         default:
-            res.ack = studio_json(st);
+            ack_studio(&res, st);
             break;
         }
         goto out;
@@ -155,8 +155,7 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         int64_t *qid = smap_get(&s->submits, key);
         question *q = qid ? find_question(st, *qid) : NULL;
         if (q) {
-            res.ack = cJSON_CreateObject();
-            cJSON_AddItemToObject(res.ack, "question", question_json(q, staff, !staff));
+            ack_question_as(&res, "question", q, staff ? FORUM_VIEW_STAFF : FORUM_VIEW_SUBJECT);
             return res;
         }
     }
@@ -276,8 +275,8 @@ out:
     if (res.err != FORUM_OK) {
         /* Validation precedes every event, so events exist here only after an allocation
          * failure mid-batch; they are already applied and must still be committed. */
-        cJSON_Delete(res.ack);
-        res.ack = NULL;
+        free(res.ack.p);
+        memset(&res.ack, 0, sizeof res.ack);
     }
     return res;
 }

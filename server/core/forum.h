@@ -210,17 +210,20 @@ typedef struct forum_env {
 
 /* Outcome of one request. On error: err, field (optional), message; no events, state untouched.
  * On success: events (possibly none: read-only requests, idempotent repeats) and ack, the
- * fields to put in the ack beside "type" and "re" (NULL = bare ack). */
+ * members to put in the ack beside "type" and "re" as JSON text (`"question":{...},...`; empty
+ * = a bare ack), written with jsonw by the handler. */
 typedef struct forum_result {
     forum_err err;
     const char *field;       /* static string, or NULL */
     char message[200];
     int64_t retry_after_ms;  /* with FORUM_E_RATE_LIMITED */
     forum_event *events; size_t n_events; /* owned array */
-    cJSON *ack;              /* owned */
+    jsonw ack;               /* owned */
 } forum_result;
 
 void forum_result_free(forum_result *r);
+/* The ack's members as a JSON object (for tools and tests; caller deletes). NULL on OOM. */
+cJSON *forum_result_ack_json(const forum_result *r);
 
 typedef struct forum_state forum_state;
 

@@ -209,10 +209,22 @@ void undo_air(ctx *c, int64_t before, int64_t after)
     c->secret.undo.air_after = after;
 }
 
+jsonw *ack_key(forum_result *r, const char *key)
+{
+    bool first = r->ack.len == 0;
+    jsonw_key(&r->ack, &first, key);
+    return &r->ack;
+}
+
+void ack_question_as(forum_result *r, const char *key, const question *q, forum_view view)
+{
+    forum_question_rec rec = question_rec(q);
+    forum_write_question(ack_key(r, key), &rec, view, view == FORUM_VIEW_SUBJECT);
+}
+
 void ack_question(forum_result *r, const question *q)
 {
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "question", question_json(q, true, false));
+    ack_question_as(r, "question", q, FORUM_VIEW_STAFF);
 }
 
 forum_poll_rec poll_rec(const poll *p)
@@ -285,7 +297,44 @@ int emit_action(ctx *c, session *in, const action_item *a)
 void ack_action(forum_result *r, const forum_state *st, int64_t id)
 {
     const action_item *a = find_action(st, id);
-    r->ack = cJSON_CreateObject();
-    if (a)
-        cJSON_AddItemToObject(r->ack, "action", action_json(a));
+    if (a) {
+        forum_action_rec rec = action_rec(a);
+        forum_write_action(ack_key(r, "action"), &rec);
+    }
+}
+
+void ack_session(forum_result *r, const forum_state *st, const session *s)
+{
+    forum_session_rec rec = session_rec(st, s->code, &s->cfg);
+    forum_write_session(ack_key(r, "session"), &rec, FORUM_VIEW_STAFF);
+}
+
+void ack_poll(forum_result *r, const poll *p)
+{
+    forum_poll_rec rec = poll_rec(p);
+    forum_write_poll(ack_key(r, "poll"), &rec, NULL);
+}
+
+void ack_studio(forum_result *r, const forum_state *st)
+{
+    jsonw *w = ack_key(r, "programs");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < st->n_programs; i++) {
+        const program *p = &st->programs[i];
+        forum_program_rec rec = {p->id, p->title ? p->title : "", p->description};
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_program(w, &rec);
+    }
+    jsonw_put(w, "]", 1);
+    w = ack_key(r, "sessions");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < st->n_sessions; i++) {
+        const session *s = st->sessions[i];
+        forum_session_rec rec = session_rec(st, s->code, &s->cfg);
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_session(w, &rec, FORUM_VIEW_STAFF);
+    }
+    jsonw_put(w, "]", 1);
 }

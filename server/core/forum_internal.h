@@ -298,7 +298,14 @@ forum_undo_rec *undo_begin(ctx *c, forum_undo_action action);
 void undo_question(ctx *c, const question *q, int after_state);
 
 void undo_air(ctx *c, int64_t before, int64_t after);
-void ack_question(forum_result *r, const question *q);
+/* Acks: each writes one member of r's ack. ack_key writes `"key":` (after a comma if needed)
+ * and returns the buffer for the value. */
+jsonw *ack_key(forum_result *r, const char *key);
+void ack_question_as(forum_result *r, const char *key, const question *q, forum_view view);
+void ack_question(forum_result *r, const question *q); /* "question", staff view */
+void ack_session(forum_result *r, const forum_state *st, const session *s);
+void ack_poll(forum_result *r, const poll *p);
+void ack_studio(forum_result *r, const forum_state *st); /* "programs", "sessions" */
 int emit_poll(ctx *c, session *s, const poll *p);
 
 /* Emits session.changed for code with cfg; secret_key (plaintext) adds the key hash secret. */

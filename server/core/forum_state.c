@@ -218,10 +218,23 @@ void forum_result_free(forum_result *r)
     for (size_t i = 0; i < r->n_events; i++)
         forum_event_clear(&r->events[i]);
     free(r->events);
-    cJSON_Delete(r->ack);
+    free(r->ack.p);
     r->events = NULL;
     r->n_events = 0;
-    r->ack = NULL;
+    memset(&r->ack, 0, sizeof r->ack);
+}
+
+cJSON *forum_result_ack_json(const forum_result *r)
+{
+    jsonw w = {0};
+    jsonw_put(&w, "{", 1);
+    if (r->ack.len)
+        jsonw_put(&w, r->ack.p, r->ack.len);
+    jsonw_put(&w, "}", 1);
+    char *text = jsonw_finish(&w);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return o;
 }
 
 session *find_session(const forum_state *st, const char *code)

@@ -176,16 +176,17 @@ void do_carry_over(ctx *c, const forum_command *cmd)
                   to->code, st->limits.questions_per_session);
         return;
     }
-    cJSON *ids = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
-    cJSON *objs = cJSON_CreateArray();
-    if (!ids || !skipped || !objs)
+    int64_t *ids = forum_arena_alloc(&c->scratch, (from->n_questions + 1) * sizeof *ids);
+    int64_t *skipped = forum_arena_alloc(&c->scratch, (from->n_questions + 1) * sizeof *skipped);
+    size_t n_ids = 0, n_skipped = 0;
+    if (!ids || !skipped)
         goto oom;
     for (size_t i = 0; i < from->n_questions; i++) {
         const question *src = from->questions[i];
         if (src->state != Q_PUBLISHED && src->state != Q_ON_AIR)
             continue;
         if (carried_copy(to, from, src->id)) {
-            cJSON_AddItemToArray(skipped, cJSON_CreateNumber((double)src->id));
+            skipped[n_skipped++] = src->id;
             continue;
         }
         const question *parent = src->parent_id ? carried_copy(to, from, src->parent_id) : NULL;
@@ -212,20 +213,23 @@ void do_carry_over(ctx *c, const forum_command *cmd)
         question *added = find_question(st, q.id);
         if (!added || emit_question(c, FORUM_EV_QUESTION_PUBLISHED, added, true) < 0)
             goto oom;
-        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)added->id));
-        cJSON_AddItemToArray(objs, question_json(added, true, false));
+        ids[n_ids++] = added->id;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddStringToObject(r->ack, "from", from->code);
-    cJSON_AddStringToObject(r->ack, "to", to->code);
-    cJSON_AddItemToObject(r->ack, "question_ids", ids);
-    cJSON_AddItemToObject(r->ack, "questions", objs);
-    cJSON_AddItemToObject(r->ack, "already_carried", skipped);
+    jsonw_string(ack_key(r, "from"), from->code);
+    jsonw_string(ack_key(r, "to"), to->code);
+    jsonw_ids(ack_key(r, "question_ids"), ids, n_ids);
+    jsonw *w = ack_key(r, "questions");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < n_ids; i++) {
+        forum_question_rec rec = question_rec(find_question(st, ids[i]));
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_question(w, &rec, FORUM_VIEW_STAFF, false);
+    }
+    jsonw_put(w, "]", 1);
+    jsonw_ids(ack_key(r, "already_carried"), skipped, n_skipped);
     return;
 oom:
-    cJSON_Delete(ids);
-    cJSON_Delete(skipped);
-    cJSON_Delete(objs);
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
 }
 
@@ -248,7 +252,7 @@ void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
     }
     placeholder[17] = '\0';
 
-    cJSON *ids = cJSON_CreateArray(), *others = NULL;
+    int64_t *ids = forum_arena_alloc(&c->scratch, (s->n_questions + 1) * sizeof *ids);
     forum_question_rec *anon = forum_arena_alloc(&c->scratch, (s->n_questions + 1) * sizeof *anon);
     size_t n = 0;
     if (!ids || !anon)
@@ -259,38 +263,40 @@ void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
             continue;
         anon[n] = question_rec(q);
         anon[n].author = NULL;
-        anon[n++].viewer_id = placeholder;
-        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)q->id));
+        anon[n].viewer_id = placeholder;
+        ids[n++] = q->id;
     }
     forum_payload payload = {.erased = {placeholder, anon, n}};
     c->erased_viewer_id = vid;
     if (emit(c, s, FORUM_EV_VIEWER_ERASED, &payload, false, NULL) < 0)
         goto oom;
     /* Viewers showing the name of a public question get the anonymised one. */
-    const cJSON *it;
-    cJSON_ArrayForEach (it, ids) {
-        question *q = find_question(c->st, (int64_t)it->valuedouble);
+    for (size_t i = 0; i < n; i++) {
+        question *q = find_question(c->st, ids[i]);
         if (q && forum_qstate_public(q->state) &&
             emit_question(c, FORUM_EV_QUESTION_UPDATED, q, true) < 0)
             goto oom;
     }
-    others = cJSON_CreateArray();
-    for (size_t i = 0; others && i < c->st->n_sessions; i++) {
+    jsonw_string(ack_key(r, "session"), s->code);
+    jsonw_string(ack_key(r, "placeholder"), placeholder);
+    jsonw_ids(ack_key(r, "question_ids"), ids, n);
+    jsonw *w = ack_key(r, "other_sessions");
+    jsonw_put(w, "[", 1);
+    bool first = true;
+    for (size_t i = 0; i < c->st->n_sessions; i++) {
         const session *o = c->st->sessions[i];
         for (size_t j = 0; o != s && j < o->n_questions; j++)
             if (strcmp(o->questions[j]->viewer_id, vid) == 0) {
-                cJSON_AddItemToArray(others, cJSON_CreateString(o->code));
+                if (!first)
+                    jsonw_put(w, ",", 1);
+                first = false;
+                jsonw_string(w, o->code);
                 break;
             }
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddStringToObject(r->ack, "session", s->code);
-    cJSON_AddStringToObject(r->ack, "placeholder", placeholder);
-    cJSON_AddItemToObject(r->ack, "question_ids", ids);
-    cJSON_AddItemToObject(r->ack, "other_sessions", others);
+    jsonw_put(w, "]", 1);
     return;
 oom:
     c->erased_viewer_id = NULL;
-    cJSON_Delete(ids);
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
 }

@@ -89,8 +89,7 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
         goto oom;
     if (!held && emit_question(c, FORUM_EV_QUESTION_PUBLISHED, added, true) < 0)
         goto oom;
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "question", question_json(added, staff, !staff));
+    ack_question_as(r, "question", added, staff ? FORUM_VIEW_STAFF : FORUM_VIEW_SUBJECT);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -141,8 +140,7 @@ void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "question", question_json(q, staff, !staff));
+    ack_question_as(r, "question", q, staff ? FORUM_VIEW_STAFF : FORUM_VIEW_SUBJECT);
 }
 
 void do_withdraw(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
@@ -169,8 +167,7 @@ void do_withdraw(ctx *c, session *s, const forum_actor *a, const forum_command *
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "question", question_json(q, false, true));
+    ack_question_as(r, "question", q, FORUM_VIEW_SUBJECT);
 }
 
 void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd, bool add)
@@ -192,9 +189,8 @@ void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd,
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    add_int(r->ack, "question_id", q->id);
-    cJSON_AddBoolToObject(r->ack, "voted", add);
+    jsonw_int(ack_key(r, "question_id"), q->id);
+    jsonw_puts(ack_key(r, "voted"), add ? "true" : "false");
 }
 
 void do_approve(ctx *c, session *s, const forum_command *cmd)
@@ -340,7 +336,7 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
         leave_queue(c, s, q->id) < 0)
         goto oom;
     ack_question(r, q);
-    cJSON_AddItemToObject(r->ack, "into", question_json(into, true, false));
+    ack_question_as(r, "into", into, FORUM_VIEW_STAFF);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -370,8 +366,7 @@ static void put_on_air(ctx *c, session *s, question *q)
     }
     if (leave_queue(c, s, q->id) < 0 || emit_onair(c, s, q->id) < 0)
         goto oom;
-    r->ack = cJSON_CreateObject();
-    add_int(r->ack, "question_id", q->id);
+    jsonw_int(ack_key(r, "question_id"), q->id);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -424,8 +419,7 @@ void do_onair_clear(ctx *c, session *s)
         if (emit_onair(c, s, 0) < 0)
             goto oom;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddNullToObject(r->ack, "question_id");
+    jsonw_puts(ack_key(r, "question_id"), "null");
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -493,8 +487,7 @@ void do_queue_set(ctx *c, session *s, const forum_command *cmd)
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "up_next", id_array(s->up_next, s->n_up_next));
+    jsonw_ids(ack_key(r, "up_next"), s->up_next, s->n_up_next);
 }
 
 void do_panel_set(ctx *c, session *s, const forum_command *cmd)
@@ -539,8 +532,8 @@ void do_panel_set(ctx *c, session *s, const forum_command *cmd)
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "panel", panel_json(s));
+    forum_panel_rec panel = panel_rec(s);
+    forum_write_panel(ack_key(r, "panel"), &panel);
 }
 
 void do_ban(ctx *c, session *s, const forum_command *cmd, bool ban)
@@ -561,9 +554,8 @@ void do_ban(ctx *c, session *s, const forum_command *cmd, bool ban)
             return;
         }
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddStringToObject(r->ack, "viewer_id", vid);
-    cJSON_AddBoolToObject(r->ack, "banned", ban);
+    jsonw_string(ack_key(r, "viewer_id"), vid);
+    jsonw_puts(ack_key(r, "banned"), ban ? "true" : "false");
 }
 
 void do_undo(ctx *c, session *s)
@@ -663,8 +655,7 @@ void do_undo(ctx *c, session *s)
         set_error(r, FORUM_E_CONFLICT, NULL, "there is nothing to undo");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddStringToObject(r->ack, "undone", action);
+    jsonw_string(ack_key(r, "undone"), action);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");

@@ -44,18 +44,15 @@ void do_poll_vote(ctx *c, session *s, const forum_actor *a, const forum_command 
     }
     int64_t vk = viewer_key(c->st, a->viewer_id);
     int64_t *old = vk ? imap_get(&p->ballots, vk) : NULL;
-    cJSON *ids = id_array(cmd->ids, cmd->n_ids);
     if (!old || *old != mask) {
         forum_payload payload = {.ballot = {p->id, cmd->ids, cmd->n_ids}};
         if (emit(c, s, FORUM_EV_POLL_VOTED, &payload, false, a->viewer_id) < 0) {
-            cJSON_Delete(ids);
             set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
             return;
         }
     }
-    r->ack = cJSON_CreateObject();
-    add_int(r->ack, "poll_id", p->id);
-    cJSON_AddItemToObject(r->ack, "option_ids", ids);
+    jsonw_int(ack_key(r, "poll_id"), p->id);
+    jsonw_ids(ack_key(r, "option_ids"), cmd->ids, cmd->n_ids);
 }
 
 static poll *request_poll(ctx *c, session *s, const forum_command *cmd)
@@ -103,8 +100,7 @@ void do_poll_create(ctx *c, session *s, const forum_command *cmd)
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "poll", poll_json(find_poll(c->st, p.id), -1));
+    ack_poll(r, find_poll(c->st, p.id));
 }
 
 void do_poll_state(ctx *c, session *s, const forum_command *cmd, int from, int to)
@@ -124,8 +120,7 @@ void do_poll_state(ctx *c, session *s, const forum_command *cmd, int from, int t
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "poll", poll_json(p, -1));
+    ack_poll(r, p);
 }
 
 void do_program(ctx *c, const forum_command *cmd, bool create)
@@ -158,8 +153,9 @@ void do_program(ctx *c, const forum_command *cmd, bool create)
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "program", program_json(find_program(c->st, p.id)));
+    const program *made = find_program(c->st, p.id);
+    forum_program_rec rec = {made->id, made->title, made->description};
+    forum_write_program(ack_key(r, "program"), &rec);
 }
 
 /* Checks the settings fields of a session.create/update against the limits. */
@@ -391,9 +387,8 @@ void do_session_create(ctx *c, const forum_command *cmd)
     config_free(&cfg);
     if (rc < 0)
         goto oom;
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "session", session_json(c->st, find_session(c->st, code), true));
-    cJSON_AddStringToObject(r->ack, "moderator_key", key);
+    ack_session(r, c->st, find_session(c->st, code));
+    jsonw_string(ack_key(r, "moderator_key"), key);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -411,8 +406,7 @@ void do_session_update(ctx *c, session *s, const forum_command *cmd)
     config_free(&cfg);
     if (rc < 0)
         goto oom;
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "session", session_json(c->st, s, true));
+    ack_session(r, c->st, s);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -458,8 +452,7 @@ void do_session_status(ctx *c, session *s, forum_cmd_type type)
     config_free(&cfg);
     if (rc < 0)
         goto oom;
-    r->ack = cJSON_CreateObject();
-    cJSON_AddItemToObject(r->ack, "session", session_json(c->st, s, true));
+    ack_session(r, c->st, s);
     return;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -473,6 +466,5 @@ void do_rotate_key(ctx *c, session *s)
         set_error(c->res, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    c->res->ack = cJSON_CreateObject();
-    cJSON_AddStringToObject(c->res->ack, "moderator_key", key);
+    jsonw_string(ack_key(c->res, "moderator_key"), key);
 }

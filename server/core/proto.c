@@ -1213,6 +1213,19 @@ char *proto_encode_ack(const char *re, const cJSON *result)
     return jsonw_finish(&b);
 }
 
+char *proto_encode_ack_text(const char *re, const char *members, size_t len)
+{
+    jsonw b = {0};
+    bool first = true;
+    begin_message(&b, &first, "ack", re);
+    if (len) {
+        jsonw_put(&b, ",", 1);
+        jsonw_put(&b, members, len);
+    }
+    jsonw_put(&b, "}", 1);
+    return jsonw_finish(&b);
+}
+
 char *proto_encode_error(const char *re, forum_err code, const char *field, const char *message,
                          int64_t retry_after_ms)
 {

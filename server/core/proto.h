@@ -26,6 +26,8 @@ const char *proto_err_name(forum_err code);
 
 /* {"type":"ack","re":re, ...fields of result (may be NULL)} */
 char *proto_encode_ack(const char *re, const cJSON *result);
+/* The same with the fields as JSON text (members: `"k":v,...`; empty = a bare ack). */
+char *proto_encode_ack_text(const char *re, const char *members, size_t len);
 
 /* {"type":"error","re":re?,"code","message","field"?,"retry_after_ms"?}; re/field may be NULL
  * or "", retry_after_ms <= 0 is left out. */

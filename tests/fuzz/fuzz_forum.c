@@ -119,7 +119,7 @@ static cJSON *apply(harness *h, const forum_actor *actor, const forum_command *c
     } else {
         for (size_t i = 0; i < res.n_events; i++)
             check_event(h, &res.events[i]);
-        char *text = proto_encode_ack(cmd->id ? cmd->id : "", res.ack);
+        char *text = proto_encode_ack_text(cmd->id ? cmd->id : "", res.ack.p, res.ack.len);
         if (!text || !(ack = cJSON_Parse(text)))
             die("ack rendering is not valid JSON");
         free(text);

@@ -44,13 +44,16 @@ static void log_copy(const forum_event *ev)
 }
 
 /* An event's payload (staff view) or secret as a JSON tree, for assertions; freed at teardown. */
-static cJSON *kept[8192];
-static size_t n_kept;
+static cJSON **kept;
+static size_t n_kept, cap_kept;
 
 static cJSON *keep(cJSON *o)
 {
-    if (n_kept < sizeof kept / sizeof kept[0])
-        kept[n_kept++] = o;
+    if (n_kept == cap_kept) {
+        cap_kept = cap_kept ? cap_kept * 2 : 256;
+        kept = realloc(kept, cap_kept * sizeof *kept);
+    }
+    kept[n_kept++] = o;
     return o;
 }
 
@@ -71,6 +74,11 @@ static cJSON *secret_of(const forum_event *ev)
     cJSON *o = text ? cJSON_Parse(text) : NULL;
     free(text);
     return keep(o);
+}
+
+static cJSON *ack_of(const forum_result *r)
+{
+    return keep(forum_result_ack_json(r));
 }
 
 static const char *kind_of(const forum_event *ev)
@@ -101,7 +109,7 @@ static bool fails_with(const forum_actor *a, const forum_command *cmd, forum_err
                        const char *field)
 {
     forum_result r = run(a, cmd);
-    bool ok = r.err == err && r.n_events == 0 && r.ack == NULL && r.message[0] &&
+    bool ok = r.err == err && r.n_events == 0 && r.ack.len == 0 && r.message[0] &&
               (!field || (r.field && strcmp(r.field, field) == 0));
     if (!ok)
         fprintf(stderr, "  got err %d field %s message \"%s\"\n", r.err,
@@ -174,7 +182,7 @@ static void create_session(bool premoderation, char *out_code)
     forum_command c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
     c.title = "Town Hall";
     forum_result r = run(&prod, &c);
-    int64_t program_id = (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "program"),
+    int64_t program_id = (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "program"),
                                                       "id")->valuedouble;
     forum_result_free(&r);
 
@@ -198,7 +206,7 @@ static void create_session(bool premoderation, char *out_code)
     c.n_blocked_words = 2;
     r = run(&prod, &c);
     snprintf(out_code, FORUM_CODE_MAX, "%s",
-             cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "session"), "code")->valuestring);
+             cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "session"), "code")->valuestring);
     forum_result_free(&r);
 }
 
@@ -263,7 +271,7 @@ static int64_t submit_as(const forum_actor *a, const char *text, const char *req
     c.text = (char *)text;
     c.id = (char *)request_id;
     forum_result r = run(a, &c);
-    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
     forum_result_free(&r);
     return id;
 }
@@ -459,7 +467,7 @@ static void session_create_issues_code_and_hashed_key(void)
     forum_command c = cmd_of(FORUM_CMD_SESSION_ROTATE_KEY);
     forum_result r = run(&producer, &c);
     CHECK(r.err == FORUM_OK);
-    const char *key = json_s(r.ack, "moderator_key");
+    const char *key = json_s(ack_of(&r), "moderator_key");
     CHECK(key && strlen(key) == 24);
     CHECK(r.n_events == 1 && secret_of(&r.events[0]) != NULL);
     char expected[65];
@@ -478,14 +486,14 @@ static void session_ack_carries_key_once(void)
     c.title = "Second";
     forum_result r = run(&studio, &c);
     CHECK(r.err == FORUM_OK);
-    CHECK(json_s(r.ack, "moderator_key") && strlen(json_s(r.ack, "moderator_key")) == 24);
-    const cJSON *so = cJSON_GetObjectItem(r.ack, "session");
+    CHECK(json_s(ack_of(&r), "moderator_key") && strlen(json_s(ack_of(&r), "moderator_key")) == 24);
+    const cJSON *so = cJSON_GetObjectItem(ack_of(&r), "session");
     CHECK_STR(json_s(so, "status"), "draft");
     CHECK_STR(json_s(so, "program"), "Town Hall");
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(so, "anonymous_allowed")));
     CHECK(r.n_events == 1 && r.events[0].seq == 1);
     char *payload = cJSON_PrintUnformatted(payload_of(&r.events[0]));
-    CHECK(strstr(payload, json_s(r.ack, "moderator_key")) == NULL);
+    CHECK(strstr(payload, json_s(ack_of(&r), "moderator_key")) == NULL);
     free(payload);
     forum_result_free(&r);
     c.program_id = 99;
@@ -499,8 +507,8 @@ static void session_list_shows_programs_and_sessions(void)
     forum_command c = cmd_of(FORUM_CMD_SESSION_LIST);
     forum_result r = run(&studio, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 0);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "programs")) == 1);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "sessions")) == 1);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "programs")) == 1);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "sessions")) == 1);
     forum_result_free(&r);
     cJSON *snap = forum_snapshot(st, &studio, NULL);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "sessions")) == 1);
@@ -518,15 +526,15 @@ static void programs_live_in_the_studio_log(void)
     CHECK_STR(r.events[0].session, "");
     CHECK(r.events[0].seq == 2);
     CHECK_STR(kind_of(&r.events[0]), "program.changed");
-    CHECK(json_int(cJSON_GetObjectItem(r.ack, "program"), "id") == 2);
+    CHECK(json_int(cJSON_GetObjectItem(ack_of(&r), "program"), "id") == 2);
     forum_result_free(&r);
     c = cmd_of(FORUM_CMD_PROGRAM_UPDATE);
     c.program_id = 2;
     c.description = "Weekly";
     r = run(&studio, &c);
     CHECK(r.err == FORUM_OK);
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "program"), "title"), "Science Hour");
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "program"), "description"), "Weekly");
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "program"), "title"), "Science Hour");
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "program"), "description"), "Weekly");
     forum_result_free(&r);
     CHECK(forum_last_seq(st, "") == 3);
     c.program_id = 7;
@@ -611,7 +619,7 @@ static void session_update_keeps_panelist_ids(void)
     c.premoderation = true;
     forum_result r = run(&producer, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 1);
-    const cJSON *pa = cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "session"), "panelists");
+    const cJSON *pa = cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "session"), "panelists");
     CHECK(json_int(cJSON_GetArrayItem(pa, 0), "id") == 2); /* Bob keeps id 2 */
     CHECK(json_int(cJSON_GetArrayItem(pa, 1), "id") == 3); /* Carol is new */
     forum_result_free(&r);
@@ -648,7 +656,7 @@ static void submit_without_premoderation_publishes(void)
     const cJSON *eq = cJSON_GetObjectItem(payload_of(&r.events[0]), "question");
     CHECK_STR(json_s(eq, "viewer_id"), viewer_a.viewer_id);
     CHECK(cJSON_IsFalse(cJSON_GetObjectItem(eq, "mine")));
-    const cJSON *aq = cJSON_GetObjectItem(r.ack, "question");
+    const cJSON *aq = cJSON_GetObjectItem(ack_of(&r), "question");
     CHECK(cJSON_GetObjectItem(aq, "viewer_id") == NULL);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(aq, "mine")));
     CHECK_STR(json_s(aq, "state"), "published");
@@ -670,8 +678,8 @@ static void premoderation_holds_submissions(void)
     forum_result r = run(&viewer_a, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 1);
     CHECK_STR(kind_of(&r.events[0]), "question.submitted");
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "question"), "state"), "pending");
-    int64_t q = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "question"), "state"), "pending");
+    int64_t q = json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
     forum_result_free(&r);
     /* Approval publishes it to everyone. */
     c = cmd_q(FORUM_CMD_QUESTION_APPROVE, q);
@@ -750,8 +758,8 @@ static void submit_is_idempotent_per_viewer_and_id(void)
     c.id = "req-7";
     forum_result r = run(&viewer_a, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 0);
-    CHECK(json_int(cJSON_GetObjectItem(r.ack, "question"), "id") == q1);
-    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "question"), "mine")));
+    CHECK(json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id") == q1);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "question"), "mine")));
     forum_result_free(&r);
     CHECK(n_log == before);
     /* Another viewer may use the same request id. */
@@ -774,7 +782,7 @@ static void anonymous_rules_follow_session_setting(void)
     c.anonymous = true;
     forum_result r = run(&viewer_a, &c);
     CHECK(r.err == FORUM_OK);
-    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "question"), "author")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "question"), "author")));
     forum_result_free(&r);
     forum_command u = cmd_of(FORUM_CMD_SESSION_UPDATE);
     u.has_anonymous_allowed = true;
@@ -821,7 +829,7 @@ static void follow_up_needs_public_parent_in_session(void)
     forum_command o = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
     o.text = "Elsewhere";
     forum_result r = run(&other_prod, &o);
-    int64_t foreign = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    int64_t foreign = json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
     forum_result_free(&r);
     c.parent_id = foreign;
     CHECK(fails_with(&viewer_b, &c, FORUM_E_NOT_FOUND, "parent_id"));
@@ -830,7 +838,7 @@ static void follow_up_needs_public_parent_in_session(void)
     c.parent_id = parent;
     r = run(&viewer_b, &c);
     CHECK(r.err == FORUM_OK);
-    CHECK(json_int(cJSON_GetObjectItem(r.ack, "question"), "parent_id") == parent);
+    CHECK(json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "parent_id") == parent);
     forum_result_free(&r);
     teardown();
 }
@@ -845,7 +853,7 @@ static void staff_submission_on_behalf_of_a_caller(void)
     c.author = "Mrs. Zhang";
     forum_result r = run(&moderator, &c);
     CHECK(r.err == FORUM_OK);
-    const cJSON *q = cJSON_GetObjectItem(r.ack, "question");
+    const cJSON *q = cJSON_GetObjectItem(ack_of(&r), "question");
     CHECK_STR(json_s(q, "state"), "published");
     CHECK_STR(json_s(q, "source"), "phone");
     CHECK_STR(json_s(q, "author"), "Mrs. Zhang");
@@ -886,7 +894,7 @@ static void author_edits_and_withdraws_own_question(void)
     CHECK(r.err == FORUM_OK && r.n_events == 1);
     CHECK_STR(kind_of(&r.events[0]), "question.updated");
     CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "question"), "text"), "First draft");
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "question"), "text"), "First draft");
     forum_result_free(&r);
     c = cmd_q(FORUM_CMD_QUESTION_WITHDRAW, q);
     CHECK(fails_with(&viewer_b, &c, FORUM_E_FORBIDDEN, "question_id"));
@@ -979,19 +987,19 @@ static void votes_are_one_per_viewer_and_idempotent(void)
     CHECK(r.events[0].audience == FORUM_AUD_NOBODY);
     CHECK_STR(r.events[0].subject, viewer_b.viewer_id);
     CHECK(json_int(payload_of(&r.events[0]), "question_id") == q);
-    CHECK(json_int(r.ack, "question_id") == q);
-    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r.ack, "voted")));
+    CHECK(json_int(ack_of(&r), "question_id") == q);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(ack_of(&r), "voted")));
     forum_result_free(&r);
     r = run(&viewer_b, &c); /* repeat: acked, no event */
     CHECK(r.err == FORUM_OK && r.n_events == 0);
-    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r.ack, "voted")));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(ack_of(&r), "voted")));
     forum_result_free(&r);
     CHECK(votes_of(q) == 1);
     c = cmd_q(FORUM_CMD_VOTE_REMOVE, q);
     r = run(&viewer_b, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 1);
     CHECK_STR(kind_of(&r.events[0]), "vote.removed");
-    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(r.ack, "voted")));
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(ack_of(&r), "voted")));
     forum_result_free(&r);
     r = run(&viewer_b, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 0);
@@ -1203,7 +1211,7 @@ static void onair_next_takes_head_of_queue(void)
     CHECK(queue_set(&moderator, ids, 2) == FORUM_OK);
     forum_result r = run(&moderator, &c);
     CHECK(r.err == FORUM_OK);
-    CHECK(json_int(r.ack, "question_id") == q1);
+    CHECK(json_int(ack_of(&r), "question_id") == q1);
     CHECK(r.n_events == 3); /* question.updated, queue.changed, onair.changed */
     CHECK_STR(kind_of(&r.events[r.n_events - 1]), "onair.changed");
     forum_result_free(&r);
@@ -1255,7 +1263,7 @@ static void answering_the_on_air_question_clears_the_air(void)
     CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
     CHECK_STR(kind_of(&r.events[1]), "onair.changed");
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(payload_of(&r.events[1]), "question_id")));
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "question"), "answer_note"),
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "question"), "answer_note"),
               "Rents will be capped");
     forum_result_free(&r);
     CHECK(on_air() == 0);
@@ -1366,7 +1374,7 @@ static void undo_approve(void)
     CHECK(r.err == FORUM_OK && r.n_events == 1);
     CHECK_STR(kind_of(&r.events[0]), "question.updated");
     CHECK(r.events[0].audience == FORUM_AUD_PUBLIC); /* viewers must drop it */
-    CHECK_STR(json_s(r.ack, "undone"), "approve");
+    CHECK_STR(json_s(ack_of(&r), "undone"), "approve");
     forum_result_free(&r);
     CHECK_STR(state_of(q), "pending");
     CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, NULL)); /* one level */
@@ -1510,7 +1518,7 @@ static int64_t create_poll(bool multi)
     forum_result r = run(&moderator, &c);
     CHECK(r.err == FORUM_OK && r.n_events == 1);
     CHECK(r.events[0].audience == FORUM_AUD_STAFF);
-    int64_t id = json_int(cJSON_GetObjectItem(r.ack, "poll"), "id");
+    int64_t id = json_int(cJSON_GetObjectItem(ack_of(&r), "poll"), "id");
     forum_result_free(&r);
     return id;
 }
@@ -1557,7 +1565,7 @@ static void poll_life_cycle_and_single_choice_ballots(void)
     CHECK_STR(kind_of(&r.events[0]), "poll.voted");
     CHECK(r.events[0].audience == FORUM_AUD_NOBODY);
     CHECK_STR(r.events[0].subject, viewer_a.viewer_id);
-    CHECK(json_int(r.ack, "poll_id") == p);
+    CHECK(json_int(ack_of(&r), "poll_id") == p);
     forum_result_free(&r);
     r = run(&viewer_a, &c); /* same ballot again: no event */
     CHECK(r.err == FORUM_OK && r.n_events == 0);
@@ -2041,7 +2049,7 @@ static void create_sibling_session(int64_t when, char *out)
     forum_result r = run(&studio, &c);
     CHECK(r.err == FORUM_OK);
     snprintf(out, FORUM_CODE_MAX, "%s",
-             json_s(cJSON_GetObjectItem(r.ack, "session"), "code"));
+             json_s(cJSON_GetObjectItem(ack_of(&r), "session"), "code"));
     forum_result_free(&r);
 }
 
@@ -2057,7 +2065,7 @@ static int64_t create_action(const forum_actor *a, int64_t qid, const char *text
     c.has_due = due != NULL;
     c.due = (char *)due;
     forum_result r = run(a, &c);
-    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(r.ack, "action"), "id");
+    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(ack_of(&r), "action"), "id");
     if (r.err == FORUM_OK) {
         CHECK(r.n_events == 1);
         CHECK_STR(kind_of(&r.events[0]), "action.changed");
@@ -2106,9 +2114,9 @@ static void action_items_are_staff_only_and_linked_to_questions(void)
     c.owner = NULL; /* cleared */
     forum_result r = run(&producer, &c);
     CHECK(r.err == FORUM_OK);
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "action"), "status"), "in_progress");
-    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r.ack, "action"), "owner")));
-    CHECK_STR(json_s(cJSON_GetObjectItem(r.ack, "action"), "text"), "Publish the rent cap draft");
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "action"), "status"), "in_progress");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "action"), "owner")));
+    CHECK_STR(json_s(cJSON_GetObjectItem(ack_of(&r), "action"), "text"), "Publish the rent cap draft");
     forum_result_free(&r);
     c.action_id = 4242;
     CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "action_id"));
@@ -2186,7 +2194,7 @@ static void carry_over_copies_unanswered_public_questions_once(void)
     c.has_to = true;
     c.to = 2; /* Bob Li */
     forum_result r = run(&viewer_a, &c);
-    int64_t q1 = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    int64_t q1 = json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
     forum_result_free(&r);
     int64_t answered = submit_as(&viewer_b, "Answered one", NULL);
     int64_t dismissed = submit_as(&viewer_b, "Dismissed one", NULL);
@@ -2198,7 +2206,7 @@ static void carry_over_copies_unanswered_public_questions_once(void)
     c.text = "Follow-up on the cap";
     c.parent_id = q1;
     r = run(&viewer_c, &c);
-    int64_t follow = json_int(cJSON_GetObjectItem(r.ack, "question"), "id");
+    int64_t follow = json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
     forum_result_free(&r);
 
     char next[FORUM_CODE_MAX];
@@ -2208,7 +2216,7 @@ static void carry_over_copies_unanswered_public_questions_once(void)
     CHECK(r.n_events == 4); /* submitted + published, twice */
     for (size_t i = 0; i < r.n_events; i++)
         CHECK_STR(r.events[i].session, next);
-    const cJSON *ids = cJSON_GetObjectItem(r.ack, "question_ids");
+    const cJSON *ids = cJSON_GetObjectItem(ack_of(&r), "question_ids");
     CHECK(cJSON_GetArraySize(ids) == 2);
     int64_t n1 = (int64_t)cJSON_GetArrayItem(ids, 0)->valuedouble;
     int64_t n2 = (int64_t)cJSON_GetArrayItem(ids, 1)->valuedouble;
@@ -2234,8 +2242,8 @@ static void carry_over_copies_unanswered_public_questions_once(void)
     /* Again: nothing new. */
     r = carry(code, next);
     CHECK(r.err == FORUM_OK && r.n_events == 0);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "question_ids")) == 0);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "already_carried")) == 2);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "question_ids")) == 0);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "already_carried")) == 2);
     forum_result_free(&r);
 
     /* Only forwards, only within the programme, never into an archived session. */
@@ -2332,7 +2340,7 @@ static void archived_commitments_are_followed_up_by_new_items(void)
     c.status = FORUM_ACTION_IN_PROGRESS;
     forum_result r = run(&next_mod, &c);
     CHECK(r.err == FORUM_OK);
-    const cJSON *made = cJSON_GetObjectItem(r.ack, "action");
+    const cJSON *made = cJSON_GetObjectItem(ack_of(&r), "action");
     CHECK(json_int(made, "follows_action_id") == a);
     CHECK_STR(json_s(made, "session"), next);
     forum_result_free(&r);
@@ -2370,9 +2378,9 @@ static void viewer_erase_removes_name_and_device_id_but_keeps_questions(void)
     CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, NULL));
     forum_result r = run(&producer, &c);
     CHECK(r.err == FORUM_OK);
-    const char *placeholder = json_s(r.ack, "placeholder");
+    const char *placeholder = json_s(ack_of(&r), "placeholder");
     CHECK(placeholder && placeholder[0] == 'x' && strlen(placeholder) == 17);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r.ack, "question_ids")) == 2);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "question_ids")) == 2);
     CHECK(r.n_events == 2); /* viewer.erased (staff) + the public question re-sent */
     CHECK_STR(kind_of(&r.events[0]), "viewer.erased");
     CHECK(r.events[0].audience == FORUM_AUD_STAFF);
