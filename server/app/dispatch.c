@@ -125,7 +125,7 @@ static void job_free(job *j)
         forum_event_clear(&j->batch.events[i]);
     free(j->batch.events);
     free(j->ack.p);
-    cJSON_Delete(j->snapshot);
+    free(j->snapshot);
     if (j->deferred) {
         forum_command_free(j->deferred);
         free(j->deferred);
@@ -165,22 +165,15 @@ static void finish_hello(dispatch *d, job *j)
     client *cl = j->cl;
     if (cl->closed)
         return;
-    if (j->snapshot) {
-        if (cl->actor.role != FORUM_ROLE_VIEWER && cl->sub.session[0])
-            cJSON_AddNumberToObject(j->snapshot, "viewers",
-                                    (double)viewers_total(d, cl->sub.session));
-        net_send_text(cl->conn,
-                      proto_encode_welcome(j->re, cl->actor.role,
-                                           cl->actor.viewer_id[0] ? cl->actor.viewer_id : NULL,
-                                           j->hello_seq, j->snapshot));
-    } else {
-        net_send_text(cl->conn,
-                      proto_encode_welcome(j->re, cl->actor.role,
-                                           cl->actor.viewer_id[0] ? cl->actor.viewer_id : NULL,
-                                           j->hello_seq, NULL));
-        if (hub_replay(d->hub, &cl->sub, j->resume_from, j->hello_seq) != 0)
-            send_missed_from_db(cl, j->resume_from, j->hello_seq);
-    }
+    int64_t viewers = cl->actor.role != FORUM_ROLE_VIEWER && cl->sub.session[0]
+                          ? (int64_t)viewers_total(d, cl->sub.session)
+                          : -1;
+    net_send_text(cl->conn, proto_encode_welcome_text(
+                                j->re, cl->actor.role,
+                                cl->actor.viewer_id[0] ? cl->actor.viewer_id : NULL, j->hello_seq,
+                                j->snapshot, viewers));
+    if (!j->snapshot && hub_replay(d->hub, &cl->sub, j->resume_from, j->hello_seq) != 0)
+        send_missed_from_db(cl, j->resume_from, j->hello_seq);
     hub_subscribe(d->hub, &cl->sub);
     if (cl->actor.role == FORUM_ROLE_VIEWER && cl->sub.session[0]) {
         d->presence_dirty = true;
@@ -433,6 +426,21 @@ static bool resume_fits(dispatch *d, const forum_actor *a, const char *code, int
     return count + 64 <= max_msgs / 2 && bytes <= max_bytes / 2;
 }
 
+/* The byte budget of a welcome's question list: the role's default, and never more than a
+ * quarter of a connection's send queue, so that no welcome can get its connection dropped as a
+ * slow consumer. */
+static size_t snapshot_budget(dispatch *d, forum_role role)
+{
+    size_t budget = role == FORUM_ROLE_VIEWER ? FORUM_SNAPSHOT_VIEWER_BYTES
+                                              : FORUM_SNAPSHOT_STAFF_BYTES;
+    size_t max_msgs = 4096, max_bytes = 8u << 20;
+    if (d->net)
+        net_queue_limits(d->net, &max_msgs, &max_bytes);
+    if (budget > max_bytes / 4)
+        budget = max_bytes / 4;
+    return budget > 1024 ? budget : 1024;
+}
+
 static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
 {
     const char *re = cmd->id;
@@ -481,7 +489,8 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
     if (resume) {
         j->resume_from = cmd->resume_from;
     } else {
-        j->snapshot = forum_snapshot(d->st, &a, code[0] ? code : NULL);
+        j->snapshot = forum_snapshot_text(d->st, &a, code[0] ? code : NULL,
+                                          snapshot_budget(d, a.role), dispatch_now_ms());
         if (!j->snapshot) {
             job_free(j);
             reply_error(d, cl, re, FORUM_E_INTERNAL, NULL, "could not build the snapshot", 0);

@@ -109,7 +109,7 @@ typedef struct job {
     int64_t retry_after_ms;
     jsonw ack; /* the ack's members (forum_result.ack) */
     /* hello */
-    cJSON *snapshot; /* NULL = resume */
+    char *snapshot; /* JSON object text; NULL = resume */
     int64_t hello_seq, resume_from;
     /* search / backup: run once everything before the request is committed */
     forum_command *deferred;

@@ -29,6 +29,7 @@ static who command_class(forum_cmd_type t)
     case FORUM_CMD_VOTE_REMOVE:
     case FORUM_CMD_POLL_VOTE:
         return WHO_VIEWER;
+    case FORUM_CMD_QUESTIONS_LIST:
     case FORUM_CMD_QUESTION_SUBMIT:
     case FORUM_CMD_QUESTION_EDIT:
         return WHO_ANYONE;
@@ -145,6 +146,12 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
     session *s = find_session(st, code);
     if (!s) {
         set_error(&res, FORUM_E_NOT_FOUND, "session", "session %s does not exist", code);
+        return res;
+    }
+
+    /* Reading the session's questions works in every status and for banned viewers. */
+    if (cmd->type == FORUM_CMD_QUESTIONS_LIST) {
+        do_questions_list(&c, s, actor, cmd);
         return res;
     }
 

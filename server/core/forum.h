@@ -102,6 +102,7 @@ typedef enum forum_cmd_type {
     FORUM_CMD_SESSION_END,
     FORUM_CMD_SESSION_ARCHIVE,
     FORUM_CMD_SESSION_LIST,
+    FORUM_CMD_QUESTIONS_LIST,     /* anyone: a page of the questions it may see */
     FORUM_CMD_SESSION_ROTATE_KEY, /* extension: issue a new moderator key (keys are stored hashed) */
     /* archive and outcomes (issue 4) */
     FORUM_CMD_ACTION_CREATE,      /* staff: a commitment made on air */
@@ -194,6 +195,7 @@ typedef struct forum_command {
     int64_t from_ms, to_ms;       /* session date range, ms epoch, 0 = open */
     char *state;                  /* question state or action status, NULL = any */
     int limit;                    /* 0 = default */
+    int64_t before;               /* questions.list: questions with smaller ids, 0 = newest */
 
     /* backup: file name under the backups directory, NULL = a timestamped default */
     char *path;
@@ -246,9 +248,22 @@ int forum_replay(forum_state *st, const forum_event *ev);
  * The caller runs this on a timer (default every 100 ms) and commits the events. */
 size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **out, size_t *n);
 
-/* The welcome snapshot for actor in session code (see PROTOCOL.md: viewers see public questions
- * plus their own; staff see all and viewer ids). For a studio-wide producer (code "" or NULL):
- * {"programs":[...],"sessions":[...]}. Returns NULL if the session does not exist. Caller frees. */
+/* Budgets of the question lists of welcome snapshots (rendered bytes, about). */
+#define FORUM_SNAPSHOT_VIEWER_BYTES (160 * 1024)
+#define FORUM_SNAPSHOT_STAFF_BYTES (2 * 1024 * 1024)
+
+/* The welcome snapshot for actor in session code as a JSON object text (malloc'd; the caller
+ * frees), or NULL if the session does not exist. Viewers see public questions plus their own
+ * (with "mine") and their votes and ballots; staff see every question, viewer ids, action
+ * items and bans. The questions named are chosen most useful first (on air, up next; for staff
+ * the pending ones, starred, newest; for a viewer its own, the most voted, the newest) until
+ * their rendering reaches question_budget bytes (0 = all, in the order they came);
+ * "questions_total" and "questions_complete" say whether more can be read with questions.list.
+ * now_ms lets a storm of joins share one ordering of the most voted for up to a second. For a
+ * studio-wide producer (code "" or NULL): {"programs":[...],"sessions":[...]}. */
+char *forum_snapshot_text(forum_state *st, const forum_actor *actor, const char *code,
+                          size_t question_budget, int64_t now_ms);
+/* The whole snapshot (no budget) as a tree, for exports and tests. Caller deletes. */
 cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const char *code);
 
 /* Lookups for the dispatcher. */

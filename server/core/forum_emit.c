@@ -317,24 +317,6 @@ void ack_poll(forum_result *r, const poll *p)
 
 void ack_studio(forum_result *r, const forum_state *st)
 {
-    jsonw *w = ack_key(r, "programs");
-    jsonw_put(w, "[", 1);
-    for (size_t i = 0; i < st->n_programs; i++) {
-        const program *p = &st->programs[i];
-        forum_program_rec rec = {p->id, p->title ? p->title : "", p->description};
-        if (i)
-            jsonw_put(w, ",", 1);
-        forum_write_program(w, &rec);
-    }
-    jsonw_put(w, "]", 1);
-    w = ack_key(r, "sessions");
-    jsonw_put(w, "[", 1);
-    for (size_t i = 0; i < st->n_sessions; i++) {
-        const session *s = st->sessions[i];
-        forum_session_rec rec = session_rec(st, s->code, &s->cfg);
-        if (i)
-            jsonw_put(w, ",", 1);
-        forum_write_session(w, &rec, FORUM_VIEW_STAFF);
-    }
-    jsonw_put(w, "]", 1);
+    bool first = r->ack.len == 0;
+    write_studio_members(&r->ack, &first, st);
 }

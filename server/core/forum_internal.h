@@ -14,6 +14,9 @@
 #define JOIN_CODE_LEN 6
 #define MODERATOR_KEY_LEN 24
 #define UNDO_MAX_QUESTIONS 4 /* questions an undoable action changes (on air: two) */
+#define SNAPSHOT_TOP_VOTED 200        /* most-voted questions a viewer's welcome may name */
+#define QUESTIONS_PAGE_DEFAULT 100     /* questions.list without a limit */
+#define QUESTIONS_PAGE_BYTES (256 * 1024) /* a page's rendered size stays below about this */
 
 typedef struct session session;
 
@@ -97,6 +100,10 @@ struct session {
     size_t n_dirty_questions, cap_dirty_questions;
     int64_t seq;
     int64_t peak_viewers; /* highest concurrent viewer count recorded (viewers.peak) */
+    /* public questions by votes for viewers' welcomes (forum_render.c), as of top_seq */
+    const struct question **top;
+    size_t n_top, cap_top;
+    int64_t top_seq, top_built_ms;
 };
 
 /* An action item: a commitment made on air, followed up across the programme's sessions. */
@@ -212,29 +219,11 @@ void submit_key(char *key, size_t cap, const char *who, const char *request_id);
 
 /* ---- forum_render.c -------------------------------------------------------------------------- */
 
-void add_str_or_null(cJSON *o, const char *k, const char *v);
-void add_int(cJSON *o, const char *k, int64_t v);
+/* "programs":[...],"sessions":[...] (the studio list). */
+void write_studio_members(jsonw *w, bool *first, const forum_state *st);
 
-/* Adds v, or null when v is 0 (ids and timestamps use 0 for "none"). */
-void add_int_or_null(cJSON *o, const char *k, int64_t v);
-
-cJSON *id_array(const int64_t *ids, size_t n);
-
-/* A question object. staff adds viewer_id; mine is the value of "mine". */
-cJSON *question_json(const question *q, bool staff, bool mine);
-
-/* A poll object; my_mask >= 0 adds a viewer's "my_option_ids". */
-cJSON *poll_json(const poll *p, int64_t my_mask);
-
-cJSON *action_json(const action_item *a);
-cJSON *panel_json(const session *s);
-cJSON *program_json(const program *p);
-
-/* A session object from code and settings (staff adds blocked_words). */
-cJSON *config_json(const forum_state *st, const char *code, const session_config *c, bool staff);
-
-cJSON *session_json(const forum_state *st, const session *s, bool staff);
-cJSON *studio_json(const forum_state *st);
+/* questions.list: a page of the session's questions the actor may see, newest first. */
+void do_questions_list(ctx *c, session *s, const forum_actor *a, const forum_command *cmd);
 
 /* ---- forum_events.c -------------------------------------------------------------------------- */
 

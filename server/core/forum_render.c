@@ -1,271 +1,361 @@
-/* forum_render.c — the JSON views of the state: question, poll, action, panel, programme and
- * session objects (staff or public), the studio list and the welcome snapshot. */
+/* forum_render.c — the JSON views of the state that are not events or acks of a change: the
+ * welcome snapshot (a session for one actor, or the studio list), bounded in size, and the pages
+ * of questions (questions.list) that complete it. Written with jsonw, in the same renderings the
+ * events use (event.h). */
 
 #include "forum_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void add_str_or_null(cJSON *o, const char *k, const char *v)
+void write_studio_members(jsonw *w, bool *first, const forum_state *st)
 {
-    if (v)
-        cJSON_AddStringToObject(o, k, v);
+    jsonw_key(w, first, "programs");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < st->n_programs; i++) {
+        const program *p = &st->programs[i];
+        forum_program_rec rec = {p->id, p->title ? p->title : "", p->description};
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_program(w, &rec);
+    }
+    jsonw_put(w, "]", 1);
+    jsonw_key(w, first, "sessions");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < st->n_sessions; i++) {
+        const session *s = st->sessions[i];
+        forum_session_rec rec = session_rec(st, s->code, &s->cfg);
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_session(w, &rec, FORUM_VIEW_STAFF);
+    }
+    jsonw_put(w, "]", 1);
+}
+
+/* True if the actor may see q (staff: all; a viewer: public ones and its own). */
+static bool visible_to(const question *q, const forum_actor *a)
+{
+    if (a->role == FORUM_ROLE_MODERATOR || a->role == FORUM_ROLE_PRODUCER)
+        return true;
+    return forum_qstate_public(q->state) ||
+           (a->viewer_id[0] && strcmp(q->viewer_id, a->viewer_id) == 0);
+}
+
+static void write_question_for(jsonw *w, const question *q, const forum_actor *a)
+{
+    forum_question_rec rec = question_rec(q);
+    if (is_staff(a))
+        forum_write_question(w, &rec, FORUM_VIEW_STAFF, false);
     else
-        cJSON_AddNullToObject(o, k);
+        forum_write_question(w, &rec, FORUM_VIEW_SUBJECT,
+                             a->viewer_id[0] && strcmp(q->viewer_id, a->viewer_id) == 0);
 }
 
-void add_int(cJSON *o, const char *k, int64_t v)
+/* The questions a snapshot names, in the order they are chosen, and a set of their ids. */
+typedef struct picks {
+    const question **list;
+    size_t n, cap;
+    iset ids;
+    size_t bytes, budget; /* rendered size so far (an estimate), and its limit (0 = none) */
+    bool full;            /* the budget stopped the choice */
+} picks;
+
+/* Estimated rendered size of q (the texts and the fixed members). */
+static size_t question_size(const question *q)
 {
-    cJSON_AddNumberToObject(o, k, (double)v);
+    size_t n = 330 + (q->text ? strlen(q->text) : 0);
+    n += q->author ? strlen(q->author) : 0;
+    n += q->answer_note ? strlen(q->answer_note) : 0;
+    return n + (q->carried_from ? 40 : 0);
 }
 
-void add_int_or_null(cJSON *o, const char *k, int64_t v)
+/* Adds q unless it is there or not visible; false once the budget is spent. */
+static bool pick(picks *p, const question *q, const forum_actor *a)
 {
-    if (v)
-        add_int(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-cJSON *id_array(const int64_t *ids, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; a && i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)ids[i]));
-    return a;
-}
-
-cJSON *question_json(const question *q, bool staff, bool mine)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_int(o, "id", q->id);
-    cJSON_AddStringToObject(o, "session", q->session->code);
-    cJSON_AddStringToObject(o, "text", q->text ? q->text : "");
-    add_str_or_null(o, "author", q->author);
-    cJSON_AddStringToObject(o, "category", FORUM_CATEGORY_NAMES[q->category]);
-    add_int_or_null(o, "to", q->to);
-    add_int_or_null(o, "parent_id", q->parent_id);
-    cJSON_AddStringToObject(o, "state", FORUM_QSTATE_NAMES[q->state]);
-    add_int(o, "votes", (int64_t)q->voters.len);
-    add_int(o, "created_at", q->created_at);
-    cJSON_AddStringToObject(o, "phase", q->live_phase ? "live" : "pre");
-    add_str_or_null(o, "answer_note", q->answer_note);
-    cJSON_AddBoolToObject(o, "starred", q->starred);
-    cJSON_AddBoolToObject(o, "mine", mine);
-    cJSON_AddStringToObject(o, "source", FORUM_SOURCE_NAMES[q->source]);
-    add_str_or_null(o, "carried_from", q->carried_from);
-    if (q->carried_question_id)
-        add_int(o, "carried_question_id", q->carried_question_id);
-    add_int_or_null(o, "merged_into", q->merged_into);
-    if (staff)
-        add_str_or_null(o, "viewer_id", q->viewer_id[0] ? q->viewer_id : NULL);
-    return o;
-}
-
-cJSON *poll_json(const poll *p, int64_t my_mask)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_int(o, "id", p->id);
-    cJSON_AddStringToObject(o, "title", p->title ? p->title : "");
-    cJSON *opts = cJSON_AddArrayToObject(o, "options");
-    for (size_t i = 0; opts && i < p->n_options; i++) {
-        cJSON *opt = cJSON_CreateObject();
-        add_int(opt, "id", (int64_t)i + 1);
-        cJSON_AddStringToObject(opt, "text", p->options[i]);
-        add_int(opt, "votes", p->counts[i]);
-        cJSON_AddItemToArray(opts, opt);
+    if (p->full)
+        return false;
+    if (!q || !visible_to(q, a) || iset_has(&p->ids, q->id))
+        return true;
+    size_t size = question_size(q);
+    if (p->budget && p->bytes + size > p->budget) {
+        p->full = true;
+        return false;
     }
-    cJSON_AddBoolToObject(o, "multi", p->multi);
-    cJSON_AddStringToObject(o, "state", FORUM_POLL_STATE_NAMES[p->state]);
-    if (my_mask >= 0) {
-        cJSON *mine = cJSON_AddArrayToObject(o, "my_option_ids");
-        for (size_t i = 0; mine && i < p->n_options; i++)
-            if (my_mask & ((int64_t)1 << i))
-                cJSON_AddItemToArray(mine, cJSON_CreateNumber((double)i + 1));
+    if (grow((void **)&p->list, &p->cap, p->n + 1, sizeof *p->list) < 0 ||
+        iset_add(&p->ids, q->id) < 0) {
+        p->full = true;
+        return false;
     }
-    return o;
+    p->list[p->n++] = q;
+    p->bytes += size;
+    return true;
 }
 
-cJSON *action_json(const action_item *a)
+static int by_votes_then_newest(const void *x, const void *y)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_int(o, "id", a->id);
-    cJSON_AddStringToObject(o, "session", a->session->code);
-    add_int_or_null(o, "question_id", a->question_id);
-    add_int_or_null(o, "follows_action_id", a->follows_action_id);
-    cJSON_AddStringToObject(o, "text", a->text ? a->text : "");
-    add_str_or_null(o, "owner", a->owner);
-    add_str_or_null(o, "due", a->due);
-    cJSON_AddStringToObject(o, "status", FORUM_ACTION_STATUS_NAMES[a->status]);
-    add_int(o, "created_at", a->created_at);
-    add_int(o, "updated_at", a->updated_at);
-    return o;
+    const question *a = *(const question *const *)x, *b = *(const question *const *)y;
+    if (a->voters.len != b->voters.len)
+        return a->voters.len > b->voters.len ? -1 : 1;
+    return a->id > b->id ? -1 : a->id < b->id;
 }
 
-cJSON *panel_json(const session *s)
+/* The session's public questions by votes (then newest first), rebuilt when the session changed
+ * and the last order is older than a second: during a join storm every viewer's welcome uses
+ * the same order (the questions themselves are rendered as they are now). */
+static const question *const *top_by_votes(forum_state *st, session *s, int64_t now_ms,
+                                           size_t *n)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_int_or_null(o, "segment_id", s->segment_id);
-    cJSON_AddItemToObject(o, "speaker_ids", id_array(s->speaker_ids, s->n_speaker_ids));
-    add_str_or_null(o, "banner", s->banner);
-    add_int_or_null(o, "on_air", s->on_air);
-    cJSON_AddItemToObject(o, "up_next", id_array(s->up_next, s->n_up_next));
-    return o;
-}
-
-cJSON *program_json(const program *p)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_int(o, "id", p->id);
-    cJSON_AddStringToObject(o, "title", p->title ? p->title : "");
-    add_str_or_null(o, "description", p->description);
-    return o;
-}
-
-cJSON *config_json(const forum_state *st, const char *code, const session_config *c, bool staff)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "code", code);
-    add_int(o, "program_id", c->program_id);
-    const program *p = find_program(st, c->program_id);
-    add_str_or_null(o, "program", p ? p->title : NULL);
-    cJSON_AddStringToObject(o, "title", c->title ? c->title : "");
-    add_str_or_null(o, "topic", c->topic);
-    cJSON_AddStringToObject(o, "status", FORUM_STATUS_NAMES[c->status]);
-    cJSON_AddBoolToObject(o, "premoderation", c->premoderation);
-    cJSON_AddBoolToObject(o, "anonymous_allowed", c->anonymous_allowed);
-    add_int_or_null(o, "scheduled_at", c->scheduled_at);
-    add_int_or_null(o, "started_at", c->started_at);
-    add_int_or_null(o, "ended_at", c->ended_at);
-    cJSON *pa = cJSON_AddArrayToObject(o, "panelists");
-    for (size_t i = 0; pa && i < c->n_panelists; i++) {
-        cJSON *x = cJSON_CreateObject();
-        add_int(x, "id", c->panelists[i].id);
-        cJSON_AddStringToObject(x, "name", c->panelists[i].name);
-        add_str_or_null(x, "affiliation", c->panelists[i].affiliation);
-        add_str_or_null(x, "role", c->panelists[i].role);
-        cJSON_AddItemToArray(pa, x);
-    }
-    cJSON *sa = cJSON_AddArrayToObject(o, "segments");
-    for (size_t i = 0; sa && i < c->n_segments; i++) {
-        cJSON *x = cJSON_CreateObject();
-        add_int(x, "id", c->segments[i].id);
-        cJSON_AddStringToObject(x, "title", c->segments[i].title);
-        cJSON_AddItemToArray(sa, x);
-    }
-    if (staff) {
-        cJSON *bw = cJSON_AddArrayToObject(o, "blocked_words");
-        for (size_t i = 0; bw && i < c->n_blocked_words; i++)
-            cJSON_AddItemToArray(bw, cJSON_CreateString(c->blocked_words[i]));
-    }
-    add_int(o, "question_rate_per_min", c->question_rate_per_min);
-    return o;
-}
-
-cJSON *session_json(const forum_state *st, const session *s, bool staff)
-{
-    return config_json(st, s->code, &s->cfg, staff);
-}
-
-cJSON *studio_json(const forum_state *st)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON *pa = cJSON_AddArrayToObject(o, "programs");
-    for (size_t i = 0; pa && i < st->n_programs; i++)
-        cJSON_AddItemToArray(pa, program_json(&st->programs[i]));
-    cJSON *sa = cJSON_AddArrayToObject(o, "sessions");
-    for (size_t i = 0; sa && i < st->n_sessions; i++)
-        cJSON_AddItemToArray(sa, session_json(st, st->sessions[i], true));
-    return o;
-}
-
-cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const char *code)
-{
-    if (!st || !actor)
-        return NULL;
-    if (!code || !*code)
-        return studio_json(st);
-    const session *s = find_session(st, code);
-    if (!s)
-        return NULL;
-    bool staff = is_staff(actor);
-    int64_t vk = staff ? 0 : viewer_key(st, actor->viewer_id);
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddItemToObject(o, "session", session_json(st, s, staff));
-    cJSON_AddItemToObject(o, "panel", panel_json(s));
-    cJSON *polls = cJSON_AddArrayToObject(o, "polls");
-    for (size_t i = 0; polls && i < s->n_polls; i++) {
-        const poll *p = s->polls[i];
-        if (staff) {
-            cJSON_AddItemToArray(polls, poll_json(p, -1));
-        } else if (p->state != P_DRAFT) {
-            int64_t *mask = vk ? imap_get(&p->ballots, vk) : NULL;
-            cJSON_AddItemToArray(polls, poll_json(p, mask ? *mask : 0));
+    (void)st;
+    if (s->top_seq != s->seq && (s->top_built_ms == 0 || now_ms - s->top_built_ms >= 1000 ||
+                                 now_ms < s->top_built_ms)) {
+        size_t k = 0;
+        if (grow((void **)&s->top, &s->cap_top, s->n_questions + 1, sizeof *s->top) == 0) {
+            for (size_t i = 0; i < s->n_questions; i++)
+                if (forum_qstate_public(s->questions[i]->state))
+                    s->top[k++] = s->questions[i];
+            qsort(s->top, k, sizeof *s->top, by_votes_then_newest);
+            s->n_top = k;
+            s->top_seq = s->seq;
+            s->top_built_ms = now_ms ? now_ms : 1;
         }
     }
-    cJSON *qs = cJSON_AddArrayToObject(o, "questions");
-    for (size_t i = 0; qs && i < s->n_questions; i++) {
-        const question *q = s->questions[i];
-        bool mine = !staff && actor->viewer_id[0] && strcmp(q->viewer_id, actor->viewer_id) == 0;
-        if (staff || mine || forum_qstate_public(q->state))
-            cJSON_AddItemToArray(qs, question_json(q, staff, mine));
+    *n = s->n_top;
+    return (const question *const *)s->top;
+}
+
+/* Chooses the questions of a welcome, most useful first, until budget: what is on air and up
+ * next; then for staff the pending ones (oldest first, they wait for review), the starred ones
+ * and the newest; for a viewer its own (newest first), the most voted and the newest. */
+static void choose(forum_state *st, session *s, const forum_actor *a, int64_t now_ms, picks *p)
+{
+    pick(p, s->on_air ? find_question(st, s->on_air) : NULL, a);
+    for (size_t i = 0; i < s->n_up_next; i++)
+        pick(p, find_question(st, s->up_next[i]), a);
+    if (is_staff(a)) {
+        for (size_t i = 0; i < s->n_questions; i++)
+            if (s->questions[i]->state == Q_PENDING && !pick(p, s->questions[i], a))
+                return;
+        for (size_t i = s->n_questions; i-- > 0;)
+            if (s->questions[i]->starred && !pick(p, s->questions[i], a))
+                return;
+    } else if (a->viewer_id[0]) {
+        for (size_t i = s->n_questions; i-- > 0;)
+            if (strcmp(s->questions[i]->viewer_id, a->viewer_id) == 0 &&
+                !pick(p, s->questions[i], a))
+                return;
+        size_t n;
+        const question *const *top = top_by_votes(st, s, now_ms, &n);
+        for (size_t i = 0; i < n && i < SNAPSHOT_TOP_VOTED; i++)
+            if (top[i]->session == s && !pick(p, top[i], a))
+                return;
     }
+    for (size_t i = s->n_questions; i-- > 0;)
+        if (!pick(p, s->questions[i], a))
+            return;
+}
+
+static int by_id(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static void write_session_snapshot(jsonw *w, forum_state *st, session *s, const forum_actor *a,
+                                   size_t budget, int64_t now_ms)
+{
+    bool staff = is_staff(a), f = true;
+    int64_t vk = staff ? 0 : viewer_key(st, a->viewer_id);
+    jsonw_put(w, "{", 1);
+    forum_session_rec srec = session_rec(st, s->code, &s->cfg);
+    jsonw_key(w, &f, "session");
+    forum_write_session(w, &srec, staff ? FORUM_VIEW_STAFF : FORUM_VIEW_PUBLIC);
+    forum_panel_rec prec = panel_rec(s);
+    jsonw_key(w, &f, "panel");
+    forum_write_panel(w, &prec);
+    jsonw_key(w, &f, "polls");
+    jsonw_put(w, "[", 1);
+    bool first = true;
+    for (size_t i = 0; i < s->n_polls; i++) {
+        const poll *p = s->polls[i];
+        if (!staff && p->state == P_DRAFT)
+            continue;
+        if (!first)
+            jsonw_put(w, ",", 1);
+        first = false;
+        forum_poll_rec rec = poll_rec(p);
+        int64_t *mask = vk ? imap_get(&p->ballots, vk) : NULL;
+        int64_t none = 0;
+        forum_write_poll(w, &rec, staff ? NULL : mask ? mask : &none);
+    }
+    jsonw_put(w, "]", 1);
+
+    size_t total = 0;
+    for (size_t i = 0; i < s->n_questions; i++)
+        total += visible_to(s->questions[i], a);
+    picks p = {.budget = budget};
+    if (budget)
+        choose(st, s, a, now_ms, &p);
+    else /* everything, in the order the questions came */
+        for (size_t i = 0; i < s->n_questions; i++)
+            pick(&p, s->questions[i], a);
+    jsonw_key(w, &f, "questions");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < p.n; i++) {
+        if (i)
+            jsonw_put(w, ",", 1);
+        write_question_for(w, p.list[i], a);
+    }
+    jsonw_put(w, "]", 1);
+    jsonw_kv_int(w, &f, "questions_total", (int64_t)total);
+    jsonw_kv_bool(w, &f, "questions_complete", p.n == total);
+
     if (staff) {
         /* This session's action items, then the open ones of earlier sessions of the programme
          * (so the show starts by reporting on the last one's commitments). */
-        cJSON *acts = cJSON_AddArrayToObject(o, "actions");
-        cJSON *open = cJSON_AddArrayToObject(o, "open_actions");
-        for (size_t i = 0; acts && open && i < st->n_actions; i++) {
-            const action_item *a = st->actions[i];
-            if (a->session == s)
-                cJSON_AddItemToArray(acts, action_json(a));
-            else if (a->status != FORUM_ACTION_DONE && !action_followed_up(st, a) &&
-                     a->session->cfg.program_id == s->cfg.program_id &&
-                     session_before(st, a->session, s))
-                cJSON_AddItemToArray(open, action_json(a));
+        for (int pass = 0; pass < 2; pass++) {
+            jsonw_key(w, &f, pass == 0 ? "actions" : "open_actions");
+            jsonw_put(w, "[", 1);
+            bool any = false;
+            for (size_t i = 0; i < st->n_actions; i++) {
+                const action_item *ai = st->actions[i];
+                bool take = pass == 0 ? ai->session == s
+                                      : ai->session != s && ai->status != FORUM_ACTION_DONE &&
+                                            !action_followed_up(st, ai) &&
+                                            ai->session->cfg.program_id == s->cfg.program_id &&
+                                            session_before(st, ai->session, s);
+                if (!take)
+                    continue;
+                if (any)
+                    jsonw_put(w, ",", 1);
+                any = true;
+                forum_action_rec rec = action_rec(ai);
+                forum_write_action(w, &rec);
+            }
+            jsonw_put(w, "]", 1);
         }
         /* The viewers banned in this session (the moderator console lists them), in the order
          * the server first saw them, so the output is deterministic. */
-        cJSON *banned = cJSON_AddArrayToObject(o, "banned");
+        jsonw_key(w, &f, "banned");
+        jsonw_put(w, "[", 1);
         int64_t *keys = s->bans.len ? malloc(s->bans.len * sizeof *keys) : NULL;
         size_t nk = 0;
         for (size_t i = 0; keys && i < s->bans.cap; i++)
             if (s->bans.keys[i] > 0 && nk < s->bans.len)
                 keys[nk++] = s->bans.keys[i];
-        for (size_t i = 1; i < nk; i++) /* insertion sort: ban lists are short */
-            for (size_t j = i; j > 0 && keys[j - 1] > keys[j]; j--) {
-                int64_t t = keys[j];
-                keys[j] = keys[j - 1];
-                keys[j - 1] = t;
+        if (nk)
+            qsort(keys, nk, sizeof *keys, by_id);
+        bool any = false;
+        for (size_t i = 0; i < nk; i++)
+            if ((size_t)keys[i] <= st->n_viewers) {
+                if (any)
+                    jsonw_put(w, ",", 1);
+                any = true;
+                jsonw_string(w, st->viewers[keys[i] - 1].id);
             }
-        for (size_t i = 0; banned && i < nk; i++)
-            if ((size_t)keys[i] <= st->n_viewers)
-                cJSON_AddItemToArray(banned, cJSON_CreateString(st->viewers[keys[i] - 1].id));
         free(keys);
-    }
-    if (!staff) {
-        cJSON *mv = cJSON_AddArrayToObject(o, "my_votes");
-        /* In question order, so the output is deterministic. */
+        jsonw_put(w, "]", 1);
+    } else {
+        /* The viewer's votes among the questions named here, in question order. */
         const iset *votes = vk ? &st->viewers[vk - 1].votes : NULL;
-        for (size_t i = 0; mv && votes && votes->len && i < s->n_questions; i++)
-            if (iset_has(votes, s->questions[i]->id))
-                cJSON_AddItemToArray(mv, cJSON_CreateNumber((double)s->questions[i]->id));
+        jsonw_key(w, &f, "my_votes");
+        jsonw_put(w, "[", 1);
+        bool any = false;
+        for (size_t i = 0; votes && votes->len && i < s->n_questions; i++) {
+            const question *q = s->questions[i];
+            if (iset_has(votes, q->id) && iset_has(&p.ids, q->id)) {
+                if (any)
+                    jsonw_put(w, ",", 1);
+                any = true;
+                jsonw_int(w, q->id);
+            }
+        }
+        jsonw_put(w, "]", 1);
     }
+    jsonw_put(w, "}", 1);
+    free(p.list);
+    iset_free(&p.ids);
+}
+
+char *forum_snapshot_text(forum_state *st, const forum_actor *actor, const char *code,
+                          size_t question_budget, int64_t now_ms)
+{
+    if (!st || !actor)
+        return NULL;
+    jsonw w = {0};
+    if (!code || !*code) {
+        bool first = true;
+        jsonw_put(&w, "{", 1);
+        write_studio_members(&w, &first, st);
+        jsonw_put(&w, "}", 1);
+        return jsonw_finish(&w);
+    }
+    session *s = find_session(st, code);
+    if (!s)
+        return NULL;
+    write_session_snapshot(&w, st, s, actor, question_budget, now_ms);
+    return jsonw_finish(&w);
+}
+
+cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const char *code)
+{
+    char *text = forum_snapshot_text((forum_state *)st, actor, code, 0, 0);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
     return o;
+}
+
+void do_questions_list(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    int state = -1;
+    if (cmd->state && (state = forum_name_index(FORUM_QSTATE_NAMES, Q__COUNT, cmd->state)) < 0) {
+        set_error(r, FORUM_E_BAD_REQUEST, "state", "no question state is called %s", cmd->state);
+        return;
+    }
+    size_t limit = cmd->limit > 0 ? (size_t)cmd->limit : QUESTIONS_PAGE_DEFAULT;
+    picks p = {.budget = QUESTIONS_PAGE_BYTES};
+    size_t i = s->n_questions;
+    /* questions are in id order: find where the page starts */
+    while (cmd->before && i > 0 && s->questions[i - 1]->id >= cmd->before)
+        i--;
+    bool more = false;
+    for (; i-- > 0;) {
+        const question *q = s->questions[i];
+        if ((state >= 0 && q->state != state) || !visible_to(q, a))
+            continue;
+        if (p.n == limit || !pick(&p, q, a)) {
+            more = true;
+            break;
+        }
+    }
+    jsonw *w = ack_key(r, "questions");
+    jsonw_put(w, "[", 1);
+    for (size_t k = 0; k < p.n; k++) {
+        if (k)
+            jsonw_put(w, ",", 1);
+        write_question_for(w, p.list[k], a);
+    }
+    jsonw_put(w, "]", 1);
+    jsonw_puts(ack_key(r, "more"), more ? "true" : "false");
+    if (more && p.n)
+        jsonw_int(ack_key(r, "next_before"), p.list[p.n - 1]->id);
+    else
+        jsonw_puts(ack_key(r, "next_before"), "null");
+    if (!is_staff(a)) {
+        int64_t vk = viewer_key(c->st, a->viewer_id);
+        const iset *votes = vk ? &c->st->viewers[vk - 1].votes : NULL;
+        w = ack_key(r, "my_votes");
+        jsonw_put(w, "[", 1);
+        bool any = false;
+        for (size_t k = 0; votes && k < p.n; k++)
+            if (iset_has(votes, p.list[k]->id)) {
+                if (any)
+                    jsonw_put(w, ",", 1);
+                any = true;
+                jsonw_int(w, p.list[k]->id);
+            }
+        jsonw_put(w, "]", 1);
+    }
+    free(p.list);
+    iset_free(&p.ids);
 }

@@ -132,6 +132,7 @@ static void session_free(session *s)
         forum_arena_free(&s->undos[i].arena);
     free(s->undos);
     free(s->dirty_questions);
+    free(s->top);
     free(s);
 }
 

@@ -767,6 +767,7 @@ static int decode_session_update(decoder *d, const cJSON *obj)
 
 #define PROTO_SEARCH_QUERY_MAX 200 /* search text, code points */
 #define PROTO_SEARCH_LIMIT_MAX 200 /* results per search */
+#define PROTO_QUESTIONS_PAGE_MAX 500 /* questions per questions.list page */
 #define PROTO_BACKUP_NAME_MAX 100  /* backup file name, bytes */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
@@ -935,6 +936,29 @@ static int decode_backup(decoder *d, const cJSON *obj)
     return d->cmd->path ? 0 : oom(d);
 }
 
+/* questions.list {session?, before?, limit?, state?} */
+static int decode_questions_list(decoder *d, const cJSON *obj)
+{
+    static const char *const states[] = {"pending",  "published", "on_air",
+                                         "answered", "dismissed", "withdrawn"};
+    forum_command *c = d->cmd;
+    int value = 0;
+    bool present;
+    int64_t limit;
+    if (read_id(d, obj, "before", false, &c->before, NULL) < 0 ||
+        read_enum(d, obj, "state", states, 6, &value, &present) < 0)
+        return -1;
+    if (present && !(c->state = dup_bytes(states[value], strlen(states[value]))))
+        return oom(d);
+    if (read_count(d, obj, "limit", PROTO_QUESTIONS_PAGE_MAX, false, &limit, &present) < 0)
+        return -1;
+    if (present && limit < 1)
+        return fail(d, FORUM_E_BAD_REQUEST, "limit", "limit must be from 1 to %d",
+                    PROTO_QUESTIONS_PAGE_MAX);
+    c->limit = (int)limit;
+    return 0;
+}
+
 typedef int (*type_decoder)(decoder *d, const cJSON *obj);
 
 static const struct request_type {
@@ -974,6 +998,7 @@ static const struct request_type {
     {"session.end", FORUM_CMD_SESSION_END, decode_nothing},
     {"session.archive", FORUM_CMD_SESSION_ARCHIVE, decode_nothing},
     {"session.list", FORUM_CMD_SESSION_LIST, decode_nothing},
+    {"questions.list", FORUM_CMD_QUESTIONS_LIST, decode_questions_list},
     {"session.rotate_key", FORUM_CMD_SESSION_ROTATE_KEY, decode_nothing},
     {"action.create", FORUM_CMD_ACTION_CREATE, decode_action_create},
     {"action.update", FORUM_CMD_ACTION_UPDATE, decode_action_update},
@@ -1198,6 +1223,37 @@ static const char *role_name(forum_role role)
     case FORUM_ROLE_PRODUCER: return "producer";
     default: return "none";
     }
+}
+
+char *proto_encode_welcome_text(const char *re, forum_role role, const char *viewer_id,
+                                int64_t seq, const char *snapshot, int64_t viewers)
+{
+    jsonw b = {0};
+    bool first = true;
+    begin_message(&b, &first, "welcome", re);
+    jb_key(&b, &first, "role");
+    jsonw_string(&b, role_name(role));
+    if (viewer_id && viewer_id[0]) {
+        jb_key(&b, &first, "viewer_id");
+        jsonw_string(&b, viewer_id);
+    }
+    jb_key(&b, &first, "seq");
+    jsonw_int(&b, seq);
+    size_t n = snapshot ? strlen(snapshot) : 0;
+    if (n >= 2 && snapshot[0] == '{' && snapshot[n - 1] == '}') {
+        jb_key(&b, &first, "snapshot");
+        jsonw_put(&b, snapshot, n - 1);
+        if (viewers >= 0) {
+            bool inner = n == 2;
+            jsonw_kv_int(&b, &inner, "viewers", viewers);
+        }
+        jsonw_put(&b, "}", 1);
+    } else {
+        jb_key(&b, &first, "resumed");
+        jsonw_puts(&b, "true");
+    }
+    jsonw_put(&b, "}", 1);
+    return jsonw_finish(&b);
 }
 
 static const char *const ack_envelope[] = {"type", "re", NULL};

@@ -38,6 +38,10 @@ char *proto_encode_error(const char *re, forum_err code, const char *field, cons
  * {"type":"welcome","re":re,"role","viewer_id"?,"seq","resumed":true}. */
 char *proto_encode_welcome(const char *re, forum_role role, const char *viewer_id, int64_t seq,
                            const cJSON *snapshot);
+/* The same with the snapshot as a JSON object text (NULL: resumed); viewers >= 0 is added to it
+ * as "viewers" (what staff see of the audience). */
+char *proto_encode_welcome_text(const char *re, forum_role role, const char *viewer_id,
+                                int64_t seq, const char *snapshot, int64_t viewers);
 
 
 /* {"type":"event","seq","at","offset_ms"? (when >= 0),"kind", ...payload rendered for view

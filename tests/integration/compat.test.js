@@ -14,10 +14,17 @@ import { harness, makeTempDir } from './lib.js';
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), '../compat/v0.1');
 const expected = JSON.parse(readFileSync(path.join(fixture, 'expected.json'), 'utf8'));
 
-/* Fields today's forumd adds to what the old one showed. */
+/* Fields today's forumd adds to what the old one showed (and the order of the questions, which
+ * welcomes now give most useful first). */
 function comparable(snapshot) {
   const copy = structuredClone(snapshot);
   delete copy.viewers;
+  delete copy.questions_total;
+  delete copy.questions_complete;
+  copy.questions?.sort((a, b) => a.id - b.id);
+  // a viewer's votes are listed for the questions the welcome names (its votes on a question it
+  // can no longer see, withdrawn by its author, are not)
+  if (copy.my_votes) copy.my_votes = copy.my_votes.filter((id) => copy.questions.some((q) => q.id === id));
   for (const list of [copy.actions, copy.open_actions]) {
     for (const a of list ?? []) delete a.follows_action_id;
   }
@@ -35,7 +42,8 @@ test('a database written by forumd 0.1 replays into the same show', { timeout: 6
   }
   assert.deepEqual((await h.producer(srv, null)).welcome.snapshot, expected.studio);
   const ann = await h.viewer(srv, expected.codes[0], { token: 'a'.repeat(32) });
-  assert.deepEqual(ann.welcome.snapshot, expected.viewer, 'a viewer sees what she saw');
+  assert.deepEqual(comparable(ann.welcome.snapshot), comparable(expected.viewer),
+    'a viewer sees what she saw');
 
   // the show goes on: the next session takes questions, ids continue, exports work
   const [, next] = expected.codes;

@@ -1929,6 +1929,57 @@ static void replay_rebuilds_identical_state(void)
     teardown();
 }
 
+/* A welcome under a byte budget names the most useful questions first and says how many there
+ * are: what is on air, then for staff what waits for review, for a viewer its own and the most
+ * voted. */
+static void budgeted_welcome_names_the_most_useful_questions_first(void)
+{
+    setup_with(true, true); /* premoderation: viewers' questions wait for review */
+    int64_t ids[60];
+    for (int i = 0; i < 60; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "Staff question %d", i);
+        ids[i] = submit_as(&moderator, text, NULL);
+    }
+    int64_t held = submit_as(&viewer_b, "Waiting for review", NULL);
+    int64_t own = submit_as(&viewer_c, "My own pending question", NULL);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, ids[7]) == FORUM_OK);
+    CHECK(vote(&viewer_a, ids[3], true) == FORUM_OK);
+    CHECK(vote(&viewer_b, ids[3], true) == FORUM_OK);
+    CHECK(vote(&viewer_a, ids[4], true) == FORUM_OK);
+    /* staff: on air, then the pending ones (oldest first) */
+    char *text = forum_snapshot_text(st, &moderator, code, 2000, now_ms);
+    cJSON *snap = keep(cJSON_Parse(text));
+    free(text);
+    const cJSON *qs = cJSON_GetObjectItem(snap, "questions");
+    CHECK(json_int(cJSON_GetArrayItem(qs, 0), "id") == ids[7]);
+    CHECK(json_int(cJSON_GetArrayItem(qs, 1), "id") == held);
+    CHECK(json_int(cJSON_GetArrayItem(qs, 2), "id") == own);
+    CHECK(cJSON_GetArraySize(qs) < 62);
+    CHECK(json_int(snap, "questions_total") == 62);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(snap, "questions_complete")));
+    /* a viewer: on air, its own, the most voted; never another viewer's pending question */
+    text = forum_snapshot_text(st, &viewer_c, code, 2000, now_ms);
+    snap = keep(cJSON_Parse(text));
+    free(text);
+    qs = cJSON_GetObjectItem(snap, "questions");
+    CHECK(json_int(cJSON_GetArrayItem(qs, 0), "id") == ids[7]);
+    CHECK(json_int(cJSON_GetArrayItem(qs, 1), "id") == own);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(qs, 1), "mine")));
+    CHECK(json_int(cJSON_GetArrayItem(qs, 2), "id") == ids[3]);
+    CHECK(json_int(cJSON_GetArrayItem(qs, 3), "id") == ids[4]);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, qs) CHECK(json_int(it, "id") != held);
+    CHECK(json_int(snap, "questions_total") == 61);
+    /* without a budget: all of them, in the order they came */
+    text = forum_snapshot_text(st, &viewer_c, code, 0, now_ms);
+    snap = keep(cJSON_Parse(text));
+    free(text);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "questions")) == 61);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(snap, "questions_complete")));
+    teardown();
+}
+
 static void replay_rejects_unknown_or_malformed_events(void)
 {
     setup();
@@ -2506,6 +2557,7 @@ int main(void)
     TEST(count_questions_by_state);
     TEST(replay_rebuilds_identical_state);
     TEST(replay_rejects_unknown_or_malformed_events);
+    TEST(budgeted_welcome_names_the_most_useful_questions_first);
     TEST(handles_many_viewers_and_votes);
     TEST(action_items_are_staff_only_and_linked_to_questions);
     TEST(open_commitments_reach_the_next_session);

@@ -57,7 +57,10 @@ function start(key) {
   client.addEventListener('outbox-ack', (e) => { if (e.detail.reply.question) store.upsertFromAck(e.detail.reply.question); toast(t('mod.entry_done'), 'ok', 2200); });
   client.addEventListener('outbox-error', (e) => toast(t('mod.entry_failed', { reason: errorText(e.detail.error) }), 'error', 6000));
   client.addEventListener('welcome', (e) => {
-    if (e.detail.snapshot) store.reset(e.detail.snapshot);
+    if (e.detail.snapshot) {
+      store.reset(e.detail.snapshot);
+      loadAllQuestions();
+    }
     $('#login').hidden = true;
     $('#app').hidden = false;
     $('#shortcuts').hidden = false;
@@ -71,6 +74,19 @@ function start(key) {
   client.start();
   renderName();
   renderEntryPending(); // questions still waiting from an earlier page load
+}
+
+/* Staff need every question (review, search, merge): a large session's welcome names the most
+ * urgent ones, and the rest is read in pages in the background, with a progress note. */
+async function loadAllQuestions() {
+  const started = store;
+  try {
+    while (started === store && await store.loadMoreQuestions(client, 300)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (_) {
+    // offline or refused: the next welcome starts again
+  }
 }
 
 function showLogin(message) {
@@ -678,7 +694,9 @@ function renderHeader() {
     h('span', { class: 'c-stat c-stat-viewers', id: 'stat-viewers' }, h('b', { class: 'num' }, store.viewers == null ? '–' : String(store.viewers)), t('mod.stat_viewers')),
     h('span', { class: 'c-stat' }, h('b', { class: 'num' }, String(counts.pending)), t('mod.stat_pending')),
     h('span', { class: 'c-stat' }, h('b', { class: 'num' }, String(counts.answered)), t('mod.stat_answered')),
-    s.premoderation ? h('span', { class: 'chip chip-pending' }, t('mod.premod_on')) : h('span', { class: 'chip' }, t('mod.premod_off')));
+    s.premoderation ? h('span', { class: 'chip chip-pending' }, t('mod.premod_on')) : h('span', { class: 'chip' }, t('mod.premod_off')),
+    store.questionsComplete ? null : h('span', { class: 'chip', id: 'loading-questions' },
+      t('mod.loading_questions', { n: String(store.questions.size), total: String(store.questionsTotal ?? '?') })));
 }
 
 function renderFilters() {

@@ -30,6 +30,12 @@ export class SessionStore extends EventTarget {
     this.actions = new Map();     // staff: this session's action items, by id
     this.openActions = new Map(); // staff: not-done items of earlier sessions of the programme
     this.loaded = false;
+    // A welcome names the most useful questions; the rest is read page by page (questions.list,
+    // newest first). pageBefore is where the next page starts (undefined: at the newest).
+    this.questionsTotal = null;
+    this.questionsComplete = true;
+    this.pageBefore = undefined;
+    this.paging = false;
     if (!snapshot) return;
     this.loaded = true;
     this.session = snapshot.session || null;
@@ -39,12 +45,37 @@ export class SessionStore extends EventTarget {
       if (Array.isArray(p.my_option_ids)) this.myBallots.set(p.id, p.my_option_ids.slice());
     }
     for (const q of snapshot.questions || []) this._upsert(q);
+    if (typeof snapshot.questions_total === 'number') this.questionsTotal = snapshot.questions_total;
+    this.questionsComplete = snapshot.questions_complete !== false;
     for (const id of snapshot.my_votes || []) this.myVotes.add(id);
     if (typeof snapshot.viewers === 'number') this.viewers = snapshot.viewers;
     if (Array.isArray(snapshot.banned)) this.banned = new Map(snapshot.banned.map((id) => [id, { at: null }]));
     for (const a of snapshot.actions || []) this.actions.set(a.id, a);
     for (const a of snapshot.open_actions || []) this.openActions.set(a.id, a);
     this._changed('snapshot');
+  }
+
+  /**
+   * Reads the next page of questions (questions.list) into the store. Resolves true while more
+   * remain. Pages are as current as the events before their ack, so entries replace what the
+   * store holds.
+   */
+  async loadMoreQuestions(client, limit = 200) {
+    if (this.questionsComplete || this.paging) return !this.questionsComplete;
+    this.paging = true;
+    try {
+      const fields = { limit };
+      if (this.pageBefore) fields.before = this.pageBefore;
+      const page = await client.request('questions.list', fields);
+      for (const q of page.questions || []) this._upsert(q);
+      for (const id of page.my_votes || []) this.myVotes.add(id);
+      this.pageBefore = page.next_before ?? undefined;
+      if (!page.more) this.questionsComplete = true;
+      this._changed('page');
+    } finally {
+      this.paging = false;
+    }
+    return !this.questionsComplete;
   }
 
   /** Applies one server event. */

@@ -461,8 +461,12 @@ function renderLists() {
   const outbox = client.pendingOutbox().filter((r) => r.type === 'question.submit');
   $('#count-all').textContent = wall.length || '';
   $('#count-mine').textContent = (mine.length + outbox.length) || '';
-  mount($('#list'), wall.length ? wall.map((q) => renderQuestion(q)) :
-    h('div', { class: 'empty' }, icon('mic'), t(store.session.status === 'open' ? 'viewer.empty_wall_open' : 'viewer.empty_wall')));
+  const more = store.questionsComplete ? null :
+    h('button', { type: 'button', class: 'btn v-load-more', id: 'load-more',
+      onclick: () => store.loadMoreQuestions(client).catch(() => toast(t('viewer.load_more_failed'), 'error')) },
+    t('viewer.load_more', { n: String(store.questions.size), total: String(store.questionsTotal ?? '?') }));
+  mount($('#list'), wall.length ? [...wall.map((q) => renderQuestion(q)), more] :
+    [h('div', { class: 'empty' }, icon('mic'), t(store.session.status === 'open' ? 'viewer.empty_wall_open' : 'viewer.empty_wall')), more]);
   const items = [
     ...outbox.map((r) => renderOutboxItem(r)),
     ...mine.map((q) => renderMine(q)),
