@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers.h"
 #include "proto.h"
 
 typedef struct ring_entry {
     int64_t seq;
     forum_audience audience;
+    uint64_t subject_hash; /* hash_str(subject) when there is one */
     char subject[FORUM_VIEWER_ID_MAX];
     net_msg *staff, *public_, *subject_view; /* NULL where the class may not see it */
 } ring_entry;
@@ -23,6 +25,10 @@ typedef struct hub_session {
     size_t presence_sent; /* viewer count last sent to staff, +1 (0 = never) */
     ring_entry *ring; /* circular, capacity h->ring_cap */
     size_t ring_head, ring_count;
+    /* viewer subscribers by viewer id (chained through vnext_), so that an event for one viewer
+     * (its own pending question) reaches it without walking every viewer of the session */
+    hub_sub **vbuckets;
+    size_t vcap, vcount;
     struct hub_session *next;
 } hub_session;
 
@@ -59,6 +65,7 @@ void hub_free(hub *h)
         for (size_t i = 0; i < hs->ring_count; i++)
             entry_clear(&hs->ring[(hs->ring_head + i) % h->ring_cap]);
         free(hs->ring);
+        free(hs->vbuckets);
         free(hs);
         hs = next;
     }
@@ -108,6 +115,45 @@ static void list_remove(hub_sub **head, hub_sub *s)
     s->prev_ = s->next_ = NULL;
 }
 
+/* Adds s to the viewer index of hs (growing it to keep chains short). */
+static void vindex_add(hub_session *hs, hub_sub *s)
+{
+    if (hs->vcount + 1 > hs->vcap * 2) {
+        size_t ncap = hs->vcap ? hs->vcap * 4 : 64;
+        hub_sub **nb = calloc(ncap, sizeof *nb);
+        if (nb) {
+            for (size_t i = 0; i < hs->vcap; i++)
+                for (hub_sub *x = hs->vbuckets[i], *next; x; x = next) {
+                    next = x->vnext_;
+                    x->vnext_ = nb[x->vhash_ & (ncap - 1)];
+                    nb[x->vhash_ & (ncap - 1)] = x;
+                }
+            free(hs->vbuckets);
+            hs->vbuckets = nb;
+            hs->vcap = ncap;
+        }
+    }
+    if (!hs->vcap)
+        return; /* out of memory: the subscriber is still reached by the full walks */
+    hub_sub **b = &hs->vbuckets[s->vhash_ & (hs->vcap - 1)];
+    s->vnext_ = *b;
+    *b = s;
+    hs->vcount++;
+}
+
+static void vindex_remove(hub_session *hs, hub_sub *s)
+{
+    if (!hs->vcap)
+        return;
+    for (hub_sub **pp = &hs->vbuckets[s->vhash_ & (hs->vcap - 1)]; *pp; pp = &(*pp)->vnext_)
+        if (*pp == s) {
+            *pp = s->vnext_;
+            s->vnext_ = NULL;
+            hs->vcount--;
+            return;
+        }
+}
+
 void hub_subscribe(hub *h, hub_sub *s)
 {
     if (s->subscribed_)
@@ -121,6 +167,10 @@ void hub_subscribe(hub *h, hub_sub *s)
             return;
         list_add(is_staff(s) ? &hs->staff : &hs->subs, s);
         hs->n_by_role[s->role]++;
+        if (!is_staff(s) && s->viewer_id[0]) {
+            s->vhash_ = hash_str(s->viewer_id);
+            vindex_add(hs, s);
+        }
     }
     s->subscribed_ = true;
 }
@@ -137,6 +187,8 @@ void hub_unsubscribe(hub *h, hub_sub *s)
         if (hs) {
             list_remove(is_staff(s) ? &hs->staff : &hs->subs, s);
             hs->n_by_role[s->role]--;
+            if (!is_staff(s) && s->viewer_id[0])
+                vindex_remove(hs, s);
         }
     }
     s->subscribed_ = false;
@@ -152,7 +204,8 @@ static net_msg *pick(const ring_entry *e, const hub_sub *s)
 {
     if (is_staff(s))
         return e->staff;
-    bool is_subject = e->subject[0] && strcmp(e->subject, s->viewer_id) == 0;
+    uint64_t h = s->subscribed_ ? s->vhash_ : hash_str(s->viewer_id);
+    bool is_subject = e->subject[0] && h == e->subject_hash && strcmp(e->subject, s->viewer_id) == 0;
     switch (e->audience) {
     case FORUM_AUD_PUBLIC:
         return is_subject ? e->subject_view : e->public_;
@@ -169,6 +222,7 @@ static void render(ring_entry *e, const forum_event *ev)
     e->seq = ev->seq;
     e->audience = ev->audience;
     snprintf(e->subject, sizeof e->subject, "%s", ev->subject);
+    e->subject_hash = ev->subject[0] ? hash_str(ev->subject) : 0;
     if (ev->audience == FORUM_AUD_NOBODY)
         return;
     e->staff = net_msg_take(proto_encode_event(ev, FORUM_VIEW_STAFF));
@@ -203,12 +257,18 @@ void hub_publish(hub *h, const forum_event *ev)
     /* Viewers are walked only for events some viewer may see (not votes, not staff-only), and
      * before staff, whose ack follows the event: a moderator who sees its ack has had the
      * viewers' copies queued first. */
-    if (e.public_ || e.subject_view)
+    if (e.public_ || (e.subject_view && !hs->vcap)) {
         for (hub_sub *s = hs->subs; s; s = s->next_) {
             net_msg *m = pick(&e, s);
             if (m)
                 net_send(s->conn, m);
         }
+    } else if (e.subject_view) {
+        /* for the subject alone: its connections, from the viewer index */
+        for (hub_sub *s = hs->vbuckets[e.subject_hash & (hs->vcap - 1)]; s; s = s->vnext_)
+            if (s->vhash_ == e.subject_hash && strcmp(s->viewer_id, e.subject) == 0)
+                net_send(s->conn, e.subject_view);
+    }
     if (e.staff)
         for (hub_sub *s = hs->staff; s; s = s->next_)
             net_send(s->conn, e.staff);

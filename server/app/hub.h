@@ -22,6 +22,8 @@ typedef struct hub_sub {
     char session[FORUM_CODE_MAX];
     bool subscribed_;
     struct hub_sub *prev_, *next_;
+    uint64_t vhash_;          /* hash of viewer_id while subscribed (viewers) */
+    struct hub_sub *vnext_;   /* the session's viewer index: next in the same bucket */
 } hub_sub;
 
 hub *hub_new(size_t ring_events);

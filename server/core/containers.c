@@ -30,7 +30,7 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-static uint64_t hash_str(const char *s)
+uint64_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) {

@@ -29,6 +29,9 @@ typedef struct smap {
     size_t cap, len;
 } smap;
 
+/* A 64-bit hash of a NUL-terminated string (FNV-1a, mixed). */
+uint64_t hash_str(const char *s);
+
 /* Ensures *arr has room for need elements of size elem. Returns 0 or -1 (arr unchanged). */
 int grow(void **arr, size_t *cap, size_t need, size_t elem);
 

@@ -430,6 +430,8 @@ test('documented ack shapes and acked no-ops', { timeout: 30000 }, async (t) => 
   await e.expect(mod, 'onair.set', { question_id: q1 }, 'conflict', 'already on air');
   const off = await shape(mod, 'onair.clear', {}, 'question_id');
   e.check(off?.question_id === null, `onair.clear: ${short(off)}`);
+  // the clear reaches w on its own connection, in no fixed order with mod's ack: wait for it
+  await w.waitEvent('onair.changed', (x) => x.question_id === null);
   const from = w.mark();
   const off2 = await shape(mod, 'onair.clear', {}, 'question_id');
   e.check(off2?.question_id === null, `onair.clear with nothing on air: ${short(off2)}`);
