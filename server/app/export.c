@@ -803,6 +803,39 @@ static char *http_error(int *status, int code, const char *error, const char *me
     return text;
 }
 
+/* Decodes the search request object req (taken) as proto does one from a socket, runs it, and
+ * renders the HTTP answer. */
+static char *search_reply(store *s, const forum_limits *limits, cJSON *req, int *status,
+                          size_t *len)
+{
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    if (!text)
+        return http_error(status, 500, "internal", "out of memory", NULL, len);
+    forum_command cmd;
+    proto_error perr;
+    int rc = proto_decode(text, strlen(text), limits, &cmd, &perr);
+    free(text);
+    if (rc != 0)
+        return http_error(status, 400, proto_err_name(perr.code), perr.message, perr.field, len);
+    forum_err err = FORUM_OK;
+    char message[200];
+    cJSON *ack = export_search(s, &cmd, &err, message, sizeof message);
+    if (ack)
+        cJSON_AddStringToObject(ack, "q", cmd.query);
+    forum_command_free(&cmd);
+    if (!ack)
+        return http_error(status, err == FORUM_E_INTERNAL ? 500 : 400, proto_err_name(err), message,
+                          NULL, len);
+    char *body = cJSON_PrintUnformatted(ack);
+    cJSON_Delete(ack);
+    if (!body)
+        return http_error(status, 500, "internal", "out of memory", NULL, len);
+    *status = 200;
+    *len = strlen(body);
+    return body;
+}
+
 char *export_search_http(store *s, const forum_limits *limits, const char *query, int *status,
                          size_t *len)
 {
@@ -834,30 +867,29 @@ char *export_search_http(store *s, const forum_limits *limits, const char *query
         if (*p == '&')
             p++;
     }
-    char *text = cJSON_PrintUnformatted(req);
-    cJSON_Delete(req);
-    if (!text)
+    return search_reply(s, limits, req, status, len);
+}
+
+char *export_search_json(store *s, const forum_limits *limits, const char *body, size_t body_len,
+                         int *status, size_t *len)
+{
+    const char *end = NULL;
+    cJSON *req = cJSON_ParseWithLengthOpts(body, body_len, &end, false);
+    while (req && end < body + body_len && strchr(" \t\r\n", *end) && *end)
+        end++;
+    if (!req || end != body + body_len) {
+        cJSON_Delete(req);
+        return http_error(status, 400, "bad_json", "the body is not one JSON value", NULL, len);
+    }
+    if (!cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        return http_error(status, 400, "bad_request", "the body must be a JSON object", NULL, len);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
+    cJSON_DeleteItemFromObjectCaseSensitive(req, "type");
+    if (!cJSON_AddStringToObject(req, "type", "search")) {
+        cJSON_Delete(req);
         return http_error(status, 500, "internal", "out of memory", NULL, len);
-    forum_command cmd;
-    proto_error perr;
-    int rc = proto_decode(text, strlen(text), limits, &cmd, &perr);
-    free(text);
-    if (rc != 0)
-        return http_error(status, 400, proto_err_name(perr.code), perr.message, perr.field, len);
-    forum_err err = FORUM_OK;
-    char message[200];
-    cJSON *ack = export_search(s, &cmd, &err, message, sizeof message);
-    if (ack)
-        cJSON_AddStringToObject(ack, "q", cmd.query);
-    forum_command_free(&cmd);
-    if (!ack)
-        return http_error(status, err == FORUM_E_INTERNAL ? 500 : 400, proto_err_name(err),
-                          message, NULL, len);
-    char *body = cJSON_PrintUnformatted(ack);
-    cJSON_Delete(ack);
-    if (!body)
-        return http_error(status, 500, "internal", "out of memory", NULL, len);
-    *status = 200;
-    *len = strlen(body);
-    return body;
+    }
+    return search_reply(s, limits, req, status, len);
 }
