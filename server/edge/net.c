@@ -837,6 +837,50 @@ static int http_writeable(struct lws *wsi, pss *p)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* ---- the WebSocket subprotocol ------------------------------------------------------------ */
+
+/* Does the upgrade request list forum.v1 in Sec-WebSocket-Protocol (a comma-separated list)?
+ * Without it lws would bind its default protocol, and a client speaking something else would
+ * be taken for a forum.v1 client. */
+static bool names_subprotocol(struct lws *wsi)
+{
+    char list[256];
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+    if (len <= 0 || len >= (int)sizeof list ||
+        lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) < 0)
+        return false;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        tok += strspn(tok, " \t");
+        size_t n = strcspn(tok, " \t");
+        if (n == sizeof NET_PROTOCOL - 1 && memcmp(tok, NET_PROTOCOL, n) == 0 &&
+            tok[n + strspn(tok + n, " \t")] == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* Refuses an upgrade with a 400 that says why, written at once (lws completes the transaction
+ * when the callback returns): returns what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE expects then. */
+static int refuse_upgrade(struct lws *wsi)
+{
+    static const char body[] =
+        "{\"error\":\"bad_request\",\"message\":\"name the WebSocket subprotocol " NET_PROTOCOL
+        " (Sec-WebSocket-Protocol: " NET_PROTOCOL ")\"}";
+    unsigned char buf[LWS_PRE + 1024 + sizeof body];
+    unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + LWS_PRE + 1024;
+    if (lws_add_http_common_headers(wsi, 400, "application/json", sizeof body - 1, &pos, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &pos, end) ||
+        lws_finalize_http_header(wsi, &pos, end))
+        return -1;
+    memcpy(pos, body, sizeof body - 1);
+    pos += sizeof body - 1;
+    if (lws_write(wsi, start, (size_t)(pos - start), LWS_WRITE_HTTP_FINAL) < 0)
+        return -1;
+    return 1;
+}
+
 /* ---- origin ------------------------------------------------------------------------------ */
 
 static bool origin_allowed(const net *n, struct lws *wsi)
@@ -1066,6 +1110,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         p->conn = NULL;
         if (n->shutting_down && !n->conns && n->shutdown_done) /* finish outside lws */
             uv_timer_start(&n->shutdown_timer, shutdown_timeout, 50, 0);
+        return 0;
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (in && strcasecmp(in, "websocket") == 0 && !names_subprotocol(wsi))
+            return refuse_upgrade(wsi);
         return 0;
 
     case LWS_CALLBACK_HTTP:

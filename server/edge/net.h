@@ -1,5 +1,5 @@
 /* net.h — the network edge: a libwebsockets context on the caller's libuv loop (foreign loop),
- * one WebSocket endpoint (/ws, subprotocol forum.v1), plain HTTP on the same port
+ * one WebSocket endpoint (/ws, subprotocol forum.v1 required), plain HTTP on the same port
  * (requests with bounded bodies handed to the http handler; the static web client served from
  * beneath the web root), per-connection bounded send queues drained on writable, Origin
  * allowlist, frame reassembly with a size cap. Knows nothing of questions: it moves JSON texts

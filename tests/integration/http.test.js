@@ -172,6 +172,35 @@ test('static files are served from beneath the web root only, symbolic links inc
   assert.match(same.headers.get('content-type') ?? '', /text\/javascript/);
 });
 
+test('a WebSocket handshake must name the forum.v1 subprotocol', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  for (const protocols of [[], ['chat'], ['Forum.V1'], ['forum.v2']]) {
+    const refused = await h.connect(srv, { protocols }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+    assert.equal(refused, 400, `protocols ${JSON.stringify(protocols)}`);
+  }
+  const raw = await new Promise((resolve, reject) => {
+    const r = http.get({
+      host: '127.0.0.1', port: srv.port, path: '/ws', timeout: 5000,
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    r.on('upgrade', () => reject(new Error('upgraded without naming the subprotocol')));
+    r.on('timeout', () => r.destroy(new Error('timeout')));
+    r.on('error', reject);
+  });
+  assert.equal(raw.status, 400);
+  assert.match(raw.type ?? '', /application\/json/);
+  assert.match(JSON.parse(raw.text).message, /forum\.v1/, 'the refusal says what is missing');
+  const ok = await h.connect(srv, { protocols: ['chat', 'forum.v1'] });
+  assert.equal(ok.ws.protocol, 'forum.v1');
+  const viewer = await h.connect(srv);
+  assert.equal(viewer.ws.protocol, 'forum.v1');
+});
+
 test('Origin check on the WebSocket upgrade', { timeout: 20000 }, async (t) => {
   const h = harness(t);
   const srv = await h.startServer({ args: ['--origin', 'https://forum.example.org'] });
