@@ -166,5 +166,4 @@ size_t viewers_elsewhere(void *arg, const char *code);
 /* ---- http.c -------------------------------------------------------------------------------- */
 
 /* net's HTTP callback: /healthz, /metrics, /api/..., page routes. */
-void http_route(void *arg, const char *path, const char *query, const char *authorization,
-                net_http_response *resp);
+void http_route(void *arg, const net_http_request *req, net_http_response *resp);

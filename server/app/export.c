@@ -233,17 +233,43 @@ static void tb_printf(tbuf *b, const char *fmt, ...)
     free(big);
 }
 
-/* Text on one line: newlines and tabs become spaces (a question may span lines). */
-static void tb_line_text(tbuf *b, const char *s)
+/* User text in Markdown, on one line, so that any Markdown viewer (CommonMark, GitHub's,
+ * markdown-it, Typora...) shows exactly that text and nothing it could mean: line breaks and
+ * tabs become spaces; each ASCII character some dialect gives an inline meaning is escaped
+ * with a backslash (\\ ` * _ [ ] < > # | ~ & $ = ^: emphasis, code, links and images, raw HTML,
+ * entities, headings, tables, strikethrough, math, highlight, footnotes), and so are the list
+ * markers the text could open a list item with (a leading - or +, the . or ) of a leading
+ * "1. " or "1) "). Leading blanks are dropped (they would make an indented code block). Everything
+ * else, Chinese and full-width punctuation included, is copied unchanged. */
+static void tb_markdown_text(tbuf *b, const char *s)
 {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    const char *marker = NULL; /* the character that would end a list marker */
+    if (*s == '-' || *s == '+') {
+        marker = s;
+    } else {
+        const char *d = s;
+        while (*d >= '0' && *d <= '9' && d - s < 9)
+            d++;
+        if (d > s && (*d == '.' || *d == ')') && strchr(" \t\r\n", d[1])) /* d[1] may be NUL */
+            marker = d;
+    }
     for (const char *run = s;; s++) {
-        if (*s == '\n' || *s == '\r' || *s == '\t' || !*s) {
-            tb_put(b, run, (size_t)(s - run));
-            if (!*s)
-                break;
-            if (*s != '\r' || s[1] != '\n')
-                tb_put(b, " ", 1);
-            run = s + 1;
+        char c = *s;
+        bool escape = s == marker || (c && strchr("\\`*_[]<>#|~&$=^", c) != NULL);
+        bool blank = c == '\n' || c == '\r' || c == '\t';
+        if (!escape && !blank && c)
+            continue;
+        tb_put(b, run, (size_t)(s - run));
+        if (!c)
+            break;
+        run = s + 1;
+        if (escape) {
+            tb_put(b, "\\", 1);
+            run = s;
+        } else if (c != '\r' || s[1] != '\n') {
+            tb_put(b, " ", 1);
         }
     }
 }
@@ -365,13 +391,13 @@ static void md_question(tbuf *b, const labels *L, facts *f, const cJSON *session
     const char *to_name = to ? panelist_name(session, to) : NULL;
     const char *note = str(q->q, "answer_note");
     tb_printf(b, "%d. [%s] ", q->number, t);
-    tb_line_text(b, str(q->q, "text") ? str(q->q, "text") : "");
+    tb_markdown_text(b, str(q->q, "text") ? str(q->q, "text") : "");
     tb_printf(b, "\n   - %s%s", L->asked_by, L->colon);
-    tb_line_text(b, author ? author : L->anonymous);
+    tb_markdown_text(b, author ? author : L->anonymous);
     tb_printf(b, "\n   - %s%s", L->to, L->colon);
-    tb_line_text(b, to_name ? to_name : L->whole_panel);
+    tb_markdown_text(b, to_name ? to_name : L->whole_panel);
     tb_printf(b, "\n   - %s%s", L->answer, L->colon);
-    tb_line_text(b, note && *note ? note : L->no_answer);
+    tb_markdown_text(b, note && *note ? note : L->no_answer);
     tb_puts(b, "\n");
     bool header = false;
     for (size_t i = 0; i < f->n; i++) {
@@ -387,16 +413,16 @@ static void md_question(tbuf *b, const labels *L, facts *f, const cJSON *session
             hms(t, fu->air_offset);
             tb_printf(b, "[%s] ", t);
         }
-        tb_line_text(b, str(fu->q, "text") ? str(fu->q, "text") : "");
+        tb_markdown_text(b, str(fu->q, "text") ? str(fu->q, "text") : "");
         const char *fa = str(fu->q, "author");
         tb_puts(b, L->lparen);
-        tb_line_text(b, fa ? fa : L->anonymous);
+        tb_markdown_text(b, fa ? fa : L->anonymous);
         tb_puts(b, L->rparen);
         tb_puts(b, "\n");
         const char *fnote = str(fu->q, "answer_note");
         if (fnote && *fnote) {
             tb_printf(b, "       %s%s", L->answer, L->colon);
-            tb_line_text(b, fnote);
+            tb_markdown_text(b, fnote);
             tb_puts(b, "\n");
         }
     }
@@ -429,19 +455,19 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     /* Header */
     tb_puts(&b, "# ");
     if (program) {
-        tb_line_text(&b, program);
+        tb_markdown_text(&b, program);
         tb_puts(&b, L->colon);
     }
-    tb_line_text(&b, title ? title : "");
+    tb_markdown_text(&b, title ? title : "");
     tb_puts(&b, "\n\n");
     tb_printf(&b, "- %s%s", L->programme, L->colon);
-    tb_line_text(&b, program ? program : "");
+    tb_markdown_text(&b, program ? program : "");
     tb_printf(&b, "\n- %s%s", L->title, L->colon);
-    tb_line_text(&b, title ? title : "");
+    tb_markdown_text(&b, title ? title : "");
     tb_printf(&b, "\n- %s%s%s\n", L->date, L->colon, date[0] ? date : L->unscheduled);
     if (topic && *topic) {
         tb_printf(&b, "- %s%s", L->topic, L->colon);
-        tb_line_text(&b, topic);
+        tb_markdown_text(&b, topic);
         tb_puts(&b, "\n");
     }
 
@@ -450,15 +476,15 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     {
         const char *aff = str(it, "affiliation"), *role = str(it, "role");
         tb_puts(&b, "- ");
-        tb_line_text(&b, str(it, "name") ? str(it, "name") : "");
+        tb_markdown_text(&b, str(it, "name") ? str(it, "name") : "");
         if (aff || role) {
             tb_puts(&b, L->lparen);
             if (aff)
-                tb_line_text(&b, aff);
+                tb_markdown_text(&b, aff);
             if (aff && role)
                 tb_puts(&b, L->comma);
             if (role)
-                tb_line_text(&b, role);
+                tb_markdown_text(&b, role);
             tb_puts(&b, L->rparen);
         }
         tb_puts(&b, "\n");
@@ -470,7 +496,7 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     cJSON_ArrayForEach(it, segments)
     {
         tb_printf(&b, "%d. ", ++si);
-        tb_line_text(&b, str(it, "title") ? str(it, "title") : "");
+        tb_markdown_text(&b, str(it, "title") ? str(it, "title") : "");
         tb_puts(&b, "\n");
     }
     if (si == 0)
@@ -497,7 +523,7 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     {
         int64_t seg = num(it, "id");
         tb_printf(&b, "\n### %d. ", ++si);
-        tb_line_text(&b, str(it, "title") ? str(it, "title") : "");
+        tb_markdown_text(&b, str(it, "title") ? str(it, "title") : "");
         tb_puts(&b, "\n\n");
         bool any = false;
         for (size_t i = 0; i < n_aired; i++) {
@@ -533,11 +559,12 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
                         : status && strcmp(status, "in_progress") == 0 ? 1
                                                                        : 0;
         tb_printf(&b, "%d. ", ++ai);
-        tb_line_text(&b, str(it, "text") ? str(it, "text") : "");
+        tb_markdown_text(&b, str(it, "text") ? str(it, "text") : "");
         tb_printf(&b, " — %s%s", L->owner, L->colon);
-        tb_line_text(&b, owner ? owner : L->owner_none);
-        tb_printf(&b, "%s%s%s%s%s%s%s%s", L->sep, L->due, L->colon, due ? due : L->due_none,
-                  L->sep, L->status, L->colon, L->statuses[status_index]);
+        tb_markdown_text(&b, owner ? owner : L->owner_none);
+        tb_printf(&b, "%s%s%s", L->sep, L->due, L->colon);
+        tb_markdown_text(&b, due ? due : L->due_none);
+        tb_printf(&b, "%s%s%s%s", L->sep, L->status, L->colon, L->statuses[status_index]);
         qfacts *linked = num(it, "question_id") ? find_facts(&f, num(it, "question_id")) : NULL;
         if (linked && linked->number) {
             tb_puts(&b, L->lparen);
@@ -776,6 +803,39 @@ static char *http_error(int *status, int code, const char *error, const char *me
     return text;
 }
 
+/* Decodes the search request object req (taken) as proto does one from a socket, runs it, and
+ * renders the HTTP answer. */
+static char *search_reply(store *s, const forum_limits *limits, cJSON *req, int *status,
+                          size_t *len)
+{
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    if (!text)
+        return http_error(status, 500, "internal", "out of memory", NULL, len);
+    forum_command cmd;
+    proto_error perr;
+    int rc = proto_decode(text, strlen(text), limits, &cmd, &perr);
+    free(text);
+    if (rc != 0)
+        return http_error(status, 400, proto_err_name(perr.code), perr.message, perr.field, len);
+    forum_err err = FORUM_OK;
+    char message[200];
+    cJSON *ack = export_search(s, &cmd, &err, message, sizeof message);
+    if (ack)
+        cJSON_AddStringToObject(ack, "q", cmd.query);
+    forum_command_free(&cmd);
+    if (!ack)
+        return http_error(status, err == FORUM_E_INTERNAL ? 500 : 400, proto_err_name(err), message,
+                          NULL, len);
+    char *body = cJSON_PrintUnformatted(ack);
+    cJSON_Delete(ack);
+    if (!body)
+        return http_error(status, 500, "internal", "out of memory", NULL, len);
+    *status = 200;
+    *len = strlen(body);
+    return body;
+}
+
 char *export_search_http(store *s, const forum_limits *limits, const char *query, int *status,
                          size_t *len)
 {
@@ -807,30 +867,29 @@ char *export_search_http(store *s, const forum_limits *limits, const char *query
         if (*p == '&')
             p++;
     }
-    char *text = cJSON_PrintUnformatted(req);
-    cJSON_Delete(req);
-    if (!text)
+    return search_reply(s, limits, req, status, len);
+}
+
+char *export_search_json(store *s, const forum_limits *limits, const char *body, size_t body_len,
+                         int *status, size_t *len)
+{
+    const char *end = NULL;
+    cJSON *req = cJSON_ParseWithLengthOpts(body, body_len, &end, false);
+    while (req && end < body + body_len && strchr(" \t\r\n", *end) && *end)
+        end++;
+    if (!req || end != body + body_len) {
+        cJSON_Delete(req);
+        return http_error(status, 400, "bad_json", "the body is not one JSON value", NULL, len);
+    }
+    if (!cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        return http_error(status, 400, "bad_request", "the body must be a JSON object", NULL, len);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
+    cJSON_DeleteItemFromObjectCaseSensitive(req, "type");
+    if (!cJSON_AddStringToObject(req, "type", "search")) {
+        cJSON_Delete(req);
         return http_error(status, 500, "internal", "out of memory", NULL, len);
-    forum_command cmd;
-    proto_error perr;
-    int rc = proto_decode(text, strlen(text), limits, &cmd, &perr);
-    free(text);
-    if (rc != 0)
-        return http_error(status, 400, proto_err_name(perr.code), perr.message, perr.field, len);
-    forum_err err = FORUM_OK;
-    char message[200];
-    cJSON *ack = export_search(s, &cmd, &err, message, sizeof message);
-    if (ack)
-        cJSON_AddStringToObject(ack, "q", cmd.query);
-    forum_command_free(&cmd);
-    if (!ack)
-        return http_error(status, err == FORUM_E_INTERNAL ? 500 : 400, proto_err_name(err),
-                          message, NULL, len);
-    char *body = cJSON_PrintUnformatted(ack);
-    cJSON_Delete(ack);
-    if (!body)
-        return http_error(status, 500, "internal", "out of memory", NULL, len);
-    *status = 200;
-    *len = strlen(body);
-    return body;
+    }
+    return search_reply(s, limits, req, status, len);
 }

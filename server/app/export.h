@@ -38,3 +38,10 @@ cJSON *export_search(store *s, const forum_command *cmd, forum_err *err, char *m
  * error body {"error","message","field"?} with *status 400/500. */
 char *export_search_http(store *s, const forum_limits *limits, const char *query, int *status,
                          size_t *len);
+
+/* POST /api/search with a JSON body: the protocol's search request object ({"q", "program_id",
+ * "from", "to", "category", "state", "limit"}; "type" and "id" are ignored), so terms may hold
+ * '&' and stay out of URLs and access logs. Same answers as export_search_http; a body that is
+ * not a JSON object is a 400 bad_json / bad_request. */
+char *export_search_json(store *s, const forum_limits *limits, const char *body, size_t body_len,
+                         int *status, size_t *len);

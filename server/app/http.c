@@ -1,11 +1,13 @@
 /* http.c — the HTTP side of forumd: /healthz, /metrics, the exports under /api/sessions/CODE/,
- * /api/search, and the page routes (/s/, /m/, /overlay/, /producer) that net.c serves from the
- * web root. Static files are net.c's. */
+ * /api/search (GET with a query string, POST with a JSON body), and the page routes (/s/, /m/,
+ * /overlay/, /producer) that net.c serves from the web root. Static files, reading request
+ * bodies and answering methods nobody takes are net.c's. */
 #include "dispatch_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "export.h"
 
@@ -137,14 +139,50 @@ static void json_reply(net_http_response *resp, int status, const char *text)
     resp->body_len = resp->body ? strlen(resp->body) : 0;
 }
 
-static bool page_route(dispatch *d, const char *path, const char *prefix, const char *file,
+static bool page_route(const char *path, const char *prefix, const char *file,
                        net_http_response *resp)
 {
     size_t n = strlen(prefix);
     if (strncmp(path, prefix, n) != 0)
         return false;
-    snprintf(resp->file_path, sizeof resp->file_path, "%s/%s", d->opt.web_root, file);
+    resp->file = file;
     return true;
+}
+
+static bool is_read(const net_http_request *req)
+{
+    return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+}
+
+/* Answers 405 unless the request is a GET or HEAD; returns whether it answered. */
+static bool refuse_unless_read(const net_http_request *req, net_http_response *resp)
+{
+    if (is_read(req))
+        return false;
+    json_reply(resp, 405,
+               "{\"error\":\"method_not_allowed\",\"message\":\"this address takes GET and HEAD "
+               "only\"}");
+    resp->allow = "GET, HEAD";
+    return true;
+}
+
+/* Is the Content-Type application/json (parameters such as charset allowed)? */
+static bool is_json(const char *content_type)
+{
+    static const char json[] = "application/json";
+    size_t n = sizeof json - 1;
+    if (strncasecmp(content_type, json, n) != 0)
+        return false;
+    const char *rest = content_type + n;
+    rest += strspn(rest, " \t");
+    return *rest == '\0' || *rest == ';';
+}
+
+static void unauthorized(net_http_response *resp)
+{
+    json_reply(resp, 401,
+               "{\"error\":\"unauthorized\",\"message\":\"send the producer "
+               "key as Authorization: Bearer <key>\"}");
 }
 
 /* Does the query string hold key=value (exactly)? */
@@ -158,23 +196,38 @@ static bool query_has(const char *query, const char *key, const char *value)
     return false;
 }
 
-void http_route(void *arg, const char *path, const char *query, const char *authorization,
-                net_http_response *resp)
+void http_route(void *arg, const net_http_request *req, net_http_response *resp)
 {
     dispatch *d = arg;
+    const char *path = req->path, *query = req->query;
     if (strcmp(path, "/api/search") == 0) {
-        if (!producer_authorized(d, authorization)) {
-            json_reply(resp, 401,
-                       "{\"error\":\"unauthorized\",\"message\":\"send the producer "
-                       "key as Authorization: Bearer <key>\"}");
+        bool post = strcmp(req->method, "POST") == 0;
+        if (!post && refuse_unless_read(req, resp)) {
+            resp->allow = "GET, HEAD, POST";
             return;
         }
-        resp->body =
-            export_search_http(d->store, &d->opt.limits, query, &resp->status, &resp->body_len);
+        if (!producer_authorized(d, req->authorization)) {
+            unauthorized(resp);
+            return;
+        }
+        if (post && !is_json(req->content_type)) {
+            json_reply(resp, 415,
+                       "{\"error\":\"unsupported_media_type\",\"message\":\"send the search "
+                       "request as Content-Type: application/json\"}");
+            return;
+        }
+        resp->body = post ? export_search_json(d->store, &d->opt.limits, req->body, req->body_len,
+                                               &resp->status, &resp->body_len)
+                          : export_search_http(d->store, &d->opt.limits, query, &resp->status,
+                                               &resp->body_len);
         resp->status = resp->body ? resp->status : 500;
         resp->content_type = "application/json; charset=utf-8";
         return;
     }
+    if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
+         strncmp(path, "/api/", 5) == 0) &&
+        refuse_unless_read(req, resp))
+        return;
     if (strcmp(path, "/healthz") == 0) {
         /* In a cluster a node cut off from Redis still serves its viewers (read-only): it
          * stays healthy for the load balancer, and says what it is. */
@@ -213,10 +266,8 @@ void http_route(void *arg, const char *path, const char *query, const char *auth
         const char *status = forum_session_status(d->st, code);
         bool public_minutes =
             strcmp(slash, "/transcript.md") == 0 && status && strcmp(status, "archived") == 0;
-        if (!public_minutes && !producer_authorized(d, authorization)) {
-            json_reply(resp, 401,
-                       "{\"error\":\"unauthorized\",\"message\":\"send the producer "
-                       "key as Authorization: Bearer <key>\"}");
+        if (!public_minutes && !producer_authorized(d, req->authorization)) {
+            unauthorized(resp);
             return;
         }
         if (!forum_session_exists(d->st, code)) {
@@ -246,10 +297,10 @@ void http_route(void *arg, const char *path, const char *query, const char *auth
         json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
         return;
     }
-    if (page_route(d, path, "/s/", "viewer.html", resp) ||
-        page_route(d, path, "/m/", "moderator.html", resp) ||
-        page_route(d, path, "/overlay/", "overlay.html", resp))
+    if (page_route(path, "/s/", "viewer.html", resp) ||
+        page_route(path, "/m/", "moderator.html", resp) ||
+        page_route(path, "/overlay/", "overlay.html", resp))
         return;
     if (strcmp(path, "/producer") == 0 || strcmp(path, "/producer/") == 0)
-        snprintf(resp->file_path, sizeof resp->file_path, "%s/producer.html", d->opt.web_root);
+        resp->file = "producer.html";
 }

@@ -121,8 +121,10 @@ static void nul_escape_field(const char *data, size_t len, char *out, size_t cap
 /* Checks the raw frame before cJSON sees it: no NUL bytes, no raw control characters inside
  * strings (JSON forbids them), and nesting depth <= PROTO_MAX_DEPTH (so no deep recursion in
  * the parser). Sets *nul_escape when a string contains the escape \u0000, which cJSON would
- * silently truncate. Returns 0, or -1 with *why set. */
-static int scan_json(const char *data, size_t len, bool *nul_escape, const char **why)
+ * silently truncate. When patch is not NULL (a copy of data), each such escape is rewritten
+ * there as \u0001, so that the copy parses to strings of their full length, in which the NUL
+ * shows as a control character. Returns 0, or -1 with *why set. */
+static int scan_json(const char *data, size_t len, char *patch, bool *nul_escape, const char **why)
 {
     int depth = 0;
     bool in_string = false;
@@ -137,8 +139,11 @@ static int scan_json(const char *data, size_t len, bool *nul_escape, const char 
             if (c == '"') {
                 in_string = false;
             } else if (c == '\\') {
-                if (i + 5 < len && data[i + 1] == 'u' && memcmp(data + i + 2, "0000", 4) == 0)
+                if (i + 5 < len && data[i + 1] == 'u' && memcmp(data + i + 2, "0000", 4) == 0) {
                     *nul_escape = true;
+                    if (patch)
+                        patch[i + 5] = '1';
+                }
                 i++; /* the escaped character cannot end the string */
             } else if (c < 0x20) {
                 *why = "raw control character in a string";
@@ -1008,8 +1013,17 @@ static const struct request_type {
     {"backup", FORUM_CMD_BACKUP, decode_backup},
 };
 
+/* True when s holds a control character (Unicode Cc: U+0000..U+001F, U+007F..U+009F). */
+static bool has_control_character(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return true;
+    return false;
+}
 
-/* Reads "id" into cmd->id and err->re. Absent or null: no id. */
+/* Reads "id" into cmd->id and err->re. Absent or null: no id. An id that is not 1..64 bytes
+ * of text without control characters is refused and not echoed (err->re stays ""). */
 static int read_request_id(decoder *d, const cJSON *obj)
 {
     const cJSON *item = get(obj, "id");
@@ -1021,6 +1035,8 @@ static int read_request_id(decoder *d, const cJSON *obj)
     if (len == 0 || len >= FORUM_REQUEST_ID_MAX)
         return fail(d, FORUM_E_BAD_REQUEST, "id", "id must have 1 to %d bytes",
                     FORUM_REQUEST_ID_MAX - 1);
+    if (has_control_character(item->valuestring))
+        return fail(d, FORUM_E_BAD_REQUEST, "id", "id must not contain control characters");
     d->cmd->id = dup_bytes(item->valuestring, len);
     if (!d->cmd->id)
         return oom(d);
@@ -1034,7 +1050,8 @@ int proto_decode(const char *data, size_t len, const forum_limits *limits, forum
     forum_limits defaults;
     decoder d = {limits, out, err};
     cJSON *root = NULL;
-    const char *why = NULL, *end = NULL;
+    char *patched = NULL;
+    const char *text = data, *why = NULL, *end = NULL;
     bool nul_escape = false;
 
     memset(out, 0, sizeof *out);
@@ -1047,16 +1064,24 @@ int proto_decode(const char *data, size_t len, const forum_limits *limits, forum
         fail(&d, FORUM_E_BAD_JSON, NULL, "invalid UTF-8");
         goto fail;
     }
-    if (scan_json(data, len, &nul_escape, &why) < 0) {
+    if (scan_json(data, len, NULL, &nul_escape, &why) < 0) {
         fail(&d, FORUM_E_BAD_JSON, NULL, "%s", why);
         goto fail;
     }
-    root = cJSON_ParseWithLengthOpts(data, len, &end, false);
+    if (nul_escape) { /* parse a copy in which \u0000 cannot cut a string short (the id) */
+        if (!(patched = dup_bytes(data, len))) {
+            oom(&d);
+            goto fail;
+        }
+        scan_json(data, len, patched, &nul_escape, &why);
+        text = patched;
+    }
+    root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!root) {
         fail(&d, FORUM_E_BAD_JSON, NULL, "not valid JSON");
         goto fail;
     }
-    for (; end && end < data + len; end++) {
+    for (; end && end < text + len; end++) {
         if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
             fail(&d, FORUM_E_BAD_JSON, NULL, "trailing characters after the JSON value");
             goto fail;
@@ -1102,10 +1127,12 @@ int proto_decode(const char *data, size_t len, const forum_limits *limits, forum
     if (rt->decode(&d, root) < 0)
         goto fail;
     cJSON_Delete(root);
+    free(patched);
     return 0;
 
 fail:
     cJSON_Delete(root);
+    free(patched);
     forum_command_free(out);
     memset(out, 0, sizeof *out);
     return -1;

@@ -5,10 +5,13 @@
 
 #include <libwebsockets.h>
 
+#include "webroot.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,10 +43,19 @@ struct net_conn {
     net_conn *prev, *next;
 };
 
-/* Per-connection data lws allocates for us (HTTP and WebSocket alike). */
+typedef struct http_pending http_pending;
+
+/* Per-connection data lws allocates for us, zeroed (HTTP and WebSocket alike). An HTTP
+ * connection answers one request at a time: its body is read, then the response written. */
 typedef struct pss {
     net_conn *conn;
-    char *body; /* HTTP response body being written */
+    http_pending *pending; /* a request whose body is being read */
+    bool responding;       /* a response is being written: from body, or from file_fd */
+    bool close_after;      /* end the connection once it is written */
+    bool has_file;
+    int file_fd;
+    uint64_t file_left;
+    char *body;
     size_t body_len, body_off;
 } pss;
 
@@ -54,6 +66,7 @@ struct net {
     uv_loop_t *loop;
     net_options opt;
     net_callbacks cb;
+    webroot *root; /* NULL: no web root (every static file is 404) */
     char **origins;
     size_t n_origins;
     net_conn *conns;
@@ -446,6 +459,38 @@ static void flush_dirty(uv_idle_t *h)
 
 /* ---- HTTP -------------------------------------------------------------------------------- */
 
+/* Every request is answered, with a body and its length, so that no client waits for one that
+ * never comes. A body is read in full (up to max_http_body) before the handler sees the request;
+ * it must come with a Content-Length (lws 4.1 does not decode chunked request bodies). When the
+ * body cannot be read (no length, a bad length, too large to drain), the connection is closed
+ * after the answer ("connection: close"), since its next bytes could not be told apart from the
+ * body. */
+/* A body must arrive within this many seconds of its headers. */
+#define NET_HTTP_BODY_SECS 30
+/* A body past the cap but within this is read and dropped after the 413, keeping the
+ * connection. */
+#define NET_HTTP_DRAIN_MAX (1u << 20)
+
+/* A request waiting for its body: what the handler will see, copied out of lws's header table
+ * (which may be gone by the time the body is complete). */
+struct http_pending {
+    char method[8];
+    char *path;
+    char query[1024], authorization[512], content_type[256], peer[64];
+    char *body; /* body_cap + 1 bytes */
+    size_t body_len, body_cap;
+    uint32_t deadline_s;
+};
+
+static void http_pending_free(http_pending *r)
+{
+    if (r) {
+        free(r->path);
+        free(r->body);
+        free(r);
+    }
+}
+
 static const char *mime_for(const char *path)
 {
     const char *dot = strrchr(path, '.');
@@ -466,127 +511,374 @@ static const char *mime_for(const char *path)
     return "application/octet-stream";
 }
 
-static int http_respond(struct lws *wsi, pss *p, int status, const char *ctype, char *body,
-                        size_t len, const char *disposition)
+/* Writes the status line and headers of a response of len bytes (lws adds its security headers
+ * to every status line). */
+static int http_headers(struct lws *wsi, pss *p, int status, const char *ctype, size_t len,
+                        const char *disposition, const char *allow)
 {
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + sizeof buf - 1;
     if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, len, &pos, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &pos, end))
-        goto fail;
+        return -1;
     if (disposition &&
         lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
                                     (const unsigned char *)disposition, (int)strlen(disposition),
                                     &pos, end))
-        goto fail;
-    if (lws_finalize_write_http_header(wsi, start, &pos, end))
-        goto fail;
-    free(p->body);
-    p->body = body;
-    p->body_len = len;
-    p->body_off = 0;
-    lws_callback_on_writable(wsi);
-    return 0;
-fail:
-    free(body);
-    return -1;
+        return -1;
+    if (allow && lws_add_http_header_by_name(
+                     wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
+                     (int)strlen(allow), &pos, end))
+        return -1;
+    if (p->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                      (const unsigned char *)"close", 5, &pos, end))
+        return -1;
+    return lws_finalize_write_http_header(wsi, start, &pos, end) ? -1 : 0;
 }
 
-static int http_simple(struct lws *wsi, pss *p, int status, const char *text)
+/* Answers with body (malloc'd, taken; for HEAD only its length is sent). */
+static int http_respond(struct lws *wsi, pss *p, bool head, int status, const char *ctype,
+                        char *body, size_t len, const char *disposition, const char *allow)
 {
-    char *body = strdup(text);
-    if (!body)
-        return -1;
-    return http_respond(wsi, p, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
-}
-
-/* Maps a URL path to a file under web_root; refuses anything with "..". */
-static int static_path(const net *n, const char *url, char *out, size_t outlen)
-{
-    if (strstr(url, "..") || strchr(url, '\\'))
-        return -1;
-    int w = snprintf(out, outlen, "%s%s", n->opt.web_root, url);
-    if (w < 0 || (size_t)w >= outlen)
-        return -1;
-    struct stat st;
-    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-        size_t l = strlen(out);
-        w = snprintf(out + l, outlen - l, "%sindex.html", out[l - 1] == '/' ? "" : "/");
-        if (w < 0 || (size_t)w >= outlen - l || stat(out, &st) != 0)
-            return -1;
-    } else if (stat(out, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (http_headers(wsi, p, status, ctype, len, disposition, allow) != 0) {
+        free(body);
         return -1;
     }
+    free(p->body);
+    p->body = body;
+    p->body_len = head ? 0 : len;
+    p->body_off = 0;
+    p->responding = true;
+    lws_callback_on_writable(wsi);
     return 0;
 }
 
+/* Answers {"error":error,"message":message} (constant strings without quotes or backslashes);
+ * close: end the connection once it is written. */
+static int http_error(struct lws *wsi, pss *p, bool head, int status, const char *error,
+                      const char *message, const char *allow, bool close)
+{
+    char text[512];
+    int n = snprintf(text, sizeof text, "{\"error\":\"%s\",\"message\":\"%s\"}", error, message);
+    char *body = n > 0 ? strndup(text, sizeof text - 1) : NULL;
+    if (!body)
+        return -1;
+    p->close_after = p->close_after || close;
+    return http_respond(wsi, p, head, status, "application/json", body, strlen(body), NULL, allow);
+}
+
+/* Serves the file at path beneath the web root, or a 404. */
+static int http_static(net *n, struct lws *wsi, pss *p, bool head, const char *path)
+{
+    struct stat st;
+    bool index = false;
+    int fd = n->root ? webroot_open_file(n->root, path, &st, &index) : -1;
+    if (fd < 0)
+        return http_error(wsi, p, head, 404, "not_found", "no such file", NULL, false);
+    if (http_headers(wsi, p, 200, mime_for(index ? "index.html" : path), (size_t)st.st_size, NULL,
+                     NULL) != 0) {
+        close(fd);
+        return -1;
+    }
+    p->file_fd = fd;
+    p->has_file = true;
+    p->file_left = head ? 0 : (uint64_t)st.st_size;
+    p->responding = true;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Hands a complete request to the handler and answers it. */
+static int http_dispatch(net *n, struct lws *wsi, pss *p, const net_http_request *req)
+{
+    bool head = strcmp(req->method, "HEAD") == 0;
+    net_http_response resp = {0};
+    if (n->cb.on_http)
+        n->cb.on_http(n->cb.arg, req, &resp);
+    if (resp.status > 0)
+        return http_respond(wsi, p, head, resp.status,
+                            resp.content_type ? resp.content_type : "application/json", resp.body,
+                            resp.body_len, resp.content_disposition, resp.allow);
+    free(resp.body);
+    if (!head && strcmp(req->method, "GET") != 0)
+        return http_error(wsi, p, head, 405, "method_not_allowed",
+                          "this address takes GET and HEAD only", "GET, HEAD", false);
+    return http_static(n, wsi, p, head, resp.file ? resp.file : req->path);
+}
+
+/* Dispatches a pending request with what it holds (its body, or none). */
+static int http_dispatch_pending(net *n, struct lws *wsi, pss *p, http_pending *r)
+{
+    net_http_request req = {
+        .method = r->method,
+        .path = r->path,
+        .query = r->query,
+        .authorization = r->authorization,
+        .content_type = r->content_type,
+        .body = r->body ? r->body : "",
+        .body_len = r->body_len,
+        .peer = r->peer,
+    };
+    return http_dispatch(n, wsi, p, &req);
+}
+
+/* The Content-Length value as a number: decimal digits only (no sign, list or blank), at most
+ * 18 of them. -1 when the header is absent, -2 when it is malformed. */
+static long long http_content_length(struct lws *wsi)
+{
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    if (len <= 0)
+        return -1;
+    char text[24];
+    if (len > 18 || lws_hdr_copy(wsi, text, sizeof text, WSI_TOKEN_HTTP_CONTENT_LENGTH) != len)
+        return -2;
+    long long v = 0;
+    for (int i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -2;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+/* Does the request say "Expect: 100-continue" (RFC 9110 10.1.1)? */
+static bool expects_continue(struct lws *wsi)
+{
+    char expect[32];
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT);
+    return len > 0 && len < (int)sizeof expect &&
+           lws_hdr_copy(wsi, expect, sizeof expect, WSI_TOKEN_HTTP_EXPECT) >= 0 &&
+           strcasecmp(expect, "100-continue") == 0;
+}
+
+/* Copies header h into out ("" when absent or longer than out). */
+static void http_header_copy(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (lws_hdr_total_length(wsi, h) > 0 && lws_hdr_copy(wsi, out, (int)cap, h) < 0)
+        out[0] = '\0';
+}
+
+/* The start of a request (headers complete): checks how its body is framed, then either
+ * answers now or waits for the body (LWS_CALLBACK_HTTP_BODY / _BODY_COMPLETION). */
 static int http_request(net *n, struct lws *wsi, pss *p, const char *url)
 {
-    char query[1024] = "", auth[512] = "";
+    static const struct {
+        enum lws_token_indexes token;
+        const char *name;
+        bool body_expected; /* lws then reads a body even when no length was given */
+    } methods[] = {
+        {WSI_TOKEN_GET_URI, "GET", false},         {WSI_TOKEN_HEAD_URI, "HEAD", false},
+        {WSI_TOKEN_POST_URI, "POST", true},        {WSI_TOKEN_PUT_URI, "PUT", true},
+        {WSI_TOKEN_PATCH_URI, "PATCH", true},      {WSI_TOKEN_DELETE_URI, "DELETE", false},
+        {WSI_TOKEN_OPTIONS_URI, "OPTIONS", false},
+    };
+    size_t m = 0;
+    while (m < sizeof methods / sizeof methods[0] &&
+           lws_hdr_total_length(wsi, methods[m].token) <= 0)
+        m++;
+    p->close_after = false;
+    if (m == sizeof methods / sizeof methods[0])
+        return http_error(wsi, p, false, 405, "method_not_allowed", "unknown method", NULL, true);
+    bool head = methods[m].token == WSI_TOKEN_HEAD_URI;
+    http_pending *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(url))) {
+        http_pending_free(r);
+        return -1;
+    }
+    snprintf(r->method, sizeof r->method, "%s", methods[m].name);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) {
         /* lws keeps each argument as a fragment; join them back with '&'. */
         size_t off = 0;
-        for (int i = 0; off + 2 < sizeof query; i++) {
-            int got = lws_hdr_copy_fragment(wsi, query + off + (off ? 1 : 0),
-                                            (int)(sizeof query - off - 1),
-                                            WSI_TOKEN_HTTP_URI_ARGS, i);
+        for (int i = 0; off + 2 < sizeof r->query; i++) {
+            int got =
+                lws_hdr_copy_fragment(wsi, r->query + off + (off ? 1 : 0),
+                                      (int)(sizeof r->query - off - 1), WSI_TOKEN_HTTP_URI_ARGS, i);
             if (got <= 0)
                 break;
             if (off)
-                query[off] = '&';
+                r->query[off] = '&';
             off += (size_t)got + (off ? 1 : 0);
         }
-        query[off] = '\0';
+        r->query[off] = '\0';
     }
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
-        lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof r->authorization);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
+    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
 
-    net_http_response resp = {0};
-    if (n->cb.on_http)
-        n->cb.on_http(n->cb.arg, url, query, auth, &resp);
-    if (resp.status > 0)
-        return http_respond(wsi, p, resp.status,
-                            resp.content_type ? resp.content_type : "application/json", resp.body,
-                            resp.body_len, resp.content_disposition);
-    free(resp.body);
-
-    char path[1400];
-    if (resp.file_path[0]) {
-        snprintf(path, sizeof path, "%s", resp.file_path);
-    } else if (!n->opt.web_root || static_path(n, url, path, sizeof path) != 0) {
-        return http_simple(wsi, p, 404, "not found\n");
+    int rc;
+    long long length = http_content_length(wsi);
+    bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    if (length == -2 || (chunked && length >= 0)) {
+        rc = http_error(wsi, p, head, 400, "bad_request",
+                        "Content-Length must be one decimal number, without Transfer-Encoding",
+                        NULL, true);
+    } else if (chunked) {
+        rc = http_error(wsi, p, head, 411, "length_required",
+                        "send the body with a Content-Length (chunked bodies are not read)", NULL,
+                        true);
+    } else if (length > (long long)n->opt.max_http_body) {
+        char message[128];
+        snprintf(message, sizeof message, "the request body is over %zu bytes",
+                 n->opt.max_http_body);
+        /* past the drain bound, or when the client waits for a go-ahead it will not get, the
+         * body is not coming (or not worth reading): close after the answer */
+        rc = http_error(wsi, p, head, 413, "too_large", message, NULL,
+                        length > (long long)NET_HTTP_DRAIN_MAX || expects_continue(wsi));
+    } else if (length > 0) {
+        r->body_cap = (size_t)length;
+        r->body = malloc(r->body_cap + 1);
+        if (!r->body) {
+            http_pending_free(r);
+            return -1;
+        }
+        r->deadline_s = now_s(n) + NET_HTTP_BODY_SECS;
+        if (expects_continue(wsi)) { /* the client waits for this before it sends the body */
+            static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            unsigned char buf[LWS_PRE + sizeof go_on];
+            memcpy(buf + LWS_PRE, go_on, sizeof go_on - 1);
+            if (lws_write(wsi, buf + LWS_PRE, sizeof go_on - 1, LWS_WRITE_HTTP) < 0) {
+                http_pending_free(r);
+                return -1;
+            }
+        }
+        http_pending_free(p->pending);
+        p->pending = r; /* answered from http_body_complete */
+        return 0;
+    } else {
+        /* No body. A POST, PUT or PATCH without a length has none (RFC 9112 6.3), but lws would
+         * take the connection's next bytes for one: answer, then close. */
+        p->close_after = length < 0 && methods[m].body_expected;
+        rc = http_dispatch_pending(n, wsi, p, r);
     }
-    int rc = lws_serve_http_file(wsi, path, mime_for(path), NULL, 0);
-    if (rc < 0 || (rc > 0 && lws_http_transaction_completed(wsi)))
-        return -1;
+    http_pending_free(r);
+    return rc;
+}
+
+/* A piece of the body of the pending request (ignored when nothing is pending: a body being
+ * dropped after an early answer). */
+static int http_body(net *n, pss *p, const void *in, size_t len)
+{
+    http_pending *r = p->pending;
+    if (!r)
+        return 0;
+    if (len > r->body_cap - r->body_len || (int32_t)(now_s(n) - r->deadline_s) > 0)
+        return -1; /* more than announced (lws never does this), or a body trickling in */
+    memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
     return 0;
 }
 
+static int http_body_complete(net *n, struct lws *wsi, pss *p)
+{
+    http_pending *r = p->pending;
+    if (!r)
+        return 0;
+    p->pending = NULL;
+    r->body[r->body_len] = '\0';
+    int rc = http_dispatch_pending(n, wsi, p, r);
+    http_pending_free(r);
+    return rc;
+}
+
+/* Forgets the response written (or abandoned): its body or file. */
+static void http_response_done(pss *p)
+{
+    free(p->body);
+    p->body = NULL;
+    p->body_len = p->body_off = 0;
+    if (p->has_file)
+        close(p->file_fd);
+    p->has_file = false;
+    p->file_left = 0;
+    p->responding = false;
+}
+
+/* Drops whatever the connection's HTTP side holds (the connection or its protocol binding is
+ * going away). */
+static void http_forget(pss *p)
+{
+    http_pending_free(p->pending);
+    p->pending = NULL;
+    http_response_done(p);
+}
+
+/* Writes the next piece of the response: one lws_write per callback. After the last one the
+ * transaction completes (the connection waits for the next request) or, with close_after, the
+ * connection ends. */
 static int http_writeable(struct lws *wsi, pss *p)
 {
-    if (!p->body && p->body_len == 0 && p->body_off == 0)
+    if (!p->responding)
         return 0;
     unsigned char buf[LWS_PRE + NET_HTTP_CHUNK];
-    size_t left = p->body_len - p->body_off;
+    size_t left = p->has_file ? (size_t)p->file_left : p->body_len - p->body_off;
     size_t chunk = left > NET_HTTP_CHUNK ? NET_HTTP_CHUNK : left;
     bool final = chunk == left;
-    if (chunk)
+    if (p->has_file && chunk > 0) {
+        ssize_t got = read(p->file_fd, buf + LWS_PRE, chunk);
+        if (got != (ssize_t)chunk)
+            return -1; /* the file shrank while it was served: its length was promised */
+        p->file_left -= chunk;
+    } else if (chunk > 0) {
         memcpy(buf + LWS_PRE, p->body + p->body_off, chunk);
+        p->body_off += chunk;
+    }
     if (lws_write(wsi, buf + LWS_PRE, chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
         (int)chunk)
         return -1;
-    p->body_off += chunk;
-    if (final) {
-        free(p->body);
-        p->body = NULL;
-        p->body_len = p->body_off = 0;
-        if (lws_http_transaction_completed(wsi))
-            return -1;
+    if (!final) {
+        lws_callback_on_writable(wsi);
         return 0;
     }
-    lws_callback_on_writable(wsi);
-    return 0;
+    http_response_done(p);
+    if (p->close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- the WebSocket subprotocol ------------------------------------------------------------ */
+
+/* Does the upgrade request list forum.v1 in Sec-WebSocket-Protocol (a comma-separated list)?
+ * Without it lws would bind its default protocol, and a client speaking something else would
+ * be taken for a forum.v1 client. */
+static bool names_subprotocol(struct lws *wsi)
+{
+    char list[256];
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+    if (len <= 0 || len >= (int)sizeof list ||
+        lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) < 0)
+        return false;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        tok += strspn(tok, " \t");
+        size_t n = strcspn(tok, " \t");
+        if (n == sizeof NET_PROTOCOL - 1 && memcmp(tok, NET_PROTOCOL, n) == 0 &&
+            tok[n + strspn(tok + n, " \t")] == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* Refuses an upgrade with a 400 that says why, written at once (lws completes the transaction
+ * when the callback returns): returns what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE expects then. */
+static int refuse_upgrade(struct lws *wsi)
+{
+    static const char body[] =
+        "{\"error\":\"bad_request\",\"message\":\"name the WebSocket subprotocol " NET_PROTOCOL
+        " (Sec-WebSocket-Protocol: " NET_PROTOCOL ")\"}";
+    unsigned char buf[LWS_PRE + 1024 + sizeof body];
+    unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + LWS_PRE + 1024;
+    if (lws_add_http_common_headers(wsi, 400, "application/json", sizeof body - 1, &pos, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &pos, end) ||
+        lws_finalize_http_header(wsi, &pos, end))
+        return -1;
+    memcpy(pos, body, sizeof body - 1);
+    pos += sizeof body - 1;
+    if (lws_write(wsi, start, (size_t)(pos - start), LWS_WRITE_HTTP_FINAL) < 0)
+        return -1;
+    return 1;
 }
 
 /* ---- origin ------------------------------------------------------------------------------ */
@@ -683,6 +975,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_WSI_DESTROY:
         if (n)
             hs_forget(n, wsi);
+        if (p)
+            http_forget(p);
         break;
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
@@ -818,26 +1112,28 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             uv_timer_start(&n->shutdown_timer, shutdown_timeout, 50, 0);
         return 0;
 
-    case LWS_CALLBACK_HTTP:
-        hs_forget(n, wsi); /* a plain HTTP request: lws's own timeouts from here on */
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
-            lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
-            return http_simple(wsi, p, 405, "method not allowed\n");
-        return http_request(n, wsi, p, (const char *)in);
-
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return http_writeable(wsi, p);
-
-    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-        if (lws_http_transaction_completed(wsi))
-            return -1;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (in && strcasecmp(in, "websocket") == 0 && !names_subprotocol(wsi))
+            return refuse_upgrade(wsi);
         return 0;
 
+    case LWS_CALLBACK_HTTP:
+        hs_forget(n, wsi); /* a plain HTTP request: lws's own timeouts from here on */
+        return http_request(n, wsi, p, (const char *)in);
+
+    case LWS_CALLBACK_HTTP_BODY:
+        return p ? http_body(n, p, in, len) : 0;
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return p ? http_body_complete(n, wsi, p) : 0;
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return p ? http_writeable(wsi, p) : 0;
+
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* lws frees p after this */
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (p) {
-            free(p->body);
-            p->body = NULL;
-        }
+        if (p)
+            http_forget(p);
         return 0;
 
     default:
@@ -967,6 +1263,11 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
         n->opt.max_queue_bytes = 8u << 20;
     if (!n->opt.max_pack_bytes)
         n->opt.max_pack_bytes = 65536;
+    if (!n->opt.max_http_body)
+        n->opt.max_http_body = 65536;
+    if (opt->web_root && *opt->web_root && !(n->root = webroot_new(opt->web_root, WEBROOT_AUTO)))
+        fprintf(stderr, "forumd: web root %s: %s (static files are not served)\n", opt->web_root,
+                strerror(errno));
     struct rlimit rl;
     int fd_limit = 1024;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
@@ -982,6 +1283,7 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     if (!n->hs_wsi || !n->hs_deadline_s) {
         free(n->hs_wsi);
         free(n->hs_deadline_s);
+        webroot_free(n->root);
         free(n);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -1040,6 +1342,7 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
         uv_run(loop, UV_RUN_NOWAIT);
         free(n->hs_wsi);
         free(n->hs_deadline_s);
+        webroot_free(n->root);
         free(n);
         return -1;
     }
@@ -1128,6 +1431,7 @@ void net_free(net *n)
     free(n->dirty);
     free(n->hs_wsi);
     free(n->hs_deadline_s);
+    webroot_free(n->root);
     for (size_t i = 0; i < 256; i++)
         while (n->peers[i]) {
             peer_entry *e = n->peers[i];

@@ -1,8 +1,9 @@
 /* net.h — the network edge: a libwebsockets context on the caller's libuv loop (foreign loop),
- * one WebSocket endpoint (/ws, subprotocol forum.v1), plain HTTP on the same port (static web
- * client, and whatever the http handler answers), per-connection bounded send queues drained on
- * writable, Origin allowlist, frame reassembly with a size cap. Knows nothing of questions:
- * it moves JSON texts between sockets and the callbacks below.
+ * one WebSocket endpoint (/ws, subprotocol forum.v1 required), plain HTTP on the same port
+ * (requests with bounded bodies handed to the http handler; the static web client served from
+ * beneath the web root), per-connection bounded send queues drained on writable, Origin
+ * allowlist, frame reassembly with a size cap. Knows nothing of questions: it moves JSON texts
+ * between sockets and the callbacks below.
  *
  * Everything here runs on the loop thread. */
 #pragma once
@@ -31,14 +32,33 @@ net_msg *net_msg_take(char *text);
 void net_msg_ref(net_msg *m);
 void net_msg_unref(net_msg *m);
 
-/* Answer to an HTTP request, filled by the http handler. body is malloc'd (net frees it). */
+/* An HTTP request as the http handler sees it, body included (read in full before the handler
+ * is called). Every string is NUL-terminated, never NULL, and lives until the handler returns. */
+typedef struct net_http_request {
+    const char *method;        /* "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" or "OPTIONS" */
+    const char *path;          /* URL path (percent-decoded and normalised by lws), no query */
+    const char *query;         /* query string ("" if none), its arguments joined by '&' */
+    const char *authorization; /* Authorization header ("" if none) */
+    const char *content_type;  /* Content-Type header ("" if none) */
+    const char *body;          /* the request body, NUL-terminated ("" if none) */
+    size_t body_len;           /* its length in bytes (a body may hold NUL bytes) */
+    const char *peer;          /* the client's address as text ("127.0.0.1", "::1") */
+} net_http_request;
+
+/* Answer to an HTTP request, filled by the http handler. body is malloc'd (net frees it). For
+ * HEAD, net sends the headers of the answer (its content-length included) without the body. */
 typedef struct net_http_response {
-    int status;               /* 0 = not handled here: net serves a static file or 404 */
+    /* 0 = not handled here: a GET or HEAD is served from the web root (or 404); any other
+     * method gets a JSON 405 */
+    int status;
     const char *content_type;
     char *body;
     size_t body_len;
     const char *content_disposition; /* optional, static string */
-    char file_path[1024];     /* when status is 0 and this is set: serve this file */
+    const char *allow;               /* optional, static string: the Allow header (with a 405) */
+    /* when status is 0: serve this file of the web root (a path relative to it, static string)
+     * instead of the URL's */
+    const char *file;
 } net_http_response;
 
 typedef struct net_callbacks {
@@ -49,16 +69,16 @@ typedef struct net_callbacks {
     void (*on_message)(void *arg, net_conn *c, void *user, const char *data, size_t len);
     /* The connection is gone; c must not be used after this returns. */
     void (*on_close)(void *arg, net_conn *c, void *user);
-    /* An HTTP GET/HEAD: path without query, the query string ("" if none), the Authorization
-     * header value ("" if none). Fill resp; status 0 = fall through to static files. */
-    void (*on_http)(void *arg, const char *path, const char *query, const char *authorization,
-                    net_http_response *resp);
+    /* An HTTP request (any method, its body read in full and within max_http_body). Fill
+     * resp; status 0 = fall through to static files (GET, HEAD) or 405 (other methods). */
+    void (*on_http)(void *arg, const net_http_request *req, net_http_response *resp);
 } net_callbacks;
 
 typedef struct net_options {
     const char *bind;          /* address to bind, e.g. "127.0.0.1" */
     int port;                  /* 0 = any free port */
-    const char *web_root;      /* static files */
+    const char *web_root;      /* static files: served only from beneath it (webroot.h) */
+    size_t max_http_body;      /* HTTP request body cap, bytes (64 KiB): 413 past it */
     const char *const *origins; size_t n_origins; /* allowed Origin values; none = own host */
     size_t max_frame;          /* reassembled message cap, bytes (64 KiB) */
     size_t max_queue_msgs;     /* per connection send queue cap, messages (4096) */

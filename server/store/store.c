@@ -133,7 +133,7 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
         bool end = *p == '\0';
         if (*p == '/' || end) {
             *p = '\0';
-            if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
                 snprintf(err, errlen, "cannot create directory %s for database %s: %s", dir,
                          path, strerror(errno));
                 free(dir);
@@ -163,6 +163,37 @@ static int read_user_version(sqlite3 *db, int *out)
         *out = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The database, its -wal and -shm files and every backup hold viewers' text and hashed keys:
+ * they are readable and writable by forumd's user only. Creates path as an empty file with mode
+ * 0600 if nothing is there (an empty file is a new SQLite database; SQLite creates -wal, -shm and
+ * journals with the mode of the database file). Returns 1 when it created the file, 0 when
+ * something was there already (or when creating failed: SQLite then reports why). */
+static int create_private_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
+/* An existing database (and a -wal or -shm left by a crash) loses every permission for others,
+ * keeping the owner's and the group's (an operator's choice of group, e.g. for a backup agent,
+ * stays). A file forumd cannot chmod (not its owner) is left as it is. */
+static void tighten_database_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char name[PATH_MAX + 8];
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        struct stat st;
+        int n = snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        if (n < 0 || (size_t)n >= sizeof name)
+            return;
+        if (lstat(name, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0007))
+            (void)chmod(name, st.st_mode & 07770);
+    }
 }
 
 /* Opens one connection with the common settings. On failure writes the message and returns -1
@@ -1190,6 +1221,8 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
     }
     if (make_parent_dirs(opt->path, err, errlen))
         goto fail;
+    if (!create_private_file(opt->path))
+        tighten_database_files(opt->path);
     if (open_connection(&s->wdb, opt->path, opt->synchronous_full, err, errlen))
         goto fail;
     if (migrate(s, err, errlen))
@@ -1756,6 +1789,7 @@ int store_backup_file(const char *src_path, const char *dest_path, bool overwrit
         return -1;
     snprintf(tmp, sizeof tmp, "%s.partial-%ld", dest_path, (long)getpid());
     unlink(tmp);
+    create_private_file(tmp); /* the copy is renamed into place with this mode */
     if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", src_path,

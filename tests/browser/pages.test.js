@@ -4,8 +4,11 @@
 // through open / live / ended / archived.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startServer, launchBrowser, shot, watchErrors, waitFor, PHONE, LAPTOP } from './helpers.js';
+import {
+  startServer, launchBrowser, shot, watchErrors, waitFor, createShow, WsClient, PHONE, LAPTOP,
+} from './helpers.js';
 
 let server;
 let browser;
@@ -181,6 +184,40 @@ test('English follows the browser language', async () => {
   const page = await context.newPage();
   await page.goto(`${server.url}/`);
   await page.locator('.join-title', { hasText: 'Join the live forum' }).waitFor();
+  await context.close();
+});
+
+test('the minutes view shows typed Markdown punctuation as typed, not as markup', async () => {
+  const title = '# 第六期 **加粗** <b>粗</b> [链接](javascript:alert(1)) \\ #';
+  const question = '1. *停车* _难_ | 怎么办？ &amp; `代码`';
+  const { code, moderatorKey, producer } = await createShow(server, { premoderation: false });
+  await producer.ok({ type: 'session.update', session: code, title });
+  const viewer = await WsClient.connect(server.url, { session: code, role: 'viewer', token: randomBytes(16).toString('hex'), name: '**王**' });
+  const { question: q } = await viewer.ok({ type: 'question.submit', text: question });
+  const mod = await WsClient.connect(server.url, { session: code, role: 'moderator', token: moderatorKey, name: '主持人' });
+  await mod.ok({ type: 'onair.set', question_id: q.id });
+  viewer.close();
+  mod.close();
+  producer.close();
+  const context = await browser.newContext(LAPTOP);
+  const page = await context.newPage();
+  watchErrors(page, 'minutes', errors);
+  await page.goto(`${server.url}/`);
+  const shown = await page.evaluate(async ({ code, key }) => {
+    const { renderMarkdown } = await import('/js/markdown.js');
+    const res = await fetch(`/api/sessions/${code}/transcript.md`, { headers: { authorization: `Bearer ${key}` } });
+    const doc = document.createElement('div');
+    doc.append(renderMarkdown(await res.text()));
+    return {
+      heading: doc.querySelector('h2.md-h1').textContent,
+      items: [...doc.querySelectorAll('li')].map((li) => li.textContent),
+      elements: [...doc.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()),
+    };
+  }, { code, key: server.producerKey });
+  assert.equal(shown.heading, `书记论坛：${title}`);
+  assert.ok(shown.items.some((t) => t.includes(question)), `the question as typed in ${JSON.stringify(shown.items)}`);
+  assert.ok(shown.items.some((t) => t.includes('**王**')), 'the name as typed');
+  assert.deepEqual([...new Set(shown.elements)].filter((t) => !['h2', 'h3', 'h4', 'ul', 'ol', 'li', 'p', 'span', 'br'].includes(t)), []);
   await context.close();
 });
 

@@ -1,6 +1,6 @@
 // HTTP on the WebSocket port: health, metrics, exports, the static web client.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -140,6 +140,65 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
       assert.ok(!escape.text.includes('root:'), `path traversal with ${p}`);
     }
   });
+});
+
+test('static files are served from beneath the web root only, symbolic links included', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const dir = makeTempDir('forum-web-links-');
+  const real = path.join(dir, 'site');
+  mkdirSync(path.join(real, 'js'), { recursive: true });
+  writeFileSync(path.join(real, 'index.html'), '<!doctype html><title>论坛</title>');
+  writeFileSync(path.join(real, 'js', 'app.js'), 'export const app = 1;\n');
+  writeFileSync(path.join(dir, 'secret.txt'), 'not for the web\n');
+  symlinkSync('/', path.join(real, 'rootfs'));                       // the attack: a link to /
+  symlinkSync('../secret.txt', path.join(real, 'secret.txt'));       // a file outside
+  symlinkSync(dir, path.join(real, 'parent'));                       // a directory outside
+  symlinkSync('js/app.js', path.join(real, 'same.js'));              // stays inside: fine
+  symlinkSync('site', path.join(dir, 'www'));                        // the root given through a link
+  const srv = await h.startServer({ args: ['--web-root', path.join(dir, 'www')] });
+
+  for (const p of ['/rootfs/etc/passwd', '/rootfs/etc/hostname', '/secret.txt', '/parent/secret.txt', '/rootfs/']) {
+    const r = await get(srv, p);
+    assert.equal(r.status, 404, `${p} -> ${r.status}`);
+    assert.ok(!r.text.includes('root:') && !r.text.includes('not for the web'), p);
+  }
+  const index = await get(srv, '/');
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type') ?? '', /text\/html/);
+  assert.equal(index.text, '<!doctype html><title>论坛</title>');
+  const same = await get(srv, '/same.js');
+  assert.equal(same.status, 200, 'a link that stays inside the web root is followed');
+  assert.equal(same.text, 'export const app = 1;\n');
+  assert.match(same.headers.get('content-type') ?? '', /text\/javascript/);
+});
+
+test('a WebSocket handshake must name the forum.v1 subprotocol', { timeout: 20000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  for (const protocols of [[], ['chat'], ['Forum.V1'], ['forum.v2']]) {
+    const refused = await h.connect(srv, { protocols }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+    assert.equal(refused, 400, `protocols ${JSON.stringify(protocols)}`);
+  }
+  const raw = await new Promise((resolve, reject) => {
+    const r = http.get({
+      host: '127.0.0.1', port: srv.port, path: '/ws', timeout: 5000,
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    r.on('upgrade', () => reject(new Error('upgraded without naming the subprotocol')));
+    r.on('timeout', () => r.destroy(new Error('timeout')));
+    r.on('error', reject);
+  });
+  assert.equal(raw.status, 400);
+  assert.match(raw.type ?? '', /application\/json/);
+  assert.match(JSON.parse(raw.text).message, /forum\.v1/, 'the refusal says what is missing');
+  const ok = await h.connect(srv, { protocols: ['chat', 'forum.v1'] });
+  assert.equal(ok.ws.protocol, 'forum.v1');
+  const viewer = await h.connect(srv);
+  assert.equal(viewer.ws.protocol, 'forum.v1');
 });
 
 test('Origin check on the WebSocket upgrade', { timeout: 20000 }, async (t) => {

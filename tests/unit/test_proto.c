@@ -212,6 +212,29 @@ static void test_request_id_must_be_1_to_64_bytes(void)
     free(id65);
 }
 
+/* An id is echoed in the reply: one holding control characters is refused, never echoed (a
+ * \u0000 escape used to be echoed cut short at the NUL). */
+static void test_request_id_with_control_characters_is_refused(void)
+{
+    static const char *const ids[] = {"ab\\u0000cd", "\\u0000",   "a\\nb",     "a\\tb",
+                                      "a\\u001fb",   "a\\u007fb", "a\\u0085b", "a\\u009fb"};
+    char buf[200];
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"type\":\"onair.clear\"}", ids[i]);
+        CHECK(rejects(buf, FORUM_E_BAD_REQUEST, "id"));
+        CHECK_STR(err.re, "");
+    }
+    /* refused as the id even when another field also holds a NUL */
+    CHECK(rejects("{\"type\":\"question.submit\",\"text\":\"a\\u0000\",\"id\":\"x\\u0000y\"}",
+                  FORUM_E_BAD_REQUEST, "id"));
+    CHECK_STR(err.re, "");
+    /* printable ids, Chinese included, and escaped backslashes are fine */
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"onair.clear\",\"id\":\"请求-1 \\\\u0000\"}", &cmd) == 0);
+    CHECK_STR(cmd.id, "请求-1 \\u0000");
+    forum_command_free(&cmd);
+}
+
 static void test_type_missing_or_not_string_is_bad_request(void)
 {
     CHECK(rejects("{}", FORUM_E_BAD_REQUEST, "type"));
@@ -1368,6 +1391,7 @@ int main(void)
     TEST(test_non_object_is_bad_request);
     TEST(test_request_id_is_echoed_in_errors);
     TEST(test_request_id_must_be_1_to_64_bytes);
+    TEST(test_request_id_with_control_characters_is_refused);
     TEST(test_type_missing_or_not_string_is_bad_request);
     TEST(test_unknown_type);
     TEST(test_every_request_type_maps_to_its_command);

@@ -1541,6 +1541,57 @@ static void test_erase_leaves_no_copy_in_free_pages(void)
     free_events(&anon, 1);
 }
 
+static unsigned file_mode(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 01000; /* 01000: missing */
+}
+
+/* The database, its -wal and -shm files and backups are created 0600 whatever the umask; an
+ * existing database that others could read loses those bits (the group's are kept). */
+static void test_database_and_backups_are_private(void)
+{
+    mode_t old_umask = umask(022);
+    char path[512], wal[520], shm[520], dest[512], err[512] = "";
+    tmp_path(path, sizeof path, "private/forum.db");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    forum_event ev = session_event("AAAAAA", 1, 1, 1704153600000LL);
+    CHECK(store_append_sync(f.s, &ev, 1) == 0);
+    CHECK(file_mode(path) == 0600);
+    CHECK(file_mode(wal) == 0600);
+    CHECK(file_mode(shm) == 0600);
+    char dir[512];
+    tmp_path(dir, sizeof dir, "private");
+    CHECK(file_mode(dir) == 0700);
+    tmp_path(dest, sizeof dest, "private-copies/copy.db");
+    store_backup_info info;
+    CHECK(store_backup_file(path, dest, false, &info, err, sizeof err) == 0);
+    CHECK(file_mode(dest) == 0600);
+    backup_result r = {0};
+    CHECK(store_backup_start(f.s, "online.db", on_backup, &r, err, sizeof err) == 0);
+    while (r.calls == 0)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    CHECK(r.rc == 0);
+    CHECK(file_mode(r.info.path) == 0600);
+    fixture_close(&f);
+    free_events(&ev, 1);
+
+    /* a database made world-readable by an older forumd (or by hand) */
+    char old[512];
+    tmp_path(old, sizeof old, "old-forum.db");
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(old, &db) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(chmod(old, 0644) == 0);
+    CHECK(fixture_open(&f, old, err, sizeof err) == 0);
+    CHECK(file_mode(old) == 0640);
+    fixture_close(&f);
+    umask(old_umask);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_root)) {
@@ -1574,6 +1625,7 @@ int main(void)
     TEST(test_erase_leaves_no_copy_in_free_pages);
     TEST(test_backup_copies_a_consistent_database);
     TEST(test_backup_start_runs_off_the_loop);
+    TEST(test_database_and_backups_are_private);
     if (getenv("STORE_BENCH")) { /* opt-in: a figure to read, never an assertion */
         check_current = "bench";
         bench_one("vote.added (vote row projection)", "vote.added", "{\"question_id\":%d}");

@@ -1,9 +1,12 @@
 // markdown.js — a small, safe Markdown-to-DOM renderer for the minutes (transcript.md):
 // headings, ordered and unordered lists (nested by indentation, keeping their numbers),
 // continuation lines inside list items, and paragraphs. Every piece of text becomes a text
-// node, so nothing in the document can inject markup; no other Markdown is interpreted.
+// node, so nothing in the document can inject markup; no other Markdown is interpreted, except
+// backslash escapes: the server escapes what people typed (\* \# \< ...), and the escaped
+// character is shown as itself.
 
-const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
+const HEADING = /^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/; // a closing "#" run is not escaped: " ##"
+const ESCAPE = /\\([!-/:-@[-`{-~])/g; // a backslash before ASCII punctuation (CommonMark 2.4)
 const ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
 const TIME = /^\[(\d{2}:\d{2}:\d{2}|--:--:--)\]\s*/;
 
@@ -13,15 +16,16 @@ function el(tag, cls) {
   return e;
 }
 
-/** Inline content: plain text, with a leading [hh:mm:ss] stream time shown as a time badge. */
+/** Inline content: plain text (escapes resolved), with a leading [hh:mm:ss] stream time shown
+ *  as a time badge. */
 function inline(parent, text) {
   const m = TIME.exec(text);
   if (m) {
     const time = el('span', 'md-time');
     time.textContent = m[1];
-    parent.append(time, document.createTextNode(text.slice(m[0].length)));
+    parent.append(time, document.createTextNode(text.slice(m[0].length).replace(ESCAPE, '$1')));
   } else {
-    parent.append(document.createTextNode(text));
+    parent.append(document.createTextNode(text.replace(ESCAPE, '$1')));
   }
 }
 
