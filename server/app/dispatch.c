@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "containers.h"
 #include "export.h"
 
 int64_t dispatch_now_ms(void)
@@ -101,10 +102,7 @@ void send_error(client *cl, const char *re, forum_err code, const char *field, c
 
 static viewer_limits *limits_for(dispatch *d, const char *viewer_id)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = viewer_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    viewer_limits **slot = &d->limits[h % VIEWER_BUCKETS];
+    viewer_limits **slot = &d->limits[hash_str(viewer_id) % VIEWER_BUCKETS];
     for (viewer_limits *v = *slot; v; v = v->next)
         if (strcmp(v->viewer_id, viewer_id) == 0)
             return v;

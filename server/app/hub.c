@@ -281,14 +281,6 @@ void hub_publish(hub *h, const forum_event *ev)
     hs->ring_count++;
 }
 
-bool hub_ring_covers(hub *h, const char *session, int64_t from_seq)
-{
-    hub_session *hs = session_get(h, session, false);
-    if (!hs || hs->ring_count == 0)
-        return false;
-    return hs->ring[hs->ring_head].seq <= from_seq + 1;
-}
-
 int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq)
 {
     if (upto_seq <= from_seq)

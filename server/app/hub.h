@@ -39,9 +39,6 @@ void hub_publish(hub *h, const forum_event *ev);
  * the ring. Returns 0, or -1 (nothing sent) if the ring no longer holds all of them. */
 int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq);
 
-/* True if the ring of session holds every event after from_seq (so a resume can be served). */
-bool hub_ring_covers(hub *h, const char *session, int64_t from_seq);
-
 /* If the ring of s->session holds every event after from_seq, sets *count and *bytes to what a
  * replay to s would queue and returns true; else returns false. */
 bool hub_backlog(hub *h, const hub_sub *s, int64_t from_seq, size_t *count, size_t *bytes);

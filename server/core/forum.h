@@ -104,7 +104,7 @@ typedef enum forum_cmd_type {
     FORUM_CMD_SESSION_LIST,
     FORUM_CMD_QUESTIONS_LIST,     /* anyone: a page of the questions it may see */
     FORUM_CMD_SESSION_ROTATE_KEY, /* extension: issue a new moderator key (keys are stored hashed) */
-    /* archive and outcomes (issue 4) */
+    /* archive and outcomes */
     FORUM_CMD_ACTION_CREATE,      /* staff: a commitment made on air */
     FORUM_CMD_ACTION_UPDATE,      /* staff: this session's or an earlier session's commitment */
     FORUM_CMD_SESSION_CARRY_OVER, /* producer: unanswered questions into a later session */

@@ -768,7 +768,7 @@ static int decode_session_update(decoder *d, const cJSON *obj)
     return decode_session_fields(d, obj, false);
 }
 
-/* ---- archive and outcomes (issue 4) -------------------------------------------------------- */
+/* ---- archive and outcomes ------------------------------------------------------------------ */
 
 #define PROTO_SEARCH_QUERY_MAX 200 /* search text, code points */
 #define PROTO_SEARCH_LIMIT_MAX 200 /* results per search */

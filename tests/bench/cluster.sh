@@ -4,7 +4,7 @@
 # the panel RATES times a second through one node. Prints the load generator's summary (latency
 # from the moderator's write to each viewer's read, deliveries/s, CPU and RSS summed over the
 # nodes) and the nodes' cluster figures, and appends the JSON record to
-# tests/bench/results/cluster.json.
+# tests/bench/results/cluster.jsonl.
 #   bash tests/bench/cluster.sh                 3 nodes, 45,000 viewers, R = 1 and 5 (~2 min)
 #   VIEWERS=600 DURATION=2 bash tests/bench/cluster.sh   smoke size (seconds)
 # Knobs: NODES (3), VIEWERS (45000), RATES (1,5), DURATION (5), FORUMD (a given binary), PIN=1
@@ -87,7 +87,7 @@ for i in $(seq 1 "$NODES"); do
     "forwarded in/out $(echo "$m" | grep -E 'forum_cluster_forwarded_total\{direction="in"' | sed 's/.* //')/$(echo "$m" | grep -E 'forum_cluster_forwarded_total\{direction="out"' | sed 's/.* //')"
 done
 if [ "$VIEWERS" -ge 10000 ]; then
-  cat "$work/records.json" >>"$bench_dir/results/cluster.json"
+  cat "$work/records.json" >>"$bench_dir/results/cluster.jsonl"
 fi
 for i in $(seq 1 "$NODES"); do
   if ! kill -0 "${node_pids[$((i - 1))]}" 2>/dev/null; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns tests/bench/run's results.json into results.md (tables and the targets of issue 6) and
+"""Turns tests/bench/run's results.json into results.md (tables and the targets) and
 results.svg (p99 latency and deliveries/s against viewers, forum vs the peers). Standard library
 only.   usage: report.py results.json OUTDIR"""
 import json
@@ -150,7 +150,7 @@ def tables(data):
                        f"{r['resumed']} | {r['fresh']} | {r['missing_events']} | {r['failed']} |")
         out.append("")
 
-    out.append("## Targets (issue 6)\n")
+    out.append("## Targets\n")
     out.append("| target | measured | verdict |")
     out.append("|---|---|---|")
     for t in targets(recs):

@@ -1,4 +1,4 @@
-// TLS (issue 5, "Behaviour to build"): with --tls-cert/--tls-key forumd serves https:// and
+// TLS: with --tls-cert/--tls-key forumd serves https:// and
 // wss:// on the same port; the Origin allowlist then names https://; a plaintext client gets no
 // WebSocket. Uses a throwaway self-signed certificate made with the openssl CLI (skipped without it).
 import assert from 'node:assert/strict';
