@@ -31,8 +31,9 @@ typedef enum forum_err {
     FORUM_E_INTERNAL,
 } forum_err;
 
-/* Limits, named and configurable; defaults from forum_limits_default(). proto enforces the
- * length limits while decoding; forum enforces the count limits. */
+/* Limits, named and configurable; defaults from forum_limits_default(). proto checks lengths
+ * while decoding a request; forum checks them again where a text comes from elsewhere (staff
+ * edits, action items) and enforces the counts. */
 typedef struct forum_limits {
     int question_max_chars;  /* 500: question text, code points after trimming */
     int name_max_chars;      /* 40: display names, panelist names, authors */
@@ -233,7 +234,9 @@ forum_state *forum_new(const forum_limits *limits);
 void forum_free(forum_state *st);
 
 /* Applies cmd for actor. On success the returned events are already applied to st (callers
- * must still commit them before acking or sending them). On error st is unchanged. Hello is not
+ * must still commit them before acking or sending them). On error st is unchanged (except after an
+ * allocation failure in the middle of a batch: the events already applied are returned with the
+ * error and must still be committed). Hello is not
  * a forum command: the dispatcher authenticates with the lookups below. */
 forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_command *cmd,
                          const forum_env *env);
@@ -277,8 +280,6 @@ int forum_question_rate_per_min(const forum_state *st, const char *code); /* ses
  * that forum_apply will answer with the original ack (so rate limits must not refuse it). */
 bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,
                             const forum_command *cmd);
-/* Per-state counts for /metrics and the producer console: questions in each state. */
-void forum_count_questions(const forum_state *st, const char *code, int counts[6]);
 
 /* Peak audience: if viewers (connected to session code now) exceeds the session's recorded
  * peak while the session is open or live, appends a "viewers.peak" {viewers} event (staff) to

@@ -486,15 +486,6 @@ int forum_question_rate_per_min(const forum_state *st, const char *code)
                                                  : DEFAULT_QUESTION_RATE;
 }
 
-void forum_count_questions(const forum_state *st, const char *code, int counts[6])
-{
-    for (int i = 0; i < 6; i++)
-        counts[i] = 0;
-    const session *s = find_session(st, code);
-    for (size_t i = 0; s && i < s->n_questions; i++)
-        counts[s->questions[i]->state]++;
-}
-
 int64_t forum_peak_viewers(const forum_state *st, const char *code)
 {
     const session *s = find_session(st, code);
