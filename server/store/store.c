@@ -75,6 +75,13 @@ struct store {
     bool free_when_idle;  /* loop thread: closed while a backup ran; freed when it ends */
 
     pthread_t writer;
+    /* Checkpoints run on a thread and a connection of their own, so that copying the WAL into
+     * the database (and its fsync) never holds up a commit; the writer only asks for them. */
+    pthread_t checkpointer;
+    bool checkpointer_started;
+    sqlite3 *cdb;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_wanted; /* guarded by mu */
     pthread_mutex_t mu;
     pthread_cond_t work_cv;  /* writer waits for work */
     pthread_cond_t sync_cv;  /* store_append_sync waits for its batch */
@@ -1072,6 +1079,13 @@ static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+/* The checkpoint connection's own commits (none) need no hook; SQLite's automatic checkpoints
+ * stay off on it too. */
+static int writer_wal_hook_none(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    return SQLITE_OK;
+}
+
 static void writer_checkpoint_if_due(store *s)
 {
     if (s->truncate_wal) {
@@ -1088,10 +1102,34 @@ static void writer_checkpoint_if_due(store *s)
     if (s->wal_pages < STORE_CHECKPOINT_PAGES)
         return;
     s->wal_pages = 0;
-    int rc = sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        fprintf(stderr, "forumd: store: checkpoint of %s failed: %s\n", s->path,
-                sqlite3_errmsg(s->wdb));
+    pthread_mutex_lock(&s->mu);
+    s->ckpt_wanted = true;
+    pthread_cond_signal(&s->ckpt_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The checkpointer thread: a PASSIVE checkpoint each time the writer asks (concurrent with its
+ * commits: WAL mode lets a checkpoint copy committed frames while new ones are appended). */
+static void *checkpointer_main(void *arg)
+{
+    store *s = arg;
+    pthread_setname_np(pthread_self(), "forum-ckpt");
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->ckpt_wanted && !s->closing)
+            pthread_cond_wait(&s->ckpt_cv, &s->mu);
+        if (!s->ckpt_wanted)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->mu);
+        int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            fprintf(stderr, "forumd: store: checkpoint of %s failed: %s\n", s->path,
+                    sqlite3_errmsg(s->cdb));
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -1179,11 +1217,20 @@ static void store_async_cb(uv_async_t *handle)
 
 static void store_free(store *s)
 {
+    if (s->checkpointer_started) { /* store_open failed after starting it */
+        pthread_mutex_lock(&s->mu);
+        s->closing = true;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->checkpointer, NULL);
+    }
     for (size_t i = 0; i < WRITER_STMT_COUNT; i++)
         sqlite3_finalize(*writer_stmt(s, i));
     sqlite3_close(s->wdb);
     sqlite3_close(s->rdb);
+    sqlite3_close(s->cdb);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->ckpt_cv);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->sync_cv);
     free(s->json[0].p);
@@ -1211,6 +1258,7 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
     pthread_cond_init(&s->work_cv, &cv_attr);
     pthread_condattr_destroy(&cv_attr);
     pthread_cond_init(&s->sync_cv, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
     s->loop = loop;
     s->max_batch_events =
         opt->max_batch_events > 0 ? (size_t)opt->max_batch_events : STORE_DEFAULT_MAX_BATCH_EVENTS;
@@ -1256,6 +1304,16 @@ int store_open(store **out, const store_options *opt, uv_loop_t *loop, char *err
         s->search_owed_rows = (uint64_t)sqlite3_column_int64(owed, 0);
     }
     sqlite3_finalize(owed);
+    if (open_connection(&s->cdb, opt->path, opt->synchronous_full, err, errlen))
+        goto fail;
+    sqlite3_wal_hook(s->cdb, writer_wal_hook_none, NULL);
+    int crc = pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
+    if (crc) {
+        snprintf(err, errlen, "database %s: cannot start the checkpoint thread: %s", s->path,
+                 strerror(crc));
+        goto fail;
+    }
+    s->checkpointer_started = true;
     /* the writer starts first: it touches the async handle only after work is queued */
     int prc = pthread_create(&s->writer, NULL, writer_main, s);
     if (prc) {
@@ -1513,6 +1571,11 @@ void store_close(store *s)
     pthread_cond_broadcast(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->writer, NULL);
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_signal(&s->ckpt_cv); /* closing: the checkpointer ends after its current run */
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->checkpointer, NULL);
+    s->checkpointer_started = false;
     deliver_completions(s);
     for (size_t i = 0; i < WRITER_STMT_COUNT; i++) {
         sqlite3_finalize(*writer_stmt(s, i));

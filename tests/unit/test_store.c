@@ -1396,6 +1396,52 @@ static void test_erase_rewrites_every_stored_trace(void)
     free_events(&later, 1);
 }
 
+/* Once the WAL holds more than its threshold, a checkpoint copies it into the database (on the
+ * checkpoint thread, while commits go on): the database file grows and the WAL stays bounded. */
+static void test_checkpoints_copy_the_wal_into_the_database(void)
+{
+    char path[512], wal[600], err[512] = "";
+    tmp_path(path, sizeof path, "ckpt.db");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    fixture f;
+    CHECK(fixture_open(&f, path, err, sizeof err) == 0);
+    struct stat before;
+    CHECK(stat(path, &before) == 0);
+    enum { N = 40, PER = 100 };
+    static forum_event evs[N][PER];
+    static char text[2200];
+    memset(text, 0, sizeof text);
+    for (int k = 0; k < 300; k++)
+        strcat(text, "电梯");
+    for (int b = 0; b < N; b++)
+        for (int i = 0; i < PER; i++) {
+            char json[2400];
+            int id = b * PER + i + 1;
+            snprintf(json, sizeof json,
+                     "{\"question\":{\"id\":%d,\"text\":\"%s\",\"state\":\"pending\"}}", id,
+                     text);
+            evs[b][i] = make_event("CKPT", id, "question.submitted", json);
+        }
+    recorder rec = {0};
+    static test_batch tb[N];
+    for (int b = 0; b < N; b++)
+        submit(f.s, &tb[b], &rec, b, evs[b], PER);
+    run_until(&f.loop, &rec, N);
+    for (int b = 0; b < N; b++)
+        CHECK(rec.rc[b] == 0);
+    /* the checkpoint runs on its own thread: give it a moment */
+    struct stat after = before, w;
+    for (int i = 0; i < 100 && after.st_size <= before.st_size + (1 << 20); i++) {
+        usleep(20000);
+        CHECK(stat(path, &after) == 0);
+    }
+    CHECK(after.st_size > before.st_size + (1 << 20)); /* ~4,000 questions of 1.8 KB moved in */
+    CHECK(stat(wal, &w) == 0 && w.st_size < 64 * 1024 * 1024);
+    fixture_close(&f);
+    for (int b = 0; b < N; b++)
+        free_events(evs[b], PER);
+}
+
 static void test_backup_copies_a_consistent_database(void)
 {
     char path[512], dest[512], err[512] = "";
@@ -1623,6 +1669,7 @@ int main(void)
     TEST(test_search_index_follows_commits);
     TEST(test_erase_rewrites_every_stored_trace);
     TEST(test_erase_leaves_no_copy_in_free_pages);
+    TEST(test_checkpoints_copy_the_wal_into_the_database);
     TEST(test_backup_copies_a_consistent_database);
     TEST(test_backup_start_runs_off_the_loop);
     TEST(test_database_and_backups_are_private);
