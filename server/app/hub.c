@@ -25,6 +25,9 @@ typedef struct hub_session {
     size_t presence_sent; /* viewer count last sent to staff, +1 (0 = never) */
     ring_entry *ring; /* circular, capacity h->ring_cap */
     size_t ring_head, ring_count;
+    /* The ring holds every event anyone may see with seq > ring_base (-1: nothing known yet,
+     * before the first event published since start). */
+    int64_t ring_base;
     /* viewer subscribers by viewer id (chained through vnext_), so that an event for one viewer
      * (its own pending question) reaches it without walking every viewer of the session */
     hub_sub **vbuckets;
@@ -88,6 +91,7 @@ static hub_session *session_get(hub *h, const char *code, bool create)
         return NULL;
     }
     snprintf(hs->code, sizeof hs->code, "%s", code);
+    hs->ring_base = -1;
     hs->next = h->sessions;
     h->sessions = hs;
     return hs;
@@ -253,6 +257,7 @@ void hub_publish(hub *h, const forum_event *ev)
         for (size_t i = 0; i < hs->ring_count; i++)
             entry_clear(&hs->ring[(hs->ring_head + i) % h->ring_cap]);
         hs->ring_head = hs->ring_count = 0;
+        hs->ring_base = ev->seq - 1;
     }
     /* Viewers are walked only for events some viewer may see (not votes, not staff-only), and
      * before staff, whose ack follows the event: a moderator who sees its ack has had the
@@ -272,7 +277,16 @@ void hub_publish(hub *h, const forum_event *ev)
     if (e.staff)
         for (hub_sub *s = hs->staff; s; s = s->next_)
             net_send(s->conn, e.staff);
+    /* Events nobody receives (individual votes and ballots) are not kept: the ring holds the
+     * last ring_cap events a resume may have to send, even during a vote storm. */
+    if (hs->ring_base < 0)
+        hs->ring_base = ev->seq - 1;
+    if (ev->audience == FORUM_AUD_NOBODY) {
+        entry_clear(&e);
+        return;
+    }
     if (hs->ring_count == h->ring_cap) {
+        hs->ring_base = hs->ring[hs->ring_head].seq;
         entry_clear(&hs->ring[hs->ring_head]);
         hs->ring_head = (hs->ring_head + 1) % h->ring_cap;
         hs->ring_count--;
@@ -286,7 +300,7 @@ int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq)
     if (upto_seq <= from_seq)
         return 0;
     hub_session *hs = session_get(h, s->session, false);
-    if (!hs || hs->ring_count == 0 || hs->ring[hs->ring_head].seq > from_seq + 1)
+    if (!hs || hs->ring_base < 0 || from_seq < hs->ring_base)
         return -1;
     for (size_t i = 0; i < hs->ring_count; i++) {
         const ring_entry *e = &hs->ring[(hs->ring_head + i) % h->ring_cap];
@@ -307,7 +321,8 @@ bool hub_backlog(hub *h, const hub_sub *s, int64_t from_seq, size_t *count, size
     hub_session *hs = session_get(h, s->session, false);
     if (!hs)
         return false;
-    if (hs->ring_count > 0 && hs->ring[hs->ring_head].seq > from_seq + 1)
+    /* nothing published since start, or older than the ring: it cannot say */
+    if (hs->ring_base < 0 || from_seq < hs->ring_base)
         return false;
     for (size_t i = 0; i < hs->ring_count; i++) {
         const ring_entry *e = &hs->ring[(hs->ring_head + i) % h->ring_cap];

@@ -252,3 +252,30 @@ test('a moderator resumes with the staff-only events it missed', { timeout: 3000
   const want = mod.events().filter((e) => e.seq > lastSeen && e.seq <= endSeq).map((e) => `${e.seq}:${e.kind}`);
   assert.deepEqual(evs.map((e) => `${e.seq}:${e.kind}`), want, 'the same events as a moderator that stayed');
 });
+
+test('after a restart, a resume with a backlog bigger than the send queue gets a fresh snapshot', { timeout: 60000 }, async (t) => {
+  // The server's memory of recent events is empty after a restart: it must not take that for
+  // "nothing was missed" and replay a backlog from the database that overflows the queue.
+  const h = harness(t);
+  const args = ['--queue-max-msgs', '256'];
+  const srv = await h.startServer({ args });
+  const { code, moderatorKey } = await setupSession(h, srv);
+  const away = await h.viewer(srv, code, { name: '离开很久' });
+  const lastSeen = away.lastSeq();
+  await away.close();
+  const N = 400;
+  const mods = await Promise.all(Array.from({ length: 5 }, (_, i) => h.moderator(srv, code, moderatorKey, `导播${i}`)));
+  await Promise.all(mods.map(async (m, i) => {
+    for (let k = 0; k < N / 5; k++) await m.ok('panel.set', { banner: `第${i}组第${k}条` });
+  }));
+  for (const m of mods) await m.close();
+  await srv.stop();
+  const srv2 = await h.startServer({ dbPath: srv.dbPath, producerKey: srv.producerKey, args });
+  await h.viewer(srv2, code, { name: '先到的观众' }); // the session is known again, with no events yet
+  const back = await h.connect(srv2, { label: 'back-after-restart' });
+  const w = await back.hello(code, 'viewer', away.token, { resume_from: lastSeen });
+  assert.equal(w.type, 'welcome', short(w));
+  assert.ok(!w.resumed && w.snapshot, `a fresh snapshot, not a replay of ${N} events: ${short(w)}`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(back.closeInfo, null, 'still connected');
+});
