@@ -21,7 +21,7 @@
 
 #define NONE UINT32_MAX
 #define INLINE_POSTINGS 2   /* a gram with at most this many postings keeps them in its record */
-#define LN_TABLE 4096       /* ln(df) precomputed for df below this */
+#define LN_TABLE_MIN 4096   /* ln(df) is precomputed for df up to the number of questions */
 #define INPUT_BYTES_MAX (SIMILAR_MAX_CHARS * 16) /* raw bytes folded, enough for MAX_CHARS */
 #define KEYS_MAX (3 * SIMILAR_MAX_CHARS)
 
@@ -40,7 +40,7 @@ typedef struct {
     int64_t id;
     uint32_t num;     /* its number; during a renumbering, the new one */
     uint32_t n;       /* grams */
-    uint32_t grams[]; /* gram ids, ascending */
+    uint32_t grams[]; /* gram ids */
 } doc;
 
 typedef struct {
@@ -56,11 +56,13 @@ struct similar_index {
     uint32_t n_grams, grams_cap; /* records used (free ones included), allocated */
     uint32_t free_gram;          /* first free record (chained through post.in[0]), NONE */
     uint32_t live_grams;
+    float *mark;                 /* by gram id: its weight in the running query, else 0 */
     uint32_t *table;             /* gram id + 1 per slot, 0 = empty; linear probing */
     size_t table_mask;
 
     doc **docs;                  /* by number; NULL = removed */
-    uint16_t *hits;              /* by number: a query's shared-gram counts, zero between queries */
+    uint16_t *lens;              /* by number: its grams, 0 = removed (dense, for the queries) */
+    float *acc;                  /* by number: a query's shared weight, zero between queries */
     uint32_t next_num, docs_cap;
     uint32_t oldest;             /* no live question has a smaller number */
     size_t live;
@@ -69,7 +71,9 @@ struct similar_index {
     size_t ids_mask;
 
     uint32_t *touched;           /* a query's candidates, SIMILAR_POSTINGS_BUDGET of them */
-    float ln[LN_TABLE];          /* ln(df) */
+    float *ln;                   /* ln(df) for df < ln_cap */
+    uint32_t ln_cap;
+    float inv_sqrt[SIMILAR_MAX_GRAMS + 1]; /* 1 / sqrt(grams) */
 };
 
 /* ---- folding ---------------------------------------------------------------------------- */
@@ -160,16 +164,21 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static int compare_u64(const void *a, const void *b)
+/* Sorts a[0..n) ascending: Shell sort with Ciura's gaps, quick for the few hundred keys of a
+ * question and without qsort's indirect calls. */
+static void sort_u64(uint64_t *a, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int compare_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
+    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t gi = 0; gi < sizeof gaps / sizeof *gaps; gi++) {
+        size_t gap = gaps[gi];
+        for (size_t i = gap; i < n; i++) {
+            uint64_t v = a[i];
+            size_t j = i;
+            for (; j >= gap && a[j - gap] > v; j -= gap)
+                a[j] = a[j - gap];
+            a[j] = v;
+        }
+    }
 }
 
 /* The distinct gram keys of cps[0..n), at most SIMILAR_MAX_GRAMS (those with the smallest
@@ -185,7 +194,7 @@ static size_t make_keys(unsigned which, const uint32_t *cps, int n, uint64_t *ke
         if ((which & SIMILAR_TRIGRAMS) && i + 2 < n)
             keys[k++] = mix(gram_key(cps + i, 3));
     }
-    qsort(keys, k, sizeof *keys, compare_u64); /* by hash: the cap keeps the smallest */
+    sort_u64(keys, k); /* by hash: the cap keeps the smallest */
     size_t u = 0;
     for (size_t i = 0; i < k && u < SIMILAR_MAX_GRAMS; i++)
         if (u == 0 || keys[i] != keys[u - 1])
@@ -222,8 +231,13 @@ static bool grams_reserve(similar_index *ix, size_t more)
         gram *g = realloc(ix->grams, cap * sizeof *g);
         if (!g)
             return false;
-        ix->bytes += (cap - ix->grams_cap) * sizeof *g;
         ix->grams = g;
+        float *m = realloc(ix->mark, cap * sizeof *m); /* if this fails, grams is just larger */
+        if (!m)
+            return false;
+        memset(m + ix->grams_cap, 0, (cap - ix->grams_cap) * sizeof *m);
+        ix->mark = m;
+        ix->bytes += (cap - ix->grams_cap) * (sizeof *g + sizeof *m);
         ix->grams_cap = (uint32_t)cap;
     }
     if (need * 2 > ix->table_mask + 1) {
@@ -345,7 +359,7 @@ static void postings_compact(similar_index *ix, gram *g)
 
 static float ln_df(const similar_index *ix, uint32_t df)
 {
-    return df < LN_TABLE ? ix->ln[df] : logf((float)df);
+    return df < ix->ln_cap ? ix->ln[df] : logf((float)df);
 }
 
 /* ln((live + 1) / df): from ln(live + 1) for a gram that df live questions hold (df >= 1). */
@@ -447,7 +461,9 @@ static void renumber(similar_index *ix)
         doc *d = ix->docs[i];
         if (d) {
             ix->docs[i] = NULL;
+            ix->lens[i] = 0;
             ix->docs[d->num] = d;
+            ix->lens[d->num] = (uint16_t)d->n;
         }
     }
     ix->next_num = n;
@@ -467,18 +483,42 @@ static bool docs_reserve(similar_index *ix)
     size_t cap = ix->docs_cap ? (size_t)ix->docs_cap * 2 : 256;
     if (cap > UINT32_MAX - 1)
         return false;
+    /* a failure half way leaves some arrays larger, which is harmless: docs_cap is the size */
     doc **d = realloc(ix->docs, cap * sizeof *d);
     if (!d)
         return false;
     ix->docs = d;
-    uint16_t *h = realloc(ix->hits, cap * sizeof *h);
-    if (!h)
-        return false; /* docs is larger, which is harmless; docs_cap still says the old size */
-    ix->hits = h;
-    memset(d + ix->docs_cap, 0, (cap - ix->docs_cap) * sizeof *d);
-    memset(h + ix->docs_cap, 0, (cap - ix->docs_cap) * sizeof *h);
-    ix->bytes += (cap - ix->docs_cap) * (sizeof *d + sizeof *h);
+    uint16_t *l = realloc(ix->lens, cap * sizeof *l);
+    if (!l)
+        return false;
+    ix->lens = l;
+    float *a = realloc(ix->acc, cap * sizeof *a);
+    if (!a)
+        return false;
+    ix->acc = a;
+    size_t more = cap - ix->docs_cap;
+    memset(d + ix->docs_cap, 0, more * sizeof *d);
+    memset(l + ix->docs_cap, 0, more * sizeof *l);
+    memset(a + ix->docs_cap, 0, more * sizeof *a);
+    ix->bytes += more * (sizeof *d + sizeof *l + sizeof *a);
     ix->docs_cap = (uint32_t)cap;
+    return true;
+}
+
+/* ln(df) precomputed for every df up to live + 1. */
+static bool ln_reserve(similar_index *ix)
+{
+    if (ix->live + 2 <= ix->ln_cap)
+        return true;
+    size_t cap = ix->ln_cap ? (size_t)ix->ln_cap * 2 : LN_TABLE_MIN;
+    float *ln = realloc(ix->ln, cap * sizeof *ln);
+    if (!ln)
+        return false;
+    for (size_t i = ix->ln_cap; i < cap; i++)
+        ln[i] = i ? logf((float)i) : 0;
+    ix->bytes += (cap - ix->ln_cap) * sizeof *ln;
+    ix->ln = ln;
+    ix->ln_cap = (uint32_t)cap;
     return true;
 }
 
@@ -490,6 +530,7 @@ static doc *doc_remove(similar_index *ix, uint32_t num, bool keep_empty)
 {
     doc *d = ix->docs[num];
     ix->docs[num] = NULL;
+    ix->lens[num] = 0;
     ids_erase(ix, d->id);
     ix->live--;
     for (uint32_t i = 0; i < d->n; i++) {
@@ -555,11 +596,13 @@ similar_index *similar_create(const similar_options *opt)
     ix->ids_mask = 255;
     for (size_t i = 0; i <= ix->ids_mask; i++)
         ix->ids[i].num = NONE;
-    ix->ln[0] = 0;
-    for (uint32_t i = 1; i < LN_TABLE; i++)
-        ix->ln[i] = logf((float)i);
+    ix->inv_sqrt[0] = 0;
+    for (uint32_t i = 1; i <= SIMILAR_MAX_GRAMS; i++)
+        ix->inv_sqrt[i] = 1.0f / sqrtf((float)i);
     ix->bytes = sizeof *ix + 1024 * sizeof *ix->table + 256 * sizeof *ix->ids +
                 SIMILAR_POSTINGS_BUDGET * sizeof *ix->touched;
+    if (!ln_reserve(ix))
+        goto fail;
     return ix;
 fail:
     similar_free(ix);
@@ -576,9 +619,12 @@ void similar_free(similar_index *ix)
     for (uint32_t i = 0; i < ix->next_num; i++)
         free(ix->docs[i]);
     free(ix->grams);
+    free(ix->mark);
     free(ix->table);
     free(ix->docs);
-    free(ix->hits);
+    free(ix->lens);
+    free(ix->acc);
+    free(ix->ln);
     free(ix->ids);
     free(ix->touched);
     free(ix);
@@ -614,7 +660,7 @@ similar_status similar_add(similar_index *ix, int64_t id, const char *text, size
     size_t nk = make_keys(ix->opt.grams, cps, n, keys);
 
     /* Reserve everything the change needs; nothing visible changes until it is in place. */
-    if (!grams_reserve(ix, nk) || !ids_reserve(ix, 1) || !docs_reserve(ix))
+    if (!grams_reserve(ix, nk) || !ids_reserve(ix, 1) || !docs_reserve(ix) || !ln_reserve(ix))
         return SIMILAR_ENOMEM;
     uint32_t old = num_of(ix, id); /* after docs_reserve: a renumbering changes numbers */
     for (size_t i = 0; i < nk; i++) {
@@ -646,8 +692,8 @@ similar_status similar_add(similar_index *ix, int64_t id, const char *text, size
         g->df++;
         d->grams[i] = gid;
     }
-    qsort(d->grams, nk, sizeof *d->grams, compare_u32);
     ix->docs[num] = d;
+    ix->lens[num] = (uint16_t)nk;
     ix->ids[id_slot_of(ix, id)] = (id_slot){.id = id, .num = num};
     ix->live++;
     while (!ix->docs[ix->oldest]) /* stops at num at the latest */
@@ -715,7 +761,7 @@ static void heap_push(candidate *h, size_t *n, size_t cap, candidate c)
 }
 
 typedef struct {
-    const uint32_t *ids; /* known gram ids, ascending */
+    const uint32_t *ids; /* known gram ids */
     const float *w;      /* their weights */
     uint32_t n_known;
     uint32_t n_total;    /* grams, unknown ones too */
@@ -732,40 +778,32 @@ static int compare_hits(const void *a, const void *b)
     return (x->num < y->num) - (x->num > y->num);
 }
 
-/* The exact score of q against question d, with the weights of now. */
+/* The exact score of q against question d, with the weights of now; q's grams are marked
+ * (see run_query). One pass over d's grams, no merge: its branches would not predict. */
 static float score(const similar_index *ix, const query *q, const doc *d)
 {
-    uint32_t i = 0, j = 0, inter = 0;
-    double iw = 0, dn = 0;
-    if (ix->opt.measure != SIMILAR_JACCARD) {
-        double s = 0, s2 = 0;
-        for (uint32_t g = 0; g < d->n; g++) {
-            double w = weight(ix, q->ln_n1, ix->grams[d->grams[g]].df);
-            s += w;
-            s2 += w * w;
+    double iw = 0, sum = 0, sum2 = 0;
+    uint32_t inter = 0;
+    for (uint32_t g = 0; g < d->n; g++) {
+        uint32_t gid = d->grams[g];
+        double m = ix->mark[gid];
+        if (ix->opt.measure == SIMILAR_JACCARD) {
+            inter += m > 0;
+            continue;
         }
-        dn = norm_of(ix, s, s2);
-    }
-    while (i < q->n_known && j < d->n) {
-        if (q->ids[i] < d->grams[j]) {
-            i++;
-        } else if (q->ids[i] > d->grams[j]) {
-            j++;
-        } else {
-            inter++;
-            iw += ix->opt.measure == SIMILAR_IDF_COSINE ? (double)q->w[i] * q->w[i] : q->w[i];
-            i++;
-            j++;
-        }
+        double w = weight(ix, q->ln_n1, ix->grams[gid].df);
+        sum += w;
+        sum2 += w * w;
+        iw += ix->opt.measure == SIMILAR_IDF_COSINE ? m * w : m;
     }
     double s;
     if (ix->opt.measure == SIMILAR_JACCARD) {
         s = (double)inter / (double)(q->n_total + d->n - inter);
     } else if (ix->opt.measure == SIMILAR_IDF_COSINE) {
-        double den = (double)q->norm * dn;
+        double den = (double)q->norm * sqrt(sum2);
         s = den > 0 ? iw / den : 0;
     } else {
-        double den = (double)q->norm + dn - iw;
+        double den = (double)q->norm + sum - iw;
         s = den > 0 ? iw / den : 0;
     }
     return s > 1 ? 1.0f : s < 0 ? 0.0f : (float)s;
@@ -800,47 +838,62 @@ static size_t run_exhaustive(similar_index *ix, const query *q, size_t k, float 
     return emit_hits(ix, best, n, k, out);
 }
 
-static size_t run_query(similar_index *ix, const query *q, size_t k, float min_score,
-                        similar_hit *out)
+/* Candidates from the postings of q's grams, rarest first within the budgets, the
+ * SIMILAR_CANDIDATES best by an estimate scored exactly. */
+static size_t run_pruned(similar_index *ix, const query *q, size_t k, float min_score,
+                         similar_hit *out)
 {
-    if (k > SIMILAR_MAX_HITS)
-        k = SIMILAR_MAX_HITS;
-    if (k == 0 || q->n_known == 0)
-        return 0;
-    if (ix->opt.exhaustive)
-        return run_exhaustive(ix, q, k, min_score, out);
     /* Rarest grams first: they say the most and their postings are short. */
     uint64_t order[SIMILAR_MAX_GRAMS];
     for (uint32_t i = 0; i < q->n_known; i++)
         order[i] = ((uint64_t)ix->grams[q->ids[i]].len << 32) | i;
-    qsort(order, q->n_known, sizeof *order, compare_u64);
+    sort_u64(order, q->n_known);
 
+    /* MaxScore: once the grams left could not lift a question that shares none of the grams
+     * read so far to min_score, stop looking for new candidates. rest[i] bounds what the
+     * grams from order[i] on can add: cosine <= sqrt(sum w^2) / |q|, weighted Jaccard <=
+     * sum w / sum_q w, Jaccard <= count / n_total. */
+    float rest[SIMILAR_MAX_GRAMS + 1];
+    rest[q->n_known] = 0;
+    for (uint32_t oi = q->n_known; oi-- > 0;) {
+        float w = ix->mark[q->ids[(uint32_t)order[oi]]];
+        rest[oi] = rest[oi + 1] + (ix->opt.measure == SIMILAR_IDF_COSINE  ? w * w
+                                   : ix->opt.measure == SIMILAR_IDF_JACCARD ? w
+                                                                            : 1.0f);
+    }
+    float whole = ix->opt.measure == SIMILAR_IDF_COSINE    ? q->norm
+                  : ix->opt.measure == SIMILAR_IDF_JACCARD ? q->norm
+                                                           : (float)q->n_total;
     size_t n_touched = 0, budget = SIMILAR_POSTINGS_BUDGET;
     for (uint32_t oi = 0; oi < q->n_known && budget > 0; oi++) {
+        float bound = ix->opt.measure == SIMILAR_IDF_COSINE ? sqrtf(rest[oi]) : rest[oi];
+        if (min_score > 0 && bound < min_score * whole)
+            break;
         gram *g = &ix->grams[q->ids[(uint32_t)order[oi]]];
         const uint32_t *p = postings(g);
         size_t take = g->len < SIMILAR_POSTINGS_PER_GRAM ? g->len : SIMILAR_POSTINGS_PER_GRAM;
         if (take > budget)
             take = budget;
         budget -= take;
+        float w = ix->mark[q->ids[(uint32_t)order[oi]]]; /* > 0: acc 0 means untouched */
         for (size_t t = 0; t < take; t++) {
             uint32_t num = p[g->len - 1 - t];
-            if (num == q->self)
+            if (num == q->self || ix->lens[num] == 0) /* itself, or removed */
                 continue;
-            if (ix->hits[num]++ == 0)
+            if (ix->acc[num] == 0)
                 ix->touched[n_touched++] = num;
+            ix->acc[num] += w;
         }
     }
 
+    /* The estimate: shared weight over the root of the candidate's size (a cosine with the
+     * candidate's weights taken as 1), from the dense arrays only. */
     candidate heap[SIMILAR_CANDIDATES];
     size_t n_heap = 0;
     for (size_t t = 0; t < n_touched; t++) {
-        uint32_t num = ix->touched[t], h = ix->hits[num];
-        ix->hits[num] = 0;
-        const doc *d = ix->docs[num];
-        if (!d)
-            continue;
-        candidate c = {.est = (float)h / (float)(q->n_total + d->n - h), .num = num};
+        uint32_t num = ix->touched[t];
+        candidate c = {.est = ix->acc[num] * ix->inv_sqrt[ix->lens[num]], .num = num};
+        ix->acc[num] = 0;
         heap_push(heap, &n_heap, SIMILAR_CANDIDATES, c);
     }
 
@@ -851,6 +904,22 @@ static size_t run_query(similar_index *ix, const query *q, size_t k, float min_s
             heap[n_out++] = (candidate){.est = s, .num = heap[i].num};
     }
     return emit_hits(ix, heap, n_out, k, out);
+}
+
+static size_t run_query(similar_index *ix, const query *q, size_t k, float min_score,
+                        similar_hit *out)
+{
+    if (k > SIMILAR_MAX_HITS)
+        k = SIMILAR_MAX_HITS;
+    if (k == 0 || q->n_known == 0)
+        return 0;
+    for (uint32_t i = 0; i < q->n_known; i++)
+        ix->mark[q->ids[i]] = fmaxf(q->w[i], 1e-6f); /* > 0: 0 means not in the query */
+    size_t n = ix->opt.exhaustive ? run_exhaustive(ix, q, k, min_score, out)
+                                  : run_pruned(ix, q, k, min_score, out);
+    for (uint32_t i = 0; i < q->n_known; i++)
+        ix->mark[q->ids[i]] = 0;
+    return n;
 }
 
 size_t similar_query_id(similar_index *ix, int64_t id, size_t k, float min_score,
@@ -889,7 +958,6 @@ size_t similar_query_text(similar_index *ix, const char *text, size_t len, size_
         if (gid != NONE)
             ids[known++] = gid;
     }
-    qsort(ids, known, sizeof *ids, compare_u32);
     /* Weighed like the indexed questions; a gram no question holds weighs as one held once. */
     float ln_n1 = ln_live(ix);
     double s = 0, s2 = 0;

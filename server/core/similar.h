@@ -31,9 +31,9 @@
 #define SIMILAR_MAX_CHARS 1000        /* folded characters considered per question */
 #define SIMILAR_MAX_GRAMS 256         /* distinct grams kept per question */
 #define SIMILAR_POSTINGS_PER_GRAM 1024 /* most recent postings read per gram in a query */
-#define SIMILAR_POSTINGS_BUDGET 8192  /* postings read per query in all */
-#define SIMILAR_CANDIDATES 64         /* candidates scored exactly per query */
-#define SIMILAR_MAX_HITS 64           /* largest k a query accepts */
+#define SIMILAR_POSTINGS_BUDGET 4096  /* postings read per query in all */
+#define SIMILAR_CANDIDATES 32         /* candidates scored exactly per query */
+#define SIMILAR_MAX_HITS SIMILAR_CANDIDATES /* largest k a query accepts */
 #define SIMILAR_MAX_QUESTIONS 1000000 /* largest max_questions */
 
 /* The default threshold: hints scoring below it are not worth a moderator's glance. Chosen on
