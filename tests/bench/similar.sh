@@ -4,14 +4,17 @@
 # pruning's misses, and the measures compared on the labelled set. A Release build in
 # build-bench/; about a minute. Run it alone on the machine:
 #   flock /tmp/forum-bench.lock bash tests/bench/similar.sh            everything
-#   SIZES=1000 NEW=500 bash tests/bench/similar.sh --quick            the smoke run's version
+#   bash tests/bench/similar.sh --quick        the smoke run's version (small sizes, seconds)
 # Writes the tables to stdout (docs/similar.md quotes them).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 build="${BENCH_BUILD_DIR:-$root_dir/build-bench}"
 cmake -S "$root_dir" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" --target similar_bench >/dev/null
-args=(--sizes "${SIZES:-1000,5000,20000}" --new "${NEW:-2000}"
-      --data "$root_dir/tests/data/similar/questions.tsv")
-[ "${1:-}" = "--quick" ] || args+=(--compare)
+args=(--data "$root_dir/tests/data/similar/questions.tsv")
+if [ "${1:-}" = "--quick" ]; then
+  args+=(--sizes 1000,5000 --new 500 --flood 2000)
+else
+  args+=(--sizes "${SIZES:-1000,5000,20000}" --new "${NEW:-2000}" --compare)
+fi
 "${PIN_SERVER[@]}" "$build/similar_bench" "${args[@]}"

@@ -5,7 +5,8 @@
  * Prints Markdown tables. Run through tests/bench/similar.sh (a Release build, under the
  * benchmark lock).
  *
- *   similar_bench [--sizes 1000,5000,20000] [--new 2000] [--data questions.tsv] [--compare]
+ *   similar_bench [--sizes 1000,5000,20000] [--new 2000] [--flood 20000] [--data FILE]
+ *                 [--compare] [--no-check]
  *
  * The filler questions are made from the labelled set's own clauses, recombined at random with
  * numbers (3号楼, 12栋), so that character frequencies look like a district forum's. */
@@ -289,7 +290,7 @@ int main(int argc, char **argv)
 {
     const char *data = "tests/data/similar/questions.tsv";
     char sizes_arg[256] = "1000,5000,20000";
-    int fresh = 2000;
+    int fresh = 2000, flood = 20000;
     bool compare = false, check = true;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc)
@@ -300,15 +301,17 @@ int main(int argc, char **argv)
             fresh = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--compare"))
             compare = true;
+        else if (!strcmp(argv[i], "--flood") && i + 1 < argc)
+            flood = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-check"))
             check = false;
         else {
-            fprintf(stderr, "usage: %s [--sizes 1000,5000,20000] [--new N] [--data FILE] "
-                            "[--compare] [--no-check]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--sizes 1000,5000,20000] [--new N] [--flood N] "
+                            "[--data FILE] [--compare] [--no-check]\n", argv[0]);
             return 2;
         }
     }
-    if (fresh < 100 || !eval_load(&set, data))
+    if (fresh < 100 || flood < 1 || !eval_load(&set, data))
         return 2;
     split_clauses();
 
@@ -346,13 +349,14 @@ int main(int argc, char **argv)
         {make_repeated, "500 × one character"},
         {make_random_cjk, "500 random CJK characters"},
     };
-    printf("\n## Floods: 20,000 hostile questions held, %d more added and queried\n\n", fresh);
+    printf("\n## Floods: %d hostile questions held, %d more added and queried\n\n", flood,
+           fresh);
     printf("| flood | µs per add | µs per query | µs add+query, 99th pct | index bytes per "
            "question | heap bytes per question |\n");
     printf("|---|---|---|---|---|---|\n");
     for (size_t f = 0; status == 0 && f < sizeof floods / sizeof *floods; f++) {
         run_result r;
-        if (!run(20000, fresh, floods[f].make, false, &r)) {
+        if (!run(flood, fresh, floods[f].make, false, &r)) {
             status = 1;
             break;
         }

@@ -42,6 +42,10 @@ typedef struct {
     int found;           /* ... of which one is among the hints */
     int hints, good;     /* hints shown, hints of the same group */
     int near_shown;      /* hints that were near misses */
+    /* Recall at the threshold `shown` by the variant of the pairs' later-listed question: */
+    int n_variants;
+    char variant[16][16];
+    int variant_pairs[16], variant_found[16];
 } eval_result;
 
 static inline double eval_threshold(int i)
@@ -151,6 +155,25 @@ static inline bool eval_run(const eval_set *set, const similar_options *opt, uns
         r->with_earlier += earlier;
         r->found += earlier && found;
     }
+    for (int a = 0; a < n; a++) {
+        for (int b = 0; b < a; b++) {
+            if (eval_relation(set, a, b) != 1)
+                continue;
+            int v = 0;
+            while (v < r->n_variants && strcmp(r->variant[v], set->variant[a]) != 0)
+                v++;
+            if (v == r->n_variants) {
+                if (v == 16)
+                    continue;
+                snprintf(r->variant[v], sizeof r->variant[v], "%s", set->variant[a]);
+                r->n_variants++;
+            }
+            float s = scores[a * n + b] > scores[b * n + a] ? scores[a * n + b]
+                                                            : scores[b * n + a];
+            r->variant_pairs[v]++;
+            r->variant_found[v] += s >= shown;
+        }
+    }
     for (int t = 0; t < EVAL_THRESHOLDS; t++) {
         int tp = 0, fp = 0, near = 0;
         float th = (float)eval_threshold(t);
@@ -201,6 +224,17 @@ static inline bool eval_average(const eval_set *set, const similar_options *opt,
         mean->hints += r.hints;
         mean->good += r.good;
         mean->near_shown += r.near_shown;
+        for (int v = 0; v < r.n_variants; v++) {
+            int m = 0;
+            while (m < mean->n_variants && strcmp(mean->variant[m], r.variant[v]) != 0)
+                m++;
+            if (m == mean->n_variants) {
+                snprintf(mean->variant[m], sizeof mean->variant[m], "%s", r.variant[v]);
+                mean->n_variants++;
+            }
+            mean->variant_pairs[m] += r.variant_pairs[v];
+            mean->variant_found[m] += r.variant_found[v];
+        }
     }
     free(scores);
     return ok;

@@ -417,6 +417,10 @@ static void precision_and_recall_on_the_labelled_set(void)
     printf("moderator's view (5 hints at most): %.3f of the questions that have an earlier "
            "paraphrase get one among their hints; %.3f of the hints shown are paraphrases, "
            "%.3f near misses\n", found, hint_p, (double)r.near_shown / r.hints);
+    printf("recall by the kind of rewording (pairs whose later-listed question is one):");
+    for (int v = 0; v < r.n_variants; v++)
+        printf(" %s %.2f (%d)%s", r.variant[v], (double)r.variant_found[v] / r.variant_pairs[v],
+               r.variant_pairs[v] / seeds, v + 1 < r.n_variants ? "," : "\n");
     CHECK(r.precision[t] >= MEASURED_PRECISION - MARGIN);
     CHECK(r.recall[t] >= MEASURED_RECALL - MARGIN);
     CHECK(r.near_rate[t] <= MEASURED_NEAR_RATE + MARGIN / 3);
