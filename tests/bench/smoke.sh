@@ -3,7 +3,8 @@
 # scenario of tests/bench/run at a small size against forumd, then a quick fan-out against the
 # Node `ws` and Bun peers. It checks that the load generator, the servers and the protocol work
 # (every change reaches every viewer, stored votes match acknowledged ones, a reconnect storm
-# loses nothing, forumd exits cleanly); it never judges performance figures.
+# loses nothing, forumd exits cleanly) and that the similar-question benchmark runs; it never
+# judges performance figures.
 # Exits non-zero if a load generator run or a server fails.
 #   bash tests/bench/smoke.sh        (FORUMD=path/to/forumd to use a given binary)
 set -uo pipefail
@@ -37,6 +38,12 @@ check() {
     failed=1
   fi
 }
+
+echo "smoke: similar-question index (tests/bench/similar.sh --quick)"
+if ! bash "$bench_dir/similar.sh" --quick 2>&1 | sed 's/^/  /'; then
+  echo "smoke: similar FAILED"
+  failed=1
+fi
 
 echo "smoke: forumd ($FORUMD)"
 if start_server forum "$work/forum"; then

@@ -43,7 +43,7 @@ cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 for t in "${targets[@]}"; do
   echo "== building fuzz_$t"
   (cd "$root" && "$cc" "${cflags[@]}" "${sources[@]}" "tests/fuzz/fuzz_$t.c" \
-      -lcjson -lcrypto -lutf8proc -o "$build/fuzz_$t")
+      -lcjson -lcrypto -lutf8proc -lm -o "$build/fuzz_$t")
 done
 [[ "$mode" == build ]] && exit 0
 
