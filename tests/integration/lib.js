@@ -117,7 +117,8 @@ export class ServerProcess {
         // let the pipes drain before anyone reads stdout/stderr
         setTimeout(() => { this._poke(); resolve(this.exitInfo); }, 50);
       };
-      this.proc.on('exit', (code, signal) => finish({ code, signal }));
+      // 'close': the process ended and its stdout/stderr are read to the end
+      this.proc.on('close', (code, signal) => finish({ code, signal }));
       this.proc.on('error', (err) => finish({ code: null, signal: null, error: err }));
     });
     this._waiters = [];

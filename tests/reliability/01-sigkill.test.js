@@ -2,6 +2,7 @@
 // acknowledged question is present exactly once, PRAGMA integrity_check is ok, and clients that
 // resend their outbox (every request not acknowledged, with the same id) create no duplicates.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { test } from 'node:test';
 
 import { OP, RawWs, frame } from './rawws.js';
