@@ -4,9 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
-            libcjson-dev libsqlite3-dev sqlite3 libssl-dev libhiredis-dev libutf8proc-dev ca-certificates)
+            libcjson-dev libsqlite3-dev sqlite3 libssl-dev libhiredis-dev libutf8proc-dev libsystemd-dev
+            ca-certificates)
 test_pkgs=(nodejs npm clang libclang-rt-14-dev python3 chromium fonts-noto-cjk procps psmisc
-            redis-server nginx-light)
+            redis-server nginx-light openssl iproute2)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${test_pkgs[@]}"); fi

@@ -12,6 +12,7 @@
 
 #include "containers.h"
 #include "export.h"
+#include "log.h"
 
 int64_t dispatch_now_ms(void)
 {
@@ -247,7 +248,7 @@ int reload_from_db(dispatch *d)
 {
     forum_state *fresh = forum_new(&d->opt.limits);
     if (!fresh || store_load(d->store, replay_one, fresh) != 0) {
-        fprintf(stderr, "forumd: could not reload state from the database; writes stay refused\n");
+        log_error("could not reload state from the database; writes stay refused");
         forum_free(fresh);
         return -1;
     }
@@ -264,7 +265,7 @@ static void reload_state(uv_timer_t *t)
     dispatch *d = t->data;
     d->reload_pending = false;
     if (reload_from_db(d) == 0)
-        fprintf(stderr, "forumd: a commit failed; live state was reloaded from the database\n");
+        log_warn("a commit failed; live state was reloaded from the database");
 }
 
 void job_done(store_batch *b, int rc)
@@ -694,14 +695,32 @@ static void flush_counts(uv_timer_t *t)
     job_submit(d, j);
 }
 
+const double stall_bounds_s[STALL_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                              0.25,  0.5,   1,    2.5,   5,    10};
+
+/* How late the loop ran this 1 s sweep: the stall histogram and its maximum. */
+static void note_stall(dispatch *d, int64_t late_ms)
+{
+    if (late_ms < 0)
+        late_ms = 0;
+    if (late_ms > d->max_stall_ms)
+        d->max_stall_ms = late_ms;
+    double s = (double)late_ms / 1000.0;
+    size_t b = 0;
+    while (b < STALL_BUCKETS && s > stall_bounds_s[b])
+        b++;
+    d->stalls[b]++;
+    d->stall_sum_s += s;
+}
+
 /* Every second: closes connections that sent no hello in time, and tells staff how many
  * viewers are watching when that changed. */
 static void sweep_hello(uv_timer_t *t)
 {
     dispatch *d = t->data;
     int64_t now = (int64_t)uv_now(d->loop);
-    if (d->last_sweep_ms && now - d->last_sweep_ms - 1000 > d->max_stall_ms)
-        d->max_stall_ms = now - d->last_sweep_ms - 1000;
+    if (d->last_sweep_ms)
+        note_stall(d, now - d->last_sweep_ms - 1000);
     d->last_sweep_ms = now;
     hub_send_presence(d->hub, d->cluster ? viewers_elsewhere : NULL, d);
     if (d->cluster) {
@@ -784,6 +803,23 @@ void dispatch_set_net(dispatch *d, net *n)
     d->net = n;
 }
 
+void dispatch_set_rates(dispatch *d, const dispatch_options *opt)
+{
+    if (opt->hello_timeout_ms > 0)
+        d->opt.hello_timeout_ms = opt->hello_timeout_ms;
+    if (opt->questions_per_min > 0)
+        d->opt.questions_per_min = opt->questions_per_min;
+    if (opt->votes_per_sec > 0)
+        d->opt.votes_per_sec = opt->votes_per_sec;
+    if (opt->messages_per_sec > 0)
+        d->opt.messages_per_sec = opt->messages_per_sec;
+}
+
+void dispatch_set_ready(dispatch *d, bool ready)
+{
+    d->ready = ready;
+}
+
 void dispatch_stop(dispatch *d)
 {
     if (d->stopped)
@@ -821,6 +857,7 @@ void dispatch_free(dispatch *d)
         cJSON_Delete(p->counts);
         free(p);
     }
+    http_free_guesses(d);
     hub_free(d->hub);
     free(d);
 }

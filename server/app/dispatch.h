@@ -33,6 +33,12 @@ forum_state *dispatch_state(dispatch *d);
 /* Callbacks for net_start (arg = the dispatch). */
 net_callbacks dispatch_net_callbacks(dispatch *d);
 void dispatch_set_net(dispatch *d, net *n);
+/* SIGHUP: takes the rates and the hello deadline from opt (fields <= 0 are left as they are);
+ * they apply from the next request on. */
+void dispatch_set_rates(dispatch *d, const dispatch_options *opt);
+/* /readyz answers 200 only while ready (set once start-up is done, cleared when draining) and,
+ * in a cluster, while writes can go through. */
+void dispatch_set_ready(dispatch *d, bool ready);
 /* Cluster mode: c (from cluster_open) feeds the node; committed_pos is the log position this
  * node's database is known to hold. Reads the log after it (blocking) and starts following.
  * Returns 0, or -1 with a message. */

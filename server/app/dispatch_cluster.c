@@ -5,6 +5,7 @@
  * commit a node reloads from its database and catches up with the log (resync); viewer counts
  * are exchanged between nodes. The single-node pipeline is in dispatch.c. */
 #include "dispatch_internal.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,8 @@ static void resync_catch_up(uv_timer_t *t)
         return;
     }
     d->resyncing = false;
-    fprintf(stderr, "forumd: caught up with the cluster log at position %lld\n",
-            (long long)cluster_log_pos(d->cluster));
+    log_info("caught up with the cluster log at position %lld",
+             (long long)cluster_log_pos(d->cluster));
 }
 
 void resync_reload(dispatch *d)
@@ -46,8 +47,7 @@ void start_resync(dispatch *d)
     if (d->resyncing || d->stopped)
         return;
     d->resyncing = true;
-    fprintf(stderr,
-            "forumd: live state diverged from the cluster log; reloading and catching up\n");
+    log_error("live state diverged from the cluster log; reloading and catching up");
     job *j = job_new(d, JOB_RESYNC, NULL);
     if (j)
         store_append(d->store, &j->batch);
@@ -203,9 +203,9 @@ static void on_cluster_entries(void *arg, cluster_entry *es, size_t n)
             continue;
         }
         if (ev->seq != last + 1 || forum_replay(d->st, ev) != 0) {
-            fprintf(stderr, "forumd: log entry %lld (%s seq %lld, %s) cannot be applied here\n",
-                    (long long)es[i].pos, ev->session[0] ? ev->session : "studio",
-                    (long long)ev->seq, forum_kind_name(ev->kind));
+            log_error("log entry %lld (%s seq %lld, %s) cannot be applied here",
+                      (long long)es[i].pos, ev->session[0] ? ev->session : "studio",
+                      (long long)ev->seq, forum_kind_name(ev->kind));
             d->replica_errors++;
             forum_event_clear(ev);
             continue;
@@ -276,8 +276,8 @@ int dispatch_attach_cluster(dispatch *d, cluster *c, int64_t committed_pos, char
     long n = cluster_read_all(c, committed_pos, on_cluster_entries, d, err, errlen);
     if (n < 0)
         return -1;
-    fprintf(stderr, "forumd: node %s joined the cluster: %ld log entries read, log position %lld\n",
-            cluster_node(c), n, (long long)cluster_log_pos(c));
+    log_info("node %s joined the cluster: %ld log entries read, log position %lld", cluster_node(c),
+             n, (long long)cluster_log_pos(c));
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "proto.h"
 
 typedef struct client client;
+typedef struct key_guesses key_guesses;
 
 /* A forwarded request's reply, held until this node has committed the log up to pos (so the
  * client never gets an ack for a change it cannot see yet), then sent in arrival order. */
@@ -42,6 +43,9 @@ typedef struct viewer_limits {
 #define VIEWER_BUCKETS 4096
 #define MAX_BAD_FRAMES_IN_A_ROW 20   /* non-JSON frames in a row before close 1008 */
 #define VIEWER_LIMITS_IDLE_MS 600000 /* per-viewer limit entries unused this long are freed */
+#define KEY_GUESS_BUCKETS 256        /* hash buckets of http.c's per-address key guesses */
+#define STALL_BUCKETS 12             /* loop stall histogram: upper bounds in stall_bounds_s */
+extern const double stall_bounds_s[STALL_BUCKETS];
 
 struct dispatch {
     uv_loop_t *loop;
@@ -58,7 +62,12 @@ struct dispatch {
     int64_t last_prune_ms;
     int64_t last_sweep_ms; /* loop time of the last sweep (every second) */
     int64_t max_stall_ms;  /* longest the loop was late for a sweep: a measure of stalls */
+    uint64_t stalls[STALL_BUCKETS + 1]; /* sweeps by lateness (last: beyond every bound) */
+    double stall_sum_s;
     bool stopped;
+    bool ready;                                  /* started and not draining (/readyz) */
+    key_guesses *key_guesses[KEY_GUESS_BUCKETS]; /* wrong producer keys over HTTP (http.c) */
+    size_t n_key_guesses;
     /* sessions a viewer joined since the last flush: their peak audience is checked then */
     char peak_pending[32][FORUM_CODE_MAX];
     size_t n_peak_pending;
@@ -165,5 +174,8 @@ size_t viewers_elsewhere(void *arg, const char *code);
 
 /* ---- http.c -------------------------------------------------------------------------------- */
 
-/* net's HTTP callback: /healthz, /metrics, /api/..., page routes. */
+/* net's HTTP callback: /healthz, /readyz, /metrics, /api/..., page routes. req->peer is the
+ * client's address (after trusted proxies). */
 void http_route(void *arg, const net_http_request *req, net_http_response *resp);
+/* Frees what http.c keeps per client address (dispatch_free). */
+void http_free_guesses(dispatch *d);

@@ -1,16 +1,49 @@
-/* http.c — the HTTP side of forumd: /healthz, /metrics, the exports under /api/sessions/CODE/,
- * /api/search (GET with a query string, POST with a JSON body), and the page routes (/s/, /m/,
- * /overlay/, /producer) that net.c serves from the web root. Static files, reading request
+/* http.c — the HTTP side of forumd: /healthz (liveness), /readyz (readiness), /metrics, the
+ * exports under /api/sessions/CODE/, /api/search (GET with a query string, POST with a JSON
+ * body), and the page routes (/s/, /m/, /overlay/, /producer) that net.c serves from the web
+ * root; wrong producer keys are throttled per client address. Static files, reading request
  * bodies and answering methods nobody takes are net.c's. */
 #include "dispatch_internal.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
+#include "containers.h"
 #include "export.h"
+#include "forum_build.h"
+#include "log.h"
 
+/* Open descriptors of this process (/proc/self/fd, without the one reading it). */
+static long open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(dir));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n - 1;
+}
+
+/* Whether /readyz says 200: started, not draining and, in a cluster, able to take writes. */
+static bool ready(dispatch *d, cluster_stats *cs)
+{
+    if (!d->ready || d->stopped)
+        return false;
+    if (!d->cluster)
+        return true;
+    cluster_get_stats(d->cluster, cs);
+    return cs->connected && !d->resyncing;
+}
+
+/* The Prometheus text format: every family with HELP and TYPE, durations in seconds. */
 static char *metrics_text(dispatch *d, size_t *len)
 {
     net_stats ns = {0};
@@ -18,13 +51,29 @@ static char *metrics_text(dispatch *d, size_t *len)
         net_get_stats(d->net, &ns);
     store_stats ss;
     store_get_stats(d->store, &ss);
-    size_t cap = 8192, off = 0;
+    size_t cap = 16384, off = 0;
     char *buf = malloc(cap);
     if (!buf)
         return NULL;
 #define OUT(...) off += (size_t)snprintf(buf + off, off < cap ? cap - off : 0, __VA_ARGS__)
-    OUT("# HELP forum_connections Open WebSocket connections by role.\n"
-        "# TYPE forum_connections gauge\n");
+#define FAMILY(name, type, help) OUT("# HELP " name " " help "\n# TYPE " name " " type "\n")
+#define COUNTER(name, help, value)                        \
+    do {                                                  \
+        FAMILY(name, "counter", help);                    \
+        OUT(name " %llu\n", (unsigned long long)(value)); \
+    } while (0)
+#define GAUGE(name, help, fmt, value)  \
+    do {                               \
+        FAMILY(name, "gauge", help);   \
+        OUT(name " " fmt "\n", value); \
+    } while (0)
+    FAMILY("forum_build_info", "gauge", "The running forumd's version and commit (always 1).");
+    OUT("forum_build_info{version=\"%s\",commit=\"%s\"} 1\n", FORUM_VERSION, FORUM_COMMIT);
+    cluster_stats cs;
+    memset(&cs, 0, sizeof cs);
+    GAUGE("forum_ready", "1 while /readyz answers 200 (started, not draining, writable).", "%d",
+          ready(d, &cs) ? 1 : 0);
+    FAMILY("forum_connections", "gauge", "Open WebSocket connections by role.");
     size_t authed = 0;
     static const char *roles[] = {"none", "viewer", "moderator", "producer"};
     for (int r = 1; r <= 3; r++) {
@@ -34,86 +83,91 @@ static char *metrics_text(dispatch *d, size_t *len)
     }
     OUT("forum_connections{role=\"none\"} %zu\n",
         ns.connections > authed ? (size_t)(ns.connections - authed) : (size_t)0);
-    OUT("# HELP forum_events_committed_total Events durably committed.\n"
-        "# TYPE forum_events_committed_total counter\nforum_events_committed_total %llu\n",
-        (unsigned long long)ss.events_committed);
-    OUT("# TYPE forum_transactions_total counter\nforum_transactions_total %llu\n",
-        (unsigned long long)ss.transactions);
-    OUT("# TYPE forum_failed_transactions_total counter\nforum_failed_transactions_total %llu\n",
-        (unsigned long long)ss.failed_transactions);
-    OUT("# HELP forum_commit_latency_ms From queueing a batch to its commit completing.\n"
-        "# TYPE forum_commit_latency_ms histogram\n");
+    GAUGE("forum_connections_max",
+          "WebSocket connections served at once (--max-connections or the descriptor limit).", "%d",
+          d->net ? net_capacity(d->net) : 0);
+    struct rlimit rl;
+    GAUGE("process_open_fds", "Open file descriptors.", "%ld", open_fds());
+    GAUGE("process_max_fds", "The descriptor limit (soft RLIMIT_NOFILE).", "%lld",
+          getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long long)rl.rlim_cur : -1LL);
+    COUNTER("forum_events_committed_total", "Events durably committed.", ss.events_committed);
+    COUNTER("forum_transactions_total", "SQLite transactions committed.", ss.transactions);
+    COUNTER("forum_failed_transactions_total", "SQLite transactions that failed (rolled back).",
+            ss.failed_transactions);
+    FAMILY("forum_commit_latency_seconds", "histogram",
+           "From queueing a batch to its commit completing.");
     for (int i = 0; i < 11; i++)
-        OUT("forum_commit_latency_ms_bucket{le=\"%g\"} %llu\n", store_latency_bounds_ms[i],
-            (unsigned long long)ss.latency_le[i]);
-    OUT("forum_commit_latency_ms_bucket{le=\"+Inf\"} %llu\n",
+        OUT("forum_commit_latency_seconds_bucket{le=\"%g\"} %llu\n",
+            store_latency_bounds_ms[i] / 1000.0, (unsigned long long)ss.latency_le[i]);
+    OUT("forum_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+        "forum_commit_latency_seconds_sum %.6f\nforum_commit_latency_seconds_count %llu\n",
+        (unsigned long long)ss.latency_le[11], ss.latency_sum_ms / 1000.0,
         (unsigned long long)ss.latency_le[11]);
-    OUT("forum_commit_latency_ms_sum %.3f\nforum_commit_latency_ms_count %llu\n", ss.latency_sum_ms,
-        (unsigned long long)ss.latency_le[11]);
-    OUT("# HELP forum_store_queue_batches Batches waiting for or in a commit.\n"
-        "# TYPE forum_store_queue_batches gauge\nforum_store_queue_batches %llu\n",
-        (unsigned long long)ss.queued_batches);
-    OUT("# HELP forum_send_queue_messages Messages waiting in connection send queues.\n"
-        "# TYPE forum_send_queue_messages gauge\nforum_send_queue_messages %llu\n",
-        (unsigned long long)ns.queued_msgs);
-    OUT("# TYPE forum_send_queue_bytes gauge\nforum_send_queue_bytes %llu\n",
-        (unsigned long long)ns.queued_bytes);
-    OUT("# HELP forum_dropped_slow_clients_total Connections dropped for a full send queue.\n"
-        "# TYPE forum_dropped_slow_clients_total counter\nforum_dropped_slow_clients_total %llu\n",
-        (unsigned long long)ns.dropped_slow);
-    OUT("# TYPE forum_refused_connections_total counter\nforum_refused_connections_total %llu\n",
-        (unsigned long long)ns.refused);
-    OUT("# TYPE forum_requests_total counter\nforum_requests_total %llu\n",
-        (unsigned long long)d->requests);
-    OUT("# TYPE forum_hellos_total counter\nforum_hellos_total %llu\n",
-        (unsigned long long)d->hellos);
-    OUT("# TYPE forum_error_replies_total counter\nforum_error_replies_total %llu\n",
-        (unsigned long long)d->errors);
-    OUT("# HELP forum_loop_stall_max_ms Longest the event loop ran late for its 1 s timer.\n"
-        "# TYPE forum_loop_stall_max_ms gauge\nforum_loop_stall_max_ms %lld\n",
-        (long long)d->max_stall_ms);
-    OUT("# TYPE forum_frames_written_total counter\nforum_frames_written_total %llu\n",
-        (unsigned long long)ns.frames_written);
-    OUT("# TYPE forum_messages_written_total counter\nforum_messages_written_total %llu\n",
-        (unsigned long long)ns.messages_written);
+    GAUGE("forum_store_queue_batches", "Batches waiting for or in a commit.", "%llu",
+          (unsigned long long)ss.queued_batches);
+    GAUGE("forum_send_queue_messages", "Messages waiting in connection send queues.", "%llu",
+          (unsigned long long)ns.queued_msgs);
+    GAUGE("forum_send_queue_bytes", "Bytes waiting in connection send queues.", "%llu",
+          (unsigned long long)ns.queued_bytes);
+    COUNTER("forum_dropped_slow_clients_total", "Connections dropped for a full send queue.",
+            ns.dropped_slow);
+    COUNTER("forum_refused_connections_total",
+            "Connections refused (limits, foreign Origin, shutting down).", ns.refused);
+    COUNTER("forum_refused_origin_total", "WebSocket upgrades refused for a foreign Origin.",
+            ns.refused_origin);
+    COUNTER("forum_requests_total", "WebSocket requests received.", d->requests);
+    COUNTER("forum_hellos_total", "Hellos received.", d->hellos);
+    COUNTER("forum_error_replies_total", "Requests answered with an error.", d->errors);
+    FAMILY("forum_loop_stall_seconds", "histogram",
+           "How late the event loop ran its 1 s timer, one observation a second.");
+    uint64_t cumulative = 0;
+    for (int i = 0; i < STALL_BUCKETS; i++) {
+        cumulative += d->stalls[i];
+        OUT("forum_loop_stall_seconds_bucket{le=\"%g\"} %llu\n", stall_bounds_s[i],
+            (unsigned long long)cumulative);
+    }
+    cumulative += d->stalls[STALL_BUCKETS];
+    OUT("forum_loop_stall_seconds_bucket{le=\"+Inf\"} %llu\n"
+        "forum_loop_stall_seconds_sum %.6f\nforum_loop_stall_seconds_count %llu\n",
+        (unsigned long long)cumulative, d->stall_sum_s, (unsigned long long)cumulative);
+    GAUGE("forum_loop_stall_max_seconds", "The longest loop stall since the start.", "%.3f",
+          (double)d->max_stall_ms / 1000.0);
+    COUNTER("forum_frames_written_total", "WebSocket frames written.", ns.frames_written);
+    COUNTER("forum_messages_written_total", "Messages written (a frame may pack several).",
+            ns.messages_written);
     if (d->cluster) {
-        cluster_stats cs;
         cluster_get_stats(d->cluster, &cs);
         int64_t lag = cs.log_top - d->committed_pos;
-        OUT("# HELP forum_cluster_leader 1 if this node leads the cluster (applies commands).\n"
-            "# TYPE forum_cluster_leader gauge\nforum_cluster_leader{node=\"%s\"} %d\n",
-            cluster_node(d->cluster), cs.leading ? 1 : 0);
-        OUT("# TYPE forum_cluster_redis_connected gauge\nforum_cluster_redis_connected %d\n",
-            cs.connected ? 1 : 0);
-        OUT("# HELP forum_cluster_log_position Last log position appended or read here.\n"
-            "# TYPE forum_cluster_log_position gauge\nforum_cluster_log_position %lld\n",
-            (long long)cs.log_pos);
-        OUT("# TYPE forum_cluster_committed_position gauge\n"
-            "forum_cluster_committed_position %lld\n",
-            (long long)d->committed_pos);
-        OUT("# HELP forum_cluster_lag_events Log entries seen but not yet committed here.\n"
-            "# TYPE forum_cluster_lag_events gauge\nforum_cluster_lag_events %lld\n",
-            (long long)(lag > 0 ? lag : 0));
-        OUT("# TYPE forum_cluster_forwarded_total counter\n"
-            "forum_cluster_forwarded_total{direction=\"out\"} %llu\n"
+        FAMILY("forum_cluster_leader", "gauge",
+               "1 if this node leads the cluster (applies commands).");
+        OUT("forum_cluster_leader{node=\"%s\"} %d\n", cluster_node(d->cluster), cs.leading ? 1 : 0);
+        GAUGE("forum_cluster_redis_connected", "1 while every connection to Redis is up.", "%d",
+              cs.connected ? 1 : 0);
+        GAUGE("forum_cluster_log_position", "Last log position appended or read here.", "%lld",
+              (long long)cs.log_pos);
+        GAUGE("forum_cluster_committed_position", "Log position committed to this database.",
+              "%lld", (long long)d->committed_pos);
+        GAUGE("forum_cluster_lag_events", "Log entries seen but not yet committed here.", "%lld",
+              (long long)(lag > 0 ? lag : 0));
+        FAMILY("forum_cluster_forwarded_total", "counter",
+               "Requests forwarded to the leader (out) or from followers (in).");
+        OUT("forum_cluster_forwarded_total{direction=\"out\"} %llu\n"
             "forum_cluster_forwarded_total{direction=\"in\"} %llu\n",
             (unsigned long long)cs.forwarded_out, (unsigned long long)cs.forwarded_in);
-        OUT("# TYPE forum_cluster_forward_failures_total counter\n"
-            "forum_cluster_forward_failures_total %llu\n",
-            (unsigned long long)d->forward_errors);
-        OUT("# TYPE forum_cluster_lease_acquired_total counter\n"
-            "forum_cluster_lease_acquired_total %llu\n",
-            (unsigned long long)cs.lease_acquired);
-        OUT("# TYPE forum_cluster_append_failures_total counter\n"
-            "forum_cluster_append_failures_total %llu\n",
-            (unsigned long long)cs.append_failures);
-        OUT("# TYPE forum_cluster_replicated_events_total counter\n"
-            "forum_cluster_replicated_events_total %llu\n",
-            (unsigned long long)d->replica_events);
-        OUT("# TYPE forum_cluster_replica_errors_total counter\n"
-            "forum_cluster_replica_errors_total %llu\n",
-            (unsigned long long)d->replica_errors);
+        COUNTER("forum_cluster_forward_failures_total", "Forwarded requests that got no reply.",
+                d->forward_errors);
+        COUNTER("forum_cluster_lease_acquired_total", "Times this node took the leader lease.",
+                cs.lease_acquired);
+        COUNTER("forum_cluster_append_failures_total", "Appends to the log that failed.",
+                cs.append_failures);
+        COUNTER("forum_cluster_replicated_events_total", "Events from the log committed here.",
+                d->replica_events);
+        COUNTER("forum_cluster_replica_errors_total", "Log entries that could not be applied here.",
+                d->replica_errors);
     }
+#undef GAUGE
+#undef COUNTER
+#undef FAMILY
 #undef OUT
     if (off >= cap) {
         free(buf);
@@ -121,14 +175,6 @@ static char *metrics_text(dispatch *d, size_t *len)
     }
     *len = off;
     return buf;
-}
-
-static bool producer_authorized(dispatch *d, const char *authorization)
-{
-    static const char prefix[] = "Bearer ";
-    if (strncmp(authorization, prefix, sizeof prefix - 1) != 0)
-        return false;
-    return auth_key_matches(authorization + sizeof prefix - 1, d->opt.producer_key_hash);
 }
 
 static void json_reply(net_http_response *resp, int status, const char *text)
@@ -185,6 +231,129 @@ static void unauthorized(net_http_response *resp)
                "key as Authorization: Bearer <key>\"}");
 }
 
+/* ---- producer key guesses ------------------------------------------------------------------
+ * Wrong producer keys over HTTP are limited per client address (net's, after trusted proxies;
+ * an IPv6 address counts by its /64, which one subscriber usually holds whole): a bucket of
+ * KEY_GUESS_BURST failures refilled at one per KEY_GUESS_REFILL_S. Past it the address gets
+ * 429 with Retry-After and its keys are not even checked until then. At most KEY_GUESS_ENTRIES
+ * addresses are remembered; entries whose bucket is full again are forgotten first. */
+#define KEY_GUESS_BURST 10
+#define KEY_GUESS_REFILL_S 6
+#define KEY_GUESS_ENTRIES 4096
+
+struct key_guesses {
+    char addr[INET6_ADDRSTRLEN + 4]; /* an address, or an IPv6 "/64" */
+    auth_bucket bucket;
+    int64_t blocked_until_ms;
+    struct key_guesses *next;
+};
+
+/* The throttling key of an address: itself, or its /64 for IPv6. */
+static void guess_key(const char *address, char *out, size_t cap)
+{
+    struct in6_addr a6;
+    if (strchr(address, ':') && inet_pton(AF_INET6, address, &a6) == 1) {
+        memset(a6.s6_addr + 8, 0, 8);
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a6, text, sizeof text);
+        snprintf(out, cap, "%s/64", text);
+    } else {
+        snprintf(out, cap, "%s", address);
+    }
+}
+
+static key_guesses **guess_slot(dispatch *d, const char *key)
+{
+    key_guesses **pp = &d->key_guesses[hash_str(key) % KEY_GUESS_BUCKETS];
+    while (*pp && strcmp((*pp)->addr, key) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* The entry of key, created when create is set (NULL when not there, or out of memory). */
+static key_guesses *guesses_for(dispatch *d, const char *key, bool create, int64_t now)
+{
+    key_guesses **slot = guess_slot(d, key);
+    if (*slot || !create)
+        return *slot;
+    if (d->n_key_guesses >= KEY_GUESS_ENTRIES) { /* forget the longest quiet one */
+        key_guesses **oldest = NULL;
+        for (size_t i = 0; i < KEY_GUESS_BUCKETS; i++)
+            for (key_guesses **pp = &d->key_guesses[i]; *pp; pp = &(*pp)->next)
+                if (!oldest || (*pp)->bucket.last_ms < (*oldest)->bucket.last_ms)
+                    oldest = pp;
+        key_guesses *gone = *oldest;
+        *oldest = gone->next;
+        free(gone);
+        d->n_key_guesses--;
+        slot = guess_slot(d, key);
+    }
+    key_guesses *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    snprintf(g->addr, sizeof g->addr, "%s", key);
+    g->bucket.tokens = KEY_GUESS_BURST;
+    g->bucket.last_ms = now;
+    *slot = g;
+    d->n_key_guesses++;
+    return g;
+}
+
+void http_free_guesses(dispatch *d)
+{
+    for (size_t i = 0; i < KEY_GUESS_BUCKETS; i++)
+        while (d->key_guesses[i]) {
+            key_guesses *g = d->key_guesses[i];
+            d->key_guesses[i] = g->next;
+            free(g);
+        }
+    d->n_key_guesses = 0;
+}
+
+static void too_many_guesses(net_http_response *resp, int64_t wait_ms)
+{
+    char body[200];
+    int secs = (int)((wait_ms + 999) / 1000);
+    snprintf(body, sizeof body,
+             "{\"error\":\"rate_limited\",\"message\":\"too many wrong producer keys from this "
+             "address\",\"retry_after_ms\":%lld}",
+             (long long)wait_ms);
+    json_reply(resp, 429, body);
+    resp->retry_after_s = secs > 0 ? secs : 1;
+}
+
+/* Whether authorization carries the producer key. Otherwise fills resp: 401, or 429 when the
+ * client address has used up its wrong guesses. */
+static bool producer_check(dispatch *d, const char *address, const char *authorization,
+                           net_http_response *resp)
+{
+    static const char prefix[] = "Bearer ";
+    int64_t now = (int64_t)uv_now(d->loop);
+    char key[INET6_ADDRSTRLEN + 4];
+    guess_key(address, key, sizeof key);
+    key_guesses *g = guesses_for(d, key, false, now);
+    if (g && now < g->blocked_until_ms) {
+        too_many_guesses(resp, g->blocked_until_ms - now);
+        return false;
+    }
+    if (strncmp(authorization, prefix, sizeof prefix - 1) == 0 &&
+        auth_key_matches(authorization + sizeof prefix - 1, d->opt.producer_key_hash))
+        return true;
+    if (!g)
+        g = guesses_for(d, key, true, now);
+    int64_t wait =
+        g ? auth_bucket_take(&g->bucket, KEY_GUESS_BURST, 1.0 / KEY_GUESS_REFILL_S, now) : 0;
+    if (wait > 0) {
+        g->blocked_until_ms = now + wait;
+        log_warn("too many wrong producer keys over HTTP from %s: refused for %lld s", address,
+                 (long long)(wait + 999) / 1000);
+        too_many_guesses(resp, wait);
+        return false;
+    }
+    unauthorized(resp);
+    return false;
+}
+
 /* Does the query string hold key=value (exactly)? */
 static bool query_has(const char *query, const char *key, const char *value)
 {
@@ -206,10 +375,8 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
             resp->allow = "GET, HEAD, POST";
             return;
         }
-        if (!producer_authorized(d, req->authorization)) {
-            unauthorized(resp);
+        if (!producer_check(d, req->peer, req->authorization, resp))
             return;
-        }
         if (post && !is_json(req->content_type)) {
             json_reply(resp, 415,
                        "{\"error\":\"unsupported_media_type\",\"message\":\"send the search "
@@ -224,8 +391,8 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
         resp->content_type = "application/json; charset=utf-8";
         return;
     }
-    if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
-         strncmp(path, "/api/", 5) == 0) &&
+    if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+         strcmp(path, "/metrics") == 0 || strncmp(path, "/api/", 5) == 0) &&
         refuse_unless_read(req, resp))
         return;
     if (strcmp(path, "/healthz") == 0) {
@@ -243,6 +410,19 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
                      cs.connected && !d->resyncing ? "true" : "false", (long long)cs.log_pos);
         }
         json_reply(resp, 200, body);
+        return;
+    }
+    if (strcmp(path, "/readyz") == 0) {
+        /* For load balancers: take this node out while it starts, drains or cannot write. */
+        cluster_stats cs;
+        bool ok = ready(d, &cs);
+        const char *why = ok                        ? ""
+                          : !d->ready || d->stopped ? "starting or draining"
+                                                    : "cluster not writable";
+        char body[128];
+        snprintf(body, sizeof body, "{\"ready\":%s%s%s%s}", ok ? "true" : "false",
+                 ok ? "" : ",\"reason\":\"", why, ok ? "" : "\"");
+        json_reply(resp, ok ? 200 : 503, body);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {
@@ -266,10 +446,8 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
         const char *status = forum_session_status(d->st, code);
         bool public_minutes =
             strcmp(slash, "/transcript.md") == 0 && status && strcmp(status, "archived") == 0;
-        if (!public_minutes && !producer_authorized(d, req->authorization)) {
-            unauthorized(resp);
+        if (!public_minutes && !producer_check(d, req->peer, req->authorization, resp))
             return;
-        }
         if (!forum_session_exists(d->st, code)) {
             json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such session\"}");
             return;

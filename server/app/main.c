@@ -1,332 +1,34 @@
-/* main.c — forumd's command line and configuration, start-up (database, replay, producer key,
- * demo programme, listening), signals and orderly shutdown. Nothing else. */
+/* main.c — forumd's start-up (options, descriptor limit, database, replay, producer key, demo
+ * programme, listening, readiness to systemd), its signals (SIGHUP reloads, SIGTERM/SIGINT
+ * drain and stop) and `forumd backup`. The options themselves are options.c's table; the demo
+ * data is demo.c's. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "auth.h"
 #include "cluster.h"
+#include "demo.h"
 #include "dispatch.h"
 #include "forum.h"
+#include "log.h"
 #include "net.h"
+#include "options.h"
 #include "store.h"
-
-#ifndef FORUM_DEFAULT_WEB_ROOT
-#define FORUM_DEFAULT_WEB_ROOT "web-client"
-#endif
-#define FORUM_VERSION "0.1.0"
-#define MAX_ORIGINS 32
-
-typedef struct config {
-    int port;
-    char bind[64];
-    char db[PATH_MAX];
-    char web_root[PATH_MAX];
-    char producer_key[256];
-    char *origins[MAX_ORIGINS];
-    size_t n_origins;
-    bool synchronous_full;
-    bool demo;
-    size_t max_frame;
-    int max_connections, max_per_address;
-    size_t queue_max_msgs, queue_max_bytes;
-    int hello_timeout_s;
-    int ping_secs, hangup_secs;
-    int question_max_chars;
-    int rate_questions_per_min, rate_votes_per_sec, rate_messages_per_sec;
-    char tls_cert[PATH_MAX], tls_key[PATH_MAX];
-    char cluster[256], node[48];
-    int lease_ms;
-} config;
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-        "usage: forumd [options]\n"
-        "       forumd backup PATH [--db PATH] [--config FILE]\n"
-        "       forumd --help | --version\n\n"
-        "The forum server: one WebSocket (/ws) for viewers, moderators and producers, the web\n"
-        "client over HTTP on the same port, every event durable in SQLite.\n\n"
-        "options (each may also be set in the --config file as `name = value`):\n"
-        "  --port N              TCP port (default 8080; 0 picks a free one and prints it)\n"
-        "  --bind ADDR           address to listen on (default 127.0.0.1)\n"
-        "  --db PATH             SQLite database file (default ./data/forum.db; created if missing)\n"
-        "  --web-root DIR        the web client's files (default: the source tree's web-client/)\n"
-        "  --producer-key KEY    producer key (default: the one saved in the database; on first\n"
-        "                        start one is generated and printed once)\n"
-        "  --origin URL          allowed browser Origin for /ws, repeatable, exact match\n"
-        "                        (default: this server's own http://ADDR:PORT and localhost)\n"
-        "  --synchronous MODE    full (default: an acknowledged request survives power loss) or\n"
-        "                        normal (survives a crash of forumd, not of the machine)\n"
-        "  --config FILE         read options from FILE first (command-line flags win)\n"
-        "  --no-demo             do not create the demo programme in an empty database\n"
-        "  --max-frame BYTES     largest WebSocket message accepted (default 65536)\n"
-        "  --max-question-chars N  question length limit in characters (default 500)\n"
-        "  --max-connections N   WebSocket connections at once (default: fd limit - 64; sockets\n"
-        "                        past fd limit - 32 are refused at accept)\n"
-        "  --max-connections-per-address N  WebSockets from one source address (default 5000;\n"
-        "                        0 = no limit)\n"
-        "  --queue-max-msgs N    per-connection send queue, messages (default 4096)\n"
-        "  --queue-max-bytes N   per-connection send queue, bytes (default 8388608)\n"
-        "  --hello-timeout SECS  close connections that send no hello (default 10)\n"
-        "  --ping-secs SECS      ping a WebSocket that sent nothing for this long (default 30)\n"
-        "  --hangup-secs SECS    close one that stays silent this long, pongs count (default 60)\n"
-        "  --rate-questions-per-min N  questions per viewer per minute, for sessions that set\n"
-        "                        no rate of their own (default 6)\n"
-        "  --rate-votes-per-sec N  votes and ballots per viewer per second (default 10)\n"
-        "  --rate-messages-per-sec N  requests per connection per second, burst 2x (default 50)\n"
-        "  --tls-cert FILE       PEM certificate: serve https:// and wss:// (with --tls-key)\n"
-        "  --tls-key FILE        PEM private key\n"
-        "  --cluster redis://HOST[:PORT]  join a cluster of nodes sharing one log in Redis\n"
-        "                        (docs/cluster.md); needs --node, starts on an empty database\n"
-        "  --node NAME           this node's name in the cluster (letters, digits, _ . -)\n"
-        "  --lease-ms N          cluster leader lease, renewed every N/3 ms (default 3000)\n"
-        "  --help                this text\n"
-        "  --version             print the version\n");
-}
-
-static int parse_long(const char *name, const char *v, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v || x < min || x > max) {
-        fprintf(stderr, "forumd: --%s wants a number from %ld to %ld, got '%s'\n", name, min, max,
-                v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
-static int copy_opt(const char *name, const char *v, char *dst, size_t cap)
-{
-    if (strlen(v) >= cap) {
-        fprintf(stderr, "forumd: --%s value is too long\n", name);
-        return -1;
-    }
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
-}
-
-/* Applies one option. Returns 0, or -1 after printing why. */
-static int set_option(config *c, const char *name, const char *v)
-{
-    long x;
-    if (!v) {
-        if (strcmp(name, "no-demo") == 0) {
-            c->demo = false;
-            return 0;
-        }
-        fprintf(stderr, "forumd: --%s needs a value\n", name);
-        return -1;
-    }
-    if (strcmp(name, "port") == 0) {
-        if (parse_long(name, v, 0, 65535, &x))
-            return -1;
-        c->port = (int)x;
-    } else if (strcmp(name, "bind") == 0) {
-        return copy_opt(name, v, c->bind, sizeof c->bind);
-    } else if (strcmp(name, "db") == 0) {
-        return copy_opt(name, v, c->db, sizeof c->db);
-    } else if (strcmp(name, "web-root") == 0) {
-        return copy_opt(name, v, c->web_root, sizeof c->web_root);
-    } else if (strcmp(name, "producer-key") == 0) {
-        if (strlen(v) < 12) {
-            fprintf(stderr, "forumd: --producer-key must be at least 12 characters\n");
-            return -1;
-        }
-        return copy_opt(name, v, c->producer_key, sizeof c->producer_key);
-    } else if (strcmp(name, "origin") == 0) {
-        if (c->n_origins == MAX_ORIGINS) {
-            fprintf(stderr, "forumd: at most %d --origin values\n", MAX_ORIGINS);
-            return -1;
-        }
-        c->origins[c->n_origins] = strdup(v);
-        if (!c->origins[c->n_origins])
-            return -1;
-        c->n_origins++;
-    } else if (strcmp(name, "synchronous") == 0) {
-        if (strcmp(v, "full") == 0) {
-            c->synchronous_full = true;
-        } else if (strcmp(v, "normal") == 0) {
-            c->synchronous_full = false;
-        } else {
-            fprintf(stderr, "forumd: --synchronous is full or normal, got '%s'\n", v);
-            return -1;
-        }
-    } else if (strcmp(name, "cluster") == 0) {
-        return copy_opt(name, v, c->cluster, sizeof c->cluster);
-    } else if (strcmp(name, "node") == 0) {
-        return copy_opt(name, v, c->node, sizeof c->node);
-    } else if (strcmp(name, "lease-ms") == 0) {
-        if (parse_long(name, v, 300, 600000, &x))
-            return -1;
-        c->lease_ms = (int)x;
-    } else if (strcmp(name, "no-demo") == 0) {
-        c->demo = !(strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0);
-    } else if (strcmp(name, "max-frame") == 0) {
-        if (parse_long(name, v, 1024, 16 << 20, &x))
-            return -1;
-        c->max_frame = (size_t)x;
-    } else if (strcmp(name, "max-question-chars") == 0) {
-        if (parse_long(name, v, 1, 10000, &x))
-            return -1;
-        c->question_max_chars = (int)x;
-    } else if (strcmp(name, "max-connections") == 0) {
-        if (parse_long(name, v, 1, 1000000, &x))
-            return -1;
-        c->max_connections = (int)x;
-    } else if (strcmp(name, "max-connections-per-address") == 0) {
-        if (parse_long(name, v, 0, 1000000, &x))
-            return -1;
-        c->max_per_address = (int)x;
-    } else if (strcmp(name, "queue-max-msgs") == 0) {
-        if (parse_long(name, v, 16, 1000000, &x))
-            return -1;
-        c->queue_max_msgs = (size_t)x;
-    } else if (strcmp(name, "queue-max-bytes") == 0) {
-        if (parse_long(name, v, 65536, 1L << 30, &x))
-            return -1;
-        c->queue_max_bytes = (size_t)x;
-    } else if (strcmp(name, "ping-secs") == 0) {
-        if (parse_long(name, v, 1, 3600, &x))
-            return -1;
-        c->ping_secs = (int)x;
-    } else if (strcmp(name, "hangup-secs") == 0) {
-        if (parse_long(name, v, 2, 7200, &x))
-            return -1;
-        c->hangup_secs = (int)x;
-    } else if (strcmp(name, "hello-timeout") == 0) {
-        if (parse_long(name, v, 1, 3600, &x))
-            return -1;
-        c->hello_timeout_s = (int)x;
-    } else if (strcmp(name, "rate-questions-per-min") == 0) {
-        if (parse_long(name, v, 1, 1000000, &x))
-            return -1;
-        c->rate_questions_per_min = (int)x;
-    } else if (strcmp(name, "rate-votes-per-sec") == 0) {
-        if (parse_long(name, v, 1, 1000000, &x))
-            return -1;
-        c->rate_votes_per_sec = (int)x;
-    } else if (strcmp(name, "rate-messages-per-sec") == 0) {
-        if (parse_long(name, v, 1, 1000000, &x))
-            return -1;
-        c->rate_messages_per_sec = (int)x;
-    } else if (strcmp(name, "tls-cert") == 0) {
-        return copy_opt(name, v, c->tls_cert, sizeof c->tls_cert);
-    } else if (strcmp(name, "tls-key") == 0) {
-        return copy_opt(name, v, c->tls_key, sizeof c->tls_key);
-    } else {
-        fprintf(stderr, "forumd: unknown option --%s (see forumd --help)\n", name);
-        return -1;
-    }
-    return 0;
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
-}
-
-static int read_config_file(config *c, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "forumd: cannot read config file %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char line[4096];
-    int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = trim(line);
-        if (!*s || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        char *name = s, *value = NULL;
-        if (eq) {
-            *eq = '\0';
-            value = trim(eq + 1);
-            name = trim(name);
-        }
-        if (strncmp(name, "--", 2) == 0)
-            name += 2;
-        if (strcmp(name, "config") == 0 || set_option(c, name, value) != 0) {
-            fprintf(stderr, "forumd: in %s line %d\n", path, lineno);
-            rc = -1;
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
-/* Returns 0 to run, 1 to exit successfully (help/version), -1 on a bad command line. */
-static int parse_args(config *c, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 1;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("forumd %s\n", FORUM_VERSION);
-            return 1;
-        }
-    }
-    for (int i = 1; i < argc; i++) /* the config file first, so flags override it */
-        if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
-            const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
-            if (!path) {
-                fprintf(stderr, "forumd: --config needs a file\n");
-                return -1;
-            }
-            if (read_config_file(c, path) != 0)
-                return -1;
-        }
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "forumd: unexpected argument '%s' (see forumd --help)\n", arg);
-            return -1;
-        }
-        char name[64];
-        const char *value = NULL;
-        const char *eq = strchr(arg, '=');
-        size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (nlen >= sizeof name) {
-            fprintf(stderr, "forumd: unknown option %s\n", arg);
-            return -1;
-        }
-        memcpy(name, arg + 2, nlen);
-        name[nlen] = '\0';
-        if (eq)
-            value = eq + 1;
-        else if (strcmp(name, "no-demo") != 0 && i + 1 < argc)
-            value = argv[++i];
-        if (strcmp(name, "config") == 0)
-            continue;
-        if (set_option(c, name, value) != 0)
-            return -1;
-    }
-    if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
-        fprintf(stderr, "forumd: --tls-cert and --tls-key go together\n");
-        return -1;
-    }
-    return 0;
-}
 
 /* ---- start-up ---------------------------------------------------------------------------- */
 
@@ -339,183 +41,18 @@ static int replay_one(void *arg, const forum_event *ev)
 {
     replay_ctx *r = arg;
     if (forum_replay(r->st, ev) != 0) {
-        fprintf(stderr, "forumd: cannot replay event %s #%lld (%s): the database holds data this "
-                "forumd does not understand\n", ev->session[0] ? ev->session : "(studio)",
-                (long long)ev->seq, forum_kind_name(ev->kind));
+        log_error("cannot replay event %s #%lld (%s): the database holds data this forumd does "
+                  "not understand",
+                  ev->session[0] ? ev->session : "(studio)", (long long)ev->seq,
+                  forum_kind_name(ev->kind));
         return -1;
     }
     r->count++;
     return 0;
 }
 
-static void random_bytes(void *buf, size_t n)
-{
-    auth_random_bytes(buf, n);
-}
-
-/* Applies one command at start-up and appends its events to *all. Returns the ack (caller
- * frees) or NULL after printing why. */
-static cJSON *seed(forum_state *st, const forum_actor *a, forum_command *cmd, forum_event **all,
-                   size_t *n_all)
-{
-    forum_env env = {dispatch_now_ms(), random_bytes};
-    forum_result r = forum_apply(st, a, cmd, &env);
-    forum_command_free(cmd);
-    memset(cmd, 0, sizeof *cmd);
-    if (r.err != FORUM_OK) {
-        fprintf(stderr, "forumd: demo data: %s\n", r.message);
-        forum_result_free(&r);
-        return NULL;
-    }
-    forum_event *grown = realloc(*all, (*n_all + r.n_events) * sizeof *grown);
-    if (!grown) {
-        forum_result_free(&r);
-        return NULL;
-    }
-    *all = grown;
-    memcpy(*all + *n_all, r.events, r.n_events * sizeof *grown);
-    *n_all += r.n_events;
-    free(r.events);
-    r.events = NULL;
-    r.n_events = 0;
-    cJSON *ack = forum_result_ack_json(&r);
-    forum_result_free(&r);
-    return ack;
-}
-
-static char **strv(const char *const *items, size_t n)
-{
-    char **v = calloc(n, sizeof *v);
-    for (size_t i = 0; v && i < n; i++)
-        v[i] = strdup(items[i]);
-    return v;
-}
-
-/* The demo programme of the README: 书记论坛 with one open session. */
-static int create_demo(forum_state *st, store *s, const char *base_url)
-{
-    forum_actor producer;
-    memset(&producer, 0, sizeof producer);
-    producer.role = FORUM_ROLE_PRODUCER;
-    forum_event *all = NULL;
-    size_t n_all = 0;
-    int rc = -1;
-    cJSON *ack = NULL;
-    forum_command cmd;
-
-    memset(&cmd, 0, sizeof cmd);
-    cmd.type = FORUM_CMD_PROGRAM_CREATE;
-    cmd.title = strdup("书记论坛");
-    cmd.description = strdup("菊园新区“我嘉直播间”：书记、代表委员、专家和居民一起“开麦发声”，"
-                             "聚焦社区治理的真问题。");
-    if (!(ack = seed(st, &producer, &cmd, &all, &n_all)))
-        goto done;
-    int64_t program_id = (int64_t)cJSON_GetNumberValue(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(ack, "program"), "id"));
-    cJSON_Delete(ack);
-
-    static const forum_panelist_in panel[] = {
-        {"邵洁", "嘉莱社区党支部书记", "书记"},
-        {"罗晓华", "嘉筱社区党支部书记", "书记"},
-        {"薄燕飞", "菊园新区管委会社区自治办", "负责人"},
-        {"石沂波", "嘉定区政协委员", "委员"},
-        {"徐晓峰", "上海江南建筑设计院综合五所", "专家"},
-    };
-    static const char *const segments[] = {"社区微改造：钱从哪里来", "新租客如何融入社区",
-                                           "居民点评台"};
-    memset(&cmd, 0, sizeof cmd);
-    cmd.type = FORUM_CMD_SESSION_CREATE;
-    cmd.program_id = program_id;
-    cmd.title = strdup("第四期：美好社区共建");
-    cmd.has_topic = true;
-    cmd.topic = strdup("社区微更新、微改造中如何听民意、解难题");
-    cmd.has_premoderation = true;
-    cmd.premoderation = true;
-    cmd.has_anonymous_allowed = true;
-    cmd.anonymous_allowed = true;
-    cmd.has_scheduled_at = true;
-    cmd.scheduled_at = dispatch_now_ms() + 7 * 24 * 3600 * 1000LL;
-    cmd.has_panelists = true;
-    cmd.n_panelists = sizeof panel / sizeof panel[0];
-    cmd.panelists = calloc(cmd.n_panelists, sizeof *cmd.panelists);
-    for (size_t i = 0; cmd.panelists && i < cmd.n_panelists; i++) {
-        cmd.panelists[i].name = strdup(panel[i].name);
-        cmd.panelists[i].affiliation = strdup(panel[i].affiliation);
-        cmd.panelists[i].role = strdup(panel[i].role);
-    }
-    cmd.has_segments = true;
-    cmd.n_segments = 3;
-    cmd.segments = strv(segments, 3);
-    cmd.has_blocked_words = true;
-    static const char *const blocked[] = {"广告", "代开发票"};
-    cmd.n_blocked_words = 2;
-    cmd.blocked_words = strv(blocked, 2);
-    if (!(ack = seed(st, &producer, &cmd, &all, &n_all)))
-        goto done;
-    cJSON *session = cJSON_GetObjectItem(ack, "session");
-    char code[FORUM_CODE_MAX], key[128];
-    snprintf(code, sizeof code, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(session, "code")));
-    snprintf(key, sizeof key, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(ack, "moderator_key")));
-    cJSON_Delete(ack);
-
-    memset(&cmd, 0, sizeof cmd);
-    cmd.type = FORUM_CMD_SESSION_OPEN;
-    cmd.session = strdup(code);
-    if (!(ack = seed(st, &producer, &cmd, &all, &n_all)))
-        goto done;
-    cJSON_Delete(ack);
-
-    /* Pre-show questions as the studio received them: by phone, on paper, on a visit. */
-    static const struct {
-        const char *text, *author;
-        forum_source source;
-        forum_category category;
-        int64_t to;
-    } asks[] = {
-        {"小区中心广场荒废了很可惜，微改造能不能先把广场改成大家能坐下来聊天的地方？", "星怡苑居民",
-         FORUM_SRC_VISIT, FORUM_CAT_NEED, 1},
-        {"地砖太滑，下雨天老人根本不敢走，什么时候能换？", NULL, FORUM_SRC_PHONE,
-         FORUM_CAT_QUESTION, 3},
-        {"建议社区安排一名责任社工对接租客，建楼组微信群，让新租客感受到社区的温暖。", "顾本彬",
-         FORUM_SRC_PAPER, FORUM_CAT_SUGGESTION, 2},
-    };
-    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
-        memset(&cmd, 0, sizeof cmd);
-        cmd.type = FORUM_CMD_QUESTION_SUBMIT;
-        cmd.session = strdup(code);
-        cmd.text = strdup(asks[i].text);
-        cmd.author = asks[i].author ? strdup(asks[i].author) : NULL;
-        cmd.has_source = true;
-        cmd.source = asks[i].source;
-        cmd.has_category = true;
-        cmd.category = asks[i].category;
-        cmd.has_to = true;
-        cmd.to = asks[i].to;
-        if (!(ack = seed(st, &producer, &cmd, &all, &n_all)))
-            goto done;
-        cJSON_Delete(ack);
-    }
-
-    if (store_append_sync(s, all, n_all) != 0) {
-        fprintf(stderr, "forumd: could not save the demo programme\n");
-        goto done;
-    }
-    printf("demo programme: 书记论坛 — 第四期：美好社区共建 (open for pre-show questions)\n");
-    printf("join code: %s\n", code);
-    printf("moderator key: %s\n", key);
-    printf("viewer page:    %s/s/%s\n", base_url, code);
-    printf("moderator page: %s/m/%s#key=%s\n", base_url, code, key);
-    printf("overlay (OBS):  %s/overlay/%s\n", base_url, code);
-    rc = 0;
-done:
-    for (size_t i = 0; i < n_all; i++)
-        forum_event_clear(&all[i]);
-    free(all);
-    return rc;
-}
-
 /* Sets hash_out to the producer key's hash: the configured key, else the saved one, else a
- * new key printed once. */
+ * new key printed once (to stdout: the journal, for a service). */
 static int producer_key(store *s, const config *c, char hash_out[65])
 {
     if (c->producer_key[0]) {
@@ -534,39 +71,164 @@ static int producer_key(store *s, const config *c, char hash_out[65])
     return 0;
 }
 
-/* ---- run and shutdown -------------------------------------------------------------------- */
+/* Raises the soft descriptor limit to the hard one (systemd starts services at 1024 soft).
+ * Returns the limit in force afterwards; *before the one found. */
+static long raise_fd_limit(long *before)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return *before = 1024;
+    *before = rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
+    if (rl.rlim_cur != rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        /* an unlimited hard limit is still capped by the kernel's fs.nr_open */
+        if (want.rlim_cur == RLIM_INFINITY) {
+            FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+            long nr = 1 << 20;
+            if (f) {
+                if (fscanf(f, "%ld", &nr) != 1)
+                    nr = 1 << 20;
+                fclose(f);
+            }
+            want.rlim_cur = (rlim_t)nr;
+        }
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl.rlim_cur = want.rlim_cur;
+        else
+            log_warn("could not raise the descriptor limit from %ld to %llu: %s", *before,
+                     (unsigned long long)want.rlim_cur, strerror(errno));
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
+}
+
+/* The address other machines reach this one at, for links when bound to every interface: the
+ * source address of the default route (found by connecting a UDP socket, which sends nothing),
+ * else the first non-loopback interface address, else loopback. */
+static void lan_address(bool ipv6_bind, char *out, size_t cap)
+{
+    struct sockaddr_in probe = {.sin_family = AF_INET, .sin_port = htons(9)};
+    inet_pton(AF_INET, "203.0.113.1", &probe.sin_addr); /* TEST-NET-3: only routed, never sent */
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        struct sockaddr_in self;
+        socklen_t len = sizeof self;
+        bool ok = connect(fd, (struct sockaddr *)&probe, sizeof probe) == 0 &&
+                  getsockname(fd, (struct sockaddr *)&self, &len) == 0 &&
+                  self.sin_addr.s_addr != htonl(INADDR_ANY) &&
+                  (ntohl(self.sin_addr.s_addr) >> 24) != 127;
+        close(fd);
+        if (ok && inet_ntop(AF_INET, &self.sin_addr, out, (socklen_t)cap))
+            return;
+    }
+    struct ifaddrs *ifs = NULL;
+    char v6[INET6_ADDRSTRLEN] = "";
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+            if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+                continue;
+            if (i->ifa_addr->sa_family == AF_INET &&
+                inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
+                          (socklen_t)cap)) {
+                freeifaddrs(ifs);
+                return;
+            }
+            struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+            if (i->ifa_addr->sa_family == AF_INET6 && !v6[0] && !IN6_IS_ADDR_LINKLOCAL(a6))
+                inet_ntop(AF_INET6, a6, v6, sizeof v6);
+        }
+        freeifaddrs(ifs);
+    }
+    if (ipv6_bind && v6[0])
+        snprintf(out, cap, "[%s]", v6);
+    else
+        snprintf(out, cap, "127.0.0.1");
+}
+
+/* The base of the printed links: the bound address, or the LAN address when bound to every
+ * interface (a phone cannot open http://0.0.0.0:8080). */
+static void base_url(const config *c, int port, char *out, size_t cap)
+{
+    char host[80];
+    const char *scheme = c->tls_cert[0] ? "https" : "http";
+    if (strcmp(c->bind, "0.0.0.0") == 0 || strcmp(c->bind, "::") == 0)
+        lan_address(strcmp(c->bind, "::") == 0, host, sizeof host);
+    else if (strchr(c->bind, ':'))
+        snprintf(host, sizeof host, "[%s]", c->bind);
+    else
+        snprintf(host, sizeof host, "%s", c->bind);
+    snprintf(out, cap, "%s://%s:%d", scheme, host, port);
+}
+
+/* ---- the running server -------------------------------------------------------------------- */
 
 typedef struct server {
     uv_loop_t *loop;
+    int argc;
+    char **argv;
     config cfg;
     store *store;
     forum_state *st;
     dispatch *dispatch;
     net *net;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     store_batch drain;
     bool stopping;
 } server;
 
+static void net_options_from(const config *c, net_options *o)
+{
+    static const char *origins[OPTIONS_MAX_ORIGINS], *proxies[OPTIONS_MAX_PROXIES];
+    memset(o, 0, sizeof *o);
+    o->bind = c->bind;
+    o->port = c->port;
+    o->web_root = c->web_root;
+    for (size_t i = 0; i < c->n_origins; i++)
+        origins[i] = c->origins[i];
+    o->origins = origins;
+    o->n_origins = c->n_origins;
+    for (size_t i = 0; i < c->n_trusted_proxies; i++)
+        proxies[i] = c->trusted_proxies[i];
+    o->trusted_proxies = proxies;
+    o->n_trusted_proxies = c->n_trusted_proxies;
+    o->max_frame = (size_t)c->max_frame;
+    o->max_queue_msgs = (size_t)c->queue_max_msgs;
+    o->max_queue_bytes = (size_t)c->queue_max_bytes;
+    o->max_connections = c->max_connections;
+    o->max_per_address = c->max_per_address;
+    o->ping_secs = c->ping_secs;
+    o->hangup_secs = c->hangup_secs;
+    o->tls_cert = c->tls_cert[0] ? c->tls_cert : NULL;
+    o->tls_key = c->tls_key[0] ? c->tls_key : NULL;
+    o->metrics_bind = c->metrics_bind[0] ? c->metrics_bind : NULL;
+}
+
+static void dispatch_rates_from(const config *c, dispatch_options *o)
+{
+    o->hello_timeout_ms = c->hello_timeout_s * 1000;
+    o->questions_per_min = c->rate_questions_per_min;
+    o->votes_per_sec = c->rate_votes_per_sec;
+    o->messages_per_sec = c->rate_messages_per_sec;
+}
+
 /* --cluster: checks the database belongs to the cluster, catches up with its log and starts
- * following it. Returns 0, or -1 after printing why. */
+ * following it. Returns 0, or -1 after logging why. */
 static int join_cluster(server *sv, size_t events_in_db)
 {
     config *c = &sv->cfg;
-    char err[512], meta_id[64] = "", id[40], pos[32] = "";
+    char err[512], meta_id[64] = "", id[40], pos[32] = "", shown[256];
     if (!c->node[0]) {
-        fprintf(stderr, "forumd: --cluster needs --node NAME\n");
+        log_error("--cluster needs --node NAME");
         return -1;
     }
     store_meta_get(sv->store, "cluster_id", meta_id, sizeof meta_id);
     cluster_options co = {c->cluster, c->node, c->lease_ms, 0};
     cluster *cl;
     if (cluster_open(&cl, sv->loop, &co, meta_id, events_in_db > 0, id, err, sizeof err) != 0) {
-        fprintf(stderr, "forumd: %s\n", err);
+        log_error("%s", err);
         return -1;
     }
     if (store_meta_set(sv->store, "cluster_id", id) != 0) {
-        fprintf(stderr, "forumd: could not save the cluster id in %s\n", c->db);
+        log_error("could not save the cluster id in %s", c->db);
         cluster_close(cl);
         return -1;
     }
@@ -574,12 +236,80 @@ static int join_cluster(server *sv, size_t events_in_db)
     if (store_meta_get(sv->store, "cluster_pos", pos, sizeof pos) == 0)
         from = strtoll(pos, NULL, 10);
     if (dispatch_attach_cluster(sv->dispatch, cl, from > 0 ? from : 0, err, sizeof err) != 0) {
-        fprintf(stderr, "forumd: could not read the cluster log: %s\n", err);
+        log_error("could not read the cluster log: %s", err);
         return -1;
     }
-    printf("cluster: node %s, log in Redis at %s\n", c->node, c->cluster);
+    config_redact_url(c->cluster, shown, sizeof shown);
+    printf("cluster: node %s, log in Redis at %s\n", c->node, shown);
     return 0;
 }
+
+/* ---- SIGHUP -------------------------------------------------------------------------------- */
+
+typedef struct reload_report {
+    size_t applied, need_restart;
+} reload_report;
+
+static void report_change(void *arg, const char *name, bool live, const char *old_value,
+                          const char *new_value)
+{
+    reload_report *r = arg;
+    if (live) {
+        r->applied++;
+        log_info("reload: --%s %s -> %s", name, old_value, new_value);
+    } else {
+        r->need_restart++;
+        log_warn("reload: --%s changed (%s -> %s) but needs a restart; still %s", name, old_value,
+                 new_value, old_value);
+    }
+}
+
+/* SIGHUP: re-reads the config file and applies what may change live, loads the TLS certificate
+ * again and reopens the log file. Never stops the server: a config that does not parse is
+ * reported and nothing changes. */
+static void reload(server *sv)
+{
+    config *next = malloc(sizeof *next);
+    char err[512];
+    sd_notifyf(0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+               (unsigned long long)uv_hrtime() / 1000);
+    if (!next) {
+        log_error("reload: out of memory; nothing changed");
+        goto done;
+    }
+    if (config_load(next, sv->argc, sv->argv, err, sizeof err) != 0) {
+        log_error("reload: %s; nothing changed", err);
+        goto done;
+    }
+    if (next->log_file[0] && log_open_file(next->log_file) != 0)
+        log_error("reload: cannot open the log file %s: %s", next->log_file, strerror(errno));
+    log_info("reload: SIGHUP received%s%s", sv->cfg.config_file[0] ? ", re-read " : "",
+             sv->cfg.config_file);
+    reload_report r = {0, 0};
+    config_diff(&sv->cfg, next, report_change, &r);
+    config_apply_live(&sv->cfg, next);
+    log_set_level((log_level)sv->cfg.log_level);
+    net_options nopt;
+    net_options_from(&sv->cfg, &nopt);
+    net_reconfigure(sv->net, &nopt);
+    dispatch_options dopt;
+    memset(&dopt, 0, sizeof dopt);
+    dispatch_rates_from(&sv->cfg, &dopt);
+    dispatch_set_rates(sv->dispatch, &dopt);
+    if (sv->cfg.tls_cert[0]) {
+        if (net_reload_tls(sv->net, err, sizeof err) == 0)
+            log_info("reload: TLS certificate loaded again from %s", sv->cfg.tls_cert);
+        else
+            log_error("reload: %s; the previous certificate stays in use", err);
+    }
+    log_info("reload: %zu change%s applied, %zu need%s a restart", r.applied,
+             r.applied == 1 ? "" : "s", r.need_restart, r.need_restart == 1 ? "s" : "");
+done:
+    free(next);
+    sd_notify(0, "READY=1\nSTATUS=serving");
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------ */
 
 static void connections_closed(void *arg)
 {
@@ -590,6 +320,7 @@ static void connections_closed(void *arg)
     net_destroy(sv->net);
     uv_close((uv_handle_t *)&sv->sigint, NULL);
     uv_close((uv_handle_t *)&sv->sigterm, NULL);
+    uv_close((uv_handle_t *)&sv->sighup, NULL);
     /* uv_run() in main returns once lws and the store have closed their handles. */
 }
 
@@ -604,10 +335,17 @@ static void drained(store_batch *b, int rc)
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *sv = h->data;
+    if (signum == SIGHUP) {
+        if (!sv->stopping)
+            reload(sv);
+        return;
+    }
     if (sv->stopping)
         return;
     sv->stopping = true;
-    fprintf(stderr, "forumd: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    sd_notify(0, "STOPPING=1\nSTATUS=draining");
+    log_info("%s received, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    dispatch_set_ready(sv->dispatch, false);
     dispatch_stop(sv->dispatch);
     memset(&sv->drain, 0, sizeof sv->drain);
     sv->drain.done = drained;
@@ -624,15 +362,15 @@ static int run_backup(config *c, int argc, char **argv)
         return 2;
     }
     const char *dest = argv[2];
-    argv[2] = argv[0]; /* parse the options after PATH as a command line of their own */
-    int prc = parse_args(c, argc - 2, argv + 2);
-    if (prc != 0)
-        return prc > 0 ? 0 : 2;
-    store_backup_info info;
     char err[512];
-    for (size_t i = 0; i < c->n_origins; i++)
-        free(c->origins[i]);
-    c->n_origins = 0;
+    argv[2] = argv[0]; /* parse the options after PATH as a command line of their own */
+    int prc = config_load(c, argc - 2, argv + 2, err, sizeof err);
+    if (prc != 0) {
+        if (prc < 0)
+            fprintf(stderr, "forumd: %s\n", err);
+        return prc > 0 ? 0 : 2;
+    }
+    store_backup_info info;
     if (store_backup_file(c->db, dest, true, &info, err, sizeof err) != 0) {
         fprintf(stderr, "forumd: backup failed: %s\n", err);
         return 1;
@@ -646,52 +384,51 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    server sv;
+    signal(SIGHUP, SIG_IGN); /* never fatal, not even during start-up (reload is set up later) */
+    log_init();
+    static server sv; /* the config is large (paths, lists): not on the stack */
     memset(&sv, 0, sizeof sv);
+    sv.argc = argc;
+    sv.argv = argv;
     config *c = &sv.cfg;
-    c->port = 8080;
-    snprintf(c->bind, sizeof c->bind, "127.0.0.1");
-    snprintf(c->db, sizeof c->db, "./data/forum.db");
-    snprintf(c->web_root, sizeof c->web_root, "%s", FORUM_DEFAULT_WEB_ROOT);
-    c->synchronous_full = true;
-    c->demo = true;
-    c->hello_timeout_s = 10;
-    c->max_per_address = 5000;
+    char err[512] = "";
     if (argc >= 2 && strcmp(argv[1], "backup") == 0)
         return run_backup(c, argc, argv);
-    int prc = parse_args(c, argc, argv);
-    if (prc != 0)
+    int prc = config_load(c, argc, argv, err, sizeof err);
+    if (prc != 0) {
+        if (prc < 0)
+            fprintf(stderr, "forumd: %s\n", err);
         return prc > 0 ? 0 : 2;
-    if ((c->hangup_secs ? c->hangup_secs : 60) <= (c->ping_secs ? c->ping_secs : 30)) {
-        fprintf(stderr, "forumd: --hangup-secs must be longer than --ping-secs (a client needs "
-                        "time to answer the ping)\n");
+    }
+    log_set_level((log_level)c->log_level);
+    if (c->log_file[0] && log_open_file(c->log_file) != 0) {
+        fprintf(stderr, "forumd: cannot open the log file %s: %s\n", c->log_file, strerror(errno));
         return 2;
     }
+    long fd_before, fd_limit = raise_fd_limit(&fd_before);
 
     int exit_code = 1;
-    char err[512] = "";
     uv_loop_t loop;
     uv_loop_init(&loop);
     sv.loop = &loop;
 
-    store_options so = {c->db, c->synchronous_full, 10000};
+    store_options so = {c->db, c->synchronous == 0, 10000};
     if (store_open(&sv.store, &so, &loop, err, sizeof err) != 0) {
-        fprintf(stderr, "forumd: %s\n", err);
+        log_error("%s", err);
         goto out_loop;
     }
     forum_limits limits;
     forum_limits_default(&limits);
-    if (c->question_max_chars > 0)
-        limits.question_max_chars = c->question_max_chars;
+    limits.question_max_chars = c->question_max_chars;
     sv.st = forum_new(&limits);
     replay_ctx rctx = {sv.st, 0};
     if (!sv.st || store_load(sv.store, replay_one, &rctx) != 0) {
-        fprintf(stderr, "forumd: could not load %s\n", c->db);
+        log_error("could not load %s", c->db);
         goto out_store;
     }
     char key_hash[65];
     if (producer_key(sv.store, c, key_hash) != 0) {
-        fprintf(stderr, "forumd: could not save the producer key in %s\n", c->db);
+        log_error("could not save the producer key in %s", c->db);
         goto out_store;
     }
 
@@ -699,10 +436,7 @@ int main(int argc, char **argv)
     memset(&dopt, 0, sizeof dopt);
     dopt.producer_key_hash = key_hash;
     dopt.limits = limits;
-    dopt.hello_timeout_ms = c->hello_timeout_s * 1000;
-    dopt.questions_per_min = c->rate_questions_per_min;
-    dopt.votes_per_sec = c->rate_votes_per_sec;
-    dopt.messages_per_sec = c->rate_messages_per_sec;
+    dispatch_rates_from(c, &dopt);
     dopt.web_root = c->web_root;
     sv.dispatch = dispatch_new(&loop, sv.st, sv.store, &dopt);
     if (!sv.dispatch)
@@ -711,44 +445,48 @@ int main(int argc, char **argv)
         goto out_dispatch;
 
     net_options nopt;
-    memset(&nopt, 0, sizeof nopt);
-    nopt.bind = c->bind;
-    nopt.port = c->port;
-    nopt.web_root = c->web_root;
-    nopt.origins = (const char *const *)c->origins;
-    nopt.n_origins = c->n_origins;
-    nopt.max_frame = c->max_frame;
-    nopt.max_queue_msgs = c->queue_max_msgs;
-    nopt.max_queue_bytes = c->queue_max_bytes;
-    nopt.max_connections = c->max_connections;
-    nopt.max_per_address = c->max_per_address;
-    nopt.ping_secs = c->ping_secs;
-    nopt.hangup_secs = c->hangup_secs;
-
-    nopt.tls_cert = c->tls_cert[0] ? c->tls_cert : NULL;
-    nopt.tls_key = c->tls_key[0] ? c->tls_key : NULL;
+    net_options_from(c, &nopt);
     net_callbacks cb = dispatch_net_callbacks(sv.dispatch);
     if (net_start(&sv.net, &loop, &nopt, &cb, err, sizeof err) != 0) {
-        fprintf(stderr, "forumd: %s\n", err);
+        log_error("%s", err);
         goto out_dispatch;
     }
     dispatch_set_net(sv.dispatch, sv.net);
 
-    char base_url[160];
-    snprintf(base_url, sizeof base_url, "%s://%s:%d", nopt.tls_cert ? "https" : "http", c->bind,
-             net_port(sv.net));
-    if (rctx.count == 0 && c->demo && !c->cluster[0] && create_demo(sv.st, sv.store, base_url) != 0)
-        fprintf(stderr, "forumd: continuing without the demo programme\n");
-    printf("producer page:  %s/producer\n", base_url);
-    printf("database: %s (%zu events replayed, synchronous=%s)\n", c->db, rctx.count,
-           c->synchronous_full ? "full" : "normal");
-    printf("listening on %s\n", base_url);
-
+    /* Signals are handled from here on: whoever reads "listening on" may send one. */
     uv_signal_init(&loop, &sv.sigint);
     uv_signal_init(&loop, &sv.sigterm);
-    sv.sigint.data = sv.sigterm.data = &sv;
+    uv_signal_init(&loop, &sv.sighup);
+    sv.sigint.data = sv.sigterm.data = sv.sighup.data = &sv;
     uv_signal_start(&sv.sigint, on_signal, SIGINT);
     uv_signal_start(&sv.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sv.sighup, on_signal, SIGHUP);
+    char base[160];
+    base_url(c, net_port(sv.net), base, sizeof base);
+    if (rctx.count == 0 && !c->no_demo && !c->cluster[0] && demo_create(sv.st, sv.store, base) != 0)
+        log_warn("continuing without the demo programme");
+    printf("producer page:  %s/producer\n", base);
+    printf("database: %s (%zu events replayed, synchronous=%s)\n", c->db, rctx.count,
+           c->synchronous == 0 ? "full" : "normal");
+    if (fd_limit != fd_before)
+        printf("descriptor limit: %ld (raised from %ld)\n", fd_limit, fd_before);
+    else
+        printf("descriptor limit: %ld\n", fd_limit);
+    printf("capacity: %d WebSocket connections at once\n", net_capacity(sv.net));
+    char mhost[64];
+    int mport;
+    if (c->metrics_bind[0] &&
+        net_split_host_port(c->metrics_bind, mhost, sizeof mhost, &mport) == 0)
+        printf("metrics: http://%s%s%s:%d/metrics (not on the public port)\n",
+               strchr(mhost, ':') ? "[" : "", mhost, strchr(mhost, ':') ? "]" : "",
+               net_metrics_port(sv.net));
+    printf("listening on %s://%s%s%s:%d\n", c->tls_cert[0] ? "https" : "http",
+           strchr(c->bind, ':') ? "[" : "", c->bind, strchr(c->bind, ':') ? "]" : "",
+           net_port(sv.net));
+
+    dispatch_set_ready(sv.dispatch, true);
+    sd_notifyf(0, "READY=1\nSTATUS=serving on port %d, up to %d connections", net_port(sv.net),
+               net_capacity(sv.net));
 
     uv_run(&loop, UV_RUN_DEFAULT);
     exit_code = 0;
@@ -770,8 +508,6 @@ out_store:
 out_loop:
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0 && exit_code == 0)
-        fprintf(stderr, "forumd: warning: handles left open at exit\n");
-    for (size_t i = 0; i < c->n_origins; i++)
-        free(c->origins[i]);
+        log_warn("handles left open at exit");
     return exit_code;
 }

@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "auth.h"
+#include "log.h"
 
 #define LOG_KEY "forum:log"
 #define LEASE_KEY "forum:lease"
@@ -80,6 +81,10 @@ struct cluster {
     uv_loop_t *loop;
     char host[256];
     int port;
+    /* from redis://USER:PASSWORD@HOST:PORT/DB: AUTH and SELECT on every connection. The
+     * password never leaves this struct except in AUTH (no log line, no metric shows it). */
+    char user[128], password[256];
+    int db;
     char node[48];
     char channel[80];
     int lease_ms, fwd_timeout_ms;
@@ -282,6 +287,38 @@ static bool hand_over(cluster *c, cluster_entry *es, size_t n,
     return true;
 }
 
+/* AUTH and SELECT on a new blocking connection, as the URL asks. Returns 0, or -1 with a
+ * message in err (Redis's reply, which never repeats the password). */
+static int sync_login(cluster *c, redisContext *s, char *err, size_t errlen)
+{
+    redisReply *r = NULL;
+    if (c->password[0]) {
+        r = c->user[0] ? redisCommand(s, "AUTH %s %s", c->user, c->password)
+                       : redisCommand(s, "AUTH %s", c->password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis at %s:%d refused the credentials in --cluster%s%s: %s",
+                     c->host, c->port, c->user[0] ? " for user " : "", c->user,
+                     r ? r->str : s->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    if (c->db) {
+        r = redisCommand(s, "SELECT %d", c->db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis at %s:%d refused SELECT %d: %s", c->host, c->port, c->db,
+                     r ? r->str : s->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+fail:
+    if (r)
+        freeReplyObject(r);
+    return -1;
+}
+
 static redisContext *sync_ctx(cluster *c, char *err, size_t errlen)
 {
     if (c->sync && c->sync->err) {
@@ -300,6 +337,11 @@ static redisContext *sync_ctx(cluster *c, char *err, size_t errlen)
             return NULL;
         }
         redisSetTimeout(c->sync, tv);
+        if (sync_login(c, c->sync, err, errlen) != 0) {
+            redisFree(c->sync);
+            c->sync = NULL;
+            return NULL;
+        }
     }
     return c->sync;
 }
@@ -386,8 +428,7 @@ static void mark_down(cluster *c, const redisAsyncContext *ac)
         c->sub_up = false;
     *slot = NULL;
     if (!c->warned && !c->closing) {
-        fprintf(stderr, "forumd: lost the connection to Redis at %s:%d; reconnecting\n",
-                c->host, c->port);
+        log_warn("lost the connection to Redis at %s:%d; reconnecting", c->host, c->port);
         c->warned = true;
     }
     schedule_reconnect(c);
@@ -527,9 +568,19 @@ static void on_connect(const redisAsyncContext *ac, int status)
                           PRESENCE_CHANNEL);
     }
     if (c->cmd_up && c->rd_up && c->sub_up && c->warned) {
-        fprintf(stderr, "forumd: connected to Redis again\n");
+        log_info("connected to Redis again");
         c->warned = false;
     }
+}
+
+/* The reply to a connection's AUTH or SELECT: a refusal is logged (the commands after it then
+ * fail too, and the node reports Redis as unusable). */
+static void on_login(redisAsyncContext *ac, void *reply, void *priv)
+{
+    cluster *c = ac->data;
+    redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_ERROR && !c->closing)
+        log_error("Redis at %s:%d refused %s: %s", c->host, c->port, (const char *)priv, r->str);
 }
 
 static redisAsyncContext *open_one(cluster *c)
@@ -548,6 +599,13 @@ static redisAsyncContext *open_one(cluster *c)
     }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    /* queued before anything else: hiredis sends commands in order once connected */
+    if (c->password[0] && c->user[0])
+        redisAsyncCommand(ac, on_login, "the credentials", "AUTH %s %s", c->user, c->password);
+    else if (c->password[0])
+        redisAsyncCommand(ac, on_login, "the password", "AUTH %s", c->password);
+    if (c->db)
+        redisAsyncCommand(ac, on_login, "SELECT", "SELECT %d", c->db);
     return ac;
 }
 
@@ -581,13 +639,13 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
         char err[200];
         long n = decode_entries(r->element[0]->element[1], &es, err, sizeof err);
         if (n < 0) {
-            fprintf(stderr, "forumd: %s\n", err);
+            log_error("%s", err);
         } else if (n > 0) {
             hand_over(c, es, (size_t)n, c->hooks.on_entries, c->hooks.arg);
             free(es);
         }
     } else if (r->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "forumd: reading the log: %s\n", r->str);
+        log_error("reading the log: %s", r->str);
     }
     issue_read(c);
 }
@@ -611,20 +669,19 @@ static void become_leader(cluster *c)
 {
     char err[256];
     if (cluster_read_all(c, c->seen, c->hooks.on_entries, c->hooks.arg, err, sizeof err) < 0) {
-        fprintf(stderr, "forumd: holds the lease but cannot catch up yet: %s\n", err);
+        log_warn("holds the lease but cannot catch up yet: %s", err);
         return;
     }
     c->log_pos = c->confirmed = c->seen;
     c->leading = true;
     c->st.lease_acquired++;
-    fprintf(stderr, "forumd: node %s leads the cluster from log position %lld\n", c->node,
-            (long long)c->seen);
+    log_info("node %s leads the cluster from log position %lld", c->node, (long long)c->seen);
 }
 
 static void step_down(cluster *c, const char *why)
 {
     if (c->leading)
-        fprintf(stderr, "forumd: node %s no longer leads: %s\n", c->node, why);
+        log_warn("node %s no longer leads: %s", c->node, why);
     c->holds_lease = false;
     c->leading = false;
 }
@@ -639,7 +696,7 @@ static void on_lease(redisAsyncContext *ac, void *reply, void *priv)
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_STRING) {
         if (r && r->type == REDIS_REPLY_ERROR)
-            fprintf(stderr, "forumd: lease script: %s\n", r->str);
+            log_error("lease script: %s", r->str);
         return;
     }
     long long status = r->element[0]->integer;
@@ -698,7 +755,7 @@ static void on_append(redisAsyncContext *ac, void *reply, void *priv)
     } else if (r->type == REDIS_REPLY_ERROR) {
         rc = -1;
         if (a->n > 0) {
-            fprintf(stderr, "forumd: appending to the log refused: %s\n", r->str);
+            log_error("appending to the log refused: %s", r->str);
             if (strncmp(r->str, "NOTLEADER", 9) == 0 || strncmp(r->str, "FENCED", 6) == 0)
                 step_down(c, r->str);
         } else {
@@ -1007,31 +1064,98 @@ static void on_fwd_timer(uv_timer_t *t)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
+/* Copies src[0..len) into dst (cap bytes) decoding %XX escapes. Returns 0, or -1 if it does
+ * not fit or an escape is malformed. */
+static int url_decode(char *dst, size_t cap, const char *src, size_t len)
+{
+    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        if (ch == '%') {
+            const char *hi = i + 2 < len ? memchr(hex, src[i + 1], 32) : NULL;
+            const char *lo = hi ? memchr(hex, src[i + 2], 32) : NULL;
+            if (!lo || (((hi - hex) % 16) | ((lo - hex) % 16)) == 0)
+                return -1; /* malformed, or %00 */
+            ch = (char)(((hi - hex) % 16) * 16 + (lo - hex) % 16);
+            i += 2;
+        }
+        if (o + 1 >= cap)
+            return -1;
+        dst[o++] = ch;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* redis://[USER:PASSWORD@]HOST[:PORT][/DB], HOST a name, an IPv4 address or [IPv6]. Error
+ * messages never repeat the URL (it may hold the password). */
 static int parse_url(cluster *c, const char *url, char *err, size_t errlen)
 {
     static const char scheme[] = "redis://";
+    static const char form[] = "redis://[USER:PASSWORD@]HOST[:PORT][/DB]";
     if (!url || strncmp(url, scheme, sizeof scheme - 1) != 0) {
-        snprintf(err, errlen, "--cluster takes redis://HOST[:PORT], got \"%s\"", url ? url : "");
+        snprintf(err, errlen, "--cluster takes %s", form);
         return -1;
     }
     const char *h = url + sizeof scheme - 1;
-    const char *colon = strrchr(h, ':');
-    size_t hlen = colon ? (size_t)(colon - h) : strcspn(h, "/");
+    const char *at = strrchr(h, '@');
+    if (at) {
+        const char *colon = memchr(h, ':', (size_t)(at - h));
+        if (!colon || url_decode(c->user, sizeof c->user, h, (size_t)(colon - h)) != 0 ||
+            url_decode(c->password, sizeof c->password, colon + 1, (size_t)(at - colon - 1)) != 0 ||
+            !c->password[0]) {
+            snprintf(err, errlen,
+                     "--cluster: the credentials must be USER:PASSWORD@ (USER may "
+                     "be empty; %%XX escapes allowed), in %s",
+                     form);
+            return -1;
+        }
+        h = at + 1;
+    }
+    const char *end = h + strcspn(h, "/");
+    const char *hs = h, *he;
+    const char *port = NULL;
+    if (*h == '[') {
+        hs = h + 1;
+        he = memchr(hs, ']', (size_t)(end - hs));
+        if (!he || (he[1] != ':' && he + 1 != end)) {
+            snprintf(err, errlen, "--cluster: bad IPv6 host, in %s", form);
+            return -1;
+        }
+        port = he[1] == ':' ? he + 2 : NULL;
+    } else {
+        he = memchr(h, ':', (size_t)(end - h));
+        port = he ? he + 1 : NULL;
+        if (!he)
+            he = end;
+    }
+    size_t hlen = (size_t)(he - hs);
     if (hlen == 0 || hlen >= sizeof c->host) {
-        snprintf(err, errlen, "--cluster: no host in \"%s\"", url);
+        snprintf(err, errlen, "--cluster: no host, in %s", form);
         return -1;
     }
-    memcpy(c->host, h, hlen);
+    memcpy(c->host, hs, hlen);
     c->host[hlen] = '\0';
     c->port = 6379;
-    if (colon) {
-        char *end;
-        long p = strtol(colon + 1, &end, 10);
-        if (p < 1 || p > 65535 || (*end && *end != '/')) {
-            snprintf(err, errlen, "--cluster: bad port in \"%s\"", url);
+    if (port) {
+        char *pe;
+        long p = strtol(port, &pe, 10);
+        if (pe == port || pe != end || p < 1 || p > 65535) {
+            snprintf(err, errlen, "--cluster: bad port, in %s", form);
             return -1;
         }
         c->port = (int)p;
+    }
+    c->db = 0;
+    if (*end == '/' && end[1]) {
+        char *de;
+        long db = strtol(end + 1, &de, 10);
+        if (de == end + 1 || *de || db < 0 || db > 1000000) {
+            snprintf(err, errlen, "--cluster: the database is a number, in %s", form);
+            return -1;
+        }
+        c->db = (int)db;
     }
     return 0;
 }

@@ -1,12 +1,20 @@
-/* net.c — libwebsockets on the caller's libuv loop: the /ws endpoint, HTTP on the same port,
- * per-connection bounded send queues with packing, Origin allowlist, frame reassembly and
- * limits. See net.h for the contract. Loop thread only. */
+/* net.c — libwebsockets on the caller's libuv loop: the /ws endpoint, HTTP on the same port
+ * (and the private metrics listener), per-connection bounded send queues with packing,
+ * connection admission (Origin, client addresses behind trusted proxies, per-address and
+ * descriptor limits), frame reassembly and limits. See net.h for the contract. Loop thread
+ * only. */
 #include "net.h"
 
 #include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
+#include "containers.h"
+#include "log.h"
 #include "webroot.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +47,6 @@ struct net_conn {
     uint32_t close_by_s; /* close frame sent: kill at this loop time (s) if still open */
     int close_code;
     char close_reason[64];
-    char peer[64];
     net_conn *prev, *next;
 };
 
@@ -57,7 +64,10 @@ typedef struct pss {
     uint64_t file_left;
     char *body;
     size_t body_len, body_off;
+    char address[INET6_ADDRSTRLEN]; /* the client's (net_conn_address), set at the upgrade */
 } pss;
+
+#define NET_REFUSED_ORIGINS_LOGGED 64
 
 struct net {
     struct lws_context *ctx;
@@ -77,7 +87,15 @@ struct net {
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     unsigned char *pack; /* scratch for packed frames: LWS_PRE + max_pack_bytes */
-    int fd_refuse_at;    /* accepted descriptors from this number on are refused */
+    int fd_limit;
+    int fd_refuse_at; /* accepted descriptors from this number on are refused */
+    net_cidr *proxies;
+    size_t n_proxies;
+    struct lws_vhost *metrics_vhost;
+    SSL_CTX *ssl_ctx; /* the public vhost's (TLS): net_reload_tls loads into it */
+    /* Foreign origins refused so far (their hash_str): each is logged once. */
+    uint64_t refused_origins[NET_REFUSED_ORIGINS_LOGGED];
+    size_t n_refused_origins;
     struct peer_entry *peers[256]; /* open WebSocket connections per source address */
     size_t pack_cap;
     /* Connections whose queue became non-empty this loop turn. A uv_idle handle (which also
@@ -119,10 +137,7 @@ typedef struct peer_entry {
 /* Adds delta to the count of addr and returns the count (delta 0: just look). */
 static int peer_count(net *n, const char *addr, int delta)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = addr; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    peer_entry **slot = &n->peers[h % 256];
+    peer_entry **slot = &n->peers[hash_str(addr) % 256];
     for (peer_entry **pp = slot; *pp; pp = &(*pp)->next) {
         peer_entry *e = *pp;
         if (strcmp(e->addr, addr) != 0)
@@ -343,9 +358,10 @@ void net_queue_limits(const net *n, size_t *msgs, size_t *bytes)
     *bytes = n->opt.max_queue_bytes;
 }
 
-const char *net_conn_peer(const net_conn *c)
+const char *net_conn_address(const net_conn *c)
 {
-    return c->peer;
+    const pss *p = lws_wsi_user(c->wsi);
+    return p->address;
 }
 
 static net_msg *queue_pop(net *n, net_conn *c)
@@ -457,6 +473,155 @@ static void flush_dirty(uv_idle_t *h)
     }
 }
 
+/* ---- client addresses and trusted proxies ------------------------------------------------ */
+
+/* Parses an address; an IPv4-mapped IPv6 address counts as the IPv4 one. Returns the family
+ * (AF_INET, AF_INET6) or 0. */
+static int addr_parse(const char *text, unsigned char out[16])
+{
+    if (inet_pton(AF_INET, text, out) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, text, out) != 1)
+        return 0;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(out, mapped, 12) == 0) {
+        memmove(out, out + 12, 4);
+        return AF_INET;
+    }
+    return AF_INET6;
+}
+
+int net_cidr_parse(const char *text, net_cidr *out)
+{
+    char addr[INET6_ADDRSTRLEN];
+    const char *slash = strchr(text, '/');
+    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+    if (alen == 0 || alen >= sizeof addr)
+        return -1;
+    memcpy(addr, text, alen);
+    addr[alen] = '\0';
+    memset(out, 0, sizeof *out);
+    out->family = addr_parse(addr, out->addr);
+    if (!out->family)
+        return -1;
+    int bits = out->family == AF_INET ? 32 : 128;
+    out->prefix = bits;
+    if (slash) {
+        char *end;
+        long p = strtol(slash + 1, &end, 10);
+        if (end == slash + 1 || *end || p < 0 || p > bits)
+            return -1;
+        out->prefix = (int)p;
+    }
+    return 0;
+}
+
+int net_split_host_port(const char *text, char *host, size_t hostcap, int *port)
+{
+    const char *colon;
+    size_t hlen;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        colon = close + 1;
+        text++;
+        hlen = (size_t)(close - text);
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon || memchr(text, ':', (size_t)(colon - text)))
+            return -1;
+        hlen = (size_t)(colon - text);
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (hlen == 0 || hlen >= hostcap || end == colon + 1 || *end || p < 0 || p > 65535)
+        return -1;
+    memcpy(host, text, hlen);
+    host[hlen] = '\0';
+    unsigned char a[16];
+    if (!addr_parse(host, a))
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static bool cidr_contains(const net_cidr *c, int family, const unsigned char *a)
+{
+    if (c->family != family)
+        return false;
+    int full = c->prefix / 8, rest = c->prefix % 8;
+    if (memcmp(c->addr, a, (size_t)full) != 0)
+        return false;
+    return rest == 0 || ((c->addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* Whether text is the address of a trusted proxy; *family and a get the parsed address. */
+static bool proxy_trusted(const net *n, const char *text, int *family, unsigned char a[16])
+{
+    *family = addr_parse(text, a);
+    if (!*family)
+        return false;
+    for (size_t i = 0; i < n->n_proxies; i++)
+        if (cidr_contains(&n->proxies[i], *family, a))
+            return true;
+    return false;
+}
+
+/* The client address of wsi into out (see net_conn_address): the peer's; for a trusted
+ * proxy's connection, walking X-Forwarded-For from the right, the first address that is not a
+ * trusted proxy (an entry that is not an address stops the walk at the hop that added it). */
+static void client_address(const net *n, struct lws *wsi, char *out, size_t cap)
+{
+    char peer[64] = "", hop[INET6_ADDRSTRLEN], xff[4096];
+    unsigned char a[16];
+    int family;
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (!proxy_trusted(n, peer, &family, a)) {
+        if (family) /* canonical form: "::ffff:10.0.0.1" is 10.0.0.1 */
+            inet_ntop(family, a, out, (socklen_t)cap);
+        else
+            snprintf(out, cap, "%s", peer);
+        return;
+    }
+    inet_ntop(family, a, out, (socklen_t)cap); /* the proxy itself, if nothing better */
+    bool has_xff = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0;
+    if (!has_xff) {
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) <= 0 ||
+            lws_hdr_copy(wsi, hop, sizeof hop, WSI_TOKEN_HTTP_X_REAL_IP) <= 0)
+            return;
+        char *h = hop + strspn(hop, " \t");
+        h[strcspn(h, " \t")] = '\0';
+        if ((family = addr_parse(h, a)) != 0)
+            inet_ntop(family, a, out, (socklen_t)cap);
+        return;
+    }
+    if (lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    size_t end = strlen(xff);
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        size_t s = start, e = end;
+        while (s < e && (xff[s] == ' ' || xff[s] == '\t'))
+            s++;
+        while (e > s && (xff[e - 1] == ' ' || xff[e - 1] == '\t'))
+            e--;
+        if (e - s == 0 || e - s >= sizeof hop)
+            return;
+        memcpy(hop, xff + s, e - s);
+        hop[e - s] = '\0';
+        bool trusted = proxy_trusted(n, hop, &family, a);
+        if (!family)
+            return;
+        inet_ntop(family, a, out, (socklen_t)cap);
+        if (!trusted)
+            return;
+        end = start > 0 ? start - 1 : 0;
+    }
+}
+
 /* ---- HTTP -------------------------------------------------------------------------------- */
 
 /* Every request is answered, with a body and its length, so that no client waits for one that
@@ -514,10 +679,12 @@ static const char *mime_for(const char *path)
 /* Writes the status line and headers of a response of len bytes (lws adds its security headers
  * to every status line). */
 static int http_headers(struct lws *wsi, pss *p, int status, const char *ctype, size_t len,
-                        const char *disposition, const char *allow)
+                        const char *disposition, const char *allow, int retry_after_s)
 {
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + sizeof buf - 1;
+    char retry[16];
+    snprintf(retry, sizeof retry, "%d", retry_after_s);
     if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, len, &pos, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &pos, end))
@@ -531,6 +698,10 @@ static int http_headers(struct lws *wsi, pss *p, int status, const char *ctype, 
                      wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
                      (int)strlen(allow), &pos, end))
         return -1;
+    if (retry_after_s > 0 &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                    (const unsigned char *)retry, (int)strlen(retry), &pos, end))
+        return -1;
     if (p->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
                                                       (const unsigned char *)"close", 5, &pos, end))
         return -1;
@@ -539,9 +710,10 @@ static int http_headers(struct lws *wsi, pss *p, int status, const char *ctype, 
 
 /* Answers with body (malloc'd, taken; for HEAD only its length is sent). */
 static int http_respond(struct lws *wsi, pss *p, bool head, int status, const char *ctype,
-                        char *body, size_t len, const char *disposition, const char *allow)
+                        char *body, size_t len, const char *disposition, const char *allow,
+                        int retry_after_s)
 {
-    if (http_headers(wsi, p, status, ctype, len, disposition, allow) != 0) {
+    if (http_headers(wsi, p, status, ctype, len, disposition, allow, retry_after_s) != 0) {
         free(body);
         return -1;
     }
@@ -565,7 +737,8 @@ static int http_error(struct lws *wsi, pss *p, bool head, int status, const char
     if (!body)
         return -1;
     p->close_after = p->close_after || close;
-    return http_respond(wsi, p, head, status, "application/json", body, strlen(body), NULL, allow);
+    return http_respond(wsi, p, head, status, "application/json", body, strlen(body), NULL, allow,
+                        0);
 }
 
 /* Serves the file at path beneath the web root, or a 404. */
@@ -577,7 +750,7 @@ static int http_static(net *n, struct lws *wsi, pss *p, bool head, const char *p
     if (fd < 0)
         return http_error(wsi, p, head, 404, "not_found", "no such file", NULL, false);
     if (http_headers(wsi, p, 200, mime_for(index ? "index.html" : path), (size_t)st.st_size, NULL,
-                     NULL) != 0) {
+                     NULL, 0) != 0) {
         close(fd);
         return -1;
     }
@@ -597,9 +770,9 @@ static int http_dispatch(net *n, struct lws *wsi, pss *p, const net_http_request
     if (n->cb.on_http)
         n->cb.on_http(n->cb.arg, req, &resp);
     if (resp.status > 0)
-        return http_respond(wsi, p, head, resp.status,
-                            resp.content_type ? resp.content_type : "application/json", resp.body,
-                            resp.body_len, resp.content_disposition, resp.allow);
+        return http_respond(
+            wsi, p, head, resp.status, resp.content_type ? resp.content_type : "application/json",
+            resp.body, resp.body_len, resp.content_disposition, resp.allow, resp.retry_after_s);
     free(resp.body);
     if (!head && strcmp(req->method, "GET") != 0)
         return http_error(wsi, p, head, 405, "method_not_allowed",
@@ -682,6 +855,14 @@ static int http_request(net *n, struct lws *wsi, pss *p, const char *url)
     if (m == sizeof methods / sizeof methods[0])
         return http_error(wsi, p, false, 405, "method_not_allowed", "unknown method", NULL, true);
     bool head = methods[m].token == WSI_TOKEN_HEAD_URI;
+    if (n->metrics_vhost) { /* /metrics only on the private listener, which serves nothing else */
+        bool private_port = lws_get_vhost(wsi) == n->metrics_vhost;
+        bool metrics = strcmp(url, "/metrics") == 0;
+        if (private_port ? !(metrics || strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0)
+                         : metrics)
+            return http_error(wsi, p, head, 404, "not_found", "not served on this port", NULL,
+                              true);
+    }
     http_pending *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(url))) {
         http_pending_free(r);
@@ -705,7 +886,7 @@ static int http_request(net *n, struct lws *wsi, pss *p, const char *url)
     }
     http_header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof r->authorization);
     http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
-    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
+    client_address(n, wsi, r->peer, sizeof r->peer);
 
     int rc;
     long long length = http_content_length(wsi);
@@ -883,18 +1064,76 @@ static int refuse_upgrade(struct lws *wsi)
 
 /* ---- origin ------------------------------------------------------------------------------ */
 
-static bool origin_allowed(const net *n, struct lws *wsi)
+/* A page this server served itself: Origin is SCHEME://AUTHORITY with this server's scheme
+ * (either, behind a trusted proxy, which may terminate TLS) and AUTHORITY equal to the Host
+ * header the browser sent for this very request, whatever address it used (a phone on the LAN
+ * at http://192.168.1.20:8080). Anything with userinfo, a path or a list is not an origin. */
+static bool same_origin(const net *n, struct lws *wsi, const char *origin, bool via_proxy)
+{
+    char host[256];
+    int hlen = lws_hdr_total_length(wsi, WSI_TOKEN_HOST);
+    if (hlen <= 0 || hlen >= (int)sizeof host ||
+        lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+        return false;
+    bool tls = !n->direct;
+    const char *authority = NULL;
+    if (strncmp(origin, "http://", 7) == 0 && (!tls || via_proxy))
+        authority = origin + 7;
+    else if (strncmp(origin, "https://", 8) == 0 && (tls || via_proxy))
+        authority = origin + 8;
+    if (!authority || !*authority || strcasecmp(authority, host) != 0)
+        return false;
+    for (const char *p = authority; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr(".-:[]", *p)))
+            return false;
+    return true;
+}
+
+/* Logs a refused origin the first time it is seen (printable ASCII, cut at 120 characters). */
+static void log_refused_origin(net *n, const char *origin, const char *address)
+{
+    uint64_t h = hash_str(origin);
+    for (size_t i = 0; i < n->n_refused_origins; i++)
+        if (n->refused_origins[i] == h)
+            return;
+    if (n->n_refused_origins == NET_REFUSED_ORIGINS_LOGGED)
+        return;
+    n->refused_origins[n->n_refused_origins++] = h;
+    char shown[128];
+    size_t k = 0;
+    for (const char *p = origin; *p && k < 120; p++)
+        shown[k++] = (*p >= 0x20 && *p < 0x7f && *p != '"') ? *p : '?';
+    shown[k] = '\0';
+    log_warn("refused a WebSocket from a page at \"%s\" (client %s): not this server's own "
+             "origin nor an --origin value; add --origin %s if that page is yours%s",
+             shown, address, shown,
+             n->n_refused_origins == NET_REFUSED_ORIGINS_LOGGED
+                 ? " (further refused origins are not logged)"
+                 : "");
+}
+
+/* Origin check for a WebSocket upgrade: no Origin (a native client), a same-origin page, or an
+ * allowed one. */
+static bool origin_allowed(net *n, struct lws *wsi, const char *address)
 {
     int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
     if (len <= 0)
         return true; /* native clients send no Origin; browsers always do */
-    char origin[256];
-    if (len >= (int)sizeof origin)
+    char origin[256], peer[64];
+    if (len >= (int)sizeof origin) {
+        log_refused_origin(n, "(an origin over 255 bytes)", address);
         return false;
+    }
     lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
     for (size_t i = 0; i < n->n_origins; i++)
         if (strcmp(origin, n->origins[i]) == 0)
             return true;
+    unsigned char a[16];
+    int family;
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (same_origin(n, wsi, origin, proxy_trusted(n, peer, &family, a)))
+        return true;
+    log_refused_origin(n, origin, address);
     return false;
 }
 
@@ -939,6 +1178,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     struct lws_context *ctx = lws_get_context(wsi);
     net *n = ctx ? lws_context_user(ctx) : NULL;
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
+        if (n) /* user is the TLS vhost's SSL_CTX (only the public vhost has TLS) */
+            n->ssl_ctx = user;
+        return 0;
+    }
     pss *p = user;
     net_conn *c = p ? p->conn : NULL;
 
@@ -948,7 +1192,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
          * are open: refusing near the limit keeps accept() from ever failing with EMFILE (which
          * lws would retry in a busy loop), whatever mix of handshakes is in flight. */
         int fd = (int)(intptr_t)in;
-        if (n && (n->shutting_down || fd >= n->fd_refuse_at)) {
+        if (n && fd >= n->fd_refuse_at) { /* while shutting down, HTTP still gets /readyz */
             n->stats.refused++;
             return 1;
         }
@@ -980,15 +1224,27 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[64] = "", peer[64] = "";
+        char uri[64] = "";
+        if (!n || !p)
+            return 1;
         if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
             lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-        lws_get_peer_simple(wsi, peer, sizeof peer);
-        if (strcmp(uri, "/ws") != 0 || !origin_allowed(n, wsi) || n->shutting_down ||
-            (n->opt.max_connections > 0 &&
-             n->stats.connections >= (uint64_t)n->opt.max_connections) ||
-            (n->opt.max_per_address > 0 && peer_count(n, peer, 0) >= n->opt.max_per_address)) {
+        client_address(n, wsi, p->address, sizeof p->address);
+        if (strcmp(uri, "/ws") != 0 || lws_get_vhost(wsi) == n->metrics_vhost || n->shutting_down) {
             n->stats.refused++;
+            return 1;
+        }
+        if (!origin_allowed(n, wsi, p->address)) {
+            n->stats.refused++;
+            n->stats.refused_origin++;
+            return 1;
+        }
+        if ((n->opt.max_connections > 0 &&
+             n->stats.connections >= (uint64_t)n->opt.max_connections) ||
+            (n->opt.max_per_address > 0 &&
+             peer_count(n, p->address, 0) >= n->opt.max_per_address)) {
+            n->stats.refused++;
+            log_debug("refused a WebSocket from %s: connection limit", p->address);
             return 1;
         }
         return 0;
@@ -1013,8 +1269,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         c->n = n;
         c->last_rx_s = now_s(n);
-        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-        peer_count(n, c->peer, +1);
+        peer_count(n, p->address, +1);
         p->conn = c;
         c->next = n->conns;
         if (n->conns)
@@ -1103,7 +1358,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (c->dirty)
             n->dirty[c->dirty_idx] = NULL;
         conn_free_queue(n, c);
-        peer_count(n, c->peer, -1);
+        peer_count(n, p->address, -1);
         n->stats.connections--;
         free(c->rx);
         free(c);
@@ -1232,11 +1487,125 @@ static void add_origin(net *n, const char *o)
         n->n_origins++;
 }
 
+/* The allowed origins besides same-origin pages (see net_options.origins). */
+static void set_origins(net *n, const net_options *opt, int port)
+{
+    for (size_t i = 0; i < n->n_origins; i++)
+        free(n->origins[i]);
+    n->n_origins = 0;
+    const char *scheme = n->direct ? "http" : "https";
+    char own[128];
+    if (opt->n_origins == 0) {
+        snprintf(own, sizeof own, "%s://localhost:%d", scheme, port);
+        add_origin(n, own);
+        snprintf(own, sizeof own, "%s://127.0.0.1:%d", scheme, port);
+        add_origin(n, own);
+    }
+    for (size_t i = 0; i < opt->n_origins; i++)
+        add_origin(n, opt->origins[i]);
+}
+
+static void set_proxies(net *n, const net_options *opt)
+{
+    free(n->proxies);
+    n->proxies = NULL;
+    n->n_proxies = 0;
+    if (opt->n_trusted_proxies == 0)
+        return;
+    n->proxies = calloc(opt->n_trusted_proxies, sizeof *n->proxies);
+    for (size_t i = 0; n->proxies && i < opt->n_trusted_proxies; i++)
+        if (net_cidr_parse(opt->trusted_proxies[i], &n->proxies[n->n_proxies]) == 0)
+            n->n_proxies++;
+}
+
+/* The options net_reconfigure may change, with max_connections derived from the fd limit. */
+static void set_limits(net *n, const net_options *opt)
+{
+    n->opt.max_frame = opt->max_frame;
+    n->opt.max_queue_msgs = opt->max_queue_msgs;
+    n->opt.max_queue_bytes = opt->max_queue_bytes;
+    n->opt.max_connections = opt->max_connections;
+    if (n->opt.max_connections <= 0)
+        n->opt.max_connections = n->fd_limit > 128 ? n->fd_limit - 64 : n->fd_limit / 2;
+    n->opt.max_per_address = opt->max_per_address > 0 ? opt->max_per_address : 0;
+    n->opt.ping_secs = opt->ping_secs;
+    n->opt.hangup_secs = opt->hangup_secs;
+}
+
+void net_reconfigure(net *n, const net_options *opt)
+{
+    set_limits(n, opt);
+    set_origins(n, opt, net_port(n));
+    set_proxies(n, opt);
+}
+
+/* Loads cert and key into ctx; the caller checks them on a scratch SSL_CTX first. */
+static int load_cert(SSL_CTX *ctx, const char *cert, const char *key)
+{
+    return SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
+                   SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
+                   SSL_CTX_check_private_key(ctx) == 1
+               ? 0
+               : -1;
+}
+
+int net_reload_tls(net *n, char *err, size_t errlen)
+{
+    if (!n->ssl_ctx || !n->opt.tls_cert || !n->opt.tls_key) {
+        snprintf(err, errlen, "TLS is not in use");
+        return -1;
+    }
+    ERR_clear_error();
+    SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
+    int rc = scratch ? load_cert(scratch, n->opt.tls_cert, n->opt.tls_key) : -1;
+    if (rc == 0)
+        rc = load_cert(n->ssl_ctx, n->opt.tls_cert, n->opt.tls_key);
+    if (rc != 0) {
+        unsigned long e = ERR_peek_last_error();
+        snprintf(err, errlen, "cannot load the TLS certificate %s with key %s: %s", n->opt.tls_cert,
+                 n->opt.tls_key, e ? ERR_reason_error_string(e) : "out of memory");
+    }
+    SSL_CTX_free(scratch);
+    ERR_clear_error();
+    return rc;
+}
+
+/* Fills info for a listening vhost on iface:port. */
+static void vhost_info(struct lws_context_creation_info *info, net *n, const char *name,
+                       const char *iface, int port)
+{
+    memset(info, 0, sizeof *info);
+    info->vhost_name = name;
+    info->options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                    LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                    LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+                    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (!strchr(iface, ':'))
+        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (!n->direct)
+        info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->port = port;
+    info->iface = iface;
+    info->protocols = protocols;
+    info->user = n;
+    info->retry_and_idle_policy = &n->retry;
+    info->timeout_secs = 20;
+}
+
 int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_callbacks *cb,
               char *err, size_t errlen)
 {
     *out = NULL;
-    if (port_is_free(opt->bind, opt->port, err, errlen) != 0)
+    char metrics_host[64] = "";
+    int metrics_port = 0;
+    if (opt->metrics_bind && net_split_host_port(opt->metrics_bind, metrics_host,
+                                                 sizeof metrics_host, &metrics_port) != 0) {
+        snprintf(err, errlen, "--metrics-bind wants ADDR:PORT, got '%s'", opt->metrics_bind);
+        return -1;
+    }
+    if (port_is_free(opt->bind, opt->port, err, errlen) != 0 ||
+        (opt->metrics_bind && port_is_free(metrics_host, metrics_port, err, errlen) != 0))
         return -1;
     if (opt->tls_cert && access(opt->tls_cert, R_OK) != 0) {
         snprintf(err, errlen, "cannot read TLS certificate %s: %s", opt->tls_cert, strerror(errno));
@@ -1255,27 +1624,21 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     n->loop = loop;
     n->opt = *opt;
     n->cb = *cb;
-    if (!n->opt.max_frame)
-        n->opt.max_frame = 65536;
-    if (!n->opt.max_queue_msgs)
-        n->opt.max_queue_msgs = 4096;
-    if (!n->opt.max_queue_bytes)
-        n->opt.max_queue_bytes = 8u << 20;
     if (!n->opt.max_pack_bytes)
         n->opt.max_pack_bytes = 65536;
     if (!n->opt.max_http_body)
         n->opt.max_http_body = 65536;
     if (opt->web_root && *opt->web_root && !(n->root = webroot_new(opt->web_root, WEBROOT_AUTO)))
-        fprintf(stderr, "forumd: web root %s: %s (static files are not served)\n", opt->web_root,
-                strerror(errno));
+        log_warn("web root %s: %s (static files are not served)", opt->web_root, strerror(errno));
     struct rlimit rl;
     int fd_limit = 1024;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        fd_limit = (int)rl.rlim_cur;
-    if (n->opt.max_connections <= 0)
-        n->opt.max_connections = fd_limit > 128 ? fd_limit - 64 : fd_limit / 2;
-    if (n->opt.max_per_address < 0)
-        n->opt.max_per_address = 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        fd_limit =
+            rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 24) ? 1 << 24 : (int)rl.rlim_cur;
+    n->fd_limit = fd_limit;
+    n->direct = !(opt->tls_cert && opt->tls_key);
+    set_limits(n, opt);
+    set_proxies(n, opt);
     n->fd_refuse_at = fd_limit > 128 ? fd_limit - 32 : fd_limit - 8;
     n->hs_cap = fd_limit;
     n->hs_wsi = calloc((size_t)fd_limit, sizeof *n->hs_wsi);
@@ -1283,13 +1646,12 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     if (!n->hs_wsi || !n->hs_deadline_s) {
         free(n->hs_wsi);
         free(n->hs_deadline_s);
+        free(n->proxies);
         webroot_free(n->root);
         free(n);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    n->opt.ping_secs = opt->ping_secs > 0 ? opt->ping_secs : 30;
-    n->opt.hangup_secs = opt->hangup_secs > 0 ? opt->hangup_secs : 60;
     /* No lws validity timers (secs_since_valid_hangup 0 turns them off): idle_sweep does it. */
     n->retry.secs_since_valid_ping = 0;
     n->retry.secs_since_valid_hangup = 0;
@@ -1298,69 +1660,60 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
     n->idle_timer.data = n;
     uv_idle_init(loop, &n->flush_idle);
     n->flush_idle.data = n;
-    n->direct = !(opt->tls_cert && opt->tls_key);
 
     lws_set_log_level(getenv("FORUM_LWS_LOG") ? atoi(getenv("FORUM_LWS_LOG")) : LLL_ERR, NULL);
 
+    /* The context, then one vhost per listener (the public one, and --metrics-bind's). */
     struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
+    vhost_info(&info, n, "default", opt->bind, CONTEXT_PORT_NO_LISTEN);
     void *foreign_loops[1] = {loop};
     info.foreign_loops = foreign_loops;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
-                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-    if (strchr(opt->bind, ':') == NULL)
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.port = opt->port;
-    info.iface = opt->bind;
-    info.protocols = protocols;
-    info.user = n;
     info.pcontext = &n->alive;
-    info.retry_and_idle_policy = &n->retry;
     info.fd_limit_per_thread = (unsigned int)fd_limit;
-    info.timeout_secs = 20;
     /* Header tables for handshakes in flight. When they run out, lws parks connections on a
      * waiting list that it walks on every attach and detach (O(waiters)), which made a
      * reconnect storm quadratic; lws allocates tables on demand and frees them when nobody
      * waits, so a large pool costs memory only during a storm. */
     info.max_http_header_pool = 4096;
-    if (opt->tls_cert && opt->tls_key) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = opt->tls_cert;
-        info.ssl_private_key_filepath = opt->tls_key;
-    }
-
     n->ctx = lws_create_context(&info);
     n->alive = n->ctx;
-    if (!n->ctx) {
-        snprintf(err, errlen, "cannot start the WebSocket server on %s:%d (libwebsockets failed; "
-                 "is the libwebsockets-evlib-uv package installed?)", opt->bind, opt->port);
+    if (n->ctx) {
+        vhost_info(&info, n, "default", opt->bind, opt->port);
+        if (opt->tls_cert && opt->tls_key) {
+            info.ssl_cert_filepath = opt->tls_cert;
+            info.ssl_private_key_filepath = opt->tls_key;
+        }
+        n->vhost = lws_create_vhost(n->ctx, &info);
+    }
+    if (n->vhost && opt->metrics_bind) {
+        vhost_info(&info, n, "metrics", metrics_host, metrics_port);
+        n->metrics_vhost = lws_create_vhost(n->ctx, &info);
+    }
+    if (!n->vhost || (opt->metrics_bind && !n->metrics_vhost)) {
+        snprintf(err, errlen,
+                 "cannot start the WebSocket server on %s:%d%s%s (libwebsockets "
+                 "failed; is the libwebsockets-evlib-uv package installed?)",
+                 opt->bind, opt->port, opt->metrics_bind ? " and " : "",
+                 opt->metrics_bind ? opt->metrics_bind : "");
+        if (n->ctx) {
+            lws_context_destroy(n->ctx);
+            uv_run(loop, UV_RUN_NOWAIT);
+            if (n->alive)
+                lws_context_destroy(n->ctx);
+        }
         uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
         uv_close((uv_handle_t *)&n->flush_idle, NULL);
         uv_close((uv_handle_t *)&n->idle_timer, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
         free(n->hs_wsi);
         free(n->hs_deadline_s);
+        free(n->proxies);
         webroot_free(n->root);
         free(n);
         return -1;
     }
-    n->vhost = lws_get_vhost_by_name(n->ctx, "default");
     uv_timer_start(&n->idle_timer, idle_sweep, 1000, 1000);
-    char own[128];
-    const char *scheme = (opt->tls_cert && opt->tls_key) ? "https" : "http";
-    int port = net_port(n);
-    if (opt->n_origins == 0) {
-        snprintf(own, sizeof own, "%s://%s:%d", scheme, opt->bind, port);
-        add_origin(n, own);
-        snprintf(own, sizeof own, "%s://localhost:%d", scheme, port);
-        add_origin(n, own);
-        snprintf(own, sizeof own, "%s://127.0.0.1:%d", scheme, port);
-        add_origin(n, own);
-    }
-    for (size_t i = 0; i < opt->n_origins; i++)
-        add_origin(n, opt->origins[i]);
+    set_origins(n, opt, net_port(n));
     *out = n;
     return 0;
 }
@@ -1368,6 +1721,16 @@ int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_call
 int net_port(const net *n)
 {
     return n->vhost ? lws_get_vhost_listen_port(n->vhost) : -1;
+}
+
+int net_metrics_port(const net *n)
+{
+    return n->metrics_vhost ? lws_get_vhost_listen_port(n->metrics_vhost) : -1;
+}
+
+int net_capacity(const net *n)
+{
+    return n->opt.max_connections;
 }
 
 void net_get_stats(const net *n, net_stats *out)
@@ -1427,6 +1790,7 @@ void net_free(net *n)
     for (size_t i = 0; i < n->n_origins; i++)
         free(n->origins[i]);
     free(n->origins);
+    free(n->proxies);
     free(n->pack);
     free(n->dirty);
     free(n->hs_wsi);

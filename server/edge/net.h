@@ -1,8 +1,10 @@
 /* net.h — the network edge: a libwebsockets context on the caller's libuv loop (foreign loop),
  * one WebSocket endpoint (/ws, subprotocol forum.v1 required), plain HTTP on the same port
  * (requests with bounded bodies handed to the http handler; the static web client served from
- * beneath the web root), per-connection bounded send queues drained on writable, Origin
- * allowlist, frame reassembly with a size cap. Knows nothing of questions: it moves JSON texts
+ * beneath the web root), optionally a private HTTP listener for /metrics, per-connection
+ * bounded send queues drained on writable, connection admission (Origin check, per-address and
+ * descriptor limits, the client address behind trusted proxies), frame reassembly with a size
+ * cap. Knows nothing of questions: it moves JSON texts
  * between sockets and the callbacks below.
  *
  * Everything here runs on the loop thread. */
@@ -42,7 +44,8 @@ typedef struct net_http_request {
     const char *content_type;  /* Content-Type header ("" if none) */
     const char *body;          /* the request body, NUL-terminated ("" if none) */
     size_t body_len;           /* its length in bytes (a body may hold NUL bytes) */
-    const char *peer;          /* the client's address as text ("127.0.0.1", "::1") */
+    const char *peer;          /* the client's address as text ("127.0.0.1", "::1"), as
+                                  net_conn_address: behind a trusted proxy, the forwarded one */
 } net_http_request;
 
 /* Answer to an HTTP request, filled by the http handler. body is malloc'd (net frees it). For
@@ -56,6 +59,7 @@ typedef struct net_http_response {
     size_t body_len;
     const char *content_disposition; /* optional, static string */
     const char *allow;               /* optional, static string: the Allow header (with a 405) */
+    int retry_after_s;               /* > 0: a Retry-After header (with a 429) */
     /* when status is 0: serve this file of the web root (a path relative to it, static string)
      * instead of the URL's */
     const char *file;
@@ -74,22 +78,36 @@ typedef struct net_callbacks {
     void (*on_http)(void *arg, const net_http_request *req, net_http_response *resp);
 } net_callbacks;
 
+/* The options. The defaults live in forumd's option table (server/app/options.c): every
+ * number here must be given (> 0) unless it says otherwise. */
 typedef struct net_options {
     const char *bind;          /* address to bind, e.g. "127.0.0.1" */
     int port;                  /* 0 = any free port */
     const char *web_root;      /* static files: served only from beneath it (webroot.h) */
-    size_t max_http_body;      /* HTTP request body cap, bytes (64 KiB): 413 past it */
-    const char *const *origins; size_t n_origins; /* allowed Origin values; none = own host */
-    size_t max_frame;          /* reassembled message cap, bytes (64 KiB) */
-    size_t max_queue_msgs;     /* per connection send queue cap, messages (4096) */
-    size_t max_queue_bytes;    /* per connection send queue cap, bytes (8 MiB) */
-    size_t max_pack_bytes;     /* pack queued messages into one array frame up to this (64 KiB) */
+    size_t max_http_body;      /* HTTP request body cap, bytes (0: 64 KiB): 413 past it */
+    /* Browser Origins allowed for /ws besides same-origin pages (an Origin whose host:port is
+     * the Host header the browser sent, with this server's scheme). None: localhost and
+     * 127.0.0.1 on this port are allowed too. */
+    const char *const *origins;
+    size_t n_origins;
+    /* Reverse proxies ("10.0.0.5", "10.0.0.0/8", "fd00::/8"): the client address of their
+     * connections comes from X-Forwarded-For / X-Real-IP (see net_conn_address). */
+    const char *const *trusted_proxies;
+    size_t n_trusted_proxies;
+    size_t max_frame;       /* reassembled message cap, bytes */
+    size_t max_queue_msgs;  /* per connection send queue cap, messages */
+    size_t max_queue_bytes; /* per connection send queue cap, bytes */
+    size_t max_pack_bytes;  /* pack queued messages into one array frame up to this (0: 64 KiB) */
     int max_connections;       /* refuse WebSockets beyond this (0 = fd limit - 64); sockets are
                                   also refused near the fd limit, so accept() never fails */
-    int max_per_address;       /* WebSockets per source address (0 = no limit) */
-    int ping_secs;             /* idle before ping (30) */
-    int hangup_secs;           /* idle before hang-up (60) */
+    int max_per_address;       /* WebSockets per client address (0 = no limit) */
+    int ping_secs;             /* idle before ping */
+    int hangup_secs;           /* idle before hang-up (> ping_secs) */
     const char *tls_cert, *tls_key; /* both set: serve wss:// and https:// */
+    /* "ADDR:PORT": a second, plain-HTTP listener that serves /metrics, /healthz and /readyz
+     * (through on_http) and nothing else; /metrics is then not served on the public port.
+     * NULL: none. */
+    const char *metrics_bind;
 } net_options;
 
 /* Creates the lws context on loop and starts listening. Returns 0, or -1 with a clear message
@@ -97,8 +115,33 @@ typedef struct net_options {
 int net_start(net **out, uv_loop_t *loop, const net_options *opt, const net_callbacks *cb,
               char *err, size_t errlen);
 
+/* SIGHUP: takes the options that may change while running from opt — origins, trusted
+ * proxies, max_connections, max_per_address, max_frame, the queue bounds, ping_secs and
+ * hangup_secs — for the connections and messages that come next; the rest of opt is ignored. */
+void net_reconfigure(net *n, const net_options *opt);
+
+/* Loads the TLS certificate and key again from their files (after a renewal): handshakes from
+ * now on use them. Returns 0, or -1 with a message in err, the previous pair staying in use
+ * (a certificate that does not match its key is refused). */
+int net_reload_tls(net *n, char *err, size_t errlen);
+
 /* The port actually listened on (useful with port 0). */
 int net_port(const net *n);
+/* The metrics listener's port (--metrics-bind), or -1. */
+int net_metrics_port(const net *n);
+/* WebSocket connections served at once: max_connections, or what the descriptor limit allows. */
+int net_capacity(const net *n);
+
+/* An address or network: "192.168.1.20", "10.0.0.0/8", "::1", "fd00::/8". */
+typedef struct net_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int prefix;
+} net_cidr;
+/* Parses text into *out. Returns 0, or -1 if it is not an address or ADDRESS/PREFIX. */
+int net_cidr_parse(const char *text, net_cidr *out);
+/* Splits "HOST:PORT" or "[V6]:PORT" (host without brackets). Returns 0, or -1. */
+int net_split_host_port(const char *text, char *host, size_t hostcap, int *port);
 
 /* Queues m (takes a reference) for c. If the queue is over its bound, the connection is
  * dropped as a slow consumer (closed asynchronously) and the message is not queued. */
@@ -112,8 +155,11 @@ void net_close(net_conn *c, int code, const char *reason);
 /* The per-connection send queue bounds (messages, bytes) in force. */
 void net_queue_limits(const net *n, size_t *msgs, size_t *bytes);
 
-/* Peer address as text ("127.0.0.1"). */
-const char *net_conn_peer(const net_conn *c);
+/* The client's address as text ("192.168.1.20", "2001:db8::7"): the peer's, or for a
+ * connection from a trusted proxy the rightmost X-Forwarded-For address that is not itself a
+ * trusted proxy (X-Real-IP when there is no X-Forwarded-For). Per-address limits and logs use
+ * it. Valid while c is. */
+const char *net_conn_address(const net_conn *c);
 
 typedef struct net_stats {
     uint64_t connections;      /* open WebSocket connections */
@@ -121,6 +167,7 @@ typedef struct net_stats {
     uint64_t queued_bytes;
     uint64_t dropped_slow;     /* connections dropped for a full send queue */
     uint64_t refused;          /* connections refused (cap, origin, shutting down) */
+    uint64_t refused_origin;   /* of which for a foreign Origin */
     uint64_t frames_written;
     uint64_t messages_written;
 } net_stats;

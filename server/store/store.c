@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "schema_embed.h"
+#include "log.h"
 
 const double store_latency_bounds_ms[11] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
 
@@ -742,8 +743,7 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
 done:
     exec_sql(s->wdb, "PRAGMA secure_delete=FAST");
     if (ret)
-        fprintf(stderr, "forumd: store: erasing a viewer in %s failed: %s\n", ev->session,
-                sqlite3_errmsg(s->wdb));
+        log_error("store: erasing a viewer in %s failed: %s", ev->session, sqlite3_errmsg(s->wdb));
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
     sqlite3_finalize(votes);
@@ -850,8 +850,7 @@ static int flush_search_pending(store *s)
         /* retried after 0.4 s, 0.8 s, ... up to 10 s (a full disk stays full for a while); logged
          * once per series of failures */
         if (s->search_failures++ == 0)
-            fprintf(stderr, "forumd: store: updating the search index failed (retrying): %s\n",
-                    sqlite3_errmsg(db));
+            log_warn("store: updating the search index failed (retrying): %s", sqlite3_errmsg(db));
         if (!sqlite3_get_autocommit(db))
             exec_sql(db, "ROLLBACK");
         uint64_t backoff = (uint64_t)STORE_SEARCH_LAG_MS * 1000000u
@@ -859,7 +858,7 @@ static int flush_search_pending(store *s)
         s->search_retry_at = uv_hrtime() + (backoff < 10000000000u ? backoff : 10000000000u);
     } else {
         if (s->search_failures)
-            fprintf(stderr, "forumd: store: the search index is up to date again\n");
+            log_info("store: the search index is up to date again");
         s->search_failures = 0;
         s->search_retry_at = 0;
         s->search_owed_since = 0;
@@ -928,8 +927,7 @@ static int writer_commit(store *s, store_batch *from, store_batch *stop, int *sq
     return 0;
 fail:
     *sqlite_rc = sqlite3_extended_errcode(db);
-    fprintf(stderr, "forumd: store: transaction failed after %zu events, rolled back: %s\n", n,
-            sqlite3_errmsg(db));
+    log_error("store: transaction failed after %zu events, rolled back: %s", n, sqlite3_errmsg(db));
     if (!sqlite3_get_autocommit(db))
         exec_sql(db, "ROLLBACK");
     return -1;
@@ -1124,8 +1122,7 @@ static void *checkpointer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            fprintf(stderr, "forumd: store: checkpoint of %s failed: %s\n", s->path,
-                    sqlite3_errmsg(s->cdb));
+            log_warn("store: checkpoint of %s failed: %s", s->path, sqlite3_errmsg(s->cdb));
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -1465,8 +1462,8 @@ static int read_event_row(sqlite3_stmt *st, forum_event *ev)
     if (ev->kind == FORUM_EV__COUNT || !payload ||
         forum_event_decode_text(ev, payload, (size_t)sqlite3_column_bytes(st, 6), secret,
                                 secret ? (size_t)sqlite3_column_bytes(st, 10) : 0) < 0) {
-        fprintf(stderr, "forumd: store: event %s/%lld (%s) cannot be read\n", ev->session,
-                (long long)ev->seq, (const char *)sqlite3_column_text(st, 5));
+        log_error("store: event %s/%lld (%s) cannot be read", ev->session, (long long)ev->seq,
+                  (const char *)sqlite3_column_text(st, 5));
         return -1;
     }
     return 0;
@@ -1494,8 +1491,7 @@ static long long run_event_query(store *s, sqlite3_stmt *st,
         }
     }
     if (rc != SQLITE_DONE) {
-        fprintf(stderr, "forumd: store: reading events from %s: %s\n", s->path,
-                sqlite3_errmsg(s->rdb));
+        log_error("store: reading events from %s: %s", s->path, sqlite3_errmsg(s->rdb));
         return -1;
     }
     return delivered;
@@ -1507,7 +1503,7 @@ int store_load(store *s, int (*each)(void *arg, const forum_event *ev), void *ar
     int ret = -1, stopped = 0;
     if (sqlite3_prepare_v2(s->rdb, "SELECT " EVENT_COLUMNS " FROM events ORDER BY rowid", -1,
                            &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "forumd: store: %s: %s\n", s->path, sqlite3_errmsg(s->rdb));
+        log_error("store: %s: %s", s->path, sqlite3_errmsg(s->rdb));
         goto done;
     }
     if (run_event_query(s, st, each, arg, &stopped) < 0)
@@ -1533,7 +1529,7 @@ int store_events_after(store *s, const char *session, int64_t after_seq, size_t 
         sqlite3_bind_int64(st, 2, after_seq) != SQLITE_OK ||
         sqlite3_bind_int64(st, 3, max > (size_t)INT_MAX ? INT_MAX : (sqlite3_int64)max) !=
             SQLITE_OK) {
-        fprintf(stderr, "forumd: store: %s: %s\n", s->path, sqlite3_errmsg(s->rdb));
+        log_error("store: %s: %s", s->path, sqlite3_errmsg(s->rdb));
         goto done;
     }
     ret = run_event_query(s, st, each, arg, &stopped);

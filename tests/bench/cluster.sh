@@ -82,7 +82,7 @@ for i in $(seq 1 "$NODES"); do
   echo "  node n$i: $(echo "$m" | grep -E '^forum_cluster_leader' | sed 's/.* //;s/1/leader/;s/0/follower/')," \
     "log position $(echo "$m" | grep -E '^forum_cluster_log_position' | sed 's/.* //')," \
     "lag $(echo "$m" | grep -E '^forum_cluster_lag_events' | sed 's/.* //')," \
-    "longest loop stall $(echo "$m" | grep -E '^forum_loop_stall_max_ms' | sed 's/.* //') ms," \
+    "longest loop stall $(echo "$m" | grep -E '^forum_loop_stall_max_seconds' | sed 's/.* //') s," \
     "leaderships taken $(echo "$m" | grep -E '^forum_cluster_lease_acquired_total' | sed 's/.* //')," \
     "forwarded in/out $(echo "$m" | grep -E 'forum_cluster_forwarded_total\{direction="in"' | sed 's/.* //')/$(echo "$m" | grep -E 'forum_cluster_forwarded_total\{direction="out"' | sed 's/.* //')"
 done

@@ -22,17 +22,23 @@ export function freePort() {
   });
 }
 
-/** A redis-server with AOF (appendfsync always) in its own directory, on a free port. */
+/**
+ * A redis-server with AOF (appendfsync always) in its own directory, on a free port. opts:
+ * args (more redis-server arguments, e.g. ACL users), auth ([user, password] for its own
+ * health checks).
+ */
 export class Redis {
-  constructor(dir, port) {
+  constructor(dir, port, opts = {}) {
     this.dir = dir;
     this.port = port;
     this.url = `redis://127.0.0.1:${port}`;
     this.proc = null;
+    this.args = opts.args ?? [];
+    this.auth = opts.auth ?? null;
   }
 
-  static async start() {
-    const r = new Redis(makeTempDir('forum-redis-'), await freePort());
+  static async start(opts = {}) {
+    const r = new Redis(makeTempDir('forum-redis-'), await freePort(), opts);
     await r.restart();
     return r;
   }
@@ -42,7 +48,7 @@ export class Redis {
     this.proc = spawn(REDIS_SERVER, [
       '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
       '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
-      '--protected-mode', 'no', '--daemonize', 'no',
+      '--protected-mode', 'no', '--daemonize', 'no', ...this.args,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (d) => { this.log += d; });
@@ -55,12 +61,43 @@ export class Redis {
     }
   }
 
-  ping() {
-    return new Promise((resolve) => {
+  async ping() {
+    const r = await this.command(['PING']).catch(() => null);
+    return r === 'PONG';
+  }
+
+  /**
+   * Sends one command (after AUTH and SELECT db when asked) and resolves with its reply: a
+   * string, a number, null, or an Error for an error reply. Only what the tests need of RESP.
+   */
+  command(args, { db = 0 } = {}) {
+    const cmds = [];
+    if (this.auth) cmds.push(['AUTH', ...this.auth]);
+    if (db) cmds.push(['SELECT', String(db)]);
+    cmds.push(args);
+    const wire = cmds.map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`).join('');
+    return new Promise((resolve, reject) => {
       const s = net.connect(this.port, '127.0.0.1');
-      s.on('error', () => resolve(false));
-      s.on('connect', () => s.write('PING\r\n'));
-      s.on('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+      let buf = '';
+      s.setTimeout(3000, () => { s.destroy(); reject(new Error('redis timeout')); });
+      s.on('error', reject);
+      s.on('connect', () => s.write(wire));
+      s.on('data', (d) => {
+        buf += d.toString();
+        const lines = buf.split('\r\n');
+        const replies = [];
+        for (let i = 0; i < lines.length - 1; i++) {
+          const l = lines[i];
+          if (l[0] === '+') replies.push(l.slice(1));
+          else if (l[0] === '-') replies.push(new Error(l.slice(1)));
+          else if (l[0] === ':') replies.push(Number(l.slice(1)));
+          else if (l[0] === '$') { replies.push(l === '$-1' ? null : lines[i + 1]); if (l !== '$-1') i++; }
+        }
+        if (replies.length >= cmds.length) {
+          s.destroy();
+          resolve(replies[cmds.length - 1]);
+        }
+      });
     });
   }
 

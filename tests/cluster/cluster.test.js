@@ -284,9 +284,12 @@ test('Redis restarted mid-show (AOF): the show goes on and nothing acknowledged 
   const ids = [];
   for (const v of viewers) ids.push((await v.ok('question.submit', { text: `重启前的问题 ${v.label}` })).question.id);
   const health = async (n) => (await fetch(`${n.url}/healthz`)).json();
+  const ready = async (n) => (await fetch(`${n.url}/readyz`)).status;
   assert.deepEqual((await health(nodes[0])).cluster.redis, true);
+  assert.equal(await ready(nodes[0]), 200);
   await redis.stop();
-  // /healthz stays ok (the node still serves its viewers) and says it cannot write
+  // /healthz stays ok (the node still serves its viewers) and says it cannot write; /readyz
+  // turns 503 (a load balancer may send new viewers elsewhere)
   for (let i = 0; ; i++) {
     const hz = await health(nodes[0]);
     assert.equal(hz.ok, true);
@@ -294,6 +297,7 @@ test('Redis restarted mid-show (AOF): the show goes on and nothing acknowledged 
     if (i > 50) assert.fail(`healthz still reports Redis up: ${JSON.stringify(hz)}`);
     await sleep(100);
   }
+  assert.equal(await ready(nodes[0]), 503, '/readyz while the cluster cannot write');
   // While Redis is down, writes get a retryable error (nothing is acknowledged that is not
   // in the log); viewers stay connected.
   const during = await viewers[1].request('question.submit', { text: '停机时的问题' }, { timeoutMs: 8000 });

@@ -52,7 +52,7 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
     const r = await get(srv, '/metrics');
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /text\/plain/);
-    for (const needle of ['forum_connections{role="viewer"}', 'forum_events_committed_total', 'forum_commit_latency_ms_bucket']) {
+    for (const needle of ['forum_connections{role="viewer"}', 'forum_events_committed_total', 'forum_commit_latency_seconds_bucket']) {
       assert.ok(r.text.includes(needle), `/metrics lacks ${needle}:\n${r.text.slice(0, 1500)}`);
     }
     const m = r.text.match(/^forum_connections\{role="viewer"\}\s+(\d+(?:\.\d+)?)/m);
@@ -60,7 +60,39 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
     assert.ok(Number(m[1]) >= 1, `one viewer is connected: ${m[0]}`);
     const ev = r.text.match(/^forum_events_committed_total\s+(\d+)/m);
     assert.ok(ev && Number(ev[1]) > 0, 'events were committed');
-    assert.match(r.text, /forum_commit_latency_ms_bucket\{le="\+Inf"\}/);
+    assert.match(r.text, /forum_commit_latency_seconds_bucket\{le="\+Inf"\}/);
+  });
+
+  await t.test('/metrics follows the Prometheus conventions', async () => {
+    const text = (await get(srv, '/metrics')).text;
+    const help = new Set(), type = new Map(), samples = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      let m;
+      if ((m = line.match(/^# HELP (\S+) \S/))) help.add(m[1]);
+      else if ((m = line.match(/^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/))) type.set(m[1], m[2]);
+      else if ((m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+]+|\+Inf|NaN)$/))) samples.push(m[1]);
+      else assert.fail(`not a Prometheus text line: ${line}`);
+    }
+    const family = (name) => name.replace(/_(bucket|sum|count)$/, (x) => (type.get(name.slice(0, -x.length)) === 'histogram' ? '' : x));
+    for (const s of samples) {
+      const f = family(s);
+      assert.ok(type.has(f), `${s}: no # TYPE for its family ${f}`);
+      assert.ok(help.has(f), `${s}: no # HELP for its family ${f}`);
+      assert.doesNotMatch(f, /_ms($|_)|_millis/, `${f}: durations are in seconds`);
+      if (type.get(f) === 'counter') assert.match(f, /_total$/, `${f}: a counter ends in _total`);
+    }
+    assert.match(text, /^forum_build_info\{version="\d+\.\d+\.\d+",commit="(?:[0-9a-f]{7,40}|unknown)"\} 1$/m, 'build info');
+    for (const f of ['forum_commit_latency_seconds', 'forum_loop_stall_seconds']) {
+      assert.equal(type.get(f), 'histogram', `${f} is a histogram`);
+      assert.match(text, new RegExp(`^${f}_bucket\\{le="\\+Inf"\\} \\d+$`, 'm'));
+      assert.match(text, new RegExp(`^${f}_sum [0-9.]+$`, 'm'));
+      assert.match(text, new RegExp(`^${f}_count \\d+$`, 'm'));
+    }
+    const value = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    assert.ok(value('process_open_fds') > 5, 'open descriptors');
+    assert.ok(value('process_max_fds') >= value('process_open_fds'), 'the descriptor limit');
+    assert.ok(value('forum_connections_max') > 0 && value('forum_connections_max') < value('process_max_fds'), 'capacity below the limit');
   });
 
   await t.test('/metrics: the viewer gauge follows connections', async () => {
@@ -207,6 +239,7 @@ test('Origin check on the WebSocket upgrade', { timeout: 20000 }, async (t) => {
   const ok = await h.connect(srv, { origin: 'https://forum.example.org' });
   assert.ok(ok.isOpen);
   const own = await h.connect(srv, { origin: `http://127.0.0.1:${srv.port}` }).then(() => 'accepted', (e) => e.statusCode ?? e.message);
+  assert.equal(own, 'accepted', 'a page the server served itself stays allowed with --origin given');
   const none = await h.connect(srv, {}).then(() => 'accepted', (e) => e.statusCode ?? e.message);
   assert.equal(none, 'accepted', 'clients without Origin are allowed');
   const evil = await h.connect(srv, { origin: 'https://evil.example.com' }).then(() => 'accepted', (e) => e.statusCode ?? e.message);

@@ -202,11 +202,13 @@ const runTag = crypto.randomBytes(3).toString('hex');
 
 /**
  * Opens ws://127.0.0.1:PORT/ws with subprotocol forum.v1. opts: origin, label, protocols,
- * headers, timeoutMs. Resolves with a Client once open; rejects on refusal with the HTTP status.
+ * headers, timeoutMs, secure (wss://, any certificate). Resolves with a Client once open;
+ * rejects on refusal with the HTTP status.
  */
 export function connect(port, opts = {}) {
-  const url = `ws://127.0.0.1:${port}/ws`;
+  const url = `${opts.secure ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`;
   const wsOpts = { handshakeTimeout: opts.timeoutMs ?? 5000, perMessageDeflate: false };
+  if (opts.secure) wsOpts.rejectUnauthorized = false;
   if (opts.origin) wsOpts.origin = opts.origin;
   if (opts.headers) wsOpts.headers = opts.headers;
   const protocols = opts.protocols ?? [SUBPROTOCOL];
@@ -460,7 +462,7 @@ export function harness(t) {
     },
     async connect(srvOrPort, opts) {
       const port = typeof srvOrPort === 'number' ? srvOrPort : srvOrPort.port;
-      const c = await connect(port, opts);
+      const c = await connect(port, { secure: srvOrPort.secure, ...opts });
       clients.add(c);
       return c;
     },

@@ -1,6 +1,7 @@
-// 5. Origin allowlist on the WebSocket upgrade: exact match, no wildcards, no prefixes; a foreign
-// origin is refused at the handshake (no 101), the allowed ones and native clients (no Origin
-// header) are accepted, and the refusals leave the server serving.
+// 5. Origin check on the WebSocket upgrade: same-origin pages (Origin = the Host the browser
+// asked for) and the allowlist (exact match, no wildcards, no prefixes) are accepted, and so are
+// native clients (no Origin header); a foreign origin is refused at the handshake (no 101), and
+// the refusals leave the server serving.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -75,7 +76,10 @@ test('Origin: foreign origins refused at the handshake, allowed ones accepted', 
   await expect(srv2, 'configured origin', 'https://studio.example.org', true, { code: s2.code });
   await expect(srv2, 'configured literal with *', 'https://*.example.com', true, { code: s2.code });
   await expect(srv2, 'no wildcard matching', 'https://evil.example.com', false);
-  await expect(srv2, 'own origin once --origin is given', `http://127.0.0.1:${srv2.port}`, false);
+  await expect(srv2, 'same-origin page (Origin = the Host asked for) stays allowed with --origin', `http://127.0.0.1:${srv2.port}`, true, { code: s2.code });
+  await expect(srv2, 'localhost default no longer applies once --origin is given', `http://localhost:${srv2.port}`, false);
+  await expect(srv2, 'same-origin page on a LAN address', `http://192.168.1.20:${srv2.port}`, true, { code: s2.code, hostHeader: `192.168.1.20:${srv2.port}` });
+  await expect(srv2, 'LAN origin with another Host', `http://192.168.1.20:${srv2.port}`, false);
   await expect(srv2, 'configured origin over http', 'http://studio.example.org', false);
   await expect(srv2, 'configured origin with another port', 'https://studio.example.org:8443', false);
   await expect(srv2, 'configured origin in upper case', 'HTTPS://STUDIO.EXAMPLE.ORG', false);

@@ -3,13 +3,15 @@
 // WebSocket. Uses a throwaway self-signed certificate made with the openssl CLI (skipped without it).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { test } from 'node:test';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 
 import { RawWs } from './rawws.js';
-import { harness, makeTempDir, newToken, startForumd, withTimeout } from './rlib.js';
+import { harness, makeTempDir, newToken, sleep, startForumd, withTimeout } from './rlib.js';
 
 let openssl = null;
 try { execFileSync('openssl', ['version'], { stdio: 'pipe' }); openssl = 'openssl'; } catch { /* none */ }
@@ -78,4 +80,50 @@ test('TLS: https:// and wss:// with --tls-cert/--tls-key', { timeout: 60000, ski
   if (plain.ws) plain.ws.destroy();
   prod.ws.close();
   v.ws.close();
+});
+
+/** The certificate the server presents to a new TLS client (its subject CN). */
+function servedCN(port) {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'forum.test' }, () => {
+      const cn = sock.getPeerCertificate().subject?.CN;
+      sock.end();
+      resolve(cn);
+    });
+    sock.on('error', reject);
+    sock.setTimeout(5000, () => sock.destroy(new Error('TLS handshake timeout')));
+  });
+}
+
+test('SIGHUP loads a renewed certificate; a broken one is refused and the old one stays', { timeout: 60000, skip: openssl ? false : 'no openssl CLI to make a certificate' }, async (t) => {
+  const h = harness(t);
+  const dir = makeTempDir('forum-tls-');
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const make = (cn, k = key, c = cert) => execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', k, '-out', c, '-days', '1', '-subj', `/CN=${cn}`], { stdio: 'pipe' });
+  make('first.forum.test');
+  const srv = h.track(await startForumd({ args: ['--tls-cert', cert, '--tls-key', key] }));
+  assert.equal(await servedCN(srv.port), 'first.forum.test');
+  const prod = await wss(srv.port);
+  assert.ok(prod.ok, 'a connection before the renewal');
+
+  make('renewed.forum.test'); // as certbot would: new files at the same paths
+  srv.proc.kill('SIGHUP');
+  await sleep(300);
+  assert.equal(await servedCN(srv.port), 'renewed.forum.test', `the renewed certificate is served:\n${srv.stderr}`);
+  assert.match(srv.stderr, /reload: TLS certificate loaded again from/);
+  assert.equal(prod.ws.readyState, WebSocket.OPEN, 'connections made before stay');
+
+  // a certificate that does not match its key: refused, the renewed one stays in use
+  make('mismatch.forum.test', path.join(dir, 'other-key.pem'), cert);
+  srv.proc.kill('SIGHUP');
+  await sleep(300);
+  assert.match(srv.stderr, /reload: cannot load the TLS certificate .* the previous certificate stays in use/, srv.stderr);
+  assert.equal(await servedCN(srv.port), 'renewed.forum.test');
+  writeFileSync(cert, 'not a certificate\n');
+  srv.proc.kill('SIGHUP');
+  await sleep(300);
+  assert.equal(await servedCN(srv.port), 'renewed.forum.test');
+  assert.ok(srv.running, 'SIGHUP never stops the server');
+  prod.ws.close();
 });

@@ -55,12 +55,13 @@ export function closePayload(code, reason = '') {
 export class RawWs {
   /**
    * Opens a TCP connection and performs the handshake. opts: path ('/ws'), origin, protocol
-   * ('forum.v1'; null for none), headers (extra), timeoutMs (5000).
+   * ('forum.v1'; null for none), headers (extra), timeoutMs (5000), hostHeader (the Host sent,
+   * default 127.0.0.1:PORT).
    * Resolves with {ok: true, ws} on 101, or {ok: false, status, head, reset} when refused
    * (status null if the server closed without an HTTP answer).
    */
   static handshake(port, opts = {}) {
-    const { path = '/ws', origin, protocol = 'forum.v1', headers = {}, timeoutMs = 5000, host = '127.0.0.1' } = opts;
+    const { path = '/ws', origin, protocol = 'forum.v1', headers = {}, timeoutMs = 5000, host = '127.0.0.1', hostHeader } = opts;
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host, port });
       const key = crypto.randomBytes(16).toString('base64');
@@ -84,7 +85,7 @@ export class RawWs {
       });
       sock.on('connect', () => {
         const lines = [
-          `GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+          `GET ${path} HTTP/1.1`, `Host: ${hostHeader ?? `127.0.0.1:${port}`}`, 'Upgrade: websocket', 'Connection: Upgrade',
           `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13',
         ];
         if (protocol) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
