@@ -3,11 +3,12 @@
 # normal and an ASan+UBSan build, and runs every suite: unit tests (CTest) in both builds,
 # integration tests against both binaries, cluster tests (three nodes and a redis-server of their
 # own) against both binaries, browser tests in headless Chromium, the reliability suite (one file
-# at a time), a fuzzing smoke run and the benchmark smoke run. Prints one line per suite and a closing summary;
+# at a time), the package (built, installed into a throwaway root, its service unit verified), a
+# fuzzing smoke run and the benchmark smoke run. Prints one line per suite and a closing summary;
 # exits non-zero if any suite failed. Logs: build/test-logs/.
 #   scripts/test.sh            everything
 #   scripts/test.sh unit integration   only the named suites
-# Suites: unit integration cluster browser reliability fuzz bench. Runs on the Node.js
+# Suites: unit integration cluster browser reliability package fuzz bench. Runs on the Node.js
 # Debian 12 ships (18) and later.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +57,7 @@ one_at_a_time() {
 
 # Only the unit suites selected: build the unit tests alone (no forumd, no man page).
 only_unit=true
-for s in integration cluster browser reliability fuzz bench; do
+for s in integration cluster browser reliability package fuzz bench; do
   is_selected "$s" && only_unit=false
 done
 if $only_unit; then
@@ -91,6 +92,9 @@ if is_selected reliability && ls tests/reliability/*.test.js >/dev/null 2>&1; th
     FORUMD="$root/build/forumd" FORUMD_ASAN="$root/build-asan/forumd" one_at_a_time tests/reliability/*.test.js
   }
   step reliability run_reliability
+fi
+if is_selected package; then
+  step package bash tests/package/run.sh
 fi
 if is_selected fuzz && [ -x tests/fuzz/run.sh ]; then
   step fuzz-smoke env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" bash tests/fuzz/run.sh smoke
