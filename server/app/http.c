@@ -1,7 +1,8 @@
 /* http.c — the HTTP side of forumd: /healthz, /metrics, the exports under /api/sessions/CODE/,
  * /api/search (GET with a query string, POST with a JSON body), and the page routes (/s/, /m/,
- * /overlay/, /producer) that net.c serves from the web root. Static files, reading request
- * bodies and answering methods nobody takes are net.c's. */
+ * /overlay/, /producer) that net.c serves from the web root (the viewer page and its QR code
+ * through viewer_page.c). Static files, reading request bodies and answering methods nobody
+ * takes are net.c's. */
 #include "dispatch_internal.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "export.h"
+#include "viewer_page.h"
 
 static char *metrics_text(dispatch *d, size_t *len)
 {
@@ -297,6 +299,10 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
         json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
         return;
     }
+    viewer_page_config viewer = {d->opt.public_url ? d->opt.public_url : "",
+                                 d->opt.frame_ancestors, d->opt.web_root};
+    if (viewer_page_route(&viewer, d->st, &d->opt.limits, req, resp))
+        return;
     if (page_route(path, "/s/", "viewer.html", resp) ||
         page_route(path, "/m/", "moderator.html", resp) ||
         page_route(path, "/overlay/", "overlay.html", resp))

@@ -16,6 +16,8 @@
 #include "forum.h"
 #include "net.h"
 #include "store.h"
+#include "stream.h"
+#include "viewer_page.h"
 
 #ifndef FORUM_DEFAULT_WEB_ROOT
 #define FORUM_DEFAULT_WEB_ROOT "web-client"
@@ -43,6 +45,9 @@ typedef struct config {
     char tls_cert[PATH_MAX], tls_key[PATH_MAX];
     char cluster[256], node[48];
     int lease_ms;
+    char public_url[FORUM_URL_MAX + 1];     /* "" = this server's own address */
+    char frame_ancestors[4096];              /* CSP sources, space-separated; "" = none */
+    char stream_hosts[4096], embed_hosts[4096]; /* the stream setting's host allowlists */
 } config;
 
 static void usage(FILE *out)
@@ -87,6 +92,16 @@ static void usage(FILE *out)
         "                        (docs/cluster.md); needs --node, starts on an empty database\n"
         "  --node NAME           this node's name in the cluster (letters, digits, _ . -)\n"
         "  --lease-ms N          cluster leader lease, renewed every N/3 ms (default 3000)\n"
+        "  --public-url URL      the address people reach this server at, for the join link,\n"
+        "                        its QR code and share cards (default: the listening address)\n"
+        "  --frame-ancestors LIST  sites that may show the viewer page in a frame (a portal),\n"
+        "                        origins separated by commas: https://www.example.gov.cn,\n"
+        "                        https://*.example.cn (default: none)\n"
+        "  --stream-hosts LIST   hosts a session's HLS stream may come from, comma-separated,\n"
+        "                        *.domain for every host below it (default *: any host)\n"
+        "  --embed-hosts LIST    hosts whose player a session may embed (default\n"
+        "                        " FORUM_DEFAULT_EMBED_HOSTS ";\n"
+        "                        '' for none)\n"
         "  --help                this text\n"
         "  --version             print the version\n");
 }
@@ -219,6 +234,27 @@ static int set_option(config *c, const char *name, const char *v)
         if (parse_long(name, v, 1, 1000000, &x))
             return -1;
         c->rate_messages_per_sec = (int)x;
+    } else if (strcmp(name, "public-url") == 0) {
+        const char *why = viewer_page_public_url_parse(v, c->public_url, sizeof c->public_url);
+        if (why) {
+            fprintf(stderr, "forumd: --public-url: %s\n", why);
+            return -1;
+        }
+    } else if (strcmp(name, "frame-ancestors") == 0) {
+        const char *why =
+            viewer_page_frame_ancestors_parse(v, c->frame_ancestors, sizeof c->frame_ancestors);
+        if (why) {
+            fprintf(stderr, "forumd: %s\n", why);
+            return -1;
+        }
+    } else if (strcmp(name, "stream-hosts") == 0 || strcmp(name, "embed-hosts") == 0) {
+        const char *why = forum_host_list_check(v);
+        if (why) {
+            fprintf(stderr, "forumd: --%s: %s\n", name, why);
+            return -1;
+        }
+        return copy_opt(name, v, name[0] == 's' ? c->stream_hosts : c->embed_hosts,
+                        sizeof c->stream_hosts);
     } else if (strcmp(name, "tls-cert") == 0) {
         return copy_opt(name, v, c->tls_cert, sizeof c->tls_cert);
     } else if (strcmp(name, "tls-key") == 0) {
@@ -546,6 +582,7 @@ typedef struct server {
     uv_signal_t sigint, sigterm;
     store_batch drain;
     bool stopping;
+    char public_url[FORUM_URL_MAX + 1]; /* --public-url, or this server's own address */
 } server;
 
 /* --cluster: checks the database belongs to the cluster, catches up with its log and starts
@@ -657,6 +694,8 @@ int main(int argc, char **argv)
     c->demo = true;
     c->hello_timeout_s = 10;
     c->max_per_address = 5000;
+    snprintf(c->stream_hosts, sizeof c->stream_hosts, "%s", FORUM_DEFAULT_STREAM_HOSTS);
+    snprintf(c->embed_hosts, sizeof c->embed_hosts, "%s", FORUM_DEFAULT_EMBED_HOSTS);
     if (argc >= 2 && strcmp(argv[1], "backup") == 0)
         return run_backup(c, argc, argv);
     int prc = parse_args(c, argc, argv);
@@ -683,6 +722,8 @@ int main(int argc, char **argv)
     forum_limits_default(&limits);
     if (c->question_max_chars > 0)
         limits.question_max_chars = c->question_max_chars;
+    limits.stream_hosts = c->stream_hosts;
+    limits.embed_hosts = c->embed_hosts;
     sv.st = forum_new(&limits);
     replay_ctx rctx = {sv.st, 0};
     if (!sv.st || store_load(sv.store, replay_one, &rctx) != 0) {
@@ -704,6 +745,8 @@ int main(int argc, char **argv)
     dopt.votes_per_sec = c->rate_votes_per_sec;
     dopt.messages_per_sec = c->rate_messages_per_sec;
     dopt.web_root = c->web_root;
+    dopt.public_url = sv.public_url; /* filled in once the port is known */
+    dopt.frame_ancestors = c->frame_ancestors;
     sv.dispatch = dispatch_new(&loop, sv.st, sv.store, &dopt);
     if (!sv.dispatch)
         goto out_store;
@@ -737,6 +780,7 @@ int main(int argc, char **argv)
     char base_url[160];
     snprintf(base_url, sizeof base_url, "%s://%s:%d", nopt.tls_cert ? "https" : "http", c->bind,
              net_port(sv.net));
+    snprintf(sv.public_url, sizeof sv.public_url, "%s", c->public_url[0] ? c->public_url : base_url);
     if (rctx.count == 0 && c->demo && !c->cluster[0] && create_demo(sv.st, sv.store, base_url) != 0)
         fprintf(stderr, "forumd: continuing without the demo programme\n");
     printf("producer page:  %s/producer\n", base_url);
