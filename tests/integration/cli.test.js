@@ -7,7 +7,8 @@ import { test } from 'node:test';
 
 import { harness, makeTempDir, newToken, runForumd, short } from './lib.js';
 
-const FLAGS = ['--port', '--bind', '--db', '--web-root', '--producer-key', '--origin', '--synchronous', '--config', '--no-demo'];
+const FLAGS = ['--port', '--bind', '--db', '--web-root', '--producer-key', '--origin', '--synchronous', '--config', '--no-demo',
+  '--public-url', '--frame-ancestors', '--stream-hosts', '--embed-hosts'];
 
 test('--help exits 0 and names every flag', async () => {
   const r = await runForumd(['--help'], 5000);
