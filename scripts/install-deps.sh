@@ -5,8 +5,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
             libcjson-dev libsqlite3-dev sqlite3 libssl-dev libhiredis-dev libutf8proc-dev libsystemd-dev
-            dpkg-dev file ca-certificates)
-test_pkgs=(nodejs npm clang libclang-rt-14-dev python3 chromium fonts-noto-cjk procps psmisc
+            libqrencode-dev zlib1g-dev nodejs npm dpkg-dev file ca-certificates)
+test_pkgs=(clang libclang-rt-14-dev python3 chromium fonts-noto-cjk procps psmisc
             redis-server nginx-light openssl iproute2 systemd)
 
 want=("${build_pkgs[@]}")

@@ -25,6 +25,8 @@ typedef struct dispatch_options {
     int messages_per_sec;          /* per connection, any request (50) */
     int resume_max_events;         /* beyond this gap a resume gets a fresh snapshot (10000) */
     const char *web_root;
+    const char *public_url;      /* base of the links given out (viewer_page.h), no '/' at the end */
+    const char *frame_ancestors; /* CSP sources that may frame the viewer page; "" = none */
 } dispatch_options;
 
 dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatch_options *opt);

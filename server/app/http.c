@@ -1,7 +1,8 @@
 /* http.c — the HTTP side of forumd: /healthz (liveness), /readyz (readiness), /metrics, the
  * exports under /api/sessions/CODE/, /api/search (GET with a query string, POST with a JSON
  * body), and the page routes (/s/, /m/, /overlay/, /producer) that net.c serves from the web
- * root; wrong producer keys are throttled per client address. Static files, reading request
+ * root (the viewer page and its QR code through viewer_page.c); wrong producer keys are
+ * throttled per client address. Static files, reading request
  * bodies and answering methods nobody takes are net.c's. */
 #include "dispatch_internal.h"
 
@@ -17,6 +18,7 @@
 #include "export.h"
 #include "forum_build.h"
 #include "log.h"
+#include "viewer_page.h"
 
 /* Open descriptors of this process (/proc/self/fd, without the one reading it). */
 static long open_fds(void)
@@ -475,6 +477,10 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
         json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
         return;
     }
+    viewer_page_config viewer = {d->opt.public_url ? d->opt.public_url : "",
+                                 d->opt.frame_ancestors, d->opt.web_root};
+    if (viewer_page_route(&viewer, d->st, &d->opt.limits, req, resp))
+        return;
     if (page_route(path, "/s/", "viewer.html", resp) ||
         page_route(path, "/m/", "moderator.html", resp) ||
         page_route(path, "/overlay/", "overlay.html", resp))

@@ -29,6 +29,8 @@
 #include "net.h"
 #include "options.h"
 #include "store.h"
+#include "stream.h"
+#include "viewer_page.h"
 
 /* ---- start-up ---------------------------------------------------------------------------- */
 
@@ -173,6 +175,8 @@ typedef struct server {
     uv_signal_t sigint, sigterm, sighup;
     store_batch drain;
     bool stopping;
+    char public_url[FORUM_URL_MAX + 1];  /* --public-url, or the printed base address */
+    char frame_ancestors[4096];          /* --frame-ancestors as CSP sources */
 } server;
 
 static void net_options_from(const config *c, net_options *o)
@@ -420,6 +424,8 @@ int main(int argc, char **argv)
     forum_limits limits;
     forum_limits_default(&limits);
     limits.question_max_chars = c->question_max_chars;
+    limits.stream_hosts = c->stream_hosts;
+    limits.embed_hosts = c->embed_hosts;
     sv.st = forum_new(&limits);
     replay_ctx rctx = {sv.st, 0};
     if (!sv.st || store_load(sv.store, replay_one, &rctx) != 0) {
@@ -438,6 +444,11 @@ int main(int argc, char **argv)
     dopt.limits = limits;
     dispatch_rates_from(c, &dopt);
     dopt.web_root = c->web_root;
+    /* checked by config_load already */
+    viewer_page_frame_ancestors_parse(c->frame_ancestors, sv.frame_ancestors,
+                                      sizeof sv.frame_ancestors);
+    dopt.frame_ancestors = sv.frame_ancestors;
+    dopt.public_url = sv.public_url; /* filled in once the port is known */
     sv.dispatch = dispatch_new(&loop, sv.st, sv.store, &dopt);
     if (!sv.dispatch)
         goto out_store;
@@ -463,6 +474,9 @@ int main(int argc, char **argv)
     uv_signal_start(&sv.sighup, on_signal, SIGHUP);
     char base[160];
     base_url(c, net_port(sv.net), base, sizeof base);
+    if (!c->public_url[0] ||
+        viewer_page_public_url_parse(c->public_url, sv.public_url, sizeof sv.public_url))
+        snprintf(sv.public_url, sizeof sv.public_url, "%s", base);
     if (rctx.count == 0 && !c->no_demo && !c->cluster[0] && demo_create(sv.st, sv.store, base) != 0)
         log_warn("continuing without the demo programme");
     printf("producer page:  %s/producer\n", base);

@@ -13,6 +13,8 @@
 #include "forum_build.h"
 #include "log.h"
 #include "net.h"
+#include "stream.h"
+#include "viewer_page.h"
 
 #ifndef FORUM_WEB_ROOT_FROM_BINDIR
 #define FORUM_WEB_ROOT_FROM_BINDIR "../share/forum/web-client"
@@ -48,6 +50,9 @@ static int check_producer_key(const char *v, char *err, size_t errlen);
 static int check_proxy(const char *v, char *err, size_t errlen);
 static int check_listen_address(const char *v, char *err, size_t errlen);
 static int check_cluster_url(const char *v, char *err, size_t errlen);
+static int check_public_url(const char *v, char *err, size_t errlen);
+static int check_frame_ancestors(const char *v, char *err, size_t errlen);
+static int check_host_list(const char *v, char *err, size_t errlen);
 
 #define FIELD(f) offsetof(config, f), sizeof(((config *)0)->f), 0
 #define LIST(f, count) offsetof(config, f), sizeof(((config *)0)->f[0]), offsetof(config, count)
@@ -141,6 +146,21 @@ static const option_spec options[] = {
      "this node's name in the cluster (letters, digits, _ . -)"},
     {"lease-ms", "N", OPT_INT, FIELD(lease_ms), 300, 600000, NULL, "3000", false, false, NULL,
      "cluster leader lease, renewed every N/3 ms"},
+    {"public-url", "URL", OPT_STRING, FIELD(public_url), 0, 0, NULL, NULL, false, false,
+     check_public_url,
+     "the address people reach this server at (behind a proxy, its https:// name), for the "
+     "join link, its QR code and share cards (default: the printed base address)"},
+    {"frame-ancestors", "LIST", OPT_STRING, FIELD(frame_ancestors), 0, 0, NULL, NULL, false,
+     false, check_frame_ancestors,
+     "sites that may show the viewer page in a frame (a portal), origins separated by commas: "
+     "https://www.example.gov.cn,https://*.example.cn (default: none)"},
+    {"stream-hosts", "LIST", OPT_STRING, FIELD(stream_hosts), 0, 0, NULL,
+     FORUM_DEFAULT_STREAM_HOSTS, false, false, check_host_list,
+     "hosts a session's HLS stream may come from, comma-separated, *.domain for every host "
+     "below it, * for any"},
+    {"embed-hosts", "LIST", OPT_STRING, FIELD(embed_hosts), 0, 0, NULL,
+     FORUM_DEFAULT_EMBED_HOSTS, false, false, check_host_list,
+     "hosts whose player a session may embed in the viewer page ('' for none)"},
     {"help", NULL, OPT_ACTION, 0, 0, 0, 0, 0, NULL, NULL, false, false, NULL, "this text"},
     {"version", NULL, OPT_ACTION, 0, 0, 0, 0, 0, NULL, NULL, false, false, NULL,
      "print the version"},
@@ -221,6 +241,32 @@ static int check_cluster_url(const char *v, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+static int check_public_url(const char *v, char *err, size_t errlen)
+{
+    char url[FORUM_URL_MAX + 1];
+    const char *why = viewer_page_public_url_parse(v, url, sizeof url);
+    if (why)
+        snprintf(err, errlen, "--public-url: %s", why);
+    return why ? -1 : 0;
+}
+
+static int check_frame_ancestors(const char *v, char *err, size_t errlen)
+{
+    char csp[4096];
+    const char *why = viewer_page_frame_ancestors_parse(v, csp, sizeof csp);
+    if (why)
+        snprintf(err, errlen, "%s", why);
+    return why ? -1 : 0;
+}
+
+static int check_host_list(const char *v, char *err, size_t errlen)
+{
+    const char *why = forum_host_list_check(v);
+    if (why)
+        snprintf(err, errlen, "a host list: %s", why);
+    return why ? -1 : 0;
 }
 
 /* ---- setting one option -------------------------------------------------------------------- */

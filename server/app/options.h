@@ -37,6 +37,9 @@ typedef struct config {
     char log_file[PATH_MAX];
     char cluster[256], node[48];
     int lease_ms;
+    char public_url[2049];        /* as given ("" = the printed base address) */
+    char frame_ancestors[4096];   /* as given: origins separated by commas ("" = none) */
+    char stream_hosts[4096], embed_hosts[4096]; /* the stream setting's host allowlists */
 } config;
 
 /* Fills c from (in this order) the defaults, the --config file, the command line (which wins;

@@ -201,7 +201,7 @@ static bool own_questions(forum_arena *a, const forum_question_rec **qs, size_t 
 static bool own_session(forum_arena *a, forum_session_rec *s)
 {
     if (!own_str(a, &s->code) || !own_str(a, &s->program) || !own_str(a, &s->title) ||
-        !own_str(a, &s->topic) ||
+        !own_str(a, &s->topic) || !own_str(a, &s->stream_url) ||
         !own_array(a, (const void **)&s->panelists, s->n_panelists, sizeof *s->panelists) ||
         !own_array(a, (const void **)&s->segments, s->n_segments, sizeof *s->segments) ||
         !own_strings(a, &s->blocked_words, s->n_blocked_words))
@@ -368,6 +368,17 @@ void forum_write_session(jsonw *w, const forum_session_rec *s, forum_view view)
         jsonw_put(w, "]", 1);
     }
     jsonw_kv_int(w, &f, "question_rate_per_min", s->question_rate_per_min);
+    jsonw_key(w, &f, "stream");
+    if (s->stream_kind != FORUM_STREAM_NONE && s->stream_kind < FORUM_STREAM__COUNT &&
+        s->stream_url) {
+        bool g = true;
+        jsonw_put(w, "{", 1);
+        jsonw_kv_str(w, &g, "kind", FORUM_STREAM_KIND_NAMES[s->stream_kind]);
+        jsonw_kv_str(w, &g, "url", s->stream_url);
+        jsonw_put(w, "}", 1);
+    } else {
+        jsonw_puts(w, "null");
+    }
     jsonw_put(w, "}", 1);
 }
 
@@ -804,6 +815,25 @@ static bool decode_questions(forum_arena *a, const cJSON *arr, const forum_quest
     return true;
 }
 
+/* The stream setting: absent (events written before it existed) or null is none; else
+ * {"kind":"hls"|"embed","url"} with a URL of the accepted form. The host allowlists are the
+ * configuration's, checked when the setting is made, not here: a database replays whatever
+ * they are now (the viewer page leaves out a stream whose host is no longer allowed). */
+static bool decode_stream(forum_arena *a, const cJSON *o, forum_session_rec *s)
+{
+    forum_url u;
+    s->stream_kind = FORUM_STREAM_NONE;
+    s->stream_url = NULL;
+    if (!o || cJSON_IsNull(o))
+        return true;
+    if (!cJSON_IsObject(o) ||
+        !get_enum(o, "kind", FORUM_STREAM_KIND_NAMES, FORUM_STREAM__COUNT, true, 0,
+                  &s->stream_kind) ||
+        s->stream_kind == FORUM_STREAM_NONE || !get_str(a, o, "url", &s->stream_url))
+        return false;
+    return forum_url_parse(s->stream_url, &u) == NULL;
+}
+
 static bool decode_session(forum_arena *a, const cJSON *o, forum_session_rec *s)
 {
     int64_t rate;
@@ -854,7 +884,8 @@ static bool decode_session(forum_arena *a, const cJSON *o, forum_session_rec *s)
         }
         s->segments = sg;
     }
-    return get_strings(a, get(o, "blocked_words"), &s->blocked_words, &s->n_blocked_words);
+    return get_strings(a, get(o, "blocked_words"), &s->blocked_words, &s->n_blocked_words) &&
+           decode_stream(a, get(o, "stream"), s);
 }
 
 static bool decode_poll(forum_arena *a, const cJSON *o, forum_poll_rec *p)

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "jsonw.h"
+#include "stream.h"
 
 #define FORUM_CODE_MAX 16       /* join code buffer ("K7M3PQ" + NUL; "" is the studio log) */
 #define FORUM_VIEWER_ID_MAX 24  /* "v" + 16 hex + NUL */
@@ -203,6 +204,8 @@ typedef struct forum_session_rec {
     size_t n_segments;
     const char *const *blocked_words; /* staff only */
     size_t n_blocked_words;
+    uint8_t stream_kind;    /* forum_stream_kind: the show's video on the viewer page */
+    const char *stream_url; /* NULL when stream_kind is FORUM_STREAM_NONE */
 } forum_session_rec;
 
 typedef struct forum_program_rec {

@@ -45,7 +45,14 @@ typedef struct forum_limits {
     int max_queue;           /* 100: up-next length */
     int max_blocked_words;   /* 200 */
     int questions_per_session; /* 20000: beyond it, question.submit gets rate_limited */
+    /* Host allowlists of a session's stream setting (stream.h; not owned: they outlive the
+     * state): hosts an HLS stream may come from, hosts whose player may be embedded. */
+    const char *stream_hosts; /* FORUM_DEFAULT_STREAM_HOSTS: any host */
+    const char *embed_hosts;  /* FORUM_DEFAULT_EMBED_HOSTS: Bilibili's and YouTube's players */
 } forum_limits;
+
+#define FORUM_DEFAULT_STREAM_HOSTS "*"
+#define FORUM_DEFAULT_EMBED_HOSTS "player.bilibili.com,www.youtube.com,www.youtube-nocookie.com"
 
 void forum_limits_default(forum_limits *out);
 
@@ -179,6 +186,7 @@ typedef struct forum_command {
     bool has_segments; char **segments; size_t n_segments; /* segment titles, in order */
     bool has_blocked_words; char **blocked_words; size_t n_blocked_words;
     bool has_question_rate; int question_rate_per_min; /* per-viewer submit limit, 0 = default */
+    bool has_stream; int stream_kind; char *stream_url; /* "stream": null = FORUM_STREAM_NONE */
 
     /* action items: text in "text", question_id (has_question_id: null clears the link) */
     int64_t action_id;
@@ -272,6 +280,9 @@ cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const cha
 /* Lookups for the dispatcher. */
 bool forum_session_exists(const forum_state *st, const char *code);
 const char *forum_session_status(const forum_state *st, const char *code); /* "draft".. or NULL */
+/* The settings of session code as session.changed carries them (pointing into live state:
+ * valid until the state next changes), or false if there is no such session. */
+bool forum_session_settings(const forum_state *st, const char *code, forum_session_rec *out);
 const char *forum_moderator_key_hash(const forum_state *st, const char *code); /* hex, or NULL */
 bool forum_viewer_banned(const forum_state *st, const char *code, const char *viewer_id);
 int64_t forum_last_seq(const forum_state *st, const char *code); /* 0 if none */

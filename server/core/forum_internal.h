@@ -73,6 +73,8 @@ typedef struct session_config {
     size_t n_panelists;
     segment *segments;
     size_t n_segments;
+    int stream_kind;  /* forum_stream_kind */
+    char *stream_url; /* NULL with FORUM_STREAM_NONE */
 } session_config;
 
 struct session {

@@ -47,6 +47,8 @@ void forum_limits_default(forum_limits *out)
     out->max_queue = 100;
     out->max_blocked_words = 200;
     out->questions_per_session = 20000;
+    out->stream_hosts = FORUM_DEFAULT_STREAM_HOSTS;
+    out->embed_hosts = FORUM_DEFAULT_EMBED_HOSTS;
 }
 
 forum_state *forum_new(const forum_limits *limits)
@@ -78,6 +80,7 @@ void config_free(session_config *c)
     for (size_t i = 0; i < c->n_segments; i++)
         free((char *)c->segments[i].title);
     free(c->segments);
+    free(c->stream_url);
     memset(c, 0, sizeof *c);
 }
 
@@ -209,6 +212,7 @@ void forum_command_free(forum_command *cmd)
     free(cmd->query);
     free(cmd->state);
     free(cmd->path);
+    free(cmd->stream_url);
     memset(cmd, 0, sizeof *cmd);
 }
 
@@ -350,6 +354,8 @@ forum_session_rec session_rec(const forum_state *st, const char *code, const ses
         .n_segments = c->n_segments,
         .blocked_words = (const char *const *)c->blocked_words,
         .n_blocked_words = c->n_blocked_words,
+        .stream_kind = (uint8_t)c->stream_kind,
+        .stream_url = c->stream_url,
     };
     return r;
 }
@@ -369,6 +375,11 @@ int config_from_rec(session_config *dst, const forum_session_rec *src)
     if (!(dst->title = strdup(src->title ? src->title : "")) ||
         (src->topic && !(dst->topic = strdup(src->topic))))
         goto fail;
+    if (src->stream_kind != FORUM_STREAM_NONE && src->stream_url) {
+        dst->stream_kind = src->stream_kind;
+        if (!(dst->stream_url = strdup(src->stream_url)))
+            goto fail;
+    }
     if (src->n_blocked_words) {
         if (!(dst->blocked_words = calloc(src->n_blocked_words, sizeof(char *))))
             goto fail;
@@ -456,6 +467,15 @@ const char *forum_session_status(const forum_state *st, const char *code)
 {
     const session *s = find_session(st, code);
     return s ? FORUM_STATUS_NAMES[s->cfg.status] : NULL;
+}
+
+bool forum_session_settings(const forum_state *st, const char *code, forum_session_rec *out)
+{
+    const session *s = find_session(st, code);
+    if (!s)
+        return false;
+    *out = session_rec(st, s->code, &s->cfg);
+    return true;
 }
 
 const char *forum_moderator_key_hash(const forum_state *st, const char *code)

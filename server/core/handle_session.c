@@ -245,6 +245,12 @@ static int merge_session_fields(session_config *cfg, const session_config *base,
     if (cmd->has_question_rate)
         cfg->question_rate_per_min =
             cmd->question_rate_per_min ? cmd->question_rate_per_min : DEFAULT_QUESTION_RATE;
+    if (cmd->has_stream) {
+        bool set = cmd->stream_kind != FORUM_STREAM_NONE && cmd->stream_url;
+        if (set_str(&cfg->stream_url, set ? cmd->stream_url : NULL) < 0)
+            goto fail;
+        cfg->stream_kind = set ? cmd->stream_kind : FORUM_STREAM_NONE;
+    }
     if (cmd->has_blocked_words) {
         char **words = cmd->n_blocked_words ? calloc(cmd->n_blocked_words, sizeof *words) : NULL;
         if (cmd->n_blocked_words && !words)

@@ -722,6 +722,36 @@ static int read_panelists(decoder *d, const cJSON *obj)
     return 0;
 }
 
+/* "stream": absent = unchanged, null = none, {"kind":"hls"|"embed","url"} = set, its URL of
+ * the strict form and on a host the configuration allows (stream.h). */
+static int read_stream(decoder *d, const cJSON *obj)
+{
+    forum_command *c = d->cmd;
+    const cJSON *item = get(obj, "stream");
+    char msg[200];
+    if (!item)
+        return 0;
+    c->has_stream = true;
+    c->stream_kind = FORUM_STREAM_NONE;
+    if (cJSON_IsNull(item))
+        return 0;
+    const cJSON *kind = get(item, "kind"), *url = get(item, "url");
+    if (!cJSON_IsObject(item) || !cJSON_IsString(kind) || !cJSON_IsString(url))
+        return fail(d, FORUM_E_BAD_REQUEST, "stream",
+                    "stream must be null or {\"kind\":\"hls\"|\"embed\",\"url\":\"https://...\"}");
+    int k = forum_name_index(FORUM_STREAM_KIND_NAMES, FORUM_STREAM__COUNT, kind->valuestring);
+    size_t len = strlen(url->valuestring);
+    if (len > FORUM_URL_MAX)
+        return fail(d, FORUM_E_TOO_LONG, "stream", "stream.url is longer than %d bytes",
+                    FORUM_URL_MAX);
+    if (forum_stream_check(k, url->valuestring, d->limits->stream_hosts,
+                           d->limits->embed_hosts, msg, sizeof msg))
+        return fail(d, FORUM_E_BAD_REQUEST, "stream", "%s", msg);
+    c->stream_kind = k;
+    c->stream_url = dup_bytes(url->valuestring, len);
+    return c->stream_url ? 0 : oom(d);
+}
+
 /* session.create (program_id and title required) and session.update (all optional). */
 static int decode_session_fields(decoder *d, const cJSON *obj, bool create)
 {
@@ -751,7 +781,8 @@ static int decode_session_fields(decoder *d, const cJSON *obj, bool create)
                         rule_title(d, EMPTY_ERROR), "title", &c->segments, &c->n_segments,
                         &c->has_segments) < 0 ||
         read_count(d, obj, "question_rate_per_min", PROTO_QUESTION_RATE_MAX, false, &value,
-                   &present) < 0)
+                   &present) < 0 ||
+        read_stream(d, obj) < 0)
         return -1;
     c->has_question_rate = present;
     c->question_rate_per_min = (int)value;

@@ -26,6 +26,7 @@
 
 #define NET_PROTOCOL "forum.v1"
 #define NET_HTTP_CHUNK 16384
+#define NET_HTTP_HEADERS_MAX 4096 /* an answer's headers, bytes (a page's policy included) */
 
 struct net_conn {
     struct lws *wsi;
@@ -676,44 +677,69 @@ static const char *mime_for(const char *path)
     return "application/octet-stream";
 }
 
-/* Writes the status line and headers of a response of len bytes (lws adds its security headers
- * to every status line). */
-static int http_headers(struct lws *wsi, pss *p, int status, const char *ctype, size_t len,
-                        const char *disposition, const char *allow, int retry_after_s)
+/* Adds header name (with its colon) = value. Returns 0 or -1 (no room). */
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **pos,
+                      unsigned char *end)
 {
-    unsigned char buf[LWS_PRE + 1024];
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), pos, end)
+               ? -1
+               : 0;
+}
+
+/* The security headers every answer carries: csp (NULL: NET_DEFAULT_CSP), no MIME sniffing,
+ * no referrer, HSTS over TLS, and X-Frame-Options: DENY unless frameable (then the CSP's
+ * frame-ancestors alone says who may frame the page: X-Frame-Options cannot name sites).
+ * lws's own set (LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE) is not used:
+ * it sends one fixed policy, and a second policy could only narrow a page's own. */
+static int add_security_headers(struct lws *wsi, const char *csp, bool frameable,
+                                unsigned char **pos, unsigned char *end)
+{
+    if (add_header(wsi, "content-security-policy:", csp ? csp : NET_DEFAULT_CSP, pos, end) ||
+        add_header(wsi, "x-content-type-options:", "nosniff", pos, end) ||
+        add_header(wsi, "referrer-policy:", "no-referrer", pos, end) ||
+        (!frameable && add_header(wsi, "x-frame-options:", "DENY", pos, end)))
+        return -1;
+    if (lws_is_ssl(wsi) &&
+        add_header(wsi, "strict-transport-security:", "max-age=15768000; includeSubDomains", pos,
+                   end))
+        return -1;
+    return 0;
+}
+
+/* What an answer's headers say besides its status and length. */
+typedef struct http_head {
+    const char *content_type;
+    const char *disposition; /* NULL: none */
+    const char *allow;       /* NULL: none */
+    const char *csp;         /* NULL: NET_DEFAULT_CSP */
+    bool frameable;          /* no X-Frame-Options (see add_security_headers) */
+    int retry_after_s;       /* > 0: a Retry-After header */
+} http_head;
+
+/* Writes the status line and headers of a response of len bytes, security headers included. */
+static int http_headers(struct lws *wsi, pss *p, int status, size_t len, const http_head *h)
+{
+    unsigned char buf[LWS_PRE + NET_HTTP_HEADERS_MAX];
     unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + sizeof buf - 1;
     char retry[16];
-    snprintf(retry, sizeof retry, "%d", retry_after_s);
-    if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, len, &pos, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &pos, end))
-        return -1;
-    if (disposition &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
-                                    (const unsigned char *)disposition, (int)strlen(disposition),
-                                    &pos, end))
-        return -1;
-    if (allow && lws_add_http_header_by_name(
-                     wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
-                     (int)strlen(allow), &pos, end))
-        return -1;
-    if (retry_after_s > 0 &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
-                                    (const unsigned char *)retry, (int)strlen(retry), &pos, end))
-        return -1;
-    if (p->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
-                                                      (const unsigned char *)"close", 5, &pos, end))
+    snprintf(retry, sizeof retry, "%d", h->retry_after_s);
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, h->content_type, len, &pos, end) ||
+        add_header(wsi, "cache-control:", "no-store", &pos, end) ||
+        add_security_headers(wsi, h->csp, h->frameable, &pos, end) ||
+        (h->disposition && add_header(wsi, "content-disposition:", h->disposition, &pos, end)) ||
+        (h->allow && add_header(wsi, "allow:", h->allow, &pos, end)) ||
+        (h->retry_after_s > 0 && add_header(wsi, "retry-after:", retry, &pos, end)) ||
+        (p->close_after && add_header(wsi, "connection:", "close", &pos, end)))
         return -1;
     return lws_finalize_write_http_header(wsi, start, &pos, end) ? -1 : 0;
 }
 
 /* Answers with body (malloc'd, taken; for HEAD only its length is sent). */
-static int http_respond(struct lws *wsi, pss *p, bool head, int status, const char *ctype,
-                        char *body, size_t len, const char *disposition, const char *allow,
-                        int retry_after_s)
+static int http_respond(struct lws *wsi, pss *p, bool head, int status, char *body, size_t len,
+                        const http_head *h)
 {
-    if (http_headers(wsi, p, status, ctype, len, disposition, allow, retry_after_s) != 0) {
+    if (http_headers(wsi, p, status, len, h) != 0) {
         free(body);
         return -1;
     }
@@ -737,20 +763,23 @@ static int http_error(struct lws *wsi, pss *p, bool head, int status, const char
     if (!body)
         return -1;
     p->close_after = p->close_after || close;
-    return http_respond(wsi, p, head, status, "application/json", body, strlen(body), NULL, allow,
-                        0);
+    http_head h = {.content_type = "application/json", .allow = allow};
+    return http_respond(wsi, p, head, status, body, strlen(body), &h);
 }
 
-/* Serves the file at path beneath the web root, or a 404. */
-static int http_static(net *n, struct lws *wsi, pss *p, bool head, const char *path)
+/* Serves the file at path beneath the web root (with the policy csp, frameable as for
+ * add_security_headers), or a 404. */
+static int http_static(net *n, struct lws *wsi, pss *p, bool head, const char *path,
+                       const char *csp, bool frameable)
 {
     struct stat st;
     bool index = false;
     int fd = n->root ? webroot_open_file(n->root, path, &st, &index) : -1;
     if (fd < 0)
         return http_error(wsi, p, head, 404, "not_found", "no such file", NULL, false);
-    if (http_headers(wsi, p, 200, mime_for(index ? "index.html" : path), (size_t)st.st_size, NULL,
-                     NULL, 0) != 0) {
+    http_head h = {.content_type = mime_for(index ? "index.html" : path), .csp = csp,
+                   .frameable = frameable};
+    if (http_headers(wsi, p, 200, (size_t)st.st_size, &h) != 0) {
         close(fd);
         return -1;
     }
@@ -769,15 +798,28 @@ static int http_dispatch(net *n, struct lws *wsi, pss *p, const net_http_request
     net_http_response resp = {0};
     if (n->cb.on_http)
         n->cb.on_http(n->cb.arg, req, &resp);
-    if (resp.status > 0)
-        return http_respond(
-            wsi, p, head, resp.status, resp.content_type ? resp.content_type : "application/json",
-            resp.body, resp.body_len, resp.content_disposition, resp.allow, resp.retry_after_s);
-    free(resp.body);
-    if (!head && strcmp(req->method, "GET") != 0)
-        return http_error(wsi, p, head, 405, "method_not_allowed",
-                          "this address takes GET and HEAD only", "GET, HEAD", false);
-    return http_static(n, wsi, p, head, resp.file ? resp.file : req->path);
+    http_head h = {
+        .content_type = resp.content_type ? resp.content_type : "application/json",
+        .disposition = resp.content_disposition,
+        .allow = resp.allow,
+        .csp = resp.csp,
+        .frameable = resp.frameable,
+        .retry_after_s = resp.retry_after_s,
+    };
+    int rc;
+    if (resp.status > 0) {
+        rc = http_respond(wsi, p, head, resp.status, resp.body, resp.body_len, &h);
+    } else {
+        free(resp.body);
+        if (!head && strcmp(req->method, "GET") != 0)
+            rc = http_error(wsi, p, head, 405, "method_not_allowed",
+                            "this address takes GET and HEAD only", "GET, HEAD", false);
+        else
+            rc = http_static(n, wsi, p, head, resp.file ? resp.file : req->path, resp.csp,
+                             resp.frameable);
+    }
+    free(resp.csp);
+    return rc;
 }
 
 /* Dispatches a pending request with what it holds (its body, or none). */
@@ -1048,11 +1090,11 @@ static int refuse_upgrade(struct lws *wsi)
     static const char body[] =
         "{\"error\":\"bad_request\",\"message\":\"name the WebSocket subprotocol " NET_PROTOCOL
         " (Sec-WebSocket-Protocol: " NET_PROTOCOL ")\"}";
-    unsigned char buf[LWS_PRE + 1024 + sizeof body];
-    unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + LWS_PRE + 1024;
+    unsigned char buf[LWS_PRE + NET_HTTP_HEADERS_MAX + sizeof body];
+    unsigned char *start = buf + LWS_PRE, *pos = start, *end = buf + LWS_PRE + NET_HTTP_HEADERS_MAX;
     if (lws_add_http_common_headers(wsi, 400, "application/json", sizeof body - 1, &pos, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &pos, end) ||
+        add_header(wsi, "cache-control:", "no-store", &pos, end) ||
+        add_security_headers(wsi, NULL, false, &pos, end) ||
         lws_finalize_http_header(wsi, &pos, end))
         return -1;
     memcpy(pos, body, sizeof body - 1);
@@ -1579,8 +1621,7 @@ static void vhost_info(struct lws_context_creation_info *info, net *n, const cha
     info->options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                     LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
                     LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
-                    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+                    LWS_SERVER_OPTION_EXPLICIT_VHOSTS; /* security headers: ours */
     if (!strchr(iface, ':'))
         info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (!n->direct)

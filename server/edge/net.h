@@ -63,7 +63,22 @@ typedef struct net_http_response {
     /* when status is 0: serve this file of the web root (a path relative to it, static string)
      * instead of the URL's */
     const char *file;
+    /* optional, malloc'd (net frees it): the answer's Content-Security-Policy instead of
+     * NET_DEFAULT_CSP (which every other answer carries) */
+    char *csp;
+    /* the page may be framed by the sites its csp's frame-ancestors names: no
+     * X-Frame-Options: DENY (which every other answer carries) */
+    bool frameable;
 } net_http_response;
+
+/* The policy of every answer that brings none of its own: a page may use its own scripts,
+ * styles, images and fonts and talk to its own WebSocket, nothing else, and no site may frame
+ * it. With it go X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer,
+ * X-Frame-Options: DENY and, over TLS, Strict-Transport-Security. */
+#define NET_DEFAULT_CSP                                                                        \
+    "default-src 'none'; img-src 'self' data:; script-src 'self'; font-src 'self'; "          \
+    "style-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; " \
+    "form-action 'self'"
 
 typedef struct net_callbacks {
     void *arg;

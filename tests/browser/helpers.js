@@ -16,13 +16,15 @@ export const artifactsDir = join(here, 'artifacts');
 const FORUMD = process.env.FORUMD || join(repoRoot, 'build', 'forumd');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** Starts forumd; resolves with {url, producerKey, stop()} once it prints its listening line. */
-export async function startServer() {
+/** Starts forumd (extraArgs: more flags); resolves with {url, producerKey, stop()} once it
+ *  prints its listening line. */
+export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'forum-browser-'));
   const producerKey = randomBytes(18).toString('base64url');
   const proc = spawn(FORUMD, [
     '--port', '0', '--bind', '127.0.0.1', '--db', join(dir, 'f.db'),
     '--producer-key', producerKey, '--no-demo', '--web-root', join(repoRoot, 'web-client'),
+    ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise((resolvePromise, reject) => {

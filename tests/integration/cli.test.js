@@ -9,7 +9,7 @@ import { harness, makeTempDir, newToken, runForumd, short } from './lib.js';
 
 const FLAGS = ['--port', '--bind', '--db', '--web-root', '--producer-key', '--producer-key-file', '--origin',
   '--trusted-proxy', '--synchronous', '--config', '--no-demo', '--metrics-bind', '--log-level', '--log-file',
-  '--cluster', '--tls-cert'];
+  '--cluster', '--tls-cert', '--public-url', '--frame-ancestors', '--stream-hosts', '--embed-hosts'];
 
 test('--help exits 0 and names every flag; the man page documents the same ones', async () => {
   const r = await runForumd(['--help'], 5000);

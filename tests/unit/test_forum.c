@@ -629,6 +629,49 @@ static void session_update_keeps_panelist_ids(void)
     teardown();
 }
 
+/* The stream setting travels in session.changed: set, kept by later changes that do not name
+ * it (settings, status), cleared with null. */
+static void session_stream_is_set_kept_and_cleared(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    c.has_stream = true;
+    c.stream_kind = FORUM_STREAM_EMBED;
+    c.stream_url = "https://player.bilibili.com/player.html?bvid=BV1xx411c7mD";
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    const cJSON *stream = cJSON_GetObjectItem(cJSON_GetObjectItem(payload_of(&r.events[0]),
+                                                                  "session"),
+                                              "stream");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(stream, "kind")), "embed");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(stream, "url")), c.stream_url);
+    forum_result_free(&r);
+
+    c = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    c.title = "Renamed";
+    CHECK(try(&producer, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_SESSION_START);
+    CHECK(try(&producer, &c) == FORUM_OK);
+    forum_session_rec rec;
+    CHECK(forum_session_settings(st, code, &rec));
+    CHECK(rec.stream_kind == FORUM_STREAM_EMBED);
+    CHECK_STR(rec.stream_url, "https://player.bilibili.com/player.html?bvid=BV1xx411c7mD");
+    CHECK_STR(rec.title, "Renamed");
+    CHECK(!forum_session_settings(st, "NOSUCH", &rec));
+
+    c = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    c.has_stream = true;
+    c.stream_kind = FORUM_STREAM_NONE;
+    r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(payload_of(&r.events[0]), "session"), "stream")));
+    forum_result_free(&r);
+    CHECK(forum_session_settings(st, code, &rec) && rec.stream_kind == FORUM_STREAM_NONE &&
+          !rec.stream_url);
+    teardown();
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Submitting                                                                                 */
 
@@ -1834,6 +1877,9 @@ static void scripted_show(void)
     c = cmd_of(FORUM_CMD_SESSION_UPDATE);
     c.has_topic = true;
     c.topic = "Rents and students";
+    c.has_stream = true;
+    c.stream_kind = FORUM_STREAM_HLS;
+    c.stream_url = "https://live.example.com/town-hall/index.m3u8";
     CHECK(try(&producer, &c) == FORUM_OK);
     c = cmd_of(FORUM_CMD_SESSION_ROTATE_KEY);
     CHECK(try(&producer, &c) == FORUM_OK);
@@ -2506,6 +2552,7 @@ int main(void)
     TEST(draft_session_can_start_directly);
     TEST(archived_session_refuses_every_write);
     TEST(session_update_keeps_panelist_ids);
+    TEST(session_stream_is_set_kept_and_cleared);
     TEST(submit_without_premoderation_publishes);
     TEST(premoderation_holds_submissions);
     TEST(blocked_words_hold_chinese_text);

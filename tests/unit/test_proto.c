@@ -1171,6 +1171,108 @@ static void test_event_session_hides_blocked_words(void)
     forum_event_clear(&ev);
 }
 
+/* The stream setting: set, cleared with null, left alone when absent; a URL of another scheme,
+ * with markup in it, or on a host the configuration does not allow is refused. */
+static void test_session_stream_setting(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"session.update\",\"session\":\"K7M3PQ\",\"stream\":{\"kind\":"
+                 "\"hls\",\"url\":\"https://live.example.com/show.m3u8\"}}",
+                 &cmd) == 0);
+    CHECK(cmd.has_stream && cmd.stream_kind == FORUM_STREAM_HLS);
+    CHECK_STR(cmd.stream_url, "https://live.example.com/show.m3u8");
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"session.update\",\"stream\":null}", &cmd) == 0);
+    CHECK(cmd.has_stream && cmd.stream_kind == FORUM_STREAM_NONE && !cmd.stream_url);
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"session.update\",\"title\":\"t\"}", &cmd) == 0);
+    CHECK(!cmd.has_stream);
+    forum_command_free(&cmd);
+    CHECK(accepts("{\"type\":\"session.create\",\"program_id\":1,\"title\":\"t\",\"stream\":"
+                  "{\"kind\":\"embed\",\"url\":\"https://player.bilibili.com/player.html?bvid=BV1\"}}"));
+
+    static const char *const bad[] = {
+        "\"stream\":\"https://live.example.com/show.m3u8\"",
+        "\"stream\":{\"url\":\"https://live.example.com/show.m3u8\"}",
+        "\"stream\":{\"kind\":\"rtmp\",\"url\":\"https://live.example.com/show\"}",
+        "\"stream\":{\"kind\":\"none\",\"url\":\"https://live.example.com/show\"}",
+        "\"stream\":{\"kind\":\"hls\",\"url\":7}",
+        "\"stream\":{\"kind\":\"hls\",\"url\":\"javascript:alert(document.cookie)\"}",
+        "\"stream\":{\"kind\":\"hls\",\"url\":\"https://a.example/x\\\"><script>alert(1)</script>\"}",
+        "\"stream\":{\"kind\":\"embed\",\"url\":\"https://evil.example/player.html\"}",
+        "\"stream\":{\"kind\":\"embed\",\"url\":\"http://player.bilibili.com/player.html\"}",
+        "\"stream\":[\"hls\",\"https://live.example.com/show.m3u8\"]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"type\":\"session.update\",%s}", bad[i]);
+        CHECK(rejects(text, FORUM_E_BAD_REQUEST, "stream"));
+    }
+    char *url = repeat("a", FORUM_URL_MAX);
+    size_t cap = strlen(url) + 128;
+    char *text = malloc(cap);
+    snprintf(text, cap, "{\"type\":\"session.update\",\"stream\":{\"kind\":\"hls\","
+             "\"url\":\"https://a.example/%s\"}}", url);
+    CHECK(rejects(text, FORUM_E_TOO_LONG, "stream"));
+    free(text);
+    free(url);
+
+    /* the allowlists come from the limits (the configuration) */
+    forum_limits strict = limits;
+    strict.stream_hosts = "live.example.com";
+    strict.embed_hosts = "";
+    const char *other = "{\"type\":\"session.update\",\"stream\":{\"kind\":\"hls\","
+                        "\"url\":\"https://cdn.example.net/show.m3u8\"}}";
+    CHECK(proto_decode(other, strlen(other), &strict, &cmd, &err) == -1 &&
+          strstr(err.message, "--stream-hosts"));
+    const char *player = "{\"type\":\"session.update\",\"stream\":{\"kind\":\"embed\","
+                         "\"url\":\"https://player.bilibili.com/player.html\"}}";
+    CHECK(proto_decode(player, strlen(player), &strict, &cmd, &err) == -1);
+}
+
+/* session.changed carries "stream" (null when there is none, and for events written before
+ * the setting existed); a stored stream with a URL of another form does not decode. */
+static void test_event_session_stream(void)
+{
+    forum_event ev = make_event(
+        "session.changed", 5, -1,
+        "{\"session\":{\"code\":\"K7M3PQ\",\"program_id\":1,\"title\":\"第一期\","
+        "\"status\":\"open\",\"stream\":{\"kind\":\"hls\",\"url\":\"https://live.example.com/a.m3u8\"}}}");
+    cJSON *pub = encoded(&ev, FORUM_VIEW_PUBLIC);
+    const cJSON *stream = at(at(pub, "session"), "stream");
+    CHECK_STR(cJSON_GetStringValue(at(stream, "kind")), "hls");
+    CHECK_STR(cJSON_GetStringValue(at(stream, "url")), "https://live.example.com/a.m3u8");
+    cJSON_Delete(pub);
+    forum_event_clear(&ev);
+
+    ev = make_event("session.changed", 6, -1,
+                    "{\"session\":{\"code\":\"K7M3PQ\",\"program_id\":1,\"title\":\"t\","
+                    "\"status\":\"open\"}}");
+    pub = encoded(&ev, FORUM_VIEW_PUBLIC);
+    CHECK(cJSON_IsNull(at(at(pub, "session"), "stream")));
+    cJSON_Delete(pub);
+    forum_event_clear(&ev);
+
+    static const char *const bad[] = {
+        "{\"kind\":\"hls\",\"url\":\"javascript:alert(1)\"}",
+        "{\"kind\":\"none\",\"url\":\"https://a.example/\"}",
+        "{\"kind\":\"hls\"}",
+        "\"https://a.example/\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"session\":{\"code\":\"K7M3PQ\",\"program_id\":1,\"title\":\"t\","
+                 "\"status\":\"open\",\"stream\":%s}}",
+                 bad[i]);
+        memset(&ev, 0, sizeof ev);
+        snprintf(ev.session, sizeof ev.session, "K7M3PQ");
+        ev.kind = FORUM_EV_SESSION_CHANGED;
+        CHECK(forum_event_decode_text(&ev, text, strlen(text), NULL, 0) == -1);
+        forum_event_clear(&ev);
+    }
+}
+
 static void test_event_top_level_viewer_id_is_staff_only(void)
 {
     forum_event ev = make_event("viewer.banned", 4, -1, "{\"viewer_id\":\"v0123456789abcdef\"}");
@@ -1427,6 +1529,8 @@ int main(void)
     TEST(test_event_offset_ms_once_live);
     TEST(test_event_merge_hides_viewer_ids_of_both);
     TEST(test_event_session_hides_blocked_words);
+    TEST(test_session_stream_setting);
+    TEST(test_event_session_stream);
     TEST(test_event_top_level_viewer_id_is_staff_only);
     TEST(test_event_counts_and_lists);
     TEST(test_event_decoding_refuses_malformed_payloads);

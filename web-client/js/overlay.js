@@ -3,7 +3,10 @@
 // question on air as a lower third (or the banner when nothing is on air) and the open poll's
 // live results, animating out and in on every change.
 // Query parameters: position=bottom|top, theme=dark|light, scale=<0.5..2>, lang=zh|en
-// (default zh: broadcast graphics follow the show, not the language of the OBS machine).
+// (default zh: broadcast graphics follow the show, not the language of the OBS machine),
+// show=<parts> (comma-separated: lower, poll, qr; default lower,poll) where qr is the join QR
+// code with "扫码提问" and the code in a corner, corner=top-left|top-right|bottom-left|
+// bottom-right (default: the one the lower third and the poll leave free).
 import { initI18n, t, setLang } from './i18n.js';
 import { ForumClient, deviceToken } from './client.js';
 import { SessionStore } from './store.js';
@@ -17,6 +20,10 @@ const scale = Number.parseFloat(params.get('scale') || '1');
 root.style.setProperty('--scale', String(Number.isFinite(scale) && scale >= 0.5 && scale <= 2 ? scale : 1));
 setLang(params.get('lang') === 'en' ? 'en' : 'zh', { persist: false });
 initI18n();
+const parts = new Set((params.get('show') || 'lower,poll').split(',').map((x) => x.trim()));
+const CORNERS = ['top-left', 'top-right', 'bottom-left', 'bottom-right'];
+root.dataset.corner = CORNERS.includes(params.get('corner')) ? params.get('corner')
+  : root.dataset.position === 'top' ? 'top-right' : 'bottom-right';
 
 const code = codeFromPath();
 const store = new SessionStore();
@@ -114,5 +121,22 @@ function renderPoll() {
   });
 }
 
-store.addEventListener('change', () => { renderLower(); renderPoll(); });
+function renderQr() {
+  const el = $('#qr');
+  $('#qr-scan').textContent = t('overlay.qr_scan');
+  $('#qr-session').textContent = t('overlay.qr_code', { code });
+  el.hidden = !store.session;
+}
+
+if (parts.has('qr')) {
+  const img = $('#qr-code');
+  img.addEventListener('load', () => { $('#qr').classList.add('is-visible'); });
+  img.src = `/s/${encodeURIComponent(code)}/qr.svg`;
+}
+
+store.addEventListener('change', () => {
+  if (parts.has('lower')) renderLower();
+  if (parts.has('poll')) renderPoll();
+  if (parts.has('qr')) renderQr();
+});
 client.start();

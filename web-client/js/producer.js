@@ -11,6 +11,7 @@ import {
   confirmDialog, openDialog, dateText, clockTime,
 } from './ui.js';
 import { actionRow, actionDialog, actionChanges } from './actions.js';
+import { streamFields, streamSummary, qrCard, helpView } from './studio.js';
 
 const KEY_STORAGE = 'forum.producerKey';
 const VIEWER_ID_RE = /^v[0-9a-f]{16}$/;
@@ -173,7 +174,8 @@ function renderNav() {
   mount($('#nav'),
     h('div', { class: 'prod-tools' },
       h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'search' }, 'aria-current': String(ui.view === 'search'), onclick: () => go('search') }, icon('search'), t('prod.search_nav')),
-      h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'backup' }, 'aria-current': String(ui.view === 'backup'), onclick: () => go('backup') }, icon('download'), t('prod.backup_nav'))),
+      h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'backup' }, 'aria-current': String(ui.view === 'backup'), onclick: () => go('backup') }, icon('download'), t('prod.backup_nav')),
+      h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'help' }, 'aria-current': String(ui.view === 'help'), onclick: () => go('help') }, icon('info'), t('help.nav'))),
     h('div', { class: 'prod-nav-head' }, h('h2', {}, t('prod.programs')),
       h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: () => go('new-program') }, icon('plus'), t('prod.new_program'))),
     programs.length ? programs.map((p) => h('section', { class: 'prod-program' },
@@ -209,6 +211,9 @@ function render() {
   } else if (ui.view === 'backup') {
     watchSession(null);
     mount(view, renderBackup());
+  } else if (ui.view === 'help') {
+    watchSession(null);
+    mount(view, helpView());
   } else if (ui.view === 'new-program' || ui.view === 'edit-program') {
     watchSession(null);
     mount(view, renderProgramForm(ui.view === 'edit-program' ? studio.programs.get(ui.programId) : null));
@@ -283,6 +288,7 @@ function renderSession(s) {
           h('span', { class: 'field-hint' }, t('prod.key_unknown')), h('span', { class: 'prod-link-actions' }, rotate)),
       linkRow(t('prod.link_overlay'), `${origin}/overlay/${s.code}`),
       h('p', { class: 'field-hint' }, t('prod.overlay_hint'))),
+    qrCard(s),
     h('div', { class: 'prod-grid' },
       h('section', { class: 'card prod-card' },
         h('h2', { class: 'prod-card-title' }, icon('user'), t('prod.panelists')),
@@ -295,7 +301,8 @@ function renderSession(s) {
         h('h2', { class: 'prod-card-title' }, icon('key'), t('prod.settings')),
         h('div', { class: 'prod-settings' },
           h('span', { class: `chip ${s.premoderation ? 'chip-pending' : ''}` }, s.premoderation ? t('prod.premod_on') : t('prod.premod_off')),
-          h('span', { class: 'chip' }, s.anonymous_allowed === false ? t('prod.anon_off') : t('prod.anon_on'))),
+          h('span', { class: 'chip' }, s.anonymous_allowed === false ? t('prod.anon_off') : t('prod.anon_on')),
+          streamSummary(s)),
         h('p', { class: 'field-hint' }, (s.blocked_words || []).length ? t('prod.blocked_n', { n: s.blocked_words.length, words: s.blocked_words.slice(0, 8).join('、') }) : t('prod.blocked_none')),
         h('h2', { class: 'prod-card-title' }, icon('download'), t('prod.exports')),
         h('div', { class: 'prod-downloads' },
@@ -771,9 +778,12 @@ function renderSessionForm(s, programId) {
   blocked.value = s ? (s.blocked_words || []).join('\n') : '';
   const panelists = h('div', { class: 'rows', id: 'panelist-rows' }, (s && s.panelists && s.panelists.length ? s.panelists : [{}, {}]).map((p) => panelistRow(p)));
   const segments = h('div', { class: 'rows', id: 'segment-rows' }, (s && s.segments && s.segments.length ? s.segments.map((x) => x.title) : ['']).map((x) => segmentRow(x)));
+  const stream = streamFields(s);
   return h('form', { class: 'card form-card', dataset: { form: 'session' }, onsubmit: async (e) => {
     e.preventDefault();
     if (!title.value.trim()) { toast(t('prod.title_required'), 'error'); title.focus(); return; }
+    const streamSetting = stream.read();
+    if (streamSetting === undefined) return;
     const fields = {
       title: title.value.trim(),
       topic: topic.value.trim(),
@@ -789,6 +799,7 @@ function renderSessionForm(s, programId) {
         return p;
       }).filter((p) => p.name),
       segments: $$('.row-segment input', segments).map((i) => i.value.trim()).filter(Boolean),
+      stream: streamSetting,
     };
     if (s) {
       const ack = await send('session.update', { session: s.code, ...fields }, t('prod.saved'));
@@ -822,6 +833,7 @@ function renderSessionForm(s, programId) {
       h('label', { class: 'check' }, premod, h('span', {}, t('prod.premod_label'))),
       h('label', { class: 'check' }, anon, h('span', {}, t('prod.anon_label')))),
     h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('prod.blocked_label')), blocked, h('span', { class: 'field-hint' }, t('prod.blocked_hint')))),
+  stream.section,
   h('div', { class: 'form-actions' },
     h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => (s ? go('session', { code: s.code }) : go('home')) }, t('common.cancel')),
     h('button', { type: 'submit', class: 'btn btn-primary' }, s ? t('common.save') : t('prod.create_session'))));

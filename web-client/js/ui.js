@@ -61,9 +61,13 @@ export function errorText(err) {
     const seconds = Math.max(1, Math.ceil((err.retryAfterMs || err.retry_after_ms || 1000) / 1000));
     return t('error.rate_limited', { seconds });
   }
+  const field = err && err.field;
+  if (field === 'stream' && code === 'bad_request') {
+    // the server names the flag when a host is not allowed (viewer page stream setting)
+    return t(/--(embed|stream)-hosts/.test(err.message || '') ? 'error.stream_host' : 'error.stream_url');
+  }
   let text = t(`error.${code}`);
   if (text === `error.${code}`) text = t('error.internal');
-  const field = err && err.field;
   if (field && (code === 'bad_request' || code === 'too_long' || code === 'not_found')) {
     const label = t(`field.${field}`);
     if (label !== `field.${field}`) text += t('error.field_suffix', { field: label });
@@ -200,6 +204,8 @@ const ICONS = {
   clock: 'M10 10m-7 0a7 7 0 1 0 14 0a7 7 0 1 0-14 0M10 6v4l3 2',
   key: 'M7 13m-3 0a3 3 0 1 0 6 0a3 3 0 1 0-6 0M9.2 10.8L16 4M13 7l2 2',
   link: 'M8.5 11.5a3.5 3.5 0 0 0 5 0l2.5-2.5a3.5 3.5 0 0 0-5-5L10 5M11.5 8.5a3.5 3.5 0 0 0-5 0L4 11a3.5 3.5 0 0 0 5 5l1-1',
+  info: 'M10 10m-7 0a7 7 0 1 0 14 0a7 7 0 1 0-14 0M10 9v5M10 6.2v.1',
+  qr: 'M3 3h5v5H3zM12 3h5v5h-5zM3 12h5v5H3zM12 12h2v2h-2zM15 15h2v2h-2zM12 16.5h1M16.5 12h.5',
 };
 
 export function icon(name, cls = '') {

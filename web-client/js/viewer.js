@@ -5,6 +5,7 @@ import { initI18n, t, onLangChange, lang } from './i18n.js';
 import { renderMarkdown } from './markdown.js';
 import { ForumClient, deviceToken } from './client.js';
 import { SessionStore, PUBLIC_STATES } from './store.js';
+import { StreamPlayer } from './stream.js';
 import {
   h, mount, $, $$, icon, codePoints, bindCounter, errorText, toast, bindConnection, relTime,
   dateText, clockTime, codeFromPath, storageGet, storageSet, openDialog,
@@ -26,6 +27,8 @@ const client = new ForumClient({
   outboxKey: `forum.outbox.${code}`,
 });
 const renderConn = bindConnection(client, $('#conn'));
+const player = new StreamPlayer($('#stream'), code);
+player.dockWhileTyping($('#compose'));
 
 client.addEventListener('welcome', (e) => { if (e.detail.snapshot) store.reset(e.detail.snapshot); });
 client.addEventListener('event', (e) => store.apply(e.detail));
@@ -36,7 +39,7 @@ client.addEventListener('outbox-change', () => renderLists());
 client.addEventListener('outbox-ack', (e) => handleAck(e.detail.request, e.detail.reply));
 client.addEventListener('outbox-error', (e) => handleRejected(e.detail.request, e.detail.error));
 store.addEventListener('change', () => render());
-onLangChange(() => { renderConn(); render(); updateCounter(); if (showingMinutes()) renderMinutes(); });
+onLangChange(() => { renderConn(); render(); player.relabel(); updateCounter(); if (showingMinutes()) renderMinutes(); });
 
 // ---- composer ------------------------------------------------------------------------------
 const textEl = $('#q-text');
@@ -230,7 +233,9 @@ function renderFailure(error) {
 function render() {
   const s = store.session;
   if (!s) return;
-  document.title = `${s.title} · ${t('app.name')}`;
+  // as the server titled the page for link previews (viewer_page.c)
+  document.title = `${s.title} · ${s.program || t('app.name')}`;
+  player.update(s.stream, s.status);
   $('#program-name').textContent = s.program || t('app.name');
   const badge = $('#status-badge');
   badge.dataset.status = s.status;
