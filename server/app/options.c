@@ -52,7 +52,8 @@ static int check_listen_address(const char *v, char *err, size_t errlen);
 static int check_cluster_url(const char *v, char *err, size_t errlen);
 static int check_public_url(const char *v, char *err, size_t errlen);
 static int check_frame_ancestors(const char *v, char *err, size_t errlen);
-static int check_host_list(const char *v, char *err, size_t errlen);
+static int check_stream_hosts(const char *v, char *err, size_t errlen);
+static int check_embed_hosts(const char *v, char *err, size_t errlen);
 
 #define FIELD(f) offsetof(config, f), sizeof(((config *)0)->f), 0
 #define LIST(f, count) offsetof(config, f), sizeof(((config *)0)->f[0]), offsetof(config, count)
@@ -155,11 +156,11 @@ static const option_spec options[] = {
      "sites that may show the viewer page in a frame (a portal), origins separated by commas: "
      "https://www.example.gov.cn,https://*.example.cn (default: none)"},
     {"stream-hosts", "LIST", OPT_STRING, FIELD(stream_hosts), 0, 0, NULL,
-     FORUM_DEFAULT_STREAM_HOSTS, false, false, check_host_list,
+     FORUM_DEFAULT_STREAM_HOSTS, false, false, check_stream_hosts,
      "hosts a session's HLS stream may come from, comma-separated, *.domain for every host "
      "below it, * for any"},
     {"embed-hosts", "LIST", OPT_STRING, FIELD(embed_hosts), 0, 0, NULL,
-     FORUM_DEFAULT_EMBED_HOSTS, false, false, check_host_list,
+     FORUM_DEFAULT_EMBED_HOSTS, false, false, check_embed_hosts,
      "hosts whose player a session may embed in the viewer page ('' for none)"},
     {"help", NULL, OPT_ACTION, 0, 0, 0, 0, 0, NULL, NULL, false, false, NULL, "this text"},
     {"version", NULL, OPT_ACTION, 0, 0, 0, 0, 0, NULL, NULL, false, false, NULL,
@@ -261,12 +262,22 @@ static int check_frame_ancestors(const char *v, char *err, size_t errlen)
     return why ? -1 : 0;
 }
 
-static int check_host_list(const char *v, char *err, size_t errlen)
+static int check_host_list(const char *flag, const char *v, char *err, size_t errlen)
 {
     const char *why = forum_host_list_check(v);
     if (why)
-        snprintf(err, errlen, "a host list: %s", why);
+        snprintf(err, errlen, "--%s: %s", flag, why);
     return why ? -1 : 0;
+}
+
+static int check_stream_hosts(const char *v, char *err, size_t errlen)
+{
+    return check_host_list("stream-hosts", v, err, errlen);
+}
+
+static int check_embed_hosts(const char *v, char *err, size_t errlen)
+{
+    return check_host_list("embed-hosts", v, err, errlen);
 }
 
 /* ---- setting one option -------------------------------------------------------------------- */
