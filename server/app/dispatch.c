@@ -101,16 +101,16 @@ void send_error(client *cl, const char *re, forum_err code, const char *field, c
 
 /* ---- per-viewer limits ------------------------------------------------------------------- */
 
-static viewer_limits *limits_for(dispatch *d, const char *viewer_id)
+static viewer_limits *limits_for(dispatch *d, const char *key)
 {
-    viewer_limits **slot = &d->limits[hash_str(viewer_id) % VIEWER_BUCKETS];
+    viewer_limits **slot = &d->limits[hash_str(key) % VIEWER_BUCKETS];
     for (viewer_limits *v = *slot; v; v = v->next)
-        if (strcmp(v->viewer_id, viewer_id) == 0)
+        if (strcmp(v->key, key) == 0)
             return v;
     viewer_limits *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
-    snprintf(v->viewer_id, sizeof v->viewer_id, "%s", viewer_id);
+    snprintf(v->key, sizeof v->key, "%s", key);
     v->next = *slot;
     *slot = v;
     return v;
@@ -526,6 +526,19 @@ static bool rate_limited(dispatch *d, client *cl, forum_cmd_type type, int64_t *
         if (per_min <= 0)
             per_min = d->opt.questions_per_min;
         *retry = auth_bucket_take(&v->submit, per_min, per_min / 60.0, now);
+        /* Device tokens are free: the client address has a budget of its own (a minute's
+         * worth at once), generous because many residents share one carrier's address. */
+        int per_addr = d->opt.questions_per_address_per_min;
+        if (*retry == 0 && per_addr > 0 && cl->conn) {
+            char key[64];
+            snprintf(key, sizeof key, "@%s", net_conn_address(cl->conn));
+            viewer_limits *a = limits_for(d, key);
+            if (a) {
+                a->last_ms = now;
+                *retry = auth_bucket_take(&a->submit, per_addr, per_addr / 60.0, now);
+                d->address_limited += *retry > 0;
+            }
+        }
     } else if (type == FORUM_CMD_VOTE_ADD || type == FORUM_CMD_VOTE_REMOVE ||
                type == FORUM_CMD_POLL_VOTE) {
         *retry = auth_bucket_take(&v->vote, d->opt.votes_per_sec, d->opt.votes_per_sec, now);
@@ -813,6 +826,7 @@ void dispatch_set_rates(dispatch *d, const dispatch_options *opt)
         d->opt.votes_per_sec = opt->votes_per_sec;
     if (opt->messages_per_sec > 0)
         d->opt.messages_per_sec = opt->messages_per_sec;
+    d->opt.questions_per_address_per_min = opt->questions_per_address_per_min;
 }
 
 void dispatch_set_ready(dispatch *d, bool ready)

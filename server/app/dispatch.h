@@ -23,6 +23,7 @@ typedef struct dispatch_options {
     int questions_per_min;         /* per viewer, when the session sets no rate (6) */
     int votes_per_sec;             /* per viewer (10) */
     int messages_per_sec;          /* per connection, any request (50) */
+    int questions_per_address_per_min; /* per client address (600); 0 = none */
     int resume_max_events;         /* beyond this gap a resume gets a fresh snapshot (10000) */
     const char *web_root;
     const char *public_url;      /* base of the links given out (viewer_page.h), no '/' at the end */

@@ -33,8 +33,10 @@ typedef struct peer_count {
     struct peer_count *next;
 } peer_count;
 
+/* Rate-limit buckets of one viewer (key: its viewer id) or one client address (key: "@" and
+ * the address: what minting device tokens cannot multiply). */
 typedef struct viewer_limits {
-    char viewer_id[FORUM_VIEWER_ID_MAX];
+    char key[64];
     auth_bucket submit, vote;
     int64_t last_ms; /* last use, for pruning idle entries */
     struct viewer_limits *next;
@@ -59,6 +61,7 @@ struct dispatch {
     client *clients;
     viewer_limits *limits[VIEWER_BUCKETS];
     uint64_t requests, errors, hellos;
+    uint64_t address_limited; /* submissions refused by the per-address budget */
     int64_t last_prune_ms;
     int64_t last_sweep_ms; /* loop time of the last sweep (every second) */
     int64_t max_stall_ms;  /* longest the loop was late for a sweep: a measure of stalls */

@@ -119,6 +119,9 @@ static char *metrics_text(dispatch *d, size_t *len)
             ns.refused_origin);
     COUNTER("forum_requests_total", "WebSocket requests received.", d->requests);
     COUNTER("forum_hellos_total", "Hellos received.", d->hellos);
+    COUNTER("forum_address_limited_total",
+            "Submissions refused by the per-address budget (--rate-questions-per-address-per-min).",
+            d->address_limited);
     COUNTER("forum_error_replies_total", "Requests answered with an error.", d->errors);
     FAMILY("forum_loop_stall_seconds", "histogram",
            "How late the event loop ran its 1 s timer, one observation a second.");

@@ -121,6 +121,11 @@ static const option_spec options[] = {
     {"rate-questions-per-min", "N", OPT_INT, FIELD(rate_questions_per_min), 1, 1000000, NULL, "6",
      true, false, NULL,
      "questions per viewer per minute, for sessions that set no rate of their own"},
+    {"rate-questions-per-address-per-min", "N", OPT_INT, FIELD(rate_questions_per_address_per_min),
+     0, 1000000, NULL, "600", true, false, NULL,
+     "questions per client address per minute, whatever viewer tokens it uses (tokens are "
+     "free to mint), a minute's worth at once; generous, as many residents may share one "
+     "carrier address, and behind a proxy set --trusted-proxy (0 = no address budget)"},
     {"rate-votes-per-sec", "N", OPT_INT, FIELD(rate_votes_per_sec), 1, 1000000, NULL, "10", true,
      false, NULL, "votes and ballots per viewer per second"},
     {"rate-messages-per-sec", "N", OPT_INT, FIELD(rate_messages_per_sec), 1, 1000000, NULL, "50",

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
-import { FORUMD, harness, makeTempDir, newToken, ServerProcess, sleep } from './lib.js';
+import { FORUMD, harness, makeTempDir, newToken, ServerProcess, setupSession, sleep } from './lib.js';
 
 const outcome = (p) => p.then((c) => { c.close(); return 'accepted'; }, (e) => `refused ${e.statusCode ?? e.message}`);
 
@@ -143,4 +143,35 @@ test('bound to every interface, the printed links use the LAN address, not 0.0.0
       await srv.stop();
     }
   }
+});
+
+test('fresh viewer tokens do not multiply one address\'s questions; another client behind the proxy is not affected', { timeout: 30000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer({ args: ['--trusted-proxy', '127.0.0.1', '--rate-questions-per-address-per-min', '5'] });
+  const { code } = await setupSession(h, srv);
+  const from = (addr) => ({ headers: { 'X-Forwarded-For': addr } });
+  const joinFrom = async (addr) => {
+    const c = await h.connect(srv, from(addr));
+    const w = await c.hello(code, 'viewer', newToken());
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    return c;
+  };
+  // a troll's script: a new token (a new viewer) for every question, all from one address
+  const answers = [];
+  for (let i = 0; i < 8; i++) {
+    const troll = await joinFrom('203.0.113.70');
+    answers.push(await troll.request('question.submit', { text: `刷屏问题第${i}条` }));
+  }
+  const codes = answers.map((r) => (r.type === 'ack' ? 'ack' : r.code));
+  assert.deepEqual(codes, ['ack', 'ack', 'ack', 'ack', 'ack', 'rate_limited', 'rate_limited', 'rate_limited'], JSON.stringify(answers.slice(5)));
+  assert.ok(answers[5].retry_after_ms > 0, JSON.stringify(answers[5]));
+  // a resident behind the same proxy, on another address, still gets through
+  const resident = await joinFrom('203.0.113.71');
+  assert.equal((await resident.request('question.submit', { text: '楼道照明什么时候修？' })).type, 'ack');
+  const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+  assert.match(metrics, /^forum_address_limited_total 3$/m);
+  // what was refused changed nothing: five of the troll's questions and the resident's
+  const mod = await h.producer(srv, code);
+  const listed = await mod.ok('questions.list', { limit: 100 });
+  assert.equal(listed.questions.length, 6, JSON.stringify(listed.questions.map((q) => q.text)));
 });
