@@ -1,4 +1,4 @@
-/* proto.h — the wire codec (PROTOCOL.md): decodes one client frame into a validated
+/* proto.h — the wire codec (docs/protocol.md): decodes one client frame into a validated
  * forum_command, and encodes acks, errors, welcomes and events. Pure: no I/O, no globals.
  * Every encoder returns a malloc'd NUL-terminated JSON text (caller frees) or NULL on OOM. */
 #pragma once

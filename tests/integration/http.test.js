@@ -148,7 +148,7 @@ test('HTTP endpoints', { timeout: 30000 }, async (t) => {
   await t.test('transcript.md and questions.csv', async () => {
     const auth = { authorization: `Bearer ${srv.producerKey}` };
     assert.equal((await get(srv, `/api/sessions/${code}/questions.csv`)).status, 401);
-    // PROTOCOL.md (Exports) lists these two beside transcript.json
+    // docs/protocol.md (Exports) lists these two beside transcript.json
     const md = await get(srv, `/api/sessions/${code}/transcript.md`, auth);
     assert.equal(md.status, 200, `GET transcript.md with the producer key -> ${md.status} ${md.text.slice(0, 100)}`);
     assert.ok(md.text.includes('学校门口的交通拥堵'), 'minutes list the questions');

@@ -139,7 +139,7 @@ test('bad-frame barrage: documented errors and close codes, the control viewer i
     ws.destroy();
   }
 
-  // ---- non-JSON floods (PROTOCOL.md: "Only protocol abuse (non-JSON floods, oversize frames, no
+  // ---- non-JSON floods (docs/protocol.md: "Only protocol abuse (non-JSON floods, oversize frames, no
   // hello within 10 s) closes it"): 2,000 garbage frames at once, before and after hello. Each
   // must be throttled like any request (--rate-messages-per-sec, burst 2x: at most ~100 answered
   // with bad_json, the rest rate_limited) or end with a close (1008); answering all 2,000 at
