@@ -65,8 +65,13 @@ start_server() {
   : >"$SERVER_LOG"
   case "$kind" in
     forum)
+      # Every simulated viewer shares 127.0.0.1: the per-address budget is off (a binary from
+      # before it existed, for before/after runs, has no such flag).
+      local addr_flag=()
+      "$FORUMD" --help 2>/dev/null | grep -q -- --rate-questions-per-address-per-min &&
+        addr_flag=(--rate-questions-per-address-per-min 0)
       "${PIN_SERVER[@]}" "$FORUMD" --port 0 --bind 127.0.0.1 --db "$work/f.db" \
-        --producer-key "$PRODUCER_KEY" --no-demo "$@" >"$SERVER_LOG" 2>&1 &
+        --producer-key "$PRODUCER_KEY" --no-demo "${addr_flag[@]}" "$@" >"$SERVER_LOG" 2>&1 &
       ;;
     node)
       "${PIN_SERVER[@]}" node "$peer_dir/node-ws.mjs" --port 0 --bind 127.0.0.1 \

@@ -150,6 +150,19 @@ def tables(data):
                        f"{r['resumed']} | {r['fresh']} | {r['missing_events']} | {r['failed']} |")
         out.append("")
 
+    rec = by(recs, "join")
+    if rec:
+        out.append("## Join storm (scenario 6)\n")
+        out.append("| viewers | questions in the session | all welcomed in | welcome each | "
+                   "sent in all | server CPU | RSS after | failed |")
+        out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rec:
+            out.append(f"| {r['viewers']} | {r['questions']} | {r['all_welcomed_s']:.1f} s | "
+                       f"{r['welcome_kib_each']:.1f} KiB | {r['bytes_total'] / 1048576:.1f} MiB | "
+                       f"{r['server_cpu_s']:.1f} s | {r['rss_after_kib'] / 1024:.0f} MiB | "
+                       f"{r['failed'] + r['refused']} |")
+        out.append("")
+
     out.append("## Targets\n")
     out.append("| target | measured | verdict |")
     out.append("|---|---|---|")

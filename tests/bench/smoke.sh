@@ -55,6 +55,7 @@ if start_server forum "$work/forum"; then
     --settle 0.3 --strict --timeout 40
   check reconnect run_loadgen reconnect --viewers 200 --rates 5 --offline 0.5 --drain 1 \
     --strict --timeout 40
+  check join run_loadgen join --viewers 200 --questions 400 --strict --timeout 60
   if ! stop_server; then
     echo "smoke: forumd did not exit cleanly on SIGTERM; its output:"
     tail -n 30 "$SERVER_LOG" | sed 's/^/    /'

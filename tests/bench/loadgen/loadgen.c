@@ -2,7 +2,7 @@
  *
  * A minimal RFC 6455 client on epoll (handshake with subprotocol forum.v1 and a checked
  * Sec-WebSocket-Accept, masked client frames, fragment reassembly, ping -> pong) that speaks the
- * forum wire protocol (PROTOCOL.md): a producer creates a programme and sessions over /ws,
+ * forum wire protocol (docs/protocol.md): a producer creates a programme and sessions over /ws,
  * moderators change what is on air and the panel, viewers say hello with random 128-bit device
  * tokens and receive events, submitters and voters write.
  *
@@ -1005,6 +1005,9 @@ double child_cpu_window(void)
     return CPU_WIN >= 0 ? CPU_WIN : self_cpu_s() - CPU_AT_START;
 }
 
+/* join: children count what they receive from their first byte (set before they fork) */
+static bool COUNT_WELCOMES;
+
 static void child_reset_phase(void)
 {
     memset(&R, 0, sizeof R);
@@ -1176,7 +1179,8 @@ static void child_main(int no, child_spec sp, int ctrl_in, int res_out)
         queue_connect(&CV[i]);
     }
     child_reset_phase();
-    PH_T0 = PH_T1 = 0;
+    if (!COUNT_WELCOMES)
+        PH_T0 = PH_T1 = 0;
     WINDOW = O.connect_window;
     open_pending();
     for (;;) {
@@ -1968,6 +1972,55 @@ static void scenario_reconnect(void)
     free(r);
 }
 
+/* join: a storm of --viewers joining at once a session that already holds --questions published
+ * questions (a reconnect storm after a network outage, or a link shared everywhere at once): how
+ * long until every one is welcomed, what it cost the server, and what each welcome weighed. A
+ * viewer's welcome is bounded whatever the session holds (docs/protocol.md, "Reading more
+ * questions"); before it was, it carried every question. */
+static void scenario_join(void)
+{
+    setup_producer();
+    setup_fan_session(O.vote_questions);
+    /* the children count what they receive from their first byte: their welcomes */
+    COUNT_WELCOMES = true;
+    PH_T0 = now_ns();
+    PH_T1 = PH_T0 + 3600LL * 1000000000LL;
+    long long ovf0 = tcpext("ListenOverflows");
+    double cpu0 = server_cpu_s();
+    long rss0 = server_rss_kib();
+    int64_t t = now_ns();
+    spawn_children(O.viewers, 0, R_VIEWER);
+    res *rd = wait_ready(O.viewers);
+    double secs = (double)(now_ns() - t) / 1e9;
+    double cpu1 = server_cpu_s();
+    long rss1 = server_rss_kib();
+    int nv = (int)rd->ready;
+    bool ok = nv == O.viewers && rd->failed == 0 && rd->hello_err == 0;
+    free(rd);
+    res *r = phase_report();
+    long long ovf = tcpext("ListenOverflows") - ovf0;
+    double per_kib = nv ? (double)r->bytes / nv / 1024.0 : 0;
+    char sum[512], json[768];
+    snprintf(sum, sizeof sum,
+             "join      %-5s viewers=%d questions=%d all welcomed in %.1f s welcome=%.1f KiB each "
+             "(%.1f MiB in all) server cpu=%.1f s rss %.1f->%.1f MiB failed=%llu refused=%llu "
+             "listen overflows=%lld",
+             O.server_name, nv, O.vote_questions, secs, per_kib, (double)r->bytes / 1048576.0,
+             cpu1 - cpu0, rss0 / 1024.0, rss1 / 1024.0, (unsigned long long)r->failed,
+             (unsigned long long)r->hello_err, ovf);
+    snprintf(json, sizeof json,
+             "{\"scenario\":\"join\",\"server\":\"%s\",\"viewers\":%d,\"questions\":%d,"
+             "\"all_welcomed_s\":%.2f,\"welcome_kib_each\":%.2f,\"bytes_total\":%llu,"
+             "\"server_cpu_s\":%.2f,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,"
+             "\"failed\":%llu,\"refused\":%llu,\"listen_overflows\":%lld,\"ok\":%s}",
+             O.server_name, nv, O.vote_questions, secs, per_kib, (unsigned long long)r->bytes,
+             cpu1 - cpu0, rss0, rss1, (unsigned long long)r->failed,
+             (unsigned long long)r->hello_err, ovf, ok ? "true" : "false");
+    emit(sum, json);
+    if (O.strict && !ok) FAIL = 1;
+    free(r);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 static void on_alarm(int sig)
 {
@@ -1984,7 +2037,7 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: loadgen SCENARIO --port N --producer-key KEY [options]\n"
-        "scenarios: fanout | submit | vote | reconnect\n"
+        "scenarios: fanout | submit | vote | reconnect | join\n"
         "  --host ADDR          server address (127.0.0.1)\n"
         "  --viewers N          viewers on the fan-out session (1000)\n"
         "  --procs N            viewer processes (default: one per 5000 connections)\n"
@@ -2006,7 +2059,7 @@ static void usage(void)
         "  --phases LIST        submit: storm and/or paced:X, comma-separated (storm)\n"
         "  --fan-rate R         submit: fan-out changes per second meanwhile (5)\n"
         "  --sync LABEL         submit: the server's --synchronous, for the record\n"
-        "  --questions Q        vote: questions to vote on (40)\n"
+        "  --questions Q        vote: questions to vote on; join: questions the session holds (40)\n"
         "  --vote-rate V        vote: votes per second per viewer (9.5; the server allows 10)\n"
         "  --offline S          reconnect: seconds the viewers stay away (1)\n"
         "  --server-pid PID[,PID...]  read the server's CPU and RSS from /proc (summed)\n"
@@ -2103,6 +2156,7 @@ int main(int argc, char **argv)
     else if (!strcmp(O.scenario, "submit")) scenario_submit();
     else if (!strcmp(O.scenario, "vote")) scenario_vote();
     else if (!strcmp(O.scenario, "reconnect")) scenario_reconnect();
+    else if (!strcmp(O.scenario, "join")) scenario_join();
     else usage();
     if (!children_alive()) FAIL = 1;
     end_children();
