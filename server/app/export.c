@@ -5,7 +5,6 @@
  * ever published, the peak audience) come from the session's events, in order. */
 #include "export.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "proto.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -175,63 +175,11 @@ static void facts_free(facts *f)
 /* ------------------------------------------------------------------------------------------ */
 /* Text buffer                                                                                */
 
-typedef struct tbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} tbuf;
-
-static void tb_put(tbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void tb_puts(tbuf *b, const char *s)
-{
-    tb_put(b, s, strlen(s));
-}
-
-static void tb_printf(tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(tbuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        tb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    tb_put(b, big, (size_t)n);
-    free(big);
-}
+/* Markdown and CSV are written into jsonw's growable buffer (jsonw_printf for formatted text). */
+typedef jsonw tbuf;
+#define tb_put jsonw_put
+#define tb_puts jsonw_puts
+#define tb_printf jsonw_printf
 
 /* User text in Markdown, on one line, so that any Markdown viewer (CommonMark, GitHub's,
  * markdown-it, Typora...) shows exactly that text and nothing it could mean: line breaks and
@@ -276,12 +224,10 @@ static void tb_markdown_text(tbuf *b, const char *s)
 
 static char *tb_finish(tbuf *b, size_t *len)
 {
-    if (b->oom || !b->p) {
-        free(b->p);
-        return NULL;
-    }
-    *len = b->len;
-    return b->p;
+    char *text = jsonw_finish(b);
+    if (text)
+        *len = b->len;
+    return text;
 }
 
 /* hh:mm:ss of a duration in ms (hours may exceed 24); "--:--:--" when negative. */

@@ -2,6 +2,7 @@
 #include "jsonw.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,20 @@ void jsonw_put(jsonw *w, const char *text, size_t n)
 void jsonw_puts(jsonw *w, const char *text)
 {
     jsonw_put(w, text, strlen(text));
+}
+
+void jsonw_printf(jsonw *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !reserve(w, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(w->p + w->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    w->len += (size_t)n;
 }
 
 void jsonw_string(jsonw *w, const char *str)

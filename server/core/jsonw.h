@@ -1,8 +1,8 @@
-/* jsonw.h — the one JSON text writer of the server: appends JSON to a growable buffer without
- * the printf/sscanf round trips of cJSON's printer. Integers (any integral double below 2^63)
- * print exactly, without exponents; other numbers print with the fewest of 15 or 17 digits that
- * read back exactly. Used by proto (wire messages, rendered per view while printing) and store
- * (payload text in the database). Pure. */
+/* jsonw.h — the one text writer of the server: appends JSON (and, for the exports, Markdown and
+ * CSV) to a growable buffer without the printf/sscanf round trips of cJSON's printer. Integers
+ * (any integral double below 2^63) print exactly, without exponents; other numbers print with the
+ * fewest of 15 or 17 digits that read back exactly. Used by proto (wire messages, rendered per
+ * view while printing), store (payload text in the database) and export. Pure. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +18,8 @@ typedef struct jsonw {
 
 void jsonw_put(jsonw *w, const char *text, size_t n);
 void jsonw_puts(jsonw *w, const char *text);
+/* Formatted text, as printf (for the Markdown and CSV exports: no JSON escaping). */
+void jsonw_printf(jsonw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jsonw_string(jsonw *w, const char *s); /* quoted and escaped; NULL prints "" */
 void jsonw_int(jsonw *w, int64_t v);
 void jsonw_number(jsonw *w, double v);      /* NaN and infinities print null */
