@@ -20,7 +20,7 @@ int grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static uint64_t mix64(uint64_t x)
+uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;

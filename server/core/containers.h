@@ -29,6 +29,9 @@ typedef struct smap {
     size_t cap, len;
 } smap;
 
+/* MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit over the output, so
+ * equal hashes mean equal keys (for tables keyed by integers). */
+uint64_t mix64(uint64_t x);
 /* A 64-bit hash of a NUL-terminated string (FNV-1a, mixed). */
 uint64_t hash_str(const char *s);
 

@@ -10,6 +10,7 @@
  * the numbers handed out reach the array's capacity while fewer than half of them are live. */
 #include "similar.h"
 
+#include "containers.h"
 #include "similar_t2s.h"
 #include "utf8.h"
 
@@ -153,16 +154,6 @@ static uint64_t gram_key(const uint32_t *cp, int size)
     return ((uint64_t)cp[0] << 42) | ((uint64_t)cp[1] << 21) | cp[2];
 }
 
-/* splitmix64's finaliser: a bijection, so equal hashes mean equal keys. */
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
 
 /* Sorts a[0..n) ascending: Shell sort with Ciura's gaps, quick for the few hundred keys of a
  * question and without qsort's indirect calls. */
@@ -187,24 +178,24 @@ static size_t make_keys(unsigned which, const uint32_t *cps, int n, uint64_t *ke
 {
     size_t k = 0;
     for (int i = 0; (which & SIMILAR_UNIGRAMS) && n >= 2 && i < n; i++)
-        keys[k++] = mix(gram_key(cps + i, 1));
+        keys[k++] = mix64(gram_key(cps + i, 1));
     for (int i = 0; i + 1 < n; i++) {
         if (which & SIMILAR_BIGRAMS)
-            keys[k++] = mix(gram_key(cps + i, 2));
+            keys[k++] = mix64(gram_key(cps + i, 2));
         if ((which & SIMILAR_TRIGRAMS) && i + 2 < n)
-            keys[k++] = mix(gram_key(cps + i, 3));
+            keys[k++] = mix64(gram_key(cps + i, 3));
     }
     sort_u64(keys, k); /* by hash: the cap keeps the smallest */
     size_t u = 0;
     for (size_t i = 0; i < k && u < SIMILAR_MAX_GRAMS; i++)
         if (u == 0 || keys[i] != keys[u - 1])
             keys[u++] = keys[i];
-    return u; /* hashes stand for keys from here on: mix is a bijection */
+    return u; /* hashes stand for keys from here on: mix64 is a bijection */
 }
 
 static uint32_t gram_find(const similar_index *ix, uint64_t key)
 {
-    for (size_t i = mix(key) & ix->table_mask;; i = (i + 1) & ix->table_mask) {
+    for (size_t i = mix64(key) & ix->table_mask;; i = (i + 1) & ix->table_mask) {
         uint32_t slot = ix->table[i];
         if (slot == 0)
             return NONE;
@@ -251,7 +242,7 @@ static bool grams_reserve(similar_index *ix, size_t more)
             uint32_t slot = ix->table[i];
             if (slot == 0)
                 continue;
-            size_t j = mix(ix->grams[slot - 1].key) & (size - 1);
+            size_t j = mix64(ix->grams[slot - 1].key) & (size - 1);
             while (t[j])
                 j = (j + 1) & (size - 1);
             t[j] = slot;
@@ -277,7 +268,7 @@ static uint32_t gram_insert(similar_index *ix, uint64_t key)
     gram *g = &ix->grams[id];
     memset(g, 0, sizeof *g);
     g->key = key;
-    size_t i = mix(key) & ix->table_mask;
+    size_t i = mix64(key) & ix->table_mask;
     while (ix->table[i])
         i = (i + 1) & ix->table_mask;
     ix->table[i] = id + 1;
@@ -290,11 +281,11 @@ static uint32_t gram_insert(similar_index *ix, uint64_t key)
 static void gram_release(similar_index *ix, uint32_t id)
 {
     gram *g = &ix->grams[id];
-    size_t mask = ix->table_mask, i = mix(g->key) & mask;
+    size_t mask = ix->table_mask, i = mix64(g->key) & mask;
     while (ix->table[i] != id + 1)
         i = (i + 1) & mask;
     for (size_t j = (i + 1) & mask; ix->table[j]; j = (j + 1) & mask) {
-        size_t home = mix(ix->grams[ix->table[j] - 1].key) & mask;
+        size_t home = mix64(ix->grams[ix->table[j] - 1].key) & mask;
         /* move j's entry into the hole i unless its home lies cyclically in (i, j] */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             ix->table[i] = ix->table[j];
@@ -383,7 +374,7 @@ static float norm_of(const similar_index *ix, double sum_w, double sum_w2)
 
 static size_t id_slot_of(const similar_index *ix, int64_t id)
 {
-    size_t i = mix((uint64_t)id) & ix->ids_mask;
+    size_t i = mix64((uint64_t)id) & ix->ids_mask;
     while (ix->ids[i].num != NONE && ix->ids[i].id != id)
         i = (i + 1) & ix->ids_mask;
     return i;
@@ -409,7 +400,7 @@ static bool ids_reserve(similar_index *ix, size_t more)
     for (size_t i = 0; i <= ix->ids_mask; i++) {
         if (ix->ids[i].num == NONE)
             continue;
-        size_t j = mix((uint64_t)ix->ids[i].id) & (size - 1);
+        size_t j = mix64((uint64_t)ix->ids[i].id) & (size - 1);
         while (t[j].num != NONE)
             j = (j + 1) & (size - 1);
         t[j] = ix->ids[i];
@@ -427,7 +418,7 @@ static void ids_erase(similar_index *ix, int64_t id)
     if (ix->ids[i].num == NONE)
         return;
     for (size_t j = (i + 1) & mask; ix->ids[j].num != NONE; j = (j + 1) & mask) {
-        size_t home = mix((uint64_t)ix->ids[j].id) & mask;
+        size_t home = mix64((uint64_t)ix->ids[j].id) & mask;
         if (((j - home) & mask) >= ((j - i) & mask)) {
             ix->ids[i] = ix->ids[j];
             i = j;
