@@ -1,101 +1,64 @@
-// helpers.js — shared by the browser tests: start a real forumd on a free loopback port with a
-// temporary database, talk to it as a producer over a WebSocket (npm ws), launch Debian's
-// Chromium through playwright-core, and save screenshots under tests/browser/artifacts/.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// helpers.js — shared by the browser tests: a real forumd on a free loopback port with a
+// temporary database and a protocol client for set-up (both tests/integration/lib.js's, the one
+// place that starts forumd and speaks the protocol), Debian's Chromium through playwright-core,
+// and screenshots under tests/browser/artifacts/.
+import { mkdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
 import { chromium } from 'playwright-core';
+
+import { connect, startServer as startForumd } from '../integration/lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 export const artifactsDir = join(here, 'artifacts');
-const FORUMD = process.env.FORUMD || join(repoRoot, 'build', 'forumd');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** Starts forumd (extraArgs: more flags); resolves with {url, producerKey, stop()} once it
- *  prints its listening line. */
+/** Starts forumd (FORUMD, default build/forumd; extraArgs: more flags) serving the source tree's
+ *  web client; resolves with {url, producerKey, process, output(), stop()} once it listens. */
 export async function startServer(extraArgs = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'forum-browser-'));
-  const producerKey = randomBytes(18).toString('base64url');
-  const proc = spawn(FORUMD, [
-    '--port', '0', '--bind', '127.0.0.1', '--db', join(dir, 'f.db'),
-    '--producer-key', producerKey, '--no-demo', '--web-root', join(repoRoot, 'web-client'),
-    ...extraArgs,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`forumd did not start in time:\n${output}`)), 20_000);
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const m = output.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise(m[1].replace(/\/$/, ''));
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', (chunk) => { output += chunk.toString(); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`forumd exited (${code}):\n${output}`)); });
+  const srv = await startForumd({
+    args: ['--web-root', join(repoRoot, 'web-client'), ...extraArgs],
+    timeoutMs: 20_000,
   });
-  proc.removeAllListeners('exit');
+  const output = () => srv.stdout + srv.stderr;
   return {
-    url,
-    producerKey,
-    output: () => output,
+    url: srv.url,
+    producerKey: srv.producerKey,
+    process: srv,
+    output,
     async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await new Promise((r) => {
-          const t = setTimeout(() => { proc.kill('SIGKILL'); r(); }, 5000);
-          proc.on('exit', () => { clearTimeout(t); r(); });
-        });
-      }
-      rmSync(dir, { recursive: true, force: true });
+      await srv.stop(5000);
       // Under ASan/UBSan (FORUMD=build-asan/forumd) a report fails the suite.
-      if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(output)) {
-        throw new Error(`forumd reported a sanitizer error:\n${output.slice(-4000)}`);
+      if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(output())) {
+        throw new Error(`forumd reported a sanitizer error:\n${output().slice(-4000)}`);
       }
     },
   };
 }
 
-/** A minimal protocol client for test set-up and checks (no Origin header: allowed). */
+/** A protocol client for test set-up and checks (lib.js's Client, no Origin header: allowed),
+ *  with requests written as whole messages: send({type, ...fields}). */
 export class WsClient {
   static async connect(baseUrl, hello) {
+    const { session, role, token, ...extra } = hello;
     const c = new WsClient();
-    c.ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, 'forum.v1');
-    c.events = [];
-    c.waiters = new Map();
-    c.nextId = 1;
-    c.ws.on('message', (data) => {
-      const parsed = JSON.parse(data.toString());
-      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
-        if (m.re && c.waiters.has(m.re)) {
-          const w = c.waiters.get(m.re);
-          c.waiters.delete(m.re);
-          w(m);
-        } else if (m.type === 'event') {
-          c.events.push(m);
-        }
-      }
-    });
-    await new Promise((r, j) => { c.ws.once('open', r); c.ws.once('error', j); });
-    c.welcome = await c.send({ type: 'hello', ...hello });
-    if (c.welcome.type !== 'welcome') throw new Error(`hello failed: ${JSON.stringify(c.welcome)}`);
+    c.client = await connect(Number(new URL(baseUrl).port), { label: `${role}-setup` });
+    c.welcome = await c.client.hello(session, role, token, extra);
+    if (c.welcome.type !== 'welcome') {
+      c.client.close();
+      throw new Error(`hello failed: ${JSON.stringify(c.welcome)}`);
+    }
     return c;
   }
 
+  /** Events received so far. */
+  get events() { return this.client.events(); }
+
   /** Sends a request with a fresh id; resolves with the reply (ack or error). */
   send(msg) {
-    const id = `t${this.nextId++}`;
-    return new Promise((r) => {
-      this.waiters.set(id, r);
-      this.ws.send(JSON.stringify({ ...msg, id }));
-    });
+    const { type, ...fields } = msg;
+    return this.client.request(type, fields, { timeoutMs: 15_000 });
   }
 
   /** Like send, but throws unless the reply is an ack. */
@@ -105,7 +68,7 @@ export class WsClient {
     return reply;
   }
 
-  close() { this.ws.close(); }
+  close() { this.client.close(); }
 }
 
 /** Creates a programme and a session of the 书记论坛 with panel and agenda; returns
