@@ -3,7 +3,7 @@
 // integrity_check and holds every event committed before it started.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -89,6 +89,10 @@ test('backup request during 100 writes per second', { timeout: 60000 }, async (t
   assert.match(r.path, /\/live\/backups\/forum-\d{8}-\d{6}(-\d+)?\.db$/);
   assert.ok(r.path.startsWith(path.join(dir, 'live', 'backups')));
   assert.ok(r.pages > 0 && r.bytes > 0, short(r));
+  // the database, its WAL and the copy hold every resident's words: readable by forumd's user only
+  for (const f of [dbPath, `${dbPath}-wal`, r.path]) {
+    assert.equal(statSync(f).mode & 0o077, 0, `${f} is mode ${(statSync(f).mode & 0o777).toString(8)}`);
+  }
   const info = inspect(r.path);
   assertConsistent(info, ackedBefore, code);
   assert.ok(r.events >= ackedBefore.length, short(r));
