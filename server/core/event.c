@@ -13,8 +13,8 @@ const char *const FORUM_QSTATE_NAMES[Q__COUNT] = {"pending",  "published", "on_a
 const char *const FORUM_STATUS_NAMES[S__COUNT] = {"draft", "open", "live", "ended", "archived"};
 const char *const FORUM_POLL_STATE_NAMES[P__COUNT] = {"draft", "open", "closed"};
 const char *const FORUM_CATEGORY_NAMES[FORUM_CAT__COUNT] = {"question", "need", "suggestion"};
-const char *const FORUM_SOURCE_NAMES[FORUM_SRC__COUNT] = {"web", "phone", "paper", "visit",
-                                                          "carried"};
+const char *const FORUM_SOURCE_NAMES[FORUM_SRC__COUNT] = {"web",     "phone",   "paper", "visit",
+                                                          "carried", "hotline", "form"};
 const char *const FORUM_ACTION_STATUS_NAMES[FORUM_ACTION__COUNT] = {"open", "in_progress", "done"};
 const char *const FORUM_UNDO_ACTION_NAMES[UNDO__COUNT] = {"approve", "dismiss",  "star", "edit",
                                                           "merge",   "answered", "onair"};
@@ -184,7 +184,8 @@ static bool own_strings(forum_arena *a, const char *const **arr, size_t n)
 static bool own_question(forum_arena *a, forum_question_rec *q)
 {
     return own_str(a, &q->session) && own_str(a, &q->text) && own_str(a, &q->author) &&
-           own_str(a, &q->answer_note) && own_str(a, &q->carried_from) && own_str(a, &q->viewer_id);
+           own_str(a, &q->answer_note) && own_str(a, &q->carried_from) &&
+           own_str(a, &q->viewer_id) && own_str(a, &q->external_ref);
 }
 
 static bool own_questions(forum_arena *a, const forum_question_rec **qs, size_t n)
@@ -317,6 +318,8 @@ void forum_write_question(jsonw *w, const forum_question_rec *q, forum_view view
     if (view == FORUM_VIEW_STAFF)
         jsonw_kv_str_or_null(w, &f, "viewer_id",
                              q->viewer_id && q->viewer_id[0] ? q->viewer_id : NULL);
+    if (view == FORUM_VIEW_STAFF && q->external_ref)
+        jsonw_kv_str(w, &f, "external_ref", q->external_ref);
     jsonw_put(w, "}", 1);
 }
 
@@ -778,6 +781,7 @@ static bool decode_question(forum_arena *a, const cJSON *o, forum_question_rec *
         !get_str_or_null(a, o, "answer_note", &q->answer_note) ||
         !get_str_or_null(a, o, "carried_from", &q->carried_from) ||
         !get_str_or_null(a, o, "viewer_id", &q->viewer_id) ||
+        !get_str_or_null(a, o, "external_ref", &q->external_ref) ||
         !get_bool(o, "starred", false, &q->starred) ||
         !get_enum(o, "state", FORUM_QSTATE_NAMES, Q__COUNT, true, 0, &q->state) ||
         !get_enum(o, "category", FORUM_CATEGORY_NAMES, FORUM_CAT__COUNT, false, 0, &q->category) ||

@@ -21,6 +21,7 @@
 #define FORUM_REQUEST_ID_MAX 65 /* client request ids: 1..64 bytes */
 #define FORUM_NAME_BYTES 161    /* 40 code points of up to 4 bytes + NUL */
 #define FORUM_ACTOR_MAX 200     /* "viewer:<id>", "moderator:<name>", "producer" */
+#define FORUM_EXTERNAL_REF_MAX_CHARS 100 /* question.submit's external_ref, code points */
 
 /* ---- names of states (wire names in the FORUM_*_NAMES tables) ----------------------------- */
 
@@ -47,6 +48,8 @@ typedef enum forum_source {
     FORUM_SRC_PAPER,
     FORUM_SRC_VISIT,
     FORUM_SRC_CARRIED,
+    FORUM_SRC_HOTLINE, /* the citizen hotline (imported) */
+    FORUM_SRC_FORM,    /* a collection form or spreadsheet (imported) */
     FORUM_SRC__COUNT
 } forum_source;
 typedef enum forum_action_status {
@@ -177,6 +180,8 @@ typedef struct forum_question_rec {
     int64_t to, parent_id, created_at, merged_into, carried_question_id, votes;
     uint8_t state, category, source; /* forum_qstate, forum_category, forum_source */
     bool live_phase, starred;
+    const char *external_ref; /* staff imports: the record's id elsewhere (NULL = none); staff
+                                 only; a session's questions have distinct ones */
 } forum_question_rec;
 
 typedef struct forum_panelist_rec {

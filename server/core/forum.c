@@ -155,6 +155,18 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         return res;
     }
 
+    /* An import already entered (its external_ref is taken) gets the question it made. */
+    if (cmd->type == FORUM_CMD_QUESTION_SUBMIT && staff && cmd->external_ref) {
+        char key[EXTERNAL_REF_KEY_MAX];
+        external_ref_key(key, sizeof key, cmd->external_ref);
+        int64_t *qid = smap_get(&s->submits, key);
+        question *q = qid ? find_question(st, *qid) : NULL;
+        if (q) {
+            ack_question_as(&res, "question", q, FORUM_VIEW_STAFF);
+            jsonw_puts(ack_key(&res, "existing"), "true");
+            return res;
+        }
+    }
     /* An idempotent repeat of a submit gets the original ack, whatever happened since. */
     if (cmd->type == FORUM_CMD_QUESTION_SUBMIT && cmd->id && *cmd->id) {
         char key[FORUM_ACTOR_MAX + FORUM_REQUEST_ID_MAX + 2];

@@ -160,6 +160,7 @@ typedef struct forum_command {
     bool has_source;
     forum_source source;     /* staff submissions on behalf of someone */
     char *author;            /* staff submissions: the asker's name; NULL = anonymous */
+    char *external_ref;      /* staff submissions: the record's id elsewhere (imports), NULL */
     char *reason;            /* dismiss reason, optional */
     char *note;              /* answered note, optional */
     bool starred;            /* question.star */
@@ -274,6 +275,13 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
  * studio-wide producer (code "" or NULL): {"programs":[...],"sessions":[...]}. */
 char *forum_snapshot_text(forum_state *st, const forum_actor *actor, const char *code,
                           size_t question_budget, int64_t now_ms);
+/* The public live state of session code for studio displays and data sources (vMix, Bitfocus
+ * Companion): {"session":{code,title,topic,program,status},"status","on_air":<question>|null,
+ * "up_next":[<question>...],"banner","segment":{id,title}|null,"speakers":[<panelist>...],
+ * "seq"}, each question {id,text,author,category,to:<panelist>|null,votes}, a panelist
+ * {id,name,affiliation,role}. Only what every viewer may see. malloc'd text, or NULL if the
+ * session does not exist (or on OOM). */
+char *forum_live_state_text(const forum_state *st, const char *code);
 /* The whole snapshot (no budget) as a tree, for exports and tests. Caller deletes. */
 cJSON *forum_snapshot(const forum_state *st, const forum_actor *actor, const char *code);
 
@@ -287,6 +295,10 @@ const char *forum_moderator_key_hash(const forum_state *st, const char *code); /
 bool forum_viewer_banned(const forum_state *st, const char *code, const char *viewer_id);
 int64_t forum_last_seq(const forum_state *st, const char *code); /* 0 if none */
 int forum_question_rate_per_min(const forum_state *st, const char *code); /* session setting */
+int64_t forum_on_air(const forum_state *st, const char *code); /* question on air, 0 = none */
+/* The id of session code's panelist called name (exactly), or 0. */
+int64_t forum_panelist_id(const forum_state *st, const char *code, const char *name);
+int64_t forum_session_program(const forum_state *st, const char *code); /* 0 if unknown */
 /* True if cmd is a viewer's question.submit whose (viewer, id) was already accepted: a resend
  * that forum_apply will answer with the original ack (so rate limits must not refuse it). */
 bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,

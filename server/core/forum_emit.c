@@ -65,6 +65,7 @@ forum_question_rec question_rec(const question *q)
         .answer_note = q->answer_note,
         .carried_from = q->carried_from,
         .viewer_id = q->viewer_id,
+        .external_ref = q->external_ref,
         .to = q->to,
         .parent_id = q->parent_id,
         .created_at = q->created_at,

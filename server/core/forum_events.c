@@ -35,9 +35,10 @@ static question *apply_question(forum_state *st, session *s, const forum_questio
     if (create ? q != NULL : (!q || q->session != s))
         return NULL;
     char *ntext = strdup(o->text), *nauthor = dup_or_null(o->author),
-         *nnote = dup_or_null(o->answer_note), *ncarried = dup_or_null(o->carried_from);
+         *nnote = dup_or_null(o->answer_note), *ncarried = dup_or_null(o->carried_from),
+         *nref = dup_or_null(o->external_ref);
     if (!ntext || (o->author && !nauthor) || (o->answer_note && !nnote) ||
-        (o->carried_from && !ncarried))
+        (o->carried_from && !ncarried) || (o->external_ref && !nref))
         goto fail;
     if (create) {
         if (!(q = calloc(1, sizeof *q)))
@@ -57,6 +58,8 @@ static question *apply_question(forum_state *st, session *s, const forum_questio
     free(q->author);
     free(q->answer_note);
     free(q->carried_from);
+    free(q->external_ref);
+    q->external_ref = nref;
     q->text = ntext;
     q->author = nauthor;
     q->answer_note = nnote;
@@ -78,6 +81,7 @@ fail:
     free(nauthor);
     free(nnote);
     free(ncarried);
+    free(nref);
     return NULL;
 }
 
@@ -448,6 +452,12 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
         question *q = apply_question(st, s, &ev->p.question.q, true);
         if (!q)
             return -1;
+        if (q->external_ref) {
+            char key[EXTERNAL_REF_KEY_MAX];
+            external_ref_key(key, sizeof key, q->external_ref);
+            if (smap_put(&s->submits, key, q->id) < 0)
+                return -1;
+        }
         if (ev->request_id[0]) {
             char key[FORUM_ACTOR_MAX + FORUM_REQUEST_ID_MAX + 2];
             submit_key(key, sizeof key, ev->subject[0] ? ev->subject : ev->actor, ev->request_id);

@@ -24,6 +24,7 @@ typedef struct question {
     int64_t id;
     session *session;
     char *text, *author, *answer_note, *carried_from;
+    char *external_ref; /* staff imports: the record's id elsewhere, NULL = none */
     forum_category category;
     forum_source source;
     int64_t to, parent_id, created_at, merged_into;
@@ -95,7 +96,8 @@ struct session {
     poll **polls;
     size_t n_polls, cap_polls;
     iset bans;    /* viewer index + 1 */
-    smap submits; /* "<viewer or actor>\x1f<request id>" -> question id */
+    smap submits; /* "<viewer or actor>\x1f<request id>" -> question id, and
+                     external_ref_key(ref) -> question id */
     undo_record *undos;
     size_t n_undos, cap_undos;
     int64_t *dirty_questions; /* ids whose vote count changed since the last votes.changed */
@@ -218,6 +220,9 @@ bool action_followed_up(const forum_state *st, const action_item *a);
 bool session_before(const forum_state *st, const session *a, const session *b);
 
 void submit_key(char *key, size_t cap, const char *who, const char *request_id);
+/* The submits key of a staff import's external_ref (never a viewer's or an actor's key). */
+#define EXTERNAL_REF_KEY_MAX (FORUM_EXTERNAL_REF_MAX_CHARS * 4 + 8)
+void external_ref_key(char *key, size_t cap, const char *ref);
 
 /* ---- forum_render.c -------------------------------------------------------------------------- */
 

@@ -359,3 +359,109 @@ void do_questions_list(ctx *c, session *s, const forum_actor *a, const forum_com
     free(p.list);
     iset_free(&p.ids);
 }
+
+/* ---- the public live state (GET /api/sessions/CODE/state) -------------------------------- */
+
+static const panelist *panelist_of(const session *s, int64_t id)
+{
+    for (size_t i = 0; id && i < s->cfg.n_panelists; i++)
+        if (s->cfg.panelists[i].id == id)
+            return &s->cfg.panelists[i];
+    return NULL;
+}
+
+static void write_panelist_obj(jsonw *w, const panelist *p)
+{
+    bool f = true;
+    jsonw_put(w, "{", 1);
+    jsonw_kv_int(w, &f, "id", p->id);
+    jsonw_kv_str(w, &f, "name", p->name);
+    jsonw_kv_str_or_null(w, &f, "affiliation", p->affiliation);
+    jsonw_kv_str_or_null(w, &f, "role", p->role);
+    jsonw_put(w, "}", 1);
+}
+
+/* A public question as a studio display shows it: text, asker, the panelist it addresses. */
+static void write_live_question(jsonw *w, const session *s, const question *q)
+{
+    bool f = true;
+    const panelist *to = panelist_of(s, q->to);
+    jsonw_put(w, "{", 1);
+    jsonw_kv_int(w, &f, "id", q->id);
+    jsonw_kv_str(w, &f, "text", q->text);
+    jsonw_kv_str_or_null(w, &f, "author", q->author);
+    jsonw_kv_str(w, &f, "category", FORUM_CATEGORY_NAMES[q->category % FORUM_CAT__COUNT]);
+    jsonw_key(w, &f, "to");
+    if (to)
+        write_panelist_obj(w, to);
+    else
+        jsonw_puts(w, "null");
+    jsonw_kv_int(w, &f, "votes", (int64_t)q->voters.len);
+    jsonw_put(w, "}", 1);
+}
+
+char *forum_live_state_text(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    if (!s)
+        return NULL;
+    const program *prog = find_program(st, s->cfg.program_id);
+    jsonw w = {0};
+    bool f = true, sf = true;
+    jsonw_put(&w, "{", 1);
+    jsonw_key(&w, &f, "session");
+    jsonw_put(&w, "{", 1);
+    jsonw_kv_str(&w, &sf, "code", s->code);
+    jsonw_kv_str(&w, &sf, "title", s->cfg.title);
+    jsonw_kv_str_or_null(&w, &sf, "topic", s->cfg.topic);
+    jsonw_kv_str_or_null(&w, &sf, "program", prog ? prog->title : NULL);
+    jsonw_kv_str(&w, &sf, "status", FORUM_STATUS_NAMES[s->cfg.status % S__COUNT]);
+    jsonw_put(&w, "}", 1);
+    jsonw_kv_str(&w, &f, "status", FORUM_STATUS_NAMES[s->cfg.status % S__COUNT]);
+    const question *air = s->on_air ? find_question(st, s->on_air) : NULL;
+    jsonw_key(&w, &f, "on_air");
+    if (air)
+        write_live_question(&w, s, air);
+    else
+        jsonw_puts(&w, "null");
+    jsonw_key(&w, &f, "up_next");
+    jsonw_put(&w, "[", 1);
+    for (size_t i = 0, k = 0; i < s->n_up_next; i++) {
+        const question *q = find_question(st, s->up_next[i]);
+        if (!q || !forum_qstate_public(q->state))
+            continue;
+        if (k++)
+            jsonw_put(&w, ",", 1);
+        write_live_question(&w, s, q);
+    }
+    jsonw_put(&w, "]", 1);
+    jsonw_kv_str_or_null(&w, &f, "banner", s->banner && *s->banner ? s->banner : NULL);
+    jsonw_key(&w, &f, "segment");
+    const segment *seg = NULL;
+    for (size_t i = 0; s->segment_id && i < s->cfg.n_segments; i++)
+        if (s->cfg.segments[i].id == s->segment_id)
+            seg = &s->cfg.segments[i];
+    if (seg) {
+        bool gf = true;
+        jsonw_put(&w, "{", 1);
+        jsonw_kv_int(&w, &gf, "id", seg->id);
+        jsonw_kv_str(&w, &gf, "title", seg->title);
+        jsonw_put(&w, "}", 1);
+    } else {
+        jsonw_puts(&w, "null");
+    }
+    jsonw_key(&w, &f, "speakers");
+    jsonw_put(&w, "[", 1);
+    for (size_t i = 0, k = 0; i < s->n_speaker_ids; i++) {
+        const panelist *p = panelist_of(s, s->speaker_ids[i]);
+        if (!p)
+            continue;
+        if (k++)
+            jsonw_put(&w, ",", 1);
+        write_panelist_obj(&w, p);
+    }
+    jsonw_put(&w, "]", 1);
+    jsonw_kv_int(&w, &f, "seq", s->seq);
+    jsonw_put(&w, "}", 1);
+    return jsonw_finish(&w);
+}

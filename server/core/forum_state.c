@@ -92,6 +92,7 @@ static void question_free(question *q)
     free(q->author);
     free(q->answer_note);
     free(q->carried_from);
+    free(q->external_ref);
     iset_free(&q->voters);
     free(q);
 }
@@ -182,6 +183,7 @@ void forum_command_free(forum_command *cmd)
     free(cmd->viewer_id);
     free(cmd->text);
     free(cmd->author);
+    free(cmd->external_ref);
     free(cmd->reason);
     free(cmd->note);
     free(cmd->ids);
@@ -456,6 +458,32 @@ bool action_followed_up(const forum_state *st, const action_item *a)
 void submit_key(char *key, size_t cap, const char *who, const char *request_id)
 {
     snprintf(key, cap, "%s\x1f%s", who, request_id);
+}
+
+void external_ref_key(char *key, size_t cap, const char *ref)
+{
+    snprintf(key, cap, "\x1e%s", ref);
+}
+
+int64_t forum_on_air(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s ? s->on_air : 0;
+}
+
+int64_t forum_panelist_id(const forum_state *st, const char *code, const char *name)
+{
+    const session *s = find_session(st, code);
+    for (size_t i = 0; s && name && i < s->cfg.n_panelists; i++)
+        if (s->cfg.panelists[i].name && strcmp(s->cfg.panelists[i].name, name) == 0)
+            return s->cfg.panelists[i].id;
+    return 0;
+}
+
+int64_t forum_session_program(const forum_state *st, const char *code)
+{
+    const session *s = find_session(st, code);
+    return s ? s->cfg.program_id : 0;
 }
 
 bool forum_session_exists(const forum_state *st, const char *code)

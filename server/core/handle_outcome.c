@@ -197,6 +197,7 @@ void do_carry_over(ctx *c, const forum_command *cmd)
         q.source = FORUM_SRC_CARRIED;
         q.carried_from = from->code;
         q.carried_question_id = src->id;
+        q.external_ref = NULL; /* the import's reference stays with the original */
         q.parent_id = parent ? parent->id : 0;
         q.to = same_panelist(from, src->to, to);
         q.state = Q_PUBLISHED;

@@ -77,6 +77,7 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
     if (q.source == FORUM_SRC_CARRIED)
         q.source = FORUM_SRC_WEB;
     snprintf(q.viewer_id, sizeof q.viewer_id, "%s", staff ? "" : a->viewer_id);
+    q.external_ref = staff ? cmd->external_ref : NULL;
     bool held = !staff && (s->cfg.premoderation || has_blocked_word(s, cmd->text));
     q.state = held ? Q_PENDING : Q_PUBLISHED;
 

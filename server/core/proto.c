@@ -546,7 +546,8 @@ static int decode_nothing(decoder *d, const cJSON *obj)
 static int decode_submit(decoder *d, const cJSON *obj)
 {
     static const char *const categories[] = {"question", "need", "suggestion"};
-    static const char *const sources[] = {"web", "phone", "paper", "visit"};
+    /* what a request may name ("carried" is the server's) */
+    static const char *const sources[] = {"web", "phone", "paper", "visit", "hotline", "form"};
     forum_command *c = d->cmd;
     int value = 0;
     bool present;
@@ -561,10 +562,17 @@ static int decode_submit(decoder *d, const cJSON *obj)
         read_bool(d, obj, "anonymous", false, &c->anonymous, NULL) < 0)
         return -1;
     value = 0;
-    if (read_enum(d, obj, "source", sources, 4, &value, &present) < 0)
+    if (read_enum(d, obj, "source", sources, sizeof sources / sizeof sources[0], &value,
+                  &present) < 0)
         return -1;
     c->has_source = present;
-    c->source = present ? (forum_source)value : FORUM_SRC_WEB;
+    c->source = present ? (forum_source)forum_name_index(FORUM_SOURCE_NAMES, FORUM_SRC__COUNT,
+                                                         sources[value])
+                        : FORUM_SRC_WEB;
+    if (read_text(d, obj, "external_ref", false,
+                  (text_rule){FORUM_EXTERNAL_REF_MAX_CHARS, false, EMPTY_ABSENT}, &c->external_ref,
+                  NULL) < 0)
+        return -1;
     return read_text(d, obj, "author", false, rule_name(d, EMPTY_ABSENT), &c->author, NULL);
 }
 

@@ -906,6 +906,121 @@ static void staff_submission_on_behalf_of_a_caller(void)
     teardown();
 }
 
+static forum_state *replay_log(void);
+
+/* Imports carry the record's id elsewhere: entering the same one again, by anyone on the staff,
+ * adds nothing and answers with the question it made, also after a replay. */
+static void import_is_idempotent_on_external_ref(void)
+{
+    setup_with(true, true);
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "热线来电：小区停车难";
+    c.has_source = true;
+    c.source = FORUM_SRC_HOTLINE;
+    c.author = "王女士";
+    c.external_ref = "12345-0001";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 2);
+    const cJSON *q = cJSON_GetObjectItem(ack_of(&r), "question");
+    int64_t id = json_int(q, "id");
+    CHECK_STR(json_s(q, "source"), "hotline");
+    CHECK_STR(json_s(q, "external_ref"), "12345-0001");
+    CHECK(cJSON_GetObjectItem(ack_of(&r), "existing") == NULL);
+    forum_result_free(&r);
+    /* the public rendering leaves the reference out */
+    cJSON *snap = snapshot_of(&viewer_a);
+    CHECK(find_q(snap, id) && !cJSON_GetObjectItem(find_q(snap, id), "external_ref"));
+    cJSON_Delete(snap);
+
+    c.text = "the same record, typed again";
+    r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    CHECK(json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id") == id);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(ack_of(&r), "existing")));
+    forum_result_free(&r);
+
+    /* a viewer cannot claim a reference: the field is the staff's */
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "viewer question";
+    c.external_ref = "12345-0001";
+    r = run(&viewer_a, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id") != id);
+    forum_result_free(&r);
+
+    forum_state *fresh = replay_log();
+    forum_state *live = st;
+    st = fresh;
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "after a restart";
+    c.external_ref = "12345-0001";
+    r = run(&moderator2, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    CHECK(json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id") == id);
+    forum_result_free(&r);
+    st = live;
+    forum_free(fresh);
+    teardown();
+}
+
+/* What a studio display shows: the question on air with its asker and addressee, the next
+ * ones, the banner and segment, and nothing a viewer may not see. */
+static void live_state_shows_the_air_for_studio_displays(void)
+{
+    setup_with(true, true);
+    int64_t hidden = submit_as(&viewer_a, "pending and private", NULL);
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "物业费怎么定？";
+    c.author = "李大爷";
+    c.has_to = true;
+    c.to = 1;
+    forum_result r = run(&moderator, &c);
+    int64_t first = json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
+    forum_result_free(&r);
+    c.text = "second";
+    c.author = NULL;
+    c.has_to = false;
+    c.to = 0;
+    r = run(&moderator, &c);
+    int64_t second = json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
+    forum_result_free(&r);
+    c = cmd_of(FORUM_CMD_QUEUE_SET);
+    int64_t ids[] = {first, second};
+    c.ids = ids;
+    c.n_ids = 2;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_ONAIR_NEXT);
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_PANEL_SET);
+    c.has_banner = true;
+    c.banner = "民生访谈";
+    c.has_segment_id = true;
+    c.segment_id = 2;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(forum_on_air(st, code) == first);
+
+    char *text = forum_live_state_text(st, code);
+    cJSON *o = keep(cJSON_Parse(text));
+    free(text);
+    const cJSON *air = cJSON_GetObjectItem(o, "on_air");
+    CHECK_STR(json_s(air, "text"), "物业费怎么定？");
+    CHECK_STR(json_s(air, "author"), "李大爷");
+    CHECK_STR(json_s(cJSON_GetObjectItem(air, "to"), "name"), "Alice Chen");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "up_next")) == 1);
+    CHECK(json_int(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "up_next"), 0), "id") == second);
+    CHECK_STR(json_s(o, "banner"), "民生访谈");
+    CHECK_STR(json_s(cJSON_GetObjectItem(o, "segment"), "title"), "Questions");
+    CHECK_STR(json_s(o, "status"), "open");
+    CHECK_STR(json_s(cJSON_GetObjectItem(o, "session"), "program"), "Town Hall");
+    char *again = cJSON_PrintUnformatted(o);
+    CHECK(strstr(again, "pending and private") == NULL && strstr(again, "viewer_id") == NULL);
+    free(again);
+    CHECK(hidden > 0);
+    CHECK(forum_live_state_text(st, "NOPE") == NULL);
+    CHECK(forum_panelist_id(st, code, "Bob Li") == 2 && forum_panelist_id(st, code, "Bob") == 0);
+    teardown();
+}
+
 static void questions_per_session_limit(void)
 {
     forum_limits lim;
@@ -2562,6 +2677,8 @@ int main(void)
     TEST(to_must_be_a_panelist);
     TEST(follow_up_needs_public_parent_in_session);
     TEST(staff_submission_on_behalf_of_a_caller);
+    TEST(import_is_idempotent_on_external_ref);
+    TEST(live_state_shows_the_air_for_studio_displays);
     TEST(questions_per_session_limit);
     TEST(author_edits_and_withdraws_own_question);
     TEST(errors_reveal_nothing_of_questions_a_viewer_cannot_see);

@@ -415,6 +415,28 @@ static void test_submit_defaults(void)
     forum_command_free(&cmd);
 }
 
+static void test_submit_imports_name_hotline_and_form_with_an_external_ref(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"question.submit\",\"text\":\"q\",\"source\":\"hotline\","
+                 "\"external_ref\":\" 12345-0001 \"}",
+                 &cmd) == 0);
+    CHECK(cmd.has_source && cmd.source == FORUM_SRC_HOTLINE);
+    CHECK_STR(cmd.external_ref, "12345-0001");
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"question.submit\",\"text\":\"q\",\"source\":\"form\"}", &cmd) ==
+          0);
+    CHECK(cmd.has_source && cmd.source == FORUM_SRC_FORM && cmd.external_ref == NULL);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"question.submit\",\"text\":\"q\",\"external_ref\":7}",
+                  FORUM_E_BAD_REQUEST, "external_ref"));
+    CHECK(rejects("{\"type\":\"question.submit\",\"text\":\"q\",\"external_ref\":\"a\\nb\"}",
+                  FORUM_E_BAD_REQUEST, "external_ref"));
+    char *long_ref = with_long_field("question.submit", "\"text\":\"q\",", "external_ref", "号", 101);
+    CHECK(rejects(long_ref, FORUM_E_TOO_LONG, "external_ref"));
+    free(long_ref);
+}
+
 static void test_question_of_500_chinese_chars_ok_501_too_long(void)
 {
     char *ok = with_long_field("question.submit", "\"id\":\"q\",", "text", "问", 500);
@@ -1502,6 +1524,7 @@ int main(void)
     TEST(test_ids_must_be_positive_integers_below_2_pow_53);
     TEST(test_submit_decodes_all_fields_trimmed);
     TEST(test_submit_defaults);
+    TEST(test_submit_imports_name_hotline_and_form_with_an_external_ref);
     TEST(test_question_of_500_chinese_chars_ok_501_too_long);
     TEST(test_whitespace_only_question_is_bad_request);
     TEST(test_submit_field_errors);
