@@ -30,8 +30,12 @@ static void forum_random(void *buf, size_t n)
 
 void client_unref(client *cl)
 {
-    if (--cl->refs == 0)
-        free(cl);
+    if (--cl->refs > 0)
+        return;
+    if (cl->http && !cl->replied) /* never leave an HTTP client waiting */
+        http_client_reply(cl, proto_encode_error(NULL, FORUM_E_INTERNAL, NULL,
+                                                 "the request could not be completed", 0));
+    free(cl);
 }
 
 static void *on_open(void *arg, net_conn *c)
@@ -79,7 +83,10 @@ void client_send(client *cl, char *text)
 {
     if (!text)
         return;
-    if (cl->remote) {
+    if (cl->http) {
+        http_client_reply(cl, text);
+        free(text);
+    } else if (cl->remote) {
         cluster_send_reply(cl->d->cluster, cl->remote_node, cl->remote_rid, text, cl->reply_pos);
         cl->replied = true;
         free(text);
@@ -309,6 +316,8 @@ void job_done(store_batch *b, int rc)
         }
         if (cl->remote && !cl->replied) /* the forwarder waits for an answer, even an empty one */
             cluster_send_reply(disp->cluster, cl->remote_node, cl->remote_rid, "", j->pos);
+        if (cl->http && !cl->replied)
+            http_client_reply(cl, NULL);
     }
     if (rc != 0 && b->n_events > 0) {
         if (disp->cluster) {
@@ -631,6 +640,39 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
         }
     }
     apply_command(d, cl, &cmd);
+}
+
+void dispatch_http_command(dispatch *d, const forum_actor *actor, const char *frame, size_t len,
+                           net_http_later *later)
+{
+    client *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        net_http_response resp = {.status = 503, .content_type = "application/json"};
+        net_http_answer(later, &resp);
+        return;
+    }
+    cl->d = d;
+    cl->refs = 1;
+    cl->http = true;
+    cl->http_later = later;
+    cl->hello_done = true;
+    cl->actor = *actor;
+    d->requests++;
+    forum_command cmd;
+    proto_error perr;
+    memset(&cmd, 0, sizeof cmd);
+    if (proto_decode(frame, len, &d->opt.limits, &cmd, &perr) != 0) {
+        reply_error(d, cl, perr.re, perr.code, perr.field[0] ? perr.field : NULL, perr.message, 0);
+    } else if (d->cluster && changes_state(cmd.type) && !cluster_leading(d->cluster)) {
+        forward_request(d, cl, &cmd, frame, len);
+    } else if (d->cluster && changes_state(cmd.type) && d->resyncing) {
+        reply_error(d, cl, cmd.id, FORUM_E_INTERNAL, NULL,
+                    "the server is catching up with the show; please try again", 500);
+    } else {
+        apply_command(d, cl, &cmd);
+    }
+    forum_command_free(&cmd);
+    client_unref(cl);
 }
 
 void apply_command(dispatch *d, client *cl, forum_command *cmdp)

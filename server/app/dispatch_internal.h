@@ -15,6 +15,9 @@
 typedef struct client client;
 typedef struct key_guesses key_guesses;
 
+/* A client is one WebSocket connection, a request another cluster node forwarded (remote), or
+ * one HTTP request of the studio command API (http): its reply completes the HTTP answer. */
+
 /* A forwarded request's reply, held until this node has committed the log up to pos (so the
  * client never gets an ack for a change it cannot see yet), then sent in arrival order. */
 typedef struct waiter {
@@ -104,6 +107,9 @@ struct client {
     char remote_node[48];
     int64_t remote_rid;
     int64_t reply_pos;
+    /* a request of the HTTP command API (no connection): the reply answers it, exactly once */
+    bool http;
+    net_http_later *http_later;
 };
 
 typedef enum job_kind { JOB_REQUEST, JOB_HELLO, JOB_SYSTEM, JOB_REPLICA, JOB_RESYNC } job_kind;
@@ -182,3 +188,14 @@ size_t viewers_elsewhere(void *arg, const char *code);
 void http_route(void *arg, const net_http_request *req, net_http_response *resp);
 /* Frees what http.c keeps per client address (dispatch_free). */
 void http_free_guesses(dispatch *d);
+/* Answers an HTTP client's request with the protocol reply text (an ack or an error; NULL: a
+ * bare success): {"ok":true,...the ack's members} or {"ok":false,"error":code,...} with the
+ * HTTP status that fits the code. Sets cl->replied; later calls do nothing. */
+void http_client_reply(client *cl, const char *text);
+
+/* ---- dispatch.c, for http.c ---------------------------------------------------------------- */
+
+/* Runs frame (a request as a WebSocket client sends it, for actor) through the pipeline like a
+ * connection's request; the reply answers later (the handle is taken: always answered). */
+void dispatch_http_command(dispatch *d, const forum_actor *actor, const char *frame, size_t len,
+                           net_http_later *later);

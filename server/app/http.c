@@ -359,6 +359,268 @@ static bool producer_check(dispatch *d, const char *address, const char *authori
     return false;
 }
 
+/* ---- the studio command API ---------------------------------------------------------------
+ * POST /api/sessions/CODE/onair/next | onair/clear | onair/answered | panel | questions: the
+ * WebSocket requests onair.next, onair.clear, question.answered (of the question on air),
+ * panel.set and question.submit for hardware panels and scripts, with the session's moderator
+ * key or the producer key as Authorization: Bearer. The JSON body's fields (only those the
+ * route names) go into the request, which runs through the dispatcher like a connection's:
+ * same rules, answered after its commit, same events to everyone. GET .../state is the public
+ * live state (no key). */
+
+typedef struct studio_route {
+    const char *suffix;            /* after /api/sessions/CODE */
+    const char *type;              /* the WebSocket request it makes */
+    const char *const *fields;     /* body fields it takes (NULL-terminated) */
+} studio_route;
+
+static const char *const no_fields[] = {NULL};
+static const char *const answered_fields[] = {"note", "question_id", NULL};
+static const char *const panel_fields[] = {"banner", "segment_id", "speaker_ids", NULL};
+static const char *const submit_fields[] = {"text",   "category", "source",       "author",
+                                            "to",     "external_ref", NULL};
+static const studio_route studio_routes[] = {
+    {"/onair/next", "onair.next", no_fields},
+    {"/onair/clear", "onair.clear", no_fields},
+    {"/onair/answered", "question.answered", answered_fields},
+    {"/panel", "panel.set", panel_fields},
+    {"/questions", "question.submit", submit_fields},
+};
+
+/* The HTTP status of a protocol error code. */
+static int status_of(const char *code, bool retry)
+{
+    static const struct {
+        const char *code;
+        int status;
+    } table[] = {
+        {"bad_json", 400},      {"bad_request", 400},  {"too_long", 400},
+        {"unknown_type", 400},  {"unauthorized", 401}, {"forbidden", 403},
+        {"banned", 403},        {"not_found", 404},    {"conflict", 409},
+        {"session_closed", 409}, {"rate_limited", 429},
+    };
+    for (size_t i = 0; code && i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(code, table[i].code) == 0)
+            return table[i].status;
+    return retry ? 503 : 500;
+}
+
+void http_client_reply(client *cl, const char *text)
+{
+    if (!cl->http || cl->replied)
+        return;
+    cl->replied = true;
+    net_http_later *later = cl->http_later;
+    cl->http_later = NULL;
+    net_http_response resp = {.status = 200, .content_type = "application/json; charset=utf-8"};
+    cJSON *reply = text ? cJSON_Parse(text) : NULL;
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(reply, "type");
+    bool error = cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0;
+    if (text && !reply)
+        error = true; /* (out of memory) */
+    cJSON_AddBoolToObject(out, "ok", !error);
+    if (error) {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(reply, "code");
+        const cJSON *retry = cJSON_GetObjectItemCaseSensitive(reply, "retry_after_ms");
+        resp.status = status_of(cJSON_IsString(code) ? code->valuestring : NULL,
+                                cJSON_IsNumber(retry));
+        if (cJSON_IsNumber(retry))
+            resp.retry_after_s = (int)((retry->valuedouble + 999) / 1000);
+        cJSON_AddStringToObject(out, "error", cJSON_IsString(code) ? code->valuestring
+                                                                   : "internal");
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach (it, reply) {
+        if (strcmp(it->string, "type") == 0 || strcmp(it->string, "re") == 0 ||
+            strcmp(it->string, "code") == 0)
+            continue;
+        cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, true));
+    }
+    resp.body = cJSON_PrintUnformatted(out);
+    resp.body_len = resp.body ? strlen(resp.body) : 0;
+    if (!resp.body)
+        resp.status = 500;
+    cJSON_Delete(out);
+    cJSON_Delete(reply);
+    net_http_answer(later, &resp);
+}
+
+/* Answers {"ok":false,"error":code,"message":message,"field"?} with status. */
+static void api_error(net_http_response *resp, int status, const char *code, const char *field,
+                      const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", false);
+    cJSON_AddStringToObject(o, "error", code);
+    cJSON_AddStringToObject(o, "message", message);
+    if (field)
+        cJSON_AddStringToObject(o, "field", field);
+    resp->status = status;
+    resp->content_type = "application/json; charset=utf-8";
+    resp->body = cJSON_PrintUnformatted(o);
+    resp->body_len = resp->body ? strlen(resp->body) : 0;
+    cJSON_Delete(o);
+}
+
+/* Who the Authorization header names for session code: the producer, a moderator of code
+ * (named "studio" in the transcript), or nobody (FORUM_ROLE_NONE). */
+static forum_role studio_key_role(dispatch *d, const char *authorization, const char *code)
+{
+    static const char prefix[] = "Bearer ";
+    if (strncmp(authorization, prefix, sizeof prefix - 1) != 0)
+        return FORUM_ROLE_NONE;
+    const char *key = authorization + sizeof prefix - 1;
+    if (auth_key_matches(key, d->opt.producer_key_hash))
+        return FORUM_ROLE_PRODUCER;
+    const char *moderator = forum_moderator_key_hash(d->st, code);
+    if (moderator && auth_key_matches(key, moderator))
+        return FORUM_ROLE_MODERATOR;
+    return FORUM_ROLE_NONE;
+}
+
+/* Does text hold a \u0000 escape? (cJSON would cut the string there without a word.) */
+static bool has_nul_escape(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 6 <= len; i++)
+        if (text[i] == '\\' && text[i + 1] == 'u' && memcmp(text + i + 2, "0000", 4) == 0)
+            return true;
+    return false;
+}
+
+/* Builds the request frame of route for session code from the JSON body; NULL with resp
+ * filled on a bad body. */
+static char *studio_frame(dispatch *d, const studio_route *route, const char *code,
+                          const net_http_request *req, net_http_response *resp)
+{
+    cJSON *body = NULL, *frame = NULL;
+    char *text = NULL;
+    if (req->body_len > 0) {
+        if (!is_json(req->content_type)) {
+            api_error(resp, 415, "unsupported_media_type", NULL,
+                      "send the body as Content-Type: application/json");
+            return NULL;
+        }
+        const char *end = NULL;
+        if (has_nul_escape(req->body, req->body_len)) {
+            api_error(resp, 400, "bad_request", NULL, "strings must not contain NUL characters");
+            return NULL;
+        }
+        body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
+        while (end && end < req->body + req->body_len && strchr(" \t\r\n", *end))
+            end++;
+        if (!body || end != req->body + req->body_len || !cJSON_IsObject(body)) {
+            cJSON_Delete(body);
+            api_error(resp, 400, "bad_json", NULL, "the body must be one JSON object");
+            return NULL;
+        }
+    }
+    frame = cJSON_CreateObject();
+    cJSON_AddStringToObject(frame, "type", route->type);
+    cJSON_AddStringToObject(frame, "id", "http");
+    cJSON_AddStringToObject(frame, "session", code);
+    const cJSON *it;
+    cJSON_ArrayForEach (it, body) {
+        size_t i = 0;
+        while (route->fields[i] && strcmp(route->fields[i], it->string) != 0)
+            i++;
+        if (!route->fields[i]) {
+            char message[160];
+            snprintf(message, sizeof message, "this address takes no field %.60s", it->string);
+            api_error(resp, 400, "bad_request", it->string, message);
+            goto fail;
+        }
+        /* a panelist may be named instead of numbered */
+        if (strcmp(it->string, "to") == 0 && cJSON_IsString(it)) {
+            int64_t id = forum_panelist_id(d->st, code, it->valuestring);
+            if (!id) {
+                api_error(resp, 404, "not_found", "to", "no panelist of this session has this name");
+                goto fail;
+            }
+            cJSON_AddNumberToObject(frame, "to", (double)id);
+            continue;
+        }
+        cJSON_AddItemToObject(frame, it->string, cJSON_Duplicate(it, true));
+    }
+    if (strcmp(route->type, "question.answered") == 0 &&
+        !cJSON_GetObjectItemCaseSensitive(frame, "question_id")) {
+        int64_t air = forum_on_air(d->st, code);
+        if (!air) {
+            api_error(resp, 409, "conflict", NULL, "no question is on air");
+            goto fail;
+        }
+        cJSON_AddNumberToObject(frame, "question_id", (double)air);
+    }
+    text = cJSON_PrintUnformatted(frame);
+    if (!text)
+        api_error(resp, 500, "internal", NULL, "out of memory");
+fail:
+    cJSON_Delete(frame);
+    cJSON_Delete(body);
+    return text;
+}
+
+/* The studio API under /api/sessions/CODE (rest = what follows the code). Returns whether it
+ * answered (or deferred) the request. */
+static bool studio_api(dispatch *d, const net_http_request *req, const char *code,
+                       const char *rest, net_http_response *resp)
+{
+    if (strcmp(rest, "/state") == 0) {
+        if (refuse_unless_read(req, resp))
+            return true;
+        char *state = forum_live_state_text(d->st, code);
+        if (!state) {
+            api_error(resp, 404, "not_found", "session", "no such session");
+            return true;
+        }
+        resp->status = 200;
+        resp->content_type = "application/json; charset=utf-8";
+        resp->body = state;
+        resp->body_len = strlen(state);
+        return true;
+    }
+    const studio_route *route = NULL;
+    for (size_t i = 0; i < sizeof studio_routes / sizeof studio_routes[0]; i++)
+        if (strcmp(rest, studio_routes[i].suffix) == 0)
+            route = &studio_routes[i];
+    if (!route)
+        return false;
+    if (strcmp(req->method, "POST") != 0) {
+        api_error(resp, 405, "method_not_allowed", NULL, "this address takes POST only");
+        resp->allow = "POST";
+        return true;
+    }
+    forum_role role = studio_key_role(d, req->authorization, code);
+    if (role == FORUM_ROLE_NONE) {
+        api_error(resp, 401, "unauthorized", NULL,
+                  "send the session's moderator key or the producer key as Authorization: "
+                  "Bearer <key>");
+        return true;
+    }
+    if (!forum_session_exists(d->st, code)) {
+        api_error(resp, 404, "not_found", "session", "no such session");
+        return true;
+    }
+    char *frame = studio_frame(d, route, code, req, resp);
+    if (!frame)
+        return true;
+    net_http_later *later = net_http_defer(req);
+    if (!later) {
+        free(frame);
+        api_error(resp, 500, "internal", NULL, "out of memory");
+        return true;
+    }
+    forum_actor actor;
+    memset(&actor, 0, sizeof actor);
+    actor.role = role;
+    snprintf(actor.session, sizeof actor.session, "%s", code);
+    if (role == FORUM_ROLE_MODERATOR)
+        snprintf(actor.name, sizeof actor.name, "studio");
+    dispatch_http_command(d, &actor, frame, strlen(frame), later);
+    free(frame);
+    return true;
+}
+
 /* Does the query string hold key=value (exactly)? */
 static bool query_has(const char *query, const char *key, const char *value)
 {
@@ -374,6 +636,17 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
 {
     dispatch *d = arg;
     const char *path = req->path, *query = req->query;
+    static const char sessions[] = "/api/sessions/";
+    if (strncmp(path, sessions, sizeof sessions - 1) == 0) {
+        const char *at = path + sizeof sessions - 1, *slash = strchr(at, '/');
+        char code[FORUM_CODE_MAX];
+        if (slash && (size_t)(slash - at) < sizeof code) {
+            memcpy(code, at, (size_t)(slash - at));
+            code[slash - at] = '\0';
+            if (studio_api(d, req, code, slash, resp))
+                return;
+        }
+    }
     if (strcmp(path, "/api/search") == 0) {
         bool post = strcmp(req->method, "POST") == 0;
         if (!post && refuse_unless_read(req, resp)) {

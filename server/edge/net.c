@@ -58,6 +58,11 @@ typedef struct http_pending http_pending;
 typedef struct pss {
     net_conn *conn;
     http_pending *pending; /* a request whose body is being read */
+    net_http_later *later; /* a request the handler answers later (net_http_defer) */
+    bool in_dispatch;      /* the handler is running for this connection */
+    bool answer_ready;     /* answer holds a deferred answer not written yet */
+    bool answer_head;      /* ... to a HEAD request */
+    net_http_response answer;
     bool responding;       /* a response is being written: from body, or from file_fd */
     bool close_after;      /* end the connection once it is written */
     bool has_file;
@@ -791,13 +796,101 @@ static int http_static(net *n, struct lws *wsi, pss *p, bool head, const char *p
     return 0;
 }
 
-/* Hands a complete request to the handler and answers it. */
-static int http_dispatch(net *n, struct lws *wsi, pss *p, const net_http_request *req)
+/* ---- answers given later ----
+ * A handler that cannot answer at once (a command answered after its commit) calls
+ * net_http_defer: the connection then waits, without a timeout of its own, for
+ * net_http_answer, which stores the answer and asks lws for a writable callback (lws 4.1
+ * allows this from outside its callbacks on the loop thread: the HTTP transaction stays open
+ * until lws_http_transaction_completed); the headers and body are written from there. The
+ * handle and the connection forget each other when either goes first. */
+struct net_http_later {
+    struct lws *wsi; /* NULL once the connection is gone */
+    pss *p;
+};
+
+/* What net_http_defer needs to find the connection of the request being handled. */
+typedef struct http_call {
+    struct lws *wsi;
+    pss *p;
+    bool head;
+} http_call;
+
+net_http_later *net_http_defer(const net_http_request *req)
 {
-    bool head = strcmp(req->method, "HEAD") == 0;
+    http_call *call = req->net_;
+    if (!call || call->p->later || call->p->answer_ready)
+        return NULL;
+    net_http_later *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->wsi = call->wsi;
+    l->p = call->p;
+    call->p->later = l;
+    call->p->answer_head = call->head;
+    return l;
+}
+
+/* Writes the stored deferred answer's headers (and schedules its body). */
+static int http_write_answer(struct lws *wsi, pss *p)
+{
+    net_http_response *a = &p->answer;
+    p->answer_ready = false;
+    char *body = a->body, *csp = a->csp;
+    a->body = NULL;
+    a->csp = NULL;
+    http_head h = {
+        .content_type = a->content_type ? a->content_type : "application/json",
+        .disposition = a->content_disposition,
+        .allow = a->allow,
+        .csp = csp,
+        .frameable = a->frameable,
+        .retry_after_s = a->retry_after_s,
+    };
+    int rc = http_respond(wsi, p, p->answer_head, a->status, body, a->body_len, &h);
+    free(csp);
+    return rc;
+}
+
+void net_http_answer(net_http_later *l, net_http_response *resp)
+{
+    if (!l)
+        return;
+    if (!l->p || !l->wsi) { /* the client went away */
+        free(resp->body);
+        free(resp->csp);
+        free(l);
+        return;
+    }
+    pss *p = l->p;
+    p->later = NULL;
+    p->answer = *resp;
+    if (p->answer.status <= 0)
+        p->answer.status = 500;
+    p->answer_ready = true;
+    if (!p->in_dispatch) /* else http_dispatch writes it when the handler returns */
+        lws_callback_on_writable(l->wsi);
+    free(l);
+}
+
+/* Hands a complete request to the handler and answers it (now, or once net_http_answer is
+ * called for a deferred one). */
+static int http_dispatch(net *n, struct lws *wsi, pss *p, const net_http_request *req_in)
+{
+    bool head = strcmp(req_in->method, "HEAD") == 0;
     net_http_response resp = {0};
+    http_call call = {wsi, p, head};
+    net_http_request req_copy = *req_in;
+    const net_http_request *req = &req_copy;
+    req_copy.net_ = &call;
+    p->in_dispatch = true;
     if (n->cb.on_http)
         n->cb.on_http(n->cb.arg, req, &resp);
+    p->in_dispatch = false;
+    if (p->later || p->answer_ready) { /* deferred: resp is not used */
+        free(resp.body);
+        free(resp.csp);
+        return p->answer_ready ? http_write_answer(wsi, p) : 0;
+    }
     http_head h = {
         .content_type = resp.content_type ? resp.content_type : "application/json",
         .disposition = resp.content_disposition,
@@ -893,6 +986,8 @@ static int http_request(net *n, struct lws *wsi, pss *p, const char *url)
     while (m < sizeof methods / sizeof methods[0] &&
            lws_hdr_total_length(wsi, methods[m].token) <= 0)
         m++;
+    if (p->later || p->answer_ready)
+        return -1; /* a request sent before the last one was answered (pipelining) */
     p->close_after = false;
     if (m == sizeof methods / sizeof methods[0])
         return http_error(wsi, p, false, 405, "method_not_allowed", "unknown method", NULL, true);
@@ -1019,11 +1114,23 @@ static void http_response_done(pss *p)
 }
 
 /* Drops whatever the connection's HTTP side holds (the connection or its protocol binding is
- * going away). */
+ * going away); a deferred answer still to come will find the connection gone. */
 static void http_forget(pss *p)
 {
     http_pending_free(p->pending);
     p->pending = NULL;
+    if (p->later) {
+        p->later->p = NULL;
+        p->later->wsi = NULL;
+        p->later = NULL;
+    }
+    if (p->answer_ready) {
+        free(p->answer.body);
+        free(p->answer.csp);
+        p->answer.body = NULL;
+        p->answer.csp = NULL;
+        p->answer_ready = false;
+    }
     http_response_done(p);
 }
 
@@ -1032,6 +1139,8 @@ static void http_forget(pss *p)
  * connection ends. */
 static int http_writeable(struct lws *wsi, pss *p)
 {
+    if (p->answer_ready && !p->responding)
+        return http_write_answer(wsi, p);
     if (!p->responding)
         return 0;
     unsigned char buf[LWS_PRE + NET_HTTP_CHUNK];

@@ -46,6 +46,7 @@ typedef struct net_http_request {
     size_t body_len;           /* its length in bytes (a body may hold NUL bytes) */
     const char *peer;          /* the client's address as text ("127.0.0.1", "::1"), as
                                   net_conn_address: behind a trusted proxy, the forwarded one */
+    void *net_;                /* net's own: the connection (for net_http_defer) */
 } net_http_request;
 
 /* Answer to an HTTP request, filled by the http handler. body is malloc'd (net frees it). For
@@ -79,6 +80,18 @@ typedef struct net_http_response {
     "default-src 'none'; img-src 'self' data:; script-src 'self'; font-src 'self'; "          \
     "style-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; " \
     "form-action 'self'"
+
+/* An answer the http handler gives later. */
+typedef struct net_http_later net_http_later;
+
+/* Called by the http handler, for req, to answer after it returned (e.g. once a command is
+ * committed): resp is then ignored, and the connection waits for net_http_answer. Returns the
+ * handle, or NULL (out of memory, or already deferred): then answer through resp as usual. */
+net_http_later *net_http_defer(const net_http_request *req);
+/* Answers a deferred request (exactly once per handle, on the loop thread, also from within
+ * the handler itself): resp's body is taken, its strings other than the body must be static.
+ * If the client has gone meanwhile the answer is dropped. Frees the handle. */
+void net_http_answer(net_http_later *later, net_http_response *resp);
 
 typedef struct net_callbacks {
     void *arg;
