@@ -16,6 +16,11 @@ const char *const FORUM_CATEGORY_NAMES[FORUM_CAT__COUNT] = {"question", "need", 
 const char *const FORUM_SOURCE_NAMES[FORUM_SRC__COUNT] = {"web",     "phone",   "paper", "visit",
                                                           "carried", "hotline", "form"};
 const char *const FORUM_ACTION_STATUS_NAMES[FORUM_ACTION__COUNT] = {"open", "in_progress", "done"};
+const char *const FORUM_WEBHOOK_PRESET_NAMES[FORUM_HOOK__COUNT] = {"json", "wecom", "dingtalk",
+                                                                   "feishu"};
+const char *const FORUM_WEBHOOK_TRIGGER_NAMES[FORUM_TRIGGER__COUNT] = {
+    "question.on_air",    "question.answered", "commitment.created", "commitment.updated",
+    "session.started",    "session.ended",     "session.archived"};
 const char *const FORUM_UNDO_ACTION_NAMES[UNDO__COUNT] = {"approve", "dismiss",  "star", "edit",
                                                           "merge",   "answered", "onair"};
 
@@ -267,6 +272,8 @@ static bool own_payload(forum_arena *a, forum_kind kind, forum_payload *p)
         return own_session(a, &p->session);
     case PAYLOAD_PROGRAM:
         return own_str(a, &p->program.title) && own_str(a, &p->program.description);
+    case PAYLOAD_WEBHOOK:
+        return own_str(a, &p->webhook.name) && own_str(a, &p->webhook.url);
     }
     return false;
 }
@@ -274,7 +281,8 @@ static bool own_payload(forum_arena *a, forum_kind kind, forum_payload *p)
 int forum_event_own(forum_event *ev)
 {
     if (!own_payload(&ev->arena, ev->kind, &ev->p) ||
-        (ev->secret.has_undo && !own_undo(&ev->arena, &ev->secret.undo)))
+        (ev->secret.has_undo && !own_undo(&ev->arena, &ev->secret.undo)) ||
+        !own_str(&ev->arena, &ev->secret.webhook_secret))
         return -1;
     return 0;
 }
@@ -546,7 +554,39 @@ void forum_event_write_payload(jsonw *w, bool *first, const forum_event *ev, for
         jsonw_key(w, first, "program");
         forum_write_program(w, &p->program);
         break;
+    case PAYLOAD_WEBHOOK:
+        jsonw_key(w, first, "webhook");
+        forum_write_webhook(w, &p->webhook);
+        break;
     }
+}
+
+void forum_write_webhook(jsonw *w, const forum_webhook_rec *h)
+{
+    bool f = true, g = true;
+    jsonw_put(w, "{", 1);
+    jsonw_kv_int(w, &f, "id", h->id);
+    jsonw_kv_int_or_null(w, &f, "program_id", h->program_id);
+    jsonw_kv_str_or_null(w, &f, "name", h->name);
+    jsonw_kv_str(w, &f, "url", h->url);
+    jsonw_kv_str(w, &f, "preset", FORUM_WEBHOOK_PRESET_NAMES[h->preset % FORUM_HOOK__COUNT]);
+    jsonw_key(w, &f, "events");
+    jsonw_put(w, "[", 1);
+    for (int i = 0; i < FORUM_TRIGGER__COUNT; i++)
+        if (h->triggers & (1u << i)) {
+            if (!g)
+                jsonw_put(w, ",", 1);
+            g = false;
+            jsonw_string(w, FORUM_WEBHOOK_TRIGGER_NAMES[i]);
+        }
+    jsonw_put(w, "]", 1);
+    jsonw_kv_bool(w, &f, "enabled", h->enabled);
+    jsonw_kv_bool(w, &f, "signing", h->signing);
+    if (h->deleted)
+        jsonw_kv_bool(w, &f, "deleted", true);
+    jsonw_kv_int(w, &f, "created_at", h->created_at);
+    jsonw_kv_int(w, &f, "updated_at", h->updated_at);
+    jsonw_put(w, "}", 1);
 }
 
 char *forum_event_payload_text(const forum_event *ev, forum_view view)
@@ -573,12 +613,17 @@ static void write_strings(jsonw *w, const char *const *list, size_t n)
 bool forum_event_write_secret(jsonw *w, const forum_event *ev)
 {
     const forum_secret *s = &ev->secret;
-    if (!s->moderator_key_hash[0] && !s->has_undo && !s->undo_clear)
+    if (!s->moderator_key_hash[0] && !s->has_undo && !s->undo_clear && !s->webhook_secret &&
+        !s->webhook_secret_clear)
         return false;
     bool f = true;
     jsonw_put(w, "{", 1);
     if (s->moderator_key_hash[0])
         jsonw_kv_str(w, &f, "moderator_key_hash", s->moderator_key_hash);
+    if (s->webhook_secret)
+        jsonw_kv_str(w, &f, "webhook_secret", s->webhook_secret);
+    if (s->webhook_secret_clear)
+        jsonw_kv_bool(w, &f, "webhook_secret_clear", true);
     if (s->has_undo) {
         const forum_undo_rec *u = &s->undo;
         bool g = true;
@@ -933,6 +978,31 @@ static bool decode_action(forum_arena *a, const cJSON *o, forum_action_rec *r)
            get_int_or_null(o, "updated_at", &r->updated_at);
 }
 
+static bool decode_webhook(forum_arena *a, const cJSON *o, forum_webhook_rec *h)
+{
+    const cJSON *events = get(o, "events"), *it;
+    memset(h, 0, sizeof *h);
+    if (!cJSON_IsObject(o) || !get_id(o, "id", &h->id) ||
+        !get_int_or_null(o, "program_id", &h->program_id) || h->program_id < 0 ||
+        !get_str_or_null(a, o, "name", &h->name) || !get_str(a, o, "url", &h->url) ||
+        !get_enum(o, "preset", FORUM_WEBHOOK_PRESET_NAMES, FORUM_HOOK__COUNT, true, 0,
+                  &h->preset) ||
+        !get_bool(o, "enabled", true, &h->enabled) || !get_bool(o, "signing", false, &h->signing) ||
+        !get_bool(o, "deleted", false, &h->deleted) ||
+        !get_int_or_null(o, "created_at", &h->created_at) ||
+        !get_int_or_null(o, "updated_at", &h->updated_at) || !cJSON_IsArray(events))
+        return false;
+    cJSON_ArrayForEach (it, events) {
+        int i = cJSON_IsString(it) ? forum_name_index(FORUM_WEBHOOK_TRIGGER_NAMES,
+                                                      FORUM_TRIGGER__COUNT, it->valuestring)
+                                   : -1;
+        if (i < 0)
+            return false;
+        h->triggers |= 1u << i;
+    }
+    return true;
+}
+
 static bool decode_counts(forum_arena *a, const cJSON *o, forum_payload *p)
 {
     const cJSON *counts = get(o, "counts"), *it;
@@ -1021,6 +1091,8 @@ static bool decode_payload(forum_event *ev, const cJSON *o)
                get_str(a, po, "title", &p->program.title) &&
                get_str_or_null(a, po, "description", &p->program.description);
     }
+    case PAYLOAD_WEBHOOK:
+        return decode_webhook(a, get(o, "webhook"), &p->webhook);
     }
     return false;
 }
@@ -1067,8 +1139,9 @@ static bool decode_secret(forum_event *ev, const cJSON *o)
 {
     forum_secret *s = &ev->secret;
     const cJSON *hash = get(o, "moderator_key_hash"), *undo = get(o, "undo");
-    if (!cJSON_IsObject(o))
+    if (!cJSON_IsObject(o) || !get_str_or_null(&ev->arena, o, "webhook_secret", &s->webhook_secret))
         return false;
+    s->webhook_secret_clear = cJSON_IsTrue(get(o, "webhook_secret_clear"));
     if (hash) {
         if (!cJSON_IsString(hash) || strlen(hash->valuestring) != 64)
             return false;

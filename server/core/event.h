@@ -59,12 +59,36 @@ typedef enum forum_action_status {
     FORUM_ACTION__COUNT
 } forum_action_status;
 
+/* Outgoing webhooks: the message format, and the moments a webhook may be told of. */
+typedef enum forum_webhook_preset {
+    FORUM_HOOK_JSON = 0, /* the generic JSON document, signed (X-Forum-Signature) */
+    FORUM_HOOK_WECOM,    /* a WeCom (企业微信) group robot: markdown message */
+    FORUM_HOOK_DINGTALK, /* a DingTalk custom robot: markdown, signed as DingTalk asks */
+    FORUM_HOOK_FEISHU,   /* a Feishu / Lark custom bot: card with markdown, signed likewise */
+    FORUM_HOOK__COUNT
+} forum_webhook_preset;
+typedef enum forum_webhook_trigger {
+    FORUM_TRIGGER_QUESTION_ON_AIR = 0,
+    FORUM_TRIGGER_QUESTION_ANSWERED,
+    FORUM_TRIGGER_COMMITMENT_CREATED,
+    FORUM_TRIGGER_COMMITMENT_UPDATED,
+    FORUM_TRIGGER_SESSION_STARTED,
+    FORUM_TRIGGER_SESSION_ENDED,
+    FORUM_TRIGGER_SESSION_ARCHIVED,
+    FORUM_TRIGGER__COUNT
+} forum_webhook_trigger;
+#define FORUM_WEBHOOK_URL_MAX 2000    /* bytes */
+#define FORUM_WEBHOOK_SECRET_MAX 200  /* bytes of printable ASCII */
+#define FORUM_WEBHOOKS_MAX 50         /* registered at once */
+
 extern const char *const FORUM_QSTATE_NAMES[Q__COUNT];
 extern const char *const FORUM_STATUS_NAMES[S__COUNT];
 extern const char *const FORUM_POLL_STATE_NAMES[P__COUNT];
 extern const char *const FORUM_CATEGORY_NAMES[FORUM_CAT__COUNT];
 extern const char *const FORUM_SOURCE_NAMES[FORUM_SRC__COUNT];
 extern const char *const FORUM_ACTION_STATUS_NAMES[FORUM_ACTION__COUNT];
+extern const char *const FORUM_WEBHOOK_PRESET_NAMES[FORUM_HOOK__COUNT];
+extern const char *const FORUM_WEBHOOK_TRIGGER_NAMES[FORUM_TRIGGER__COUNT];
 
 /* Index of s in names[0..n), or -1 (s NULL: -1). */
 int forum_name_index(const char *const *names, int n, const char *s);
@@ -130,7 +154,8 @@ typedef enum forum_view {
     X(VIEWERS_PEAK, "viewers.peak", PEAK, RULE_STAFF)                             \
     X(VIEWER_ERASED, "viewer.erased", ERASED, RULE_STAFF)                         \
     X(SESSION_CHANGED, "session.changed", SESSION, RULE_PUBLIC)                   \
-    X(PROGRAM_CHANGED, "program.changed", PROGRAM, RULE_PUBLIC)
+    X(PROGRAM_CHANGED, "program.changed", PROGRAM, RULE_PUBLIC)                   \
+    X(WEBHOOK_CHANGED, "webhook.changed", WEBHOOK, RULE_STAFF)
 
 typedef enum forum_kind {
 #define FORUM_KIND_ENUM(name, wire, payload, rule) FORUM_EV_##name,
@@ -153,7 +178,8 @@ typedef enum forum_payload_type {
     PAYLOAD_PEAK,
     PAYLOAD_ERASED,
     PAYLOAD_SESSION,
-    PAYLOAD_PROGRAM
+    PAYLOAD_PROGRAM,
+    PAYLOAD_WEBHOOK
 } forum_payload_type;
 
 const char *forum_kind_name(forum_kind k);         /* "question.submitted", ... */
@@ -237,6 +263,21 @@ typedef struct forum_action_rec {
     int64_t created_at, updated_at;
 } forum_action_rec;
 
+/* An outgoing webhook as its registration events carry it (the signing secret is not here: it
+ * travels in the event's secret). In the studio log. */
+typedef struct forum_webhook_rec {
+    int64_t id;
+    int64_t program_id; /* 0 = every programme (studio-wide) */
+    const char *name;   /* a label for the console, NULL = none */
+    const char *url;
+    uint8_t preset;     /* forum_webhook_preset */
+    uint32_t triggers;  /* bit i: FORUM_WEBHOOK_TRIGGER_NAMES[i] */
+    bool enabled;
+    bool signing;       /* a signing secret is set */
+    bool deleted;       /* the registration was removed */
+    int64_t created_at, updated_at;
+} forum_webhook_rec;
+
 typedef struct forum_panel_rec {
     int64_t segment_id;
     const int64_t *speaker_ids;
@@ -285,6 +326,7 @@ typedef union forum_payload {
     } erased;
     forum_session_rec session; /* session.changed */
     forum_program_rec program; /* program.changed */
+    forum_webhook_rec webhook; /* webhook.changed */
 } forum_payload;
 
 /* ---- secrets: stored with an event, never sent or exported -------------------------------- */
@@ -329,6 +371,8 @@ typedef struct forum_secret {
     bool has_undo;               /* records the actor's last undoable action */
     forum_undo_rec undo;
     bool undo_clear; /* the undo itself: forget the actor's record */
+    const char *webhook_secret; /* webhook.changed: the new signing secret (NULL = unchanged) */
+    bool webhook_secret_clear;  /* webhook.changed: the webhook no longer signs */
 } forum_secret;
 
 /* ---- the event ---------------------------------------------------------------------------- */
@@ -401,3 +445,4 @@ void forum_write_program(jsonw *w, const forum_program_rec *p);
 void forum_write_poll(jsonw *w, const forum_poll_rec *p, const int64_t *my_mask);
 void forum_write_action(jsonw *w, const forum_action_rec *a);
 void forum_write_panel(jsonw *w, const forum_panel_rec *p);
+void forum_write_webhook(jsonw *w, const forum_webhook_rec *h);

@@ -40,6 +40,9 @@ static who command_class(forum_cmd_type t)
     case FORUM_CMD_SESSION_CARRY_OVER:
     case FORUM_CMD_SEARCH:
     case FORUM_CMD_BACKUP:
+    case FORUM_CMD_WEBHOOK_CREATE:
+    case FORUM_CMD_WEBHOOK_UPDATE:
+    case FORUM_CMD_WEBHOOK_DELETE:
         return WHO_PRODUCER_STUDIO;
     case FORUM_CMD_VIEWER_ERASE:
         return WHO_PRODUCER;
@@ -117,6 +120,13 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         case FORUM_CMD_SEARCH:
         case FORUM_CMD_BACKUP:
             break; /* authorized here; the dispatcher does the work */
+        case FORUM_CMD_WEBHOOK_CREATE:
+            do_webhook_create(&c, cmd);
+            break;
+        case FORUM_CMD_WEBHOOK_UPDATE:
+        case FORUM_CMD_WEBHOOK_DELETE:
+            do_webhook_update(&c, cmd, cmd->type == FORUM_CMD_WEBHOOK_DELETE);
+            break;
         default:
             ack_studio(&res, st);
             break;

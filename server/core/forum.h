@@ -119,6 +119,10 @@ typedef enum forum_cmd_type {
     FORUM_CMD_VIEWER_ERASE,       /* producer: remove one viewer's personal data from a session */
     FORUM_CMD_SEARCH,             /* producer: full-text search (answered by the dispatcher) */
     FORUM_CMD_BACKUP,             /* producer: online backup (run by the dispatcher) */
+    /* outgoing webhooks (producer, studio-wide) */
+    FORUM_CMD_WEBHOOK_CREATE,
+    FORUM_CMD_WEBHOOK_UPDATE,
+    FORUM_CMD_WEBHOOK_DELETE,
     FORUM_CMD__COUNT
 } forum_cmd_type;
 
@@ -209,6 +213,16 @@ typedef struct forum_command {
 
     /* backup: file name under the backups directory, NULL = a timestamped default */
     char *path;
+
+    /* webhooks: the label in "name", the programme in program_id (has_program_id: null or 0 =
+     * studio-wide) */
+    int64_t webhook_id;
+    bool has_program_id;
+    char *url;                    /* http(s) URL, NULL = absent */
+    bool has_preset; int preset;  /* forum_webhook_preset */
+    bool has_triggers; uint32_t triggers; /* "events": bit i = FORUM_WEBHOOK_TRIGGER_NAMES[i] */
+    bool has_enabled; bool enabled;
+    bool has_secret; char *secret; /* has_secret with NULL: a new one (json), or none */
 } forum_command;
 
 
@@ -311,3 +325,19 @@ size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers,
                           const forum_env *env, forum_event **out, size_t *n);
 /* Highest number of viewers recorded for session code (0 if none). */
 int64_t forum_peak_viewers(const forum_state *st, const char *code);
+
+/* A registered webhook as the delivery needs it (strings valid until the state next changes). */
+typedef struct forum_webhook_info {
+    int64_t id, program_id; /* program_id 0 = every programme */
+    const char *name;       /* NULL = none */
+    const char *url;
+    const char *secret;     /* the signing secret, NULL = none */
+    int preset;             /* forum_webhook_preset */
+    uint32_t triggers;
+    bool enabled;
+} forum_webhook_info;
+/* The registered webhooks: their number, and the i-th (0 <= i < count). */
+size_t forum_webhook_count(const forum_state *st);
+forum_webhook_info forum_webhook_at(const forum_state *st, size_t i);
+/* Fills *out with webhook id; false if there is none. */
+bool forum_webhook_find(const forum_state *st, int64_t id, forum_webhook_info *out);

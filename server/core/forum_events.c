@@ -512,6 +512,7 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
         return apply_viewer_erased(st, s, ev);
     case FORUM_EV_SESSION_CHANGED:
     case FORUM_EV_PROGRAM_CHANGED:
+    case FORUM_EV_WEBHOOK_CHANGED:
     case FORUM_EV__COUNT:
         return -1; /* not in a session's log (handled by apply_event) */
     }
@@ -523,7 +524,10 @@ int apply_event(forum_state *st, const forum_event *ev)
     if ((unsigned)ev->kind >= FORUM_EV__COUNT)
         return -1;
     if (ev->session[0] == '\0') {
-        if (ev->kind != FORUM_EV_PROGRAM_CHANGED || apply_program_changed(st, ev) < 0)
+        int rc = ev->kind == FORUM_EV_PROGRAM_CHANGED   ? apply_program_changed(st, ev)
+                 : ev->kind == FORUM_EV_WEBHOOK_CHANGED ? apply_webhook_changed(st, ev)
+                                                        : -1;
+        if (rc < 0)
             return -1;
         if (ev->seq > st->studio_seq)
             st->studio_seq = ev->seq;

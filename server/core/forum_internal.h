@@ -126,6 +126,17 @@ typedef struct program {
     char *title, *description;
 } program;
 
+/* An outgoing webhook registration (handle_webhook.c). */
+typedef struct webhook {
+    int64_t id, program_id; /* program_id 0 = every programme */
+    char *name, *url;
+    char *secret; /* the signing secret, NULL = none */
+    int preset;   /* forum_webhook_preset */
+    uint32_t triggers;
+    bool enabled;
+    int64_t created_at, updated_at;
+} webhook;
+
 typedef struct viewer {
     char id[FORUM_VIEWER_ID_MAX];
     iset votes; /* question ids */
@@ -153,6 +164,9 @@ struct forum_state {
     size_t n_actions, cap_actions;
     imap action_index; /* id -> index in actions */
     int64_t next_action_id;
+    webhook *webhooks; /* registration order */
+    size_t n_webhooks, cap_webhooks;
+    int64_t next_webhook_id;
 };
 
 typedef struct ctx {
@@ -226,7 +240,7 @@ void external_ref_key(char *key, size_t cap, const char *ref);
 
 /* ---- forum_render.c -------------------------------------------------------------------------- */
 
-/* "programs":[...],"sessions":[...] (the studio list). */
+/* "programs":[...],"sessions":[...],"webhooks":[...] (the studio list). */
 void write_studio_members(jsonw *w, bool *first, const forum_state *st);
 
 /* questions.list: a page of the session's questions the actor may see, newest first. */
@@ -358,6 +372,18 @@ void do_action_update(ctx *c, session *s, const forum_command *cmd);
  * is carried too, the addressed panelist matched by name. Questions carried before are
  * skipped, so repeating the request adds nothing. */
 void do_carry_over(ctx *c, const forum_command *cmd);
+
+/* ---- handle_webhook.c ------------------------------------------------------------------------ */
+
+/* webhook.create / update / delete (producer, studio log): the registration as an event, its
+ * signing secret in the event's secret. */
+void do_webhook_create(ctx *c, const forum_command *cmd);
+void do_webhook_update(ctx *c, const forum_command *cmd, bool remove);
+/* Applies webhook.changed. Returns 0 or -1. */
+int apply_webhook_changed(forum_state *st, const forum_event *ev);
+/* "webhooks":[...] (the studio list; no secrets). */
+void write_webhooks(jsonw *w, bool *first, const forum_state *st);
+void webhooks_free(forum_state *st);
 
 /* Removes one viewer's personal data from session s: their questions lose the author name and
  * the device-derived viewer id (replaced by a random placeholder "x" + 16 hex that nothing

@@ -30,6 +30,7 @@ void write_studio_members(jsonw *w, bool *first, const forum_state *st)
         forum_write_session(w, &rec, FORUM_VIEW_STAFF);
     }
     jsonw_put(w, "]", 1);
+    write_webhooks(w, first, st);
 }
 
 /* True if the actor may see q (staff: all; a viewer: public ones and its own). */

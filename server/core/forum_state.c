@@ -169,6 +169,7 @@ void forum_free(forum_state *st)
         action_free(st->actions[i]);
     free(st->actions);
     imap_free(&st->action_index);
+    webhooks_free(st);
     free(st);
 }
 
@@ -190,6 +191,8 @@ void forum_command_free(forum_command *cmd)
     free(cmd->speaker_ids);
     free(cmd->banner);
     free(cmd->title);
+    free(cmd->url);
+    free(cmd->secret);
     for (size_t i = 0; i < cmd->n_options; i++)
         free(cmd->options[i]);
     free(cmd->options);

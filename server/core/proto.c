@@ -1003,6 +1003,64 @@ static int decode_questions_list(decoder *d, const cJSON *obj)
     return 0;
 }
 
+/* webhook.create {url, events, preset?, name?, program_id?, enabled?, secret?} and
+ * webhook.update {webhook_id, the same, all optional}. */
+static int decode_webhook(decoder *d, const cJSON *obj, bool update)
+{
+    forum_command *c = d->cmd;
+    const cJSON *arr, *el;
+    bool present;
+    int value = 0;
+    if (update && read_id(d, obj, "webhook_id", true, &c->webhook_id, NULL) < 0)
+        return -1;
+    if (read_text(d, obj, "url", !update, (text_rule){FORUM_WEBHOOK_URL_MAX, false, EMPTY_ERROR},
+                  &c->url, NULL) < 0 ||
+        read_text(d, obj, "name", false, rule_title(d, EMPTY_ABSENT), &c->name, NULL) < 0 ||
+        read_id(d, obj, "program_id", false, &c->program_id, &c->has_program_id) < 0 ||
+        read_bool(d, obj, "enabled", false, &c->enabled, &c->has_enabled) < 0)
+        return -1;
+    if (read_enum(d, obj, "preset", FORUM_WEBHOOK_PRESET_NAMES, FORUM_HOOK__COUNT, &value,
+                  &present) < 0)
+        return -1;
+    c->has_preset = present;
+    c->preset = value;
+    if (read_array(d, obj, "events", !update, 1, FORUM_TRIGGER__COUNT, &arr, &c->has_triggers) < 0)
+        return -1;
+    cJSON_ArrayForEach (el, arr) {
+        int i = cJSON_IsString(el) ? forum_name_index(FORUM_WEBHOOK_TRIGGER_NAMES,
+                                                      FORUM_TRIGGER__COUNT, el->valuestring)
+                                   : -1;
+        if (i < 0)
+            return fail(d, FORUM_E_BAD_REQUEST, "events", "events has an unknown event");
+        c->triggers |= 1u << i;
+    }
+    const cJSON *secret = get(obj, "secret");
+    if (secret) {
+        c->has_secret = true;
+        if (!cJSON_IsNull(secret) &&
+            read_text(d, obj, "secret", false,
+                      (text_rule){FORUM_WEBHOOK_SECRET_MAX, false, EMPTY_ERROR}, &c->secret,
+                      NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int decode_webhook_create(decoder *d, const cJSON *obj)
+{
+    return decode_webhook(d, obj, false);
+}
+
+static int decode_webhook_update(decoder *d, const cJSON *obj)
+{
+    return decode_webhook(d, obj, true);
+}
+
+static int decode_webhook_delete(decoder *d, const cJSON *obj)
+{
+    return read_id(d, obj, "webhook_id", true, &d->cmd->webhook_id, NULL);
+}
+
 typedef int (*type_decoder)(decoder *d, const cJSON *obj);
 
 static const struct request_type {
@@ -1050,6 +1108,9 @@ static const struct request_type {
     {"viewer.erase", FORUM_CMD_VIEWER_ERASE, decode_viewer},
     {"search", FORUM_CMD_SEARCH, decode_search},
     {"backup", FORUM_CMD_BACKUP, decode_backup},
+    {"webhook.create", FORUM_CMD_WEBHOOK_CREATE, decode_webhook_create},
+    {"webhook.update", FORUM_CMD_WEBHOOK_UPDATE, decode_webhook_update},
+    {"webhook.delete", FORUM_CMD_WEBHOOK_DELETE, decode_webhook_delete},
 };
 
 /* True when s holds a control character (Unicode Cc: U+0000..U+001F, U+007F..U+009F). */

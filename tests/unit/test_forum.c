@@ -1021,6 +1021,107 @@ static void live_state_shows_the_air_for_studio_displays(void)
     teardown();
 }
 
+/* Webhook registrations are studio events (so they replay); the signing secret is acked once
+ * and kept in the event's secret, never in a payload or a snapshot. */
+static void webhooks_are_registered_as_studio_events_with_secret_kept_apart(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_WEBHOOK_CREATE);
+    c.url = "https://hooks.example.org/forum";
+    c.has_triggers = true;
+    c.triggers = (1u << FORUM_TRIGGER_QUESTION_ON_AIR) | (1u << FORUM_TRIGGER_SESSION_ARCHIVED);
+    c.name = "newsroom";
+    CHECK(try(&moderator, &c) == FORUM_E_FORBIDDEN);
+    forum_result r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(kind_of(&r.events[0]), "webhook.changed");
+    CHECK(r.events[0].session[0] == '\0' && r.events[0].audience == FORUM_AUD_STAFF);
+    cJSON *ack = ack_of(&r);
+    const cJSON *hook = cJSON_GetObjectItem(ack, "webhook");
+    int64_t id = json_int(hook, "id");
+    const char *secret = json_s(ack, "secret");
+    CHECK(id > 0 && secret && strlen(secret) == 32);
+    CHECK_STR(json_s(hook, "preset"), "json");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(hook, "signing")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(hook, "events")) == 2);
+    char *payload = forum_event_payload_text(&r.events[0], FORUM_VIEW_STAFF);
+    CHECK(strstr(payload, secret) == NULL);
+    free(payload);
+    CHECK_STR(json_s(secret_of(&r.events[0]), "webhook_secret"), secret);
+    forum_webhook_info info;
+    CHECK(forum_webhook_find(st, id, &info) && info.secret && strcmp(info.secret, secret) == 0);
+    char kept_secret[64];
+    snprintf(kept_secret, sizeof kept_secret, "%s", secret);
+    forum_result_free(&r);
+
+    /* the studio list shows it, without the secret */
+    cJSON *snap = forum_snapshot(st, &studio, NULL);
+    char *text = cJSON_PrintUnformatted(snap);
+    CHECK(strstr(text, "hooks.example.org") && !strstr(text, kept_secret));
+    free(text);
+    cJSON_Delete(snap);
+
+    /* bad registrations change nothing */
+    forum_command bad = c;
+    bad.url = "ftp://hooks.example.org/";
+    CHECK(fails_with(&studio, &bad, FORUM_E_BAD_REQUEST, "url"));
+    bad.url = "https:///nohost";
+    CHECK(fails_with(&studio, &bad, FORUM_E_BAD_REQUEST, "url"));
+    bad = c;
+    bad.has_program_id = true;
+    bad.program_id = 999;
+    CHECK(fails_with(&studio, &bad, FORUM_E_NOT_FOUND, "program_id"));
+    bad = c;
+    bad.has_triggers = false;
+    CHECK(fails_with(&studio, &bad, FORUM_E_BAD_REQUEST, "events"));
+
+    /* a WeCom robot signs nothing unless given a secret; an update can disable it */
+    c = cmd_of(FORUM_CMD_WEBHOOK_CREATE);
+    c.url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc";
+    c.has_preset = true;
+    c.preset = FORUM_HOOK_WECOM;
+    c.has_triggers = true;
+    c.triggers = 1u << FORUM_TRIGGER_COMMITMENT_CREATED;
+    r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK && !cJSON_GetObjectItem(ack_of(&r), "secret"));
+    int64_t wecom = json_int(cJSON_GetObjectItem(ack_of(&r), "webhook"), "id");
+    forum_result_free(&r);
+    CHECK(forum_webhook_find(st, wecom, &info) && info.secret == NULL &&
+          info.preset == FORUM_HOOK_WECOM);
+
+    /* rotating the generic one's secret: a new one, acked once */
+    c = cmd_of(FORUM_CMD_WEBHOOK_UPDATE);
+    c.webhook_id = id;
+    c.has_secret = true;
+    c.has_enabled = true;
+    c.enabled = false;
+    r = run(&studio, &c);
+    CHECK(r.err == FORUM_OK);
+    const char *rotated = json_s(ack_of(&r), "secret");
+    CHECK(rotated && strcmp(rotated, kept_secret) != 0);
+    CHECK(forum_webhook_find(st, id, &info) && !info.enabled && strcmp(info.secret, rotated) == 0);
+    snprintf(kept_secret, sizeof kept_secret, "%s", rotated);
+    forum_result_free(&r);
+
+    /* replay rebuilds the registrations and their secrets */
+    forum_state *fresh = replay_log();
+    CHECK(forum_webhook_count(fresh) == 2);
+    CHECK(forum_webhook_find(fresh, id, &info) && strcmp(info.secret, kept_secret) == 0 &&
+          !info.enabled);
+    forum_free(fresh);
+
+    /* delete */
+    c = cmd_of(FORUM_CMD_WEBHOOK_DELETE);
+    c.webhook_id = wecom;
+    CHECK(try(&studio, &c) == FORUM_OK);
+    CHECK(!forum_webhook_find(st, wecom, &info) && forum_webhook_count(st) == 1);
+    CHECK(fails_with(&studio, &c, FORUM_E_NOT_FOUND, "webhook_id"));
+    fresh = replay_log();
+    CHECK(forum_webhook_count(fresh) == 1);
+    forum_free(fresh);
+    teardown();
+}
+
 static void questions_per_session_limit(void)
 {
     forum_limits lim;
@@ -2679,6 +2780,7 @@ int main(void)
     TEST(staff_submission_on_behalf_of_a_caller);
     TEST(import_is_idempotent_on_external_ref);
     TEST(live_state_shows_the_air_for_studio_displays);
+    TEST(webhooks_are_registered_as_studio_events_with_secret_kept_apart);
     TEST(questions_per_session_limit);
     TEST(author_edits_and_withdraws_own_question);
     TEST(errors_reveal_nothing_of_questions_a_viewer_cannot_see);

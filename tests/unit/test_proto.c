@@ -437,6 +437,36 @@ static void test_submit_imports_name_hotline_and_form_with_an_external_ref(void)
     free(long_ref);
 }
 
+static void test_webhook_requests_decode_events_preset_and_secret(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"webhook.create\",\"url\":\"https://x.example/h\","
+                 "\"events\":[\"question.on_air\",\"commitment.updated\"],\"preset\":\"dingtalk\","
+                 "\"secret\":\"SEC123\",\"program_id\":null,\"name\":\"新闻中心\"}",
+                 &cmd) == 0);
+    CHECK(cmd.type == FORUM_CMD_WEBHOOK_CREATE);
+    CHECK(cmd.has_triggers && cmd.triggers == ((1u << FORUM_TRIGGER_QUESTION_ON_AIR) |
+                                               (1u << FORUM_TRIGGER_COMMITMENT_UPDATED)));
+    CHECK(cmd.has_preset && cmd.preset == FORUM_HOOK_DINGTALK);
+    CHECK(cmd.has_secret && cmd.secret && strcmp(cmd.secret, "SEC123") == 0);
+    CHECK(cmd.has_program_id && cmd.program_id == 0);
+    CHECK_STR(cmd.name, "新闻中心");
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"webhook.update\",\"webhook_id\":3,\"secret\":null}", &cmd) == 0);
+    CHECK(cmd.webhook_id == 3 && cmd.has_secret && !cmd.secret && !cmd.url && !cmd.has_triggers);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"webhook.create\",\"url\":\"https://x\",\"events\":[\"question.asked\"]}",
+                  FORUM_E_BAD_REQUEST, "events"));
+    CHECK(rejects("{\"type\":\"webhook.create\",\"url\":\"https://x\",\"events\":[]}",
+                  FORUM_E_BAD_REQUEST, "events"));
+    CHECK(rejects("{\"type\":\"webhook.create\",\"events\":[\"session.ended\"]}",
+                  FORUM_E_BAD_REQUEST, "url"));
+    CHECK(rejects("{\"type\":\"webhook.create\",\"url\":\"https://x\",\"events\":[\"session.ended\"],"
+                  "\"preset\":\"slack\"}",
+                  FORUM_E_BAD_REQUEST, "preset"));
+    CHECK(rejects("{\"type\":\"webhook.delete\"}", FORUM_E_BAD_REQUEST, "webhook_id"));
+}
+
 static void test_question_of_500_chinese_chars_ok_501_too_long(void)
 {
     char *ok = with_long_field("question.submit", "\"id\":\"q\",", "text", "问", 500);
@@ -1525,6 +1555,7 @@ int main(void)
     TEST(test_submit_decodes_all_fields_trimmed);
     TEST(test_submit_defaults);
     TEST(test_submit_imports_name_hotline_and_form_with_an_external_ref);
+    TEST(test_webhook_requests_decode_events_preset_and_secret);
     TEST(test_question_of_500_chinese_chars_ok_501_too_long);
     TEST(test_whitespace_only_question_is_bad_request);
     TEST(test_submit_field_errors);
