@@ -158,7 +158,9 @@ static void emit_webhook(ctx *c, forum_webhook_rec *rec, const char *new_secret_
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    forum_write_webhook(ack_key(r, "webhook"), rec);
+    /* the ack renders the event's own copy: applying it replaced (or freed) the strings rec
+     * pointed at in the state */
+    forum_write_webhook(ack_key(r, "webhook"), &r->events[r->n_events - 1].p.webhook);
     if (ack_secret && new_secret_text)
         jsonw_string(ack_key(r, "secret"), new_secret_text);
 }
