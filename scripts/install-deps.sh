@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
             libcjson-dev libsqlite3-dev sqlite3 libssl-dev libhiredis-dev libutf8proc-dev libsystemd-dev
-            libqrencode-dev zlib1g-dev nodejs npm dpkg-dev file ca-certificates)
+            libqrencode-dev zlib1g-dev libcurl4-openssl-dev nodejs npm dpkg-dev file ca-certificates)
 test_pkgs=(clang libclang-rt-14-dev python3 chromium fonts-noto-cjk procps psmisc
             redis-server nginx-light openssl iproute2 systemd)
 

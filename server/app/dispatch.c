@@ -127,6 +127,7 @@ static viewer_limits *limits_for(dispatch *d, const char *key)
 
 static void job_free(job *j)
 {
+    webhooks_release(&j->batch);
     for (size_t i = 0; i < j->batch.n_events; i++)
         forum_event_clear(&j->batch.events[i]);
     free(j->batch.events);
@@ -261,6 +262,7 @@ int reload_from_db(dispatch *d)
     }
     forum_free(d->st);
     d->st = fresh;
+    webhooks_set_state(d->webhooks, fresh);
     store_clear_failure(d->store);
     return 0;
 }
@@ -286,6 +288,7 @@ void job_done(store_batch *b, int rc)
         return;
     }
     if (rc == 0) {
+        webhooks_committed(disp->webhooks, b);
         for (size_t i = 0; i < b->n_events; i++) {
             hub_publish(disp->hub, &b->events[i]);
             if (b->events[i].kind == FORUM_EV_SESSION_CHANGED)
@@ -701,6 +704,8 @@ void apply_command(dispatch *d, client *cl, forum_command *cmdp)
     j->batch.n_events = r.n_events;
     r.events = NULL;
     r.n_events = 0;
+    if (j->batch.n_events > 0)
+        webhooks_owe(d->webhooks, &j->batch); /* the deliveries owed, in the same commit */
     if (r.err == FORUM_OK && (cmd.type == FORUM_CMD_SEARCH || cmd.type == FORUM_CMD_BACKUP) &&
         (j->deferred = malloc(sizeof cmd)) != NULL) {
         *j->deferred = cmd;
@@ -839,6 +844,11 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     uv_timer_start(&d->flush_timer, flush_counts, (uint64_t)d->opt.flush_interval_ms,
                    (uint64_t)d->opt.flush_interval_ms);
     uv_timer_start(&d->sweep_timer, sweep_hello, 1000, 1000);
+    webhooks_options wo = {d->opt.webhook_hosts ? d->opt.webhook_hosts : "",
+                           d->opt.webhook_timeout_ms};
+    d->webhooks = webhooks_new(loop, st, s, &wo);
+    if (!d->webhooks)
+        log_warn("outgoing webhooks are not delivered (their outbox keeps them)");
     return d;
 }
 
@@ -885,6 +895,7 @@ void dispatch_stop(dispatch *d)
     if (!d->cluster)
         flush_counts(&d->flush_timer);
     d->stopped = true;
+    webhooks_stop(d->webhooks);
     uv_timer_stop(&d->flush_timer);
     uv_timer_stop(&d->sweep_timer);
     uv_timer_stop(&d->reload_timer);
@@ -899,6 +910,7 @@ void dispatch_free(dispatch *d)
 {
     if (!d)
         return;
+    webhooks_destroy(d->webhooks);
     for (size_t i = 0; i < VIEWER_BUCKETS; i++) {
         viewer_limits *v = d->limits[i];
         while (v) {

@@ -28,6 +28,8 @@ typedef struct dispatch_options {
     const char *web_root;
     const char *public_url;      /* base of the links given out (viewer_page.h), no '/' at the end */
     const char *frame_ancestors; /* CSP sources that may frame the viewer page; "" = none */
+    const char *webhook_hosts;   /* hosts webhooks may call besides loopback (webhook.h) */
+    int webhook_timeout_ms;      /* one delivery attempt */
 } dispatch_options;
 
 dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatch_options *opt);

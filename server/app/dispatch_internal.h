@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "hub.h"
 #include "proto.h"
+#include "webhook.h"
 
 typedef struct client client;
 typedef struct key_guesses key_guesses;
@@ -58,6 +59,7 @@ struct dispatch {
     store *store;
     net *net;
     hub *hub;
+    webhooks *webhooks; /* outgoing webhooks (NULL if they could not start) */
     dispatch_options opt;
     uv_timer_t flush_timer, sweep_timer, reload_timer;
     bool reload_pending;

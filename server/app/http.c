@@ -140,6 +140,11 @@ static char *metrics_text(dispatch *d, size_t *len)
     COUNTER("forum_frames_written_total", "WebSocket frames written.", ns.frames_written);
     COUNTER("forum_messages_written_total", "Messages written (a frame may pack several).",
             ns.messages_written);
+    COUNTER("forum_webhook_failures_total",
+            "Webhook delivery attempts that failed (each is tried again later).",
+            webhooks_failures(d->webhooks));
+    GAUGE("forum_webhook_outbox_pending", "Webhook deliveries waiting to go out.", "%lld",
+          (long long)webhooks_pending(d->webhooks));
     if (d->cluster) {
         cluster_get_stats(d->cluster, &cs);
         int64_t lag = cs.log_top - d->committed_pos;
@@ -320,11 +325,46 @@ static void too_many_guesses(net_http_response *resp, int64_t wait_ms)
     char body[200];
     int secs = (int)((wait_ms + 999) / 1000);
     snprintf(body, sizeof body,
-             "{\"error\":\"rate_limited\",\"message\":\"too many wrong producer keys from this "
+             "{\"error\":\"rate_limited\",\"message\":\"too many wrong keys from this "
              "address\",\"retry_after_ms\":%lld}",
              (long long)wait_ms);
     json_reply(resp, 429, body);
     resp->retry_after_s = secs > 0 ? secs : 1;
+}
+
+/* Whether the client address has used up its wrong key guesses (resp then holds the 429). */
+static bool guesses_blocked(dispatch *d, const char *address, net_http_response *resp)
+{
+    int64_t now = (int64_t)uv_now(d->loop);
+    char key[INET6_ADDRSTRLEN + 4];
+    guess_key(address, key, sizeof key);
+    key_guesses *g = guesses_for(d, key, false, now);
+    if (g && now < g->blocked_until_ms) {
+        too_many_guesses(resp, g->blocked_until_ms - now);
+        return true;
+    }
+    return false;
+}
+
+/* A wrong key from address: counts it and fills resp (401, or 429 once the address has used up
+ * its guesses; what names the keys in the log). */
+static void guess_failed(dispatch *d, const char *address, net_http_response *resp,
+                         const char *what, void (*unauthorized_reply)(net_http_response *))
+{
+    int64_t now = (int64_t)uv_now(d->loop);
+    char key[INET6_ADDRSTRLEN + 4];
+    guess_key(address, key, sizeof key);
+    key_guesses *g = guesses_for(d, key, true, now);
+    int64_t wait =
+        g ? auth_bucket_take(&g->bucket, KEY_GUESS_BURST, 1.0 / KEY_GUESS_REFILL_S, now) : 0;
+    if (wait > 0) {
+        g->blocked_until_ms = now + wait;
+        log_warn("too many wrong %s over HTTP from %s: refused for %lld s", what, address,
+                 (long long)(wait + 999) / 1000);
+        too_many_guesses(resp, wait);
+        return;
+    }
+    unauthorized_reply(resp);
 }
 
 /* Whether authorization carries the producer key. Otherwise fills resp: 401, or 429 when the
@@ -333,29 +373,12 @@ static bool producer_check(dispatch *d, const char *address, const char *authori
                            net_http_response *resp)
 {
     static const char prefix[] = "Bearer ";
-    int64_t now = (int64_t)uv_now(d->loop);
-    char key[INET6_ADDRSTRLEN + 4];
-    guess_key(address, key, sizeof key);
-    key_guesses *g = guesses_for(d, key, false, now);
-    if (g && now < g->blocked_until_ms) {
-        too_many_guesses(resp, g->blocked_until_ms - now);
+    if (guesses_blocked(d, address, resp))
         return false;
-    }
     if (strncmp(authorization, prefix, sizeof prefix - 1) == 0 &&
         auth_key_matches(authorization + sizeof prefix - 1, d->opt.producer_key_hash))
         return true;
-    if (!g)
-        g = guesses_for(d, key, true, now);
-    int64_t wait =
-        g ? auth_bucket_take(&g->bucket, KEY_GUESS_BURST, 1.0 / KEY_GUESS_REFILL_S, now) : 0;
-    if (wait > 0) {
-        g->blocked_until_ms = now + wait;
-        log_warn("too many wrong producer keys over HTTP from %s: refused for %lld s", address,
-                 (long long)(wait + 999) / 1000);
-        too_many_guesses(resp, wait);
-        return false;
-    }
-    unauthorized(resp);
+    guess_failed(d, address, resp, "producer keys", unauthorized);
     return false;
 }
 
@@ -461,6 +484,13 @@ static void api_error(net_http_response *resp, int status, const char *code, con
     resp->body = cJSON_PrintUnformatted(o);
     resp->body_len = resp->body ? strlen(resp->body) : 0;
     cJSON_Delete(o);
+}
+
+static void studio_unauthorized(net_http_response *resp)
+{
+    api_error(resp, 401, "unauthorized", NULL,
+              "send the session's moderator key or the producer key as Authorization: "
+              "Bearer <key>");
 }
 
 /* Who the Authorization header names for session code: the producer, a moderator of code
@@ -590,11 +620,11 @@ static bool studio_api(dispatch *d, const net_http_request *req, const char *cod
         resp->allow = "POST";
         return true;
     }
+    if (guesses_blocked(d, req->peer, resp))
+        return true;
     forum_role role = studio_key_role(d, req->authorization, code);
     if (role == FORUM_ROLE_NONE) {
-        api_error(resp, 401, "unauthorized", NULL,
-                  "send the session's moderator key or the producer key as Authorization: "
-                  "Bearer <key>");
+        guess_failed(d, req->peer, resp, "studio API keys", studio_unauthorized);
         return true;
     }
     if (!forum_session_exists(d->st, code)) {
@@ -619,6 +649,52 @@ static bool studio_api(dispatch *d, const net_http_request *req, const char *cod
     dispatch_http_command(d, &actor, frame, strlen(frame), later);
     free(frame);
     return true;
+}
+
+/* ---- webhooks: the producer console's view ---------------------------------------------------
+ * GET /api/webhooks: each registered webhook's deliveries (pending, failed, delivered, the last
+ * attempt's status and error); POST /api/webhooks/ID/test queues a test message, POST
+ * /api/webhooks/ID/retry sends its failed deliveries again. Producer key. (Registering,
+ * changing and removing them are WebSocket requests: webhook.create/update/delete.) */
+static void webhooks_api(dispatch *d, const net_http_request *req, const char *rest,
+                         net_http_response *resp)
+{
+    if (!rest[0]) {
+        if (refuse_unless_read(req, resp))
+            return;
+        if (!producer_check(d, req->peer, req->authorization, resp))
+            return;
+        char *text = d->webhooks ? webhooks_status_json(d->webhooks) : NULL;
+        if (!text) {
+            api_error(resp, 503, "internal", NULL, "webhook deliveries cannot be read now");
+            return;
+        }
+        resp->status = 200;
+        resp->content_type = "application/json; charset=utf-8";
+        resp->body = text;
+        resp->body_len = strlen(text);
+        return;
+    }
+    char *end = NULL;
+    long long id = strtoll(rest + 1, &end, 10);
+    bool test = end && strcmp(end, "/test") == 0, retry = end && strcmp(end, "/retry") == 0;
+    if (rest[0] != '/' || id <= 0 || end == rest + 1 || (!test && !retry)) {
+        api_error(resp, 404, "not_found", NULL, "no such address");
+        return;
+    }
+    if (strcmp(req->method, "POST") != 0) {
+        api_error(resp, 405, "method_not_allowed", NULL, "this address takes POST only");
+        resp->allow = "POST";
+        return;
+    }
+    if (!producer_check(d, req->peer, req->authorization, resp))
+        return;
+    int rc = test ? webhooks_send_test(d->webhooks, id) : webhooks_retry_failed(d->webhooks, id);
+    if (rc != 0) {
+        api_error(resp, 404, "not_found", "webhook_id", "no such webhook");
+        return;
+    }
+    json_reply(resp, 202, "{\"ok\":true}");
 }
 
 /* Does the query string hold key=value (exactly)? */
@@ -667,6 +743,10 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
                                                &resp->body_len);
         resp->status = resp->body ? resp->status : 500;
         resp->content_type = "application/json; charset=utf-8";
+        return;
+    }
+    if (strcmp(path, "/api/webhooks") == 0 || strncmp(path, "/api/webhooks/", 14) == 0) {
+        webhooks_api(d, req, path + 13, resp);
         return;
     }
     if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||

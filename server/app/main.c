@@ -427,6 +427,7 @@ int main(int argc, char **argv)
     limits.question_max_chars = c->question_max_chars;
     limits.stream_hosts = c->stream_hosts;
     limits.embed_hosts = c->embed_hosts;
+    limits.webhook_hosts = c->webhook_hosts;
     sv.st = forum_new(&limits);
     replay_ctx rctx = {sv.st, 0};
     if (!sv.st || store_load(sv.store, replay_one, &rctx) != 0) {
@@ -450,6 +451,8 @@ int main(int argc, char **argv)
                                       sizeof sv.frame_ancestors);
     dopt.frame_ancestors = sv.frame_ancestors;
     dopt.public_url = sv.public_url; /* filled in once the port is known */
+    dopt.webhook_hosts = c->webhook_hosts;
+    dopt.webhook_timeout_ms = c->webhook_timeout_ms;
     sv.dispatch = dispatch_new(&loop, sv.st, sv.store, &dopt);
     if (!sv.dispatch)
         goto out_store;

@@ -54,6 +54,7 @@ static int check_public_url(const char *v, char *err, size_t errlen);
 static int check_frame_ancestors(const char *v, char *err, size_t errlen);
 static int check_stream_hosts(const char *v, char *err, size_t errlen);
 static int check_embed_hosts(const char *v, char *err, size_t errlen);
+static int check_webhook_hosts(const char *v, char *err, size_t errlen);
 
 #define FIELD(f) offsetof(config, f), sizeof(((config *)0)->f), 0
 #define LIST(f, count) offsetof(config, f), sizeof(((config *)0)->f[0]), offsetof(config, count)
@@ -167,6 +168,16 @@ static const option_spec options[] = {
     {"embed-hosts", "LIST", OPT_STRING, FIELD(embed_hosts), 0, 0, NULL,
      FORUM_DEFAULT_EMBED_HOSTS, false, false, check_embed_hosts,
      "hosts whose player a session may embed in the viewer page ('' for none)"},
+    {"webhook-hosts", "LIST", OPT_STRING, FIELD(webhook_hosts), 0, 0, NULL, "", false, false,
+     check_webhook_hosts,
+     "hosts outgoing webhooks may call besides this machine (localhost, 127.0.0.0/8, [::1]), "
+     "comma-separated, *.domain for every host below it: e.g. "
+     "qyapi.weixin.qq.com,oapi.dingtalk.com,open.feishu.cn. A webhook for any other host is "
+     "refused when it is registered and not called ('' for loopback only)"},
+    {"webhook-timeout-ms", "MS", OPT_INT, FIELD(webhook_timeout_ms), 100, 120000, NULL, "10000",
+     false, false, NULL,
+     "how long one webhook delivery may take, connecting included; a slower receiver counts as "
+     "failed and is tried again later"},
     {"help", NULL, OPT_ACTION, 0, 0, 0, 0, 0, NULL, NULL, false, false, NULL, "this text"},
     {"version", NULL, OPT_ACTION, 0, 0, 0, 0, 0, NULL, NULL, false, false, NULL,
      "print the version"},
@@ -283,6 +294,11 @@ static int check_stream_hosts(const char *v, char *err, size_t errlen)
 static int check_embed_hosts(const char *v, char *err, size_t errlen)
 {
     return check_host_list("embed-hosts", v, err, errlen);
+}
+
+static int check_webhook_hosts(const char *v, char *err, size_t errlen)
+{
+    return check_host_list("webhook-hosts", v, err, errlen);
 }
 
 /* ---- setting one option -------------------------------------------------------------------- */

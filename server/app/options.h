@@ -41,6 +41,8 @@ typedef struct config {
     char public_url[2049];        /* as given ("" = the printed base address) */
     char frame_ancestors[4096];   /* as given: origins separated by commas ("" = none) */
     char stream_hosts[4096], embed_hosts[4096]; /* the stream setting's host allowlists */
+    char webhook_hosts[4096];     /* hosts webhooks may call besides loopback */
+    int webhook_timeout_ms;       /* one delivery attempt, connection to last byte */
 } config;
 
 /* Fills c from (in this order) the defaults, the --config file, the command line (which wins;

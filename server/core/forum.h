@@ -49,6 +49,9 @@ typedef struct forum_limits {
      * state): hosts an HLS stream may come from, hosts whose player may be embedded. */
     const char *stream_hosts; /* FORUM_DEFAULT_STREAM_HOSTS: any host */
     const char *embed_hosts;  /* FORUM_DEFAULT_EMBED_HOSTS: Bilibili's and YouTube's players */
+    /* Hosts an outgoing webhook may be registered for besides loopback (same form; "" = only
+     * loopback: localhost, 127.0.0.0/8, [::1]). */
+    const char *webhook_hosts;
 } forum_limits;
 
 #define FORUM_DEFAULT_STREAM_HOSTS "*"
@@ -336,6 +339,10 @@ typedef struct forum_webhook_info {
     uint32_t triggers;
     bool enabled;
 } forum_webhook_info;
+/* Whether url (http/https, in the form forum_url_parse accepts) may be contacted by a webhook:
+ * its host is loopback (localhost, 127.0.0.0/8, [::1]) or on hosts (forum_host_listed).
+ * Returns NULL, or a message written into msg (cap bytes) and returned. */
+const char *forum_webhook_url_check(const char *url, const char *hosts, char *msg, size_t cap);
 /* The registered webhooks: their number, and the i-th (0 <= i < count). */
 size_t forum_webhook_count(const forum_state *st);
 forum_webhook_info forum_webhook_at(const forum_state *st, size_t i);

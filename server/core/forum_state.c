@@ -49,6 +49,7 @@ void forum_limits_default(forum_limits *out)
     out->questions_per_session = 20000;
     out->stream_hosts = FORUM_DEFAULT_STREAM_HOSTS;
     out->embed_hosts = FORUM_DEFAULT_EMBED_HOSTS;
+    out->webhook_hosts = "";
 }
 
 forum_state *forum_new(const forum_limits *limits)

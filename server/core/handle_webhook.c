@@ -8,9 +8,12 @@
 
 #include "forum_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "stream.h"
 
 #define WEBHOOK_SECRET_LEN 32 /* generated secrets: alphanumerics (about 190 bits) */
 
@@ -86,6 +89,47 @@ static bool url_well_formed(const char *url)
            url[scheme] != '#';
 }
 
+/* Is host (as forum_url_parse leaves it) this machine's loopback? */
+static bool host_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+        return true;
+    /* 127.0.0.0/8 as a dotted quad of decimals */
+    if (strncmp(host, "127.", 4) != 0)
+        return false;
+    int dots = 0, digits = 0;
+    for (const char *p = host + 4; *p; p++) {
+        if (*p == '.') {
+            if (!digits || ++dots > 2)
+                return false;
+            digits = 0;
+        } else if (*p >= '0' && *p <= '9' && digits < 3) {
+            digits++;
+        } else {
+            return false;
+        }
+    }
+    return dots == 2 && digits > 0;
+}
+
+const char *forum_webhook_url_check(const char *url, const char *hosts, char *msg, size_t cap)
+{
+    forum_url u;
+    const char *why = forum_url_parse(url, &u);
+    if (why) {
+        snprintf(msg, cap, "the URL is not accepted: %s", why);
+        return msg;
+    }
+    if (!host_is_loopback(u.host) && !forum_host_listed(hosts ? hosts : "", u.host)) {
+        snprintf(msg, cap,
+                 "webhooks may only call this machine or the hosts of the webhook-hosts option; "
+                 "%.100s is not one of them",
+                 u.host);
+        return msg;
+    }
+    return NULL;
+}
+
 /* A secret given by the producer: 1..FORUM_WEBHOOK_SECRET_MAX printable ASCII characters. */
 static bool secret_well_formed(const char *s)
 {
@@ -121,6 +165,12 @@ static bool check_fields(ctx *c, const forum_command *cmd)
                   "the URL must start with http:// or https:// and name a host (at most %d "
                   "bytes, no spaces)",
                   FORUM_WEBHOOK_URL_MAX);
+        return false;
+    }
+    char why[300];
+    if (cmd->url &&
+        forum_webhook_url_check(cmd->url, c->st->limits.webhook_hosts, why, sizeof why)) {
+        set_error(r, FORUM_E_FORBIDDEN, "url", "%s", why);
         return false;
     }
     if (cmd->has_program_id && cmd->program_id && !find_program(c->st, cmd->program_id)) {

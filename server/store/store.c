@@ -62,6 +62,7 @@ struct store {
     sqlite3_stmt *ins_event, *up_question, *up_session, *up_program, *up_poll;
     sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta, *up_action;
     sqlite3_stmt *search_unindex, *search_index_text, *search_index_note, *search_done;
+    sqlite3_stmt *outbox_insert, *outbox_update, *outbox_requeue, *outbox_prune, *outbox_cancel;
     bool sync_full;
     /* writer thread: the search index (flush_search_pending) */
     bool search_pending;        /* questions were written in the open transaction */
@@ -361,6 +362,16 @@ static const char *const writer_sql[] = {
     " FROM search_pending p JOIN questions q ON q.id = p.question_id"
     " WHERE q.answer_note IS NOT NULL AND q.answer_note <> ''",
     "DELETE FROM search_pending",
+    /* the webhook outbox (schema/004) */
+    "INSERT INTO webhook_outbox (webhook_id, event, session, seq, body, created_at, next_at,"
+    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+    "UPDATE webhook_outbox SET state = ?2, attempts = ?3, next_at = ?4, last_status = ?5,"
+    " last_error = ?6, updated_at = ?7 WHERE id = ?1",
+    "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_at = ?2, updated_at = ?2"
+    " WHERE webhook_id = ?1 AND state = 'failed'",
+    "DELETE FROM webhook_outbox WHERE state <> 'pending' AND updated_at < ?1",
+    "UPDATE webhook_outbox SET state = 'cancelled', updated_at = ?2"
+    " WHERE webhook_id = ?1 AND state = 'pending'",
 };
 
 static sqlite3_stmt **writer_stmt(store *s, size_t i)
@@ -369,7 +380,10 @@ static sqlite3_stmt **writer_stmt(store *s, size_t i)
                             &s->up_program,    &s->up_poll,       &s->ins_vote,
                             &s->del_vote,      &s->set_votes,     &s->set_meta,
                             &s->up_action,     &s->search_unindex, &s->search_index_text,
-                            &s->search_index_note, &s->search_done};
+                            &s->search_index_note, &s->search_done,
+                            &s->outbox_insert, &s->outbox_update,
+                            &s->outbox_requeue, &s->outbox_prune,
+                            &s->outbox_cancel};
     return all[i];
 }
 
@@ -888,8 +902,76 @@ static void index_search_if_due(store *s, bool barrier, uint64_t delay_ms)
 
 static bool batch_needs_transaction(const store_batch *b)
 {
-    return b->n_events > 0 ||
+    return b->n_events > 0 || b->n_outbox > 0 || b->n_outbox_updates > 0 ||
+           b->outbox_requeue_webhook > 0 || b->outbox_prune_before > 0 ||
+           b->outbox_cancel_webhook > 0 ||
            (b->done == store_sync_done && ((store_sync_wait *)b->ctx)->meta_key);
+}
+
+/* ---- the webhook outbox (schema/004) ----------------------------------------------------------
+ * The one hook of the insert path for webhooks: a batch's outbox work is written in the
+ * transaction that commits its events, so an event is never committed without the deliveries
+ * it owes (nor the other way round). */
+
+static const char *const outbox_state_names[] = {"pending", "delivered", "failed", "cancelled"};
+
+static int write_outbox(store *s, const store_batch *b)
+{
+    for (size_t i = 0; i < b->n_outbox; i++) {
+        const store_outbox_row *o = &b->outbox[i];
+        sqlite3_stmt *st = s->outbox_insert;
+        int rc = sqlite3_bind_int64(st, 1, o->webhook_id);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, 2, o->event, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, 3, o->session ? o->session : "", -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 4, o->seq);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, 5, o->body, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 6, o->at);
+        if (step_done(st, rc))
+            return -1;
+    }
+    for (size_t i = 0; i < b->n_outbox_updates; i++) {
+        const store_outbox_update *u = &b->outbox_updates[i];
+        sqlite3_stmt *st = s->outbox_update;
+        int rc = sqlite3_bind_int64(st, 1, u->id);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, 2, outbox_state_names[u->state % 4], -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int(st, 3, u->attempts);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 4, u->next_at);
+        if (rc == SQLITE_OK)
+            rc = u->last_status ? sqlite3_bind_int(st, 5, u->last_status)
+                                : sqlite3_bind_null(st, 5);
+        if (rc == SQLITE_OK)
+            rc = bind_str(st, 6, u->last_error);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 7, u->at);
+        if (step_done(st, rc))
+            return -1;
+    }
+    if (b->outbox_requeue_webhook > 0) {
+        int rc = sqlite3_bind_int64(s->outbox_requeue, 1, b->outbox_requeue_webhook);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(s->outbox_requeue, 2, b->outbox_requeue_at);
+        if (step_done(s->outbox_requeue, rc))
+            return -1;
+    }
+    if (b->outbox_cancel_webhook > 0) {
+        int rc = sqlite3_bind_int64(s->outbox_cancel, 1, b->outbox_cancel_webhook);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(s->outbox_cancel, 2, b->outbox_requeue_at);
+        if (step_done(s->outbox_cancel, rc))
+            return -1;
+    }
+    if (b->outbox_prune_before > 0 &&
+        step_done(s->outbox_prune, sqlite3_bind_int64(s->outbox_prune, 1, b->outbox_prune_before)))
+        return -1;
+    return 0;
 }
 
 /* Commits the batches from..stop (exclusive) in one transaction. Writer thread only. Returns 0,
@@ -915,6 +997,8 @@ static int writer_commit(store *s, store_batch *from, store_batch *stop, int *sq
         for (size_t i = 0; i < b->n_events; i++, n++)
             if (insert_event(s, &b->events[i]))
                 goto fail;
+        if (write_outbox(s, b))
+            goto fail;
     }
     if (exec_sql(db, "COMMIT"))
         goto fail;
@@ -1434,6 +1518,126 @@ int store_meta_get(store *s, const char *key, char *buf, size_t buflen)
 done:
     sqlite3_finalize(st);
     return ret;
+}
+
+/* ---- webhook outbox: reads ------------------------------------------------------------------ */
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return strdup(t ? (const char *)t : "");
+}
+
+void store_outbox_item_free(store_outbox_item *item)
+{
+    free(item->event);
+    free(item->session);
+    free(item->body);
+    memset(item, 0, sizeof *item);
+}
+
+int store_outbox_head(store *s, int64_t webhook_id, store_outbox_item *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(s->rdb,
+                           "SELECT id, event, session, seq, body, created_at, next_at, attempts"
+                           " FROM webhook_outbox WHERE webhook_id = ?1 AND state = 'pending'"
+                           " ORDER BY id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, webhook_id) != SQLITE_OK)
+        goto done;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        ret = 0;
+        goto done;
+    }
+    if (rc != SQLITE_ROW)
+        goto done;
+    out->id = sqlite3_column_int64(st, 0);
+    out->webhook_id = webhook_id;
+    out->event = column_dup(st, 1);
+    out->session = column_dup(st, 2);
+    out->seq = sqlite3_column_int64(st, 3);
+    out->body = column_dup(st, 4);
+    out->created_at = sqlite3_column_int64(st, 5);
+    out->next_at = sqlite3_column_int64(st, 6);
+    out->attempts = sqlite3_column_int(st, 7);
+    if (!out->event || !out->session || !out->body) {
+        store_outbox_item_free(out);
+        goto done;
+    }
+    ret = 1;
+done:
+    if (ret < 0)
+        log_error("store: reading the webhook outbox: %s", sqlite3_errmsg(s->rdb));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_outbox_status_of(store *s, int64_t webhook_id, store_outbox_status *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(s->rdb,
+                           "SELECT state, count(*), max(updated_at) FROM webhook_outbox"
+                           " WHERE webhook_id = ?1 GROUP BY state",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, webhook_id) != SQLITE_OK)
+        goto done;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (!state)
+            continue;
+        if (strcmp(state, "pending") == 0)
+            out->pending = n;
+        else if (strcmp(state, "failed") == 0)
+            out->failed = n;
+        else if (strcmp(state, "delivered") == 0) {
+            out->delivered = n;
+            out->last_delivered_at = sqlite3_column_int64(st, 2);
+        }
+    }
+    if (rc != SQLITE_DONE)
+        goto done;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->rdb,
+                           "SELECT updated_at, last_status, attempts, last_error FROM webhook_outbox"
+                           " WHERE webhook_id = ?1 AND attempts > 0 ORDER BY updated_at DESC, id DESC"
+                           " LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, webhook_id) != SQLITE_OK)
+        goto done;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->last_attempt_at = sqlite3_column_int64(st, 0);
+        out->last_status = sqlite3_column_int(st, 1);
+        out->last_attempts = sqlite3_column_int(st, 2);
+        copy_text(out->last_error, sizeof out->last_error, sqlite3_column_text(st, 3));
+    } else if (rc != SQLITE_DONE) {
+        goto done;
+    }
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int64_t store_outbox_pending(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(s->rdb, "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 int store_schema_version(store *s)

@@ -34,6 +34,36 @@ typedef struct store_options {
  * are durably committed, or rc < 0 (and the batch not committed) when the transaction failed. */
 typedef struct store_batch store_batch;
 typedef void (*store_done_fn)(store_batch *batch, int rc);
+
+/* ---- the webhook outbox (schema/004): deliveries owed, written with the batch ---------------- */
+
+/* A delivery to owe: inserted as pending, due at once, in the batch's transaction. */
+typedef struct store_outbox_row {
+    int64_t webhook_id;
+    const char *event;   /* the trigger's name */
+    const char *session; /* the event it reports ("" for none) */
+    int64_t seq;
+    const char *body;    /* the generic JSON document */
+    int64_t at;          /* ms epoch */
+} store_outbox_row;
+
+typedef enum store_outbox_state {
+    STORE_OUTBOX_PENDING = 0,
+    STORE_OUTBOX_DELIVERED,
+    STORE_OUTBOX_FAILED,    /* given up after retrying */
+    STORE_OUTBOX_CANCELLED, /* its webhook was removed or paused */
+} store_outbox_state;
+
+/* The outcome of an attempt (or a cancellation), recorded in the batch's transaction. */
+typedef struct store_outbox_update {
+    int64_t id;
+    store_outbox_state state;
+    int attempts;
+    int64_t next_at;        /* pending: the next attempt, ms epoch */
+    int last_status;        /* HTTP status, 0 = none came back */
+    const char *last_error; /* NULL after a success */
+    int64_t at;
+} store_outbox_update;
 struct store_batch {
     forum_event *events;
     size_t n_events;
@@ -44,6 +74,17 @@ struct store_batch {
      * batches complete without waiting for the index, which follows the commits shortly
      * (see store_search). Synchronous submissions always wait for it. */
     bool search_barrier;
+    /* Webhook outbox work in the same transaction (any may be empty): rows to insert (with
+     * events: the deliveries they owe), attempt outcomes to record, a webhook whose failed
+     * deliveries go back to pending, due at outbox_requeue_at (0 = none), and finished rows
+     * older than outbox_prune_before (ms epoch, 0 = none) to delete. */
+    const store_outbox_row *outbox;
+    size_t n_outbox;
+    const store_outbox_update *outbox_updates;
+    size_t n_outbox_updates;
+    int64_t outbox_requeue_webhook, outbox_requeue_at;
+    int64_t outbox_cancel_webhook; /* its pending deliveries are cancelled (it was removed) */
+    int64_t outbox_prune_before;
     store_batch *next_;     /* store's own link; do not touch */
     int rc_;
     unsigned epoch_;        /* store's own: the failure epoch it was submitted in */
@@ -103,6 +144,34 @@ void store_get_stats(store *s, store_stats *out);
 /* Stops accepting, commits everything queued, joins the writer, closes the database. Any
  * completions still pending are delivered before it returns (runs the loop's async once). */
 void store_close(store *s);
+
+/* ---- webhook outbox: reads (read connection, loop thread) ---------------------------------- */
+
+/* A pending delivery as the outbox holds it; strings malloc'd (store_outbox_item_free). */
+typedef struct store_outbox_item {
+    int64_t id, webhook_id, seq, created_at, next_at;
+    int attempts;
+    char *event, *session, *body;
+} store_outbox_item;
+void store_outbox_item_free(store_outbox_item *item);
+
+/* The oldest pending delivery of webhook_id (deliveries of one webhook go out in order): 1 and
+ * *out filled, 0 if it has none, -1 on a database error. */
+int store_outbox_head(store *s, int64_t webhook_id, store_outbox_item *out);
+
+/* What the console shows of one webhook's deliveries. */
+typedef struct store_outbox_status {
+    int64_t pending, failed, delivered; /* rows in each state (finished ones: the last week) */
+    int64_t last_delivered_at;          /* ms epoch, 0 = never */
+    int64_t last_attempt_at;            /* of the latest row that was attempted, 0 = none */
+    int last_status;                    /* ... its last HTTP status (0 = none) */
+    int last_attempts;
+    char last_error[256];               /* ... its last error ("" = none) */
+} store_outbox_status;
+/* Fills *out for webhook_id. Returns 0, or -1 on a database error. */
+int store_outbox_status_of(store *s, int64_t webhook_id, store_outbox_status *out);
+/* Pending deliveries in all (for /metrics), or -1. */
+int64_t store_outbox_pending(store *s);
 
 /* ---- archive: search and backup ------------------------------------------------------------ */
 

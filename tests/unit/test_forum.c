@@ -1025,7 +1025,10 @@ static void live_state_shows_the_air_for_studio_displays(void)
  * and kept in the event's secret, never in a payload or a snapshot. */
 static void webhooks_are_registered_as_studio_events_with_secret_kept_apart(void)
 {
-    setup();
+    forum_limits lim;
+    forum_limits_default(&lim);
+    lim.webhook_hosts = "hooks.example.org,qyapi.weixin.qq.com";
+    setup_limited(false, true, &lim);
     forum_command c = cmd_of(FORUM_CMD_WEBHOOK_CREATE);
     c.url = "https://hooks.example.org/forum";
     c.has_triggers = true;
@@ -1067,6 +1070,19 @@ static void webhooks_are_registered_as_studio_events_with_secret_kept_apart(void
     CHECK(fails_with(&studio, &bad, FORUM_E_BAD_REQUEST, "url"));
     bad.url = "https:///nohost";
     CHECK(fails_with(&studio, &bad, FORUM_E_BAD_REQUEST, "url"));
+    /* only loopback and the configured hosts may be called (no SSRF into the LAN) */
+    bad.url = "http://169.254.169.254/latest/meta-data";
+    CHECK(fails_with(&studio, &bad, FORUM_E_FORBIDDEN, "url"));
+    bad.url = "http://127.0.0.1.evil.example/hook";
+    CHECK(fails_with(&studio, &bad, FORUM_E_FORBIDDEN, "url"));
+    bad.url = "http://user@hooks.example.org/";
+    CHECK(fails_with(&studio, &bad, FORUM_E_FORBIDDEN, "url"));
+    char msg[300];
+    CHECK(forum_webhook_url_check("http://127.0.0.1:9/x", "", msg, sizeof msg) == NULL);
+    CHECK(forum_webhook_url_check("http://[::1]:9/x", "", msg, sizeof msg) == NULL);
+    CHECK(forum_webhook_url_check("http://localhost/x", "", msg, sizeof msg) == NULL);
+    CHECK(forum_webhook_url_check("http://10.0.0.1/x", "", msg, sizeof msg) != NULL);
+    CHECK(forum_webhook_url_check("http://127.1/x", "", msg, sizeof msg) != NULL);
     bad = c;
     bad.has_program_id = true;
     bad.program_id = 999;
