@@ -12,11 +12,12 @@ import {
 } from './ui.js';
 import { actionRow, actionDialog, actionChanges } from './actions.js';
 import { streamFields, streamSummary, qrCard, helpView } from './studio.js';
+import { renderWebhooks, refreshWebhookList, webhooksViewKey, leaveWebhooks, applyWebhook } from './producer-webhooks.js';
 
 const KEY_STORAGE = 'forum.producerKey';
 const VIEWER_ID_RE = /^v[0-9a-f]{16}$/;
 
-const studio = { programs: new Map(), sessions: new Map() };
+const studio = { programs: new Map(), sessions: new Map(), webhooks: new Map() };
 const ui = {
   view: 'home', code: null, programId: null, newKey: null,
   carry: null,   // {code, ack} the last carry-over into the shown session
@@ -45,6 +46,7 @@ function start() {
     if (snap) {
       studio.programs = new Map((snap.programs || []).map((p) => [p.id, p]));
       studio.sessions = new Map((snap.sessions || []).map((s) => [s.code, s]));
+      studio.webhooks = new Map((snap.webhooks || []).map((w) => [w.id, w]));
     }
     $('#login').hidden = true;
     $('#app').hidden = false;
@@ -55,6 +57,7 @@ function start() {
   client.addEventListener('event', (e) => {
     const ev = e.detail;
     if (ev.kind === 'program.changed' && ev.program) studio.programs.set(ev.program.id, { ...(studio.programs.get(ev.program.id) || {}), ...ev.program });
+    if (ev.kind === 'webhook.changed') applyWebhook(studio.webhooks, ev.webhook);
     if (ev.kind === 'session.changed' && ev.session && ev.session.code) studio.sessions.set(ev.session.code, { ...(studio.sessions.get(ev.session.code) || {}), ...ev.session });
     render();
   });
@@ -145,7 +148,18 @@ function readHash() {
   }
 }
 
+const webhooksCtx = {
+  key: () => key,
+  webhooks: () => studio.webhooks,
+  programs: () => studio.programs,
+  send: (type, fields, okMessage) => send(type, fields, okMessage),
+  request: (type, fields) => client.request(type, fields),
+  render: () => render(),
+  visible: () => ui.view === 'webhooks' && !document.hidden,
+};
+
 function go(view, { code = null, programId = null } = {}) {
+  if (view !== 'webhooks') leaveWebhooks();
   ui.view = view;
   ui.code = code;
   ui.programId = programId;
@@ -174,6 +188,7 @@ function renderNav() {
   mount($('#nav'),
     h('div', { class: 'prod-tools' },
       h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'search' }, 'aria-current': String(ui.view === 'search'), onclick: () => go('search') }, icon('search'), t('prod.search_nav')),
+      h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'webhooks' }, 'aria-current': String(ui.view === 'webhooks'), onclick: () => go('webhooks') }, icon('link'), t('hooks.nav')),
       h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'backup' }, 'aria-current': String(ui.view === 'backup'), onclick: () => go('backup') }, icon('download'), t('prod.backup_nav')),
       h('button', { type: 'button', class: 'prod-tool-link', dataset: { view: 'help' }, 'aria-current': String(ui.view === 'help'), onclick: () => go('help') }, icon('info'), t('help.nav'))),
     h('div', { class: 'prod-nav-head' }, h('h2', {}, t('prod.programs')),
@@ -207,6 +222,16 @@ function render() {
     watchSession(null);
     if (!view.querySelector('[data-view="search"]')) mount(view, renderSearch());
     else renderSearchResults();
+    return;
+  } else if (ui.view === 'webhooks') {
+    watchSession(null);
+    const viewKey = `webhooks:${webhooksViewKey()}`;
+    if (view.querySelector('[data-view="webhooks"]') && view.dataset.formFor === viewKey) {
+      refreshWebhookList(webhooksCtx);
+    } else {
+      mount(view, renderWebhooks(webhooksCtx));
+      view.dataset.formFor = viewKey;
+    }
     return;
   } else if (ui.view === 'backup') {
     watchSession(null);
