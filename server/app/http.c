@@ -547,7 +547,14 @@ static char *studio_frame(dispatch *d, const studio_route *route, const char *co
     }
     frame = cJSON_CreateObject();
     cJSON_AddStringToObject(frame, "type", route->type);
-    cJSON_AddStringToObject(frame, "id", "http");
+    /* a request id of its own: staff submits are idempotent on (actor, id), and two imports
+     * through this address are two questions (an import's idempotency is its external_ref) */
+    unsigned char rnd[12];
+    char request_id[32] = "http-";
+    auth_random_bytes(rnd, sizeof rnd);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(request_id + 5 + 2 * i, 3, "%02x", rnd[i]);
+    cJSON_AddStringToObject(frame, "id", request_id);
     cJSON_AddStringToObject(frame, "session", code);
     const cJSON *it;
     cJSON_ArrayForEach (it, body) {

@@ -180,6 +180,11 @@ test('questions imported over HTTP enter as staff questions once per external_re
   assert.equal(again.json.existing, true);
   const list = await mod.ok('questions.list', {});
   assert.equal(list.questions.filter((x) => x.external_ref === '12345-2024-0007').length, 1);
+  // the next row of the sheet, with the same key, is a question of its own
+  const next = await post(srv, url, { key: srv.producerKey, body: { text: '热线：小区停车难', external_ref: '12345-2024-0008' } });
+  assert.equal(next.status, 200, next.text);
+  assert.notEqual(next.json.question.id, q.id);
+  assert.equal(next.json.question.text, '热线：小区停车难');
 
   // per-row errors a script can act on
   const noText = await post(srv, url, { key: moderatorKey, body: { source: 'form' } });
@@ -197,4 +202,7 @@ test('questions imported over HTTP enter as staff questions once per external_re
   const after = await post(srv2, url, { key: moderatorKey, body: row });
   assert.equal(after.json.question.id, q.id);
   assert.equal(after.json.existing, true);
+  const fresh = await post(srv2, url, { key: srv.producerKey, body: { text: '重启后的新问题' } });
+  assert.equal(fresh.json.question.text, '重启后的新问题');
+  assert.equal(fresh.json.existing, undefined);
 });
