@@ -2,7 +2,9 @@
 // open / go live / end / archive), moderator links and keys, live counts of the selected
 // session (viewers from presence messages), export downloads, action items (this session's and
 // the programme's open commitments), carrying questions over, erasing a viewer's data, and the
-// studio-wide archive search and backup. The producer key is typed once and kept in localStorage.
+// studio-wide archive search and backup, outgoing webhooks (producer-webhooks.js) and question
+// imports from spreadsheets (producer-import.js). The producer key is typed once and kept in
+// localStorage.
 import { initI18n, t, onLangChange } from './i18n.js';
 import { ForumClient } from './client.js';
 import { SessionStore } from './store.js';
@@ -12,6 +14,7 @@ import {
 } from './ui.js';
 import { actionRow, actionDialog, actionChanges } from './actions.js';
 import { streamFields, streamSummary, qrCard, helpView } from './studio.js';
+import { importCard } from './producer-import.js';
 import { renderWebhooks, refreshWebhookList, webhooksViewKey, leaveWebhooks, applyWebhook } from './producer-webhooks.js';
 
 const KEY_STORAGE = 'forum.producerKey';
@@ -147,6 +150,14 @@ function readHash() {
     ui.code = params.get('session');
   }
 }
+
+const importCtx = {
+  key: () => key,
+  render: () => render(),
+  // the refs of questions this page has seen in the session (the server is idempotent anyway)
+  existingRefs: (code) => new Set(sessionStore && sessionClient && sessionClient.session === code
+    ? [...sessionStore.questions.values()].map((q) => q.external_ref).filter(Boolean) : []),
+};
 
 const webhooksCtx = {
   key: () => key,
@@ -337,6 +348,7 @@ function renderSession(s) {
           downloadButton(s, 'transcript.json', t('prod.export_json'))),
         h('p', { class: 'field-hint' }, t('prod.exports_hint')))),
     renderActionsCard(s),
+    importCard(importCtx, s),
     h('div', { class: 'prod-grid' }, renderCarryCard(s), renderEraseCard(s)),
   ];
 }
