@@ -315,9 +315,8 @@ void webhooks_owe(webhooks *w, store_batch *b)
 /* Appends user text s to a markdown message as plain text: markdown's and the robots' special
  * characters become their full-width forms (no links, mentions, HTML or layout from a
  * resident's question), line breaks spaces, at most WEBHOOK_TEXT_MAX code points. */
-static void md_text(cJSON *unused, char **buf, size_t *len, size_t *cap, const char *s)
+static void md_text(char **buf, size_t *len, size_t *cap, const char *s)
 {
-    (void)unused;
     static const struct {
         char c;
         const char *full;
@@ -408,36 +407,36 @@ static char *markdown_of(const cJSON *doc, const char **title)
     md_put(&buf, &len, &cap, "**");
     md_put(&buf, &len, &cap, *title);
     md_put(&buf, &len, &cap, "** · ");
-    md_text(NULL, &buf, &len, &cap, jstr(sess, "title") ? jstr(sess, "title") : "forum");
+    md_text(&buf, &len, &cap, jstr(sess, "title") ? jstr(sess, "title") : "forum");
     if (jstr(sess, "program")) {
         md_put(&buf, &len, &cap, "（");
-        md_text(NULL, &buf, &len, &cap, jstr(sess, "program"));
+        md_text(&buf, &len, &cap, jstr(sess, "program"));
         md_put(&buf, &len, &cap, "）");
     }
     md_put(&buf, &len, &cap, "\n");
     if (cJSON_IsObject(q)) {
         md_put(&buf, &len, &cap, "> ");
-        md_text(NULL, &buf, &len, &cap, jstr(q, "text"));
+        md_text(&buf, &len, &cap, jstr(q, "text"));
         md_put(&buf, &len, &cap, "\n\n提问：");
-        md_text(NULL, &buf, &len, &cap, jstr(q, "author") ? jstr(q, "author") : "匿名");
+        md_text(&buf, &len, &cap, jstr(q, "author") ? jstr(q, "author") : "匿名");
         const cJSON *to = cJSON_GetObjectItemCaseSensitive(q, "to");
         if (cJSON_IsObject(to)) {
             md_put(&buf, &len, &cap, " ｜ 回答：");
-            md_text(NULL, &buf, &len, &cap, jstr(to, "name"));
+            md_text(&buf, &len, &cap, jstr(to, "name"));
         }
         if (jstr(q, "answer_note")) {
             md_put(&buf, &len, &cap, "\n\n答复要点：");
-            md_text(NULL, &buf, &len, &cap, jstr(q, "answer_note"));
+            md_text(&buf, &len, &cap, jstr(q, "answer_note"));
         }
         md_put(&buf, &len, &cap, "\n");
     }
     if (cJSON_IsObject(c)) {
         md_put(&buf, &len, &cap, "> ");
-        md_text(NULL, &buf, &len, &cap, jstr(c, "text"));
+        md_text(&buf, &len, &cap, jstr(c, "text"));
         md_put(&buf, &len, &cap, "\n\n责任人：");
-        md_text(NULL, &buf, &len, &cap, jstr(c, "owner") ? jstr(c, "owner") : "未指定");
+        md_text(&buf, &len, &cap, jstr(c, "owner") ? jstr(c, "owner") : "未指定");
         md_put(&buf, &len, &cap, " ｜ 期限：");
-        md_text(NULL, &buf, &len, &cap, jstr(c, "due") ? jstr(c, "due") : "未定");
+        md_text(&buf, &len, &cap, jstr(c, "due") ? jstr(c, "due") : "未定");
         const char *st = jstr(c, "status");
         int si = forum_name_index(FORUM_ACTION_STATUS_NAMES, FORUM_ACTION__COUNT, st);
         md_put(&buf, &len, &cap, " ｜ 状态：");
@@ -446,7 +445,7 @@ static char *markdown_of(const cJSON *doc, const char **title)
     }
     if (jstr(sess, "topic") && event && strncmp(event, "session.", 8) == 0) {
         md_put(&buf, &len, &cap, "主题：");
-        md_text(NULL, &buf, &len, &cap, jstr(sess, "topic"));
+        md_text(&buf, &len, &cap, jstr(sess, "topic"));
         md_put(&buf, &len, &cap, "\n");
     }
     return buf;

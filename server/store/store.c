@@ -366,7 +366,7 @@ static const char *const writer_sql[] = {
     "INSERT INTO webhook_outbox (webhook_id, event, session, seq, body, created_at, next_at,"
     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
     "UPDATE webhook_outbox SET state = ?2, attempts = ?3, next_at = ?4, last_status = ?5,"
-    " last_error = ?6, updated_at = ?7 WHERE id = ?1",
+    " last_error = ?6, updated_at = ?7 WHERE id = ?1 AND state = 'pending'",
     "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_at = ?2, updated_at = ?2"
     " WHERE webhook_id = ?1 AND state = 'failed'",
     "DELETE FROM webhook_outbox WHERE state <> 'pending' AND updated_at < ?1",

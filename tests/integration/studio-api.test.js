@@ -206,3 +206,19 @@ test('questions imported over HTTP enter as staff questions once per external_re
   assert.equal(fresh.json.question.text, '重启后的新问题');
   assert.equal(fresh.json.existing, undefined);
 });
+
+test('guessing the moderator key over the studio API is throttled per address', { timeout: 60000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const { code, moderatorKey } = await setupSession(h, srv);
+  const url = `/api/sessions/${code}/onair/clear`;
+  const statuses = [];
+  for (let i = 0; i < 12; i++) statuses.push((await post(srv, url, { key: `guess-${i}-xxxxxxxxxxxx` })).status);
+  assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401));
+  assert.equal(statuses[11], 429);
+  const blocked = await post(srv, url, { key: moderatorKey });
+  assert.equal(blocked.status, 429, 'while blocked, not even the right key is checked');
+  assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
+  assert.equal(blocked.json.error, 'rate_limited');
+  assert.match(srv.stderr, /too many wrong studio API keys over HTTP from 127\.0\.0\.1/);
+});
