@@ -107,6 +107,11 @@ test('producer console: webhooks are registered, tested and their failures shown
   await broken.locator('button', { hasText: '删除' }).click();
   await page.locator('.dialog-actions .btn-danger').click();
   await waitFor(async () => (await page.locator('.hook-item', { hasText: '街道群' }).count()) === 0, { message: 'removed' });
+  // the console's help explains the buttons, imports and webhooks
+  await page.click('.prod-tool-link[data-view="help"]');
+  for (const title of ['演播室按钮与脚本（HTTP 接口）', '导入问题', '消息推送（Webhook）']) {
+    await page.locator('.prod-help h2', { hasText: title }).waitFor();
+  }
   await context.close();
 });
 

@@ -152,6 +152,9 @@ export const HELP_SECTIONS = [
   ['help.qr_title', ['help.qr_1', 'help.qr_2', 'help.qr_3']],
   ['help.share_title', ['help.share_1', 'help.share_2']],
   ['help.portal_title', ['help.portal_1']],
+  ['help.api_title', ['help.api_1', 'help.api_2']],
+  ['help.import_title', ['help.import_1', 'help.import_2']],
+  ['help.hooks_title', ['help.hooks_1', 'help.hooks_2']],
 ];
 
 export function helpView() {
