@@ -168,12 +168,12 @@ static const option_spec options[] = {
     {"embed-hosts", "LIST", OPT_STRING, FIELD(embed_hosts), 0, 0, NULL,
      FORUM_DEFAULT_EMBED_HOSTS, false, false, check_embed_hosts,
      "hosts whose player a session may embed in the viewer page ('' for none)"},
-    {"webhook-hosts", "LIST", OPT_STRING, FIELD(webhook_hosts), 0, 0, NULL, "", false, false,
+    {"webhook-hosts", "LIST", OPT_STRING, FIELD(webhook_hosts), 0, 0, NULL, NULL, false, false,
      check_webhook_hosts,
      "hosts outgoing webhooks may call besides this machine (localhost, 127.0.0.0/8, [::1]), "
      "comma-separated, *.domain for every host below it: e.g. "
      "qyapi.weixin.qq.com,oapi.dingtalk.com,open.feishu.cn. A webhook for any other host is "
-     "refused when it is registered and not called ('' for loopback only)"},
+     "refused when it is registered and not called (default: none, loopback only)"},
     {"webhook-timeout-ms", "MS", OPT_INT, FIELD(webhook_timeout_ms), 100, 120000, NULL, "10000",
      false, false, NULL,
      "how long one webhook delivery may take, connecting included; a slower receiver counts as "
