@@ -230,7 +230,7 @@ test('redirects are not followed, long answers are cut off, slow receivers time 
     if (entry.path === '/slow') return; // never answers
     return false;
   });
-  const srv = await h.startServer({ args: ['--webhook-timeout-ms', '800'] });
+  const srv = await h.startServer({ args: ['--webhook-timeout-ms', '8000'] });
   const studio = await h.producer(srv);
   const ids = {};
   for (const p of ['redirect', 'huge', 'slow', 'fast']) {
@@ -242,13 +242,14 @@ test('redirects are not followed, long answers are cut off, slow receivers time 
   const mod = await h.moderator(srv, code, moderatorKey);
   const started = Date.now();
   for (let i = 0; i < 5; i++) await mod.ok('question.submit', { text: `现场问题 ${i}` });
-  assert.ok(Date.now() - started < 3000, 'requests are answered while deliveries hang');
+  // (a delivery on the request path would hold them for the 8 s of the slow receiver)
+  assert.ok(Date.now() - started < 6000, 'requests are answered while deliveries hang');
   await waitUntil(() => rx.got.some((e) => e.path === '/fast'), 5000, 'the well-behaved receiver');
   await waitUntil(async () => {
     const all = await deliveries(srv);
     const s = Object.fromEntries(all.map((w) => [w.id, w.delivery]));
     return s[ids.redirect].last_status === 302 && s[ids.slow].last_error && hugeClosedEarly !== null;
-  }, 15000, 'the redirect, huge and slow attempts');
+  }, 30000, 'the redirect, huge and slow attempts');
   assert.ok(!rx.got.some((e) => e.path === '/target'), 'the redirect was not followed');
   assert.equal(hugeClosedEarly, true, 'forumd stopped reading the endless answer');
   const s = Object.fromEntries((await deliveries(srv)).map((w) => [w.id, w.delivery]));
