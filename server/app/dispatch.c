@@ -291,6 +291,9 @@ void job_done(store_batch *b, int rc)
         webhooks_committed(disp->webhooks, b);
         for (size_t i = 0; i < b->n_events; i++) {
             hub_publish(disp->hub, &b->events[i]);
+            int64_t program_id = forum_event_program(disp->st, &b->events[i]);
+            if (program_id)
+                hub_publish_board(disp->hub, program_id, &b->events[i]);
             if (b->events[i].kind == FORUM_EV_SESSION_CHANGED)
                 close_rotated_moderators(disp, b->events[i].session);
         }
@@ -452,6 +455,35 @@ static size_t snapshot_budget(dispatch *d, forum_role role)
     return budget > 1024 ? budget : 1024;
 }
 
+/* hello {role: "board", program_id}: a programme's public board. No key: it only receives the
+ * programme's public events (hub_publish_board), never writes. */
+static void handle_board_hello(dispatch *d, client *cl, forum_command *cmd)
+{
+    const char *re = cmd->id;
+    if (!forum_program_exists(d->st, cmd->program_id)) {
+        reply_error(d, cl, re, FORUM_E_NOT_FOUND, "program_id", "no programme with this id", 0);
+        return;
+    }
+    job *j = job_new(d, JOB_HELLO, cl);
+    char snapshot[64];
+    snprintf(snapshot, sizeof snapshot, "{\"program_id\":%lld}", (long long)cmd->program_id);
+    if (!j || !(j->snapshot = strdup(snapshot))) {
+        if (j)
+            job_free(j);
+        reply_error(d, cl, re, FORUM_E_INTERNAL, NULL, "out of memory", 0);
+        return;
+    }
+    snprintf(j->re, sizeof j->re, "%s", re ? re : "");
+    j->has_re = re != NULL;
+    memset(&cl->actor, 0, sizeof cl->actor);
+    cl->actor.role = FORUM_ROLE_BOARD;
+    cl->hello_done = true;
+    cl->sub.role = FORUM_ROLE_BOARD;
+    cl->sub.program_id = cmd->program_id;
+    d->hellos++;
+    job_submit(d, j);
+}
+
 static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
 {
     const char *re = cmd->id;
@@ -463,6 +495,10 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
     forum_actor a;
     memset(&a, 0, sizeof a);
     a.role = cmd->role;
+    if (cmd->role == FORUM_ROLE_BOARD) {
+        handle_board_hello(d, cl, cmd);
+        return;
+    }
     const char *code = cmd->session ? cmd->session : "";
     if (cmd->name)
         snprintf(a.name, sizeof a.name, "%s", cmd->name);
@@ -523,8 +559,13 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
 
 /* Per-viewer limits on questions and votes (the per-connection frame limit is taken earlier,
  * for every frame). */
-static bool rate_limited(dispatch *d, client *cl, forum_cmd_type type, int64_t *retry)
+static bool rate_limited(dispatch *d, client *cl, const forum_command *cmd, int64_t *retry)
 {
+    forum_cmd_type type = cmd->type;
+    /* a rating counts as a vote, and as a question when it brings a comment to moderate */
+    if (type == FORUM_CMD_RATING_SET)
+        type = cmd->has_comment && cmd->comment && *cmd->comment ? FORUM_CMD_QUESTION_SUBMIT
+                                                                 : FORUM_CMD_VOTE_ADD;
     int64_t now = (int64_t)uv_now(d->loop);
     *retry = 0;
     if (cl->actor.role != FORUM_ROLE_VIEWER)
@@ -614,6 +655,12 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
         forum_command_free(&cmd);
         return;
     }
+    if (cl->actor.role == FORUM_ROLE_BOARD) {
+        reply_error(d, cl, cmd.id, FORUM_E_FORBIDDEN, NULL, "a board connection only receives",
+                    0);
+        forum_command_free(&cmd);
+        return;
+    }
     if (cl->actor.role == FORUM_ROLE_MODERATOR) {
         const char *current = forum_moderator_key_hash(d->st, cl->actor.session);
         if (!current || strcmp(cl->key_hash, current) != 0) {
@@ -623,7 +670,8 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
             return;
         }
     }
-    if (!forum_submit_is_repeat(d->st, &cl->actor, &cmd) && rate_limited(d, cl, cmd.type, &retry)) {
+    if (!forum_submit_is_repeat(d->st, &cl->actor, &cmd) &&
+        !forum_rating_is_repeat(d->st, &cl->actor, &cmd) && rate_limited(d, cl, &cmd, &retry)) {
         reply_error(d, cl, cmd.id, FORUM_E_RATE_LIMITED, NULL, "too many requests; slow down",
                     retry);
         forum_command_free(&cmd);

@@ -201,3 +201,9 @@ void http_client_reply(client *cl, const char *text);
  * connection's request; the reply answers later (the handle is taken: always answered). */
 void dispatch_http_command(dispatch *d, const forum_actor *actor, const char *frame, size_t len,
                            net_http_later *later);
+
+/* ---- public_http.c ------------------------------------------------------------------------- */
+
+/* The public pages' routes (/api/programs..., /p/<id>): answers and returns true, or returns
+ * false when the path is not one of them. GET and HEAD only (http.c refuses the rest). */
+bool public_http_route(dispatch *d, const net_http_request *req, net_http_response *resp);

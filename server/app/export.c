@@ -261,7 +261,7 @@ typedef struct labels {
     const char *programme, *title, *date, *unscheduled, *topic, *panelists, *agenda, *qa;
     const char *no_agenda, *outside, *none_aired, *asked_by, *anonymous, *to, *whole_panel;
     const char *answer, *no_answer, *follow_ups, *commitments, *no_commitments, *owner;
-    const char *owner_none, *due, *due_none, *status, *statuses[3], *question_ref;
+    const char *owner_none, *due, *due_none, *status, *statuses[4], *question_ref;
     const char *numbers, *peak, *received, *kinds[3], *approved, *answered, *median, *median_none;
     const char *colon, *colon_end, *sep, *lparen, *rparen, *comma;
 } labels;
@@ -273,7 +273,7 @@ static const labels ZH = {
     .anonymous = "匿名", .to = "对象", .whole_panel = "全体嘉宾", .answer = "答复",
     .no_answer = "（无记录）", .follow_ups = "追问", .commitments = "承诺事项",
     .no_commitments = "（无）", .owner = "负责人", .owner_none = "待定", .due = "期限",
-    .due_none = "未定", .status = "状态", .statuses = {"未开始", "进行中", "已完成"},
+    .due_none = "未定", .status = "状态", .statuses = {"未开始", "进行中", "已完成", "已撤回"},
     .question_ref = "第 %d 问", .numbers = "数据", .peak = "观看人数峰值",
     .received = "收到问题", .kinds = {"提问", "诉求", "建议"}, .approved = "通过审核",
     .answered = "已答复", .median = "从提交到上屏的中位时间", .median_none = "—",
@@ -288,7 +288,7 @@ static const labels EN = {
     .anonymous = "anonymous", .to = "To", .whole_panel = "the whole panel", .answer = "Answer",
     .no_answer = "(none recorded)", .follow_ups = "Follow-ups", .commitments = "Commitments",
     .no_commitments = "(none)", .owner = "owner", .owner_none = "to be decided", .due = "due",
-    .due_none = "none", .status = "status", .statuses = {"open", "in progress", "done"},
+    .due_none = "none", .status = "status", .statuses = {"open", "in progress", "done", "withdrawn"},
     .question_ref = "question %d", .numbers = "Numbers", .peak = "Peak viewers",
     .received = "Questions received", .kinds = {"questions", "needs", "suggestions"},
     .approved = "Approved", .answered = "Answered",
@@ -501,7 +501,8 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(f.snap, "actions"))
     {
         const char *owner = str(it, "owner"), *due = str(it, "due"), *status = str(it, "status");
-        int status_index = status && strcmp(status, "done") == 0          ? 2
+        int status_index = status && strcmp(status, "withdrawn") == 0     ? 3
+                        : status && strcmp(status, "done") == 0          ? 2
                         : status && strcmp(status, "in_progress") == 0 ? 1
                                                                        : 0;
         tb_printf(&b, "%d. ", ++ai);
@@ -838,4 +839,94 @@ char *export_search_json(store *s, const forum_limits *limits, const char *body,
         return http_error(status, 500, "internal", "out of memory", NULL, len);
     }
     return search_reply(s, limits, req, status, len);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* commitments.csv                                                                            */
+
+static const char *const COMMITMENT_COLUMNS[] = {
+    "id", "follows_action_id", "session", "session_title", "session_date", "text", "owner",
+    "due", "status", "overdue", "reason", "promised_by", "question_id", "question_text",
+    "asker", "addressed_to", "created_at", "updated_at", "history", "satisfied",
+    "basically_satisfied", "dissatisfied", "current_status", "minutes_url"};
+
+/* One CSV row of a board item (a chain's first item or a follow-up) with its chain's current
+ * status. */
+static void csv_commitment(tbuf *b, const cJSON *it, const char *current)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(it, "question");
+    const cJSON *promised = cJSON_GetObjectItemCaseSensitive(it, "promised_by");
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(q, "to");
+    const cJSON *ratings = cJSON_GetObjectItemCaseSensitive(it, "ratings");
+    char when[32], day[16], id[32];
+    snprintf(id, sizeof id, "%lld", (long long)num(it, "id"));
+    csv_field(b, id, false, true);
+    csv_int(b, it, "follows_action_id");
+    csv_field(b, str(it, "session"), false, false);
+    csv_field(b, str(it, "session_title"), true, false);
+    local_date(day, num(it, "session_date"));
+    csv_field(b, day[0] ? day : NULL, false, false);
+    csv_field(b, str(it, "text"), true, false);
+    csv_field(b, str(it, "owner"), true, false);
+    csv_field(b, str(it, "due"), false, false);
+    csv_field(b, str(it, "status"), false, false);
+    csv_field(b, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "overdue")) ? "true" : "false",
+              false, false);
+    csv_field(b, str(it, "reason"), true, false);
+    csv_field(b, str(promised, "name"), true, false);
+    csv_int(b, q, "id");
+    csv_field(b, str(q, "text"), true, false);
+    csv_field(b, cJSON_IsObject(q) ? (str(q, "author") ? str(q, "author") : "匿名") : NULL, true,
+              false);
+    csv_field(b, str(to, "name"), true, false);
+    iso_utc(when, num(it, "created_at"));
+    csv_field(b, when, false, false);
+    iso_utc(when, num(it, "updated_at"));
+    csv_field(b, when, false, false);
+    /* history: "status date (reason); ..." */
+    tbuf h = {0};
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(it, "history"))
+    {
+        if (h.len)
+            tb_puts(&h, "; ");
+        local_date(day, num(e, "at"));
+        tb_printf(&h, "%s %s", str(e, "status") ? str(e, "status") : "", day);
+        if (str(e, "reason"))
+            tb_printf(&h, " (%s)", str(e, "reason"));
+    }
+    csv_field(b, h.failed ? NULL : h.p, true, false);
+    free(h.p);
+    csv_int(b, ratings, "satisfied");
+    csv_int(b, ratings, "basically_satisfied");
+    csv_int(b, ratings, "dissatisfied");
+    csv_field(b, current, false, false);
+    csv_field(b, str(it, "minutes_url"), false, false);
+    tb_puts(b, "\r\n");
+}
+
+char *export_commitments_csv(const forum_state *st, int64_t program_id,
+                             const forum_board_filter *filter, const char **bad_field,
+                             size_t *len)
+{
+    char *json = forum_public_commitments(st, program_id, filter, bad_field);
+    cJSON *doc = json ? cJSON_Parse(json) : NULL;
+    free(json);
+    if (!doc)
+        return NULL;
+    tbuf b = {0};
+    tb_puts(&b, "\xEF\xBB\xBF");
+    for (size_t i = 0; i < sizeof COMMITMENT_COLUMNS / sizeof COMMITMENT_COLUMNS[0]; i++)
+        csv_field(&b, COMMITMENT_COLUMNS[i], false, i == 0);
+    tb_puts(&b, "\r\n");
+    const cJSON *chain, *f;
+    cJSON_ArrayForEach(chain, cJSON_GetObjectItemCaseSensitive(doc, "commitments"))
+    {
+        const char *current = str(cJSON_GetObjectItemCaseSensitive(chain, "current"), "status");
+        csv_commitment(&b, chain, current);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(chain, "follow_ups"))
+            csv_commitment(&b, f, current);
+    }
+    cJSON_Delete(doc);
+    return tb_finish(&b, len);
 }

@@ -43,5 +43,13 @@ char *export_search_http(store *s, const forum_limits *limits, const char *query
  * "from", "to", "category", "state", "limit"}; "type" and "id" are ignored), so terms may hold
  * '&' and stay out of URLs and access logs. Same answers as export_search_http; a body that is
  * not a JSON object is a 400 bad_json / bad_request. */
+/* commitments.csv of a programme's public board (the same items and filters as
+ * forum_public_commitments): UTF-8 with BOM, RFC 4180, one row per commitment and per follow-up
+ * (with follows_action_id). NULL when there is no such programme or a filter is malformed
+ * (*bad_field names it). Columns: docs/archive.md. */
+char *export_commitments_csv(const forum_state *st, int64_t program_id,
+                             const forum_board_filter *filter, const char **bad_field,
+                             size_t *len);
+
 char *export_search_json(store *s, const forum_limits *limits, const char *body, size_t body_len,
                          int *status, size_t *len);

@@ -83,6 +83,9 @@ static char *metrics_text(dispatch *d, size_t *len)
         authed += c;
         OUT("forum_connections{role=\"%s\"} %zu\n", roles[r], c);
     }
+    size_t boards = hub_count(d->hub, NULL, FORUM_ROLE_BOARD);
+    authed += boards;
+    OUT("forum_connections{role=\"board\"} %zu\n", boards);
     OUT("forum_connections{role=\"none\"} %zu\n",
         ns.connections > authed ? (size_t)(ns.connections - authed) : (size_t)0);
     GAUGE("forum_connections_max",
@@ -759,6 +762,8 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
     if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
          strcmp(path, "/metrics") == 0 || strncmp(path, "/api/", 5) == 0) &&
         refuse_unless_read(req, resp))
+        return;
+    if (public_http_route(d, req, resp))
         return;
     if (strcmp(path, "/healthz") == 0) {
         /* In a cluster a node cut off from Redis still serves its viewers (read-only): it

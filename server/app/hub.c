@@ -35,7 +35,17 @@ typedef struct hub_session {
     struct hub_session *next;
 } hub_session;
 
+/* The boards watching one programme. */
+typedef struct hub_board {
+    int64_t program_id;
+    hub_sub *subs;
+    size_t n;
+    struct hub_board *next;
+} hub_board;
+
 struct hub {
+    hub_board *boards;
+    size_t n_boards; /* board subscribers, all programmes */
     hub_session *sessions;
     hub_sub *studio; /* studio-wide producer connections */
     size_t n_studio;
@@ -72,7 +82,28 @@ void hub_free(hub *h)
         free(hs);
         hs = next;
     }
+    while (h->boards) {
+        hub_board *next = h->boards->next;
+        free(h->boards);
+        h->boards = next;
+    }
     free(h);
+}
+
+static hub_board *board_get(hub *h, int64_t program_id, bool create)
+{
+    for (hub_board *b = h->boards; b; b = b->next)
+        if (b->program_id == program_id)
+            return b;
+    if (!create)
+        return NULL;
+    hub_board *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->program_id = program_id;
+    b->next = h->boards;
+    h->boards = b;
+    return b;
 }
 
 static hub_session *session_get(hub *h, const char *code, bool create)
@@ -162,7 +193,14 @@ void hub_subscribe(hub *h, hub_sub *s)
 {
     if (s->subscribed_)
         return;
-    if (s->session[0] == '\0') {
+    if (s->role == FORUM_ROLE_BOARD) {
+        hub_board *b = board_get(h, s->program_id, true);
+        if (!b)
+            return;
+        list_add(&b->subs, s);
+        b->n++;
+        h->n_boards++;
+    } else if (s->session[0] == '\0') {
         list_add(&h->studio, s);
         h->n_studio++;
     } else {
@@ -183,7 +221,14 @@ void hub_unsubscribe(hub *h, hub_sub *s)
 {
     if (!s->subscribed_)
         return;
-    if (s->session[0] == '\0') {
+    if (s->role == FORUM_ROLE_BOARD) {
+        hub_board *b = board_get(h, s->program_id, false);
+        if (b) {
+            list_remove(&b->subs, s);
+            b->n--;
+            h->n_boards--;
+        }
+    } else if (s->session[0] == '\0') {
         list_remove(&h->studio, s);
         h->n_studio--;
     } else {
@@ -295,6 +340,19 @@ void hub_publish(hub *h, const forum_event *ev)
     hs->ring_count++;
 }
 
+void hub_publish_board(hub *h, int64_t program_id, const forum_event *ev)
+{
+    hub_board *b = board_get(h, program_id, false);
+    if (!b || !b->subs || ev->audience != FORUM_AUD_PUBLIC)
+        return;
+    net_msg *m = net_msg_take(proto_encode_event(ev, FORUM_VIEW_PUBLIC));
+    if (!m)
+        return;
+    for (hub_sub *s = b->subs; s; s = s->next_)
+        net_send(s->conn, m);
+    net_msg_unref(m);
+}
+
 int hub_replay(hub *h, hub_sub *s, int64_t from_seq, int64_t upto_seq)
 {
     if (upto_seq <= from_seq)
@@ -368,6 +426,8 @@ void hub_send_presence(hub *h, size_t (*elsewhere)(void *arg, const char *sessio
 size_t hub_count(const hub *h, const char *session, forum_role role)
 {
     size_t total = 0;
+    if (role == FORUM_ROLE_BOARD)
+        return session && session[0] ? 0 : h->n_boards;
     if (role == FORUM_ROLE_PRODUCER && (!session || !session[0]))
         total += h->n_studio;
     for (const hub_session *hs = h->sessions; hs; hs = hs->next)

@@ -14,12 +14,14 @@ typedef struct hub hub;
 
 /* A subscriber, embedded in the dispatcher's per-connection state. Fill conn, role, viewer_id
  * and session before hub_subscribe; the rest is hub's. session "" with a producer role is a
- * studio-wide connection (program.changed and every session's session.changed). */
+ * studio-wide connection (program.changed and every session's session.changed); role board
+ * with program_id is a programme's public board. */
 typedef struct hub_sub {
     net_conn *conn;
     forum_role role;
     char viewer_id[FORUM_VIEWER_ID_MAX];
     char session[FORUM_CODE_MAX];
+    int64_t program_id; /* role board: the programme whose board it watches */
     bool subscribed_;
     struct hub_sub *prev_, *next_;
     uint64_t vhash_;          /* hash of viewer_id while subscribed (viewers) */
@@ -34,6 +36,12 @@ void hub_unsubscribe(hub *h, hub_sub *s);
 
 /* Sends a committed event to every subscriber allowed to see it and keeps it in the ring. */
 void hub_publish(hub *h, const forum_event *ev);
+
+/* Board subscribers (role FORUM_ROLE_BOARD, program_id set, session ""): a programme's public
+ * board, live. They have no ring and no resume (a board reloads its data on reconnecting).
+ * Sends the committed event, rendered once in the public view, to every board of programme
+ * program_id (see forum_event_program for which events concern a board). */
+void hub_publish_board(hub *h, int64_t program_id, const forum_event *ev);
 
 /* Sends to s the events of its session with from_seq < seq <= upto_seq that it may see, from
  * the ring. Returns 0, or -1 (nothing sent) if the ring no longer holds all of them. */

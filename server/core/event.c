@@ -15,12 +15,18 @@ const char *const FORUM_POLL_STATE_NAMES[P__COUNT] = {"draft", "open", "closed"}
 const char *const FORUM_CATEGORY_NAMES[FORUM_CAT__COUNT] = {"question", "need", "suggestion"};
 const char *const FORUM_SOURCE_NAMES[FORUM_SRC__COUNT] = {"web",     "phone",   "paper", "visit",
                                                           "carried", "hotline", "form"};
-const char *const FORUM_ACTION_STATUS_NAMES[FORUM_ACTION__COUNT] = {"open", "in_progress", "done"};
+const char *const FORUM_ACTION_STATUS_NAMES[FORUM_ACTION__COUNT] = {"open", "in_progress", "done",
+                                                                    "withdrawn"};
 const char *const FORUM_WEBHOOK_PRESET_NAMES[FORUM_HOOK__COUNT] = {"json", "wecom", "dingtalk",
                                                                    "feishu"};
 const char *const FORUM_WEBHOOK_TRIGGER_NAMES[FORUM_TRIGGER__COUNT] = {
     "question.on_air",    "question.answered", "commitment.created", "commitment.updated",
     "session.started",    "session.ended",     "session.archived"};
+const char *const FORUM_PUBLICATION_NAMES[FORUM_PUB__COUNT] = {"auto", "public", "staff"};
+const char *const FORUM_RATING_NAMES[FORUM_RATING__COUNT] = {"satisfied", "basically_satisfied",
+                                                             "dissatisfied"};
+const char *const FORUM_COMMENT_STATE_NAMES[FORUM_COMMENT__COUNT] = {"none", "pending",
+                                                                     "published", "dismissed"};
 const char *const FORUM_UNDO_ACTION_NAMES[UNDO__COUNT] = {"approve", "dismiss",  "star", "edit",
                                                           "merge",   "answered", "onair"};
 
@@ -264,7 +270,14 @@ static bool own_payload(forum_arena *a, forum_kind kind, forum_payload *p)
         return own_str(a, &p->viewer_id);
     case PAYLOAD_ACTION:
         return own_str(a, &p->action.session) && own_str(a, &p->action.text) &&
-               own_str(a, &p->action.owner) && own_str(a, &p->action.due);
+               own_str(a, &p->action.owner) && own_str(a, &p->action.due) &&
+               own_str(a, &p->action.reason) && own_str(a, &p->action.note);
+    case PAYLOAD_RATING:
+        return own_str(a, &p->rating.session) && own_str(a, &p->rating.viewer_id) &&
+               own_str(a, &p->rating.comment);
+    case PAYLOAD_RATING_COUNTS:
+        return own_array(a, (const void **)&p->ratings.items, p->ratings.n,
+                         sizeof(forum_rating_count));
     case PAYLOAD_ERASED:
         return own_str(a, &p->erased.placeholder) &&
                own_questions(a, &p->erased.questions, p->erased.n);
@@ -400,6 +413,7 @@ void forum_write_program(jsonw *w, const forum_program_rec *p)
     jsonw_kv_int(w, &f, "id", p->id);
     jsonw_kv_str(w, &f, "title", p->title);
     jsonw_kv_str_or_null(w, &f, "description", p->description);
+    jsonw_kv_bool(w, &f, "listed", !p->unlisted);
     jsonw_put(w, "}", 1);
 }
 
@@ -440,18 +454,71 @@ void forum_write_poll(jsonw *w, const forum_poll_rec *p, const int64_t *my_mask)
 
 void forum_write_action(jsonw *w, const forum_action_rec *a)
 {
-    bool f = true;
+    forum_write_action_view(w, a, FORUM_VIEW_STAFF);
+}
+
+void forum_write_action_view(jsonw *w, const forum_action_rec *a, forum_view view)
+{
+    bool f = true, staff = view == FORUM_VIEW_STAFF;
     jsonw_put(w, "{", 1);
     jsonw_kv_int(w, &f, "id", a->id);
     jsonw_kv_str(w, &f, "session", a->session);
+    if (!staff && !a->published) { /* a retraction tells nothing but that */
+        jsonw_kv_bool(w, &f, "published", false);
+        jsonw_put(w, "}", 1);
+        return;
+    }
     jsonw_kv_int_or_null(w, &f, "question_id", a->question_id);
     jsonw_kv_int_or_null(w, &f, "follows_action_id", a->follows_action_id);
     jsonw_kv_str(w, &f, "text", a->text);
     jsonw_kv_str_or_null(w, &f, "owner", a->owner);
     jsonw_kv_str_or_null(w, &f, "due", a->due);
     jsonw_kv_str(w, &f, "status", FORUM_ACTION_STATUS_NAMES[a->status % FORUM_ACTION__COUNT]);
+    jsonw_kv_str_or_null(w, &f, "reason", a->reason);
+    jsonw_kv_int_or_null(w, &f, "promised_by", a->promised_by);
     jsonw_kv_int(w, &f, "created_at", a->created_at);
     jsonw_kv_int(w, &f, "updated_at", a->updated_at);
+    jsonw_kv_bool(w, &f, "published", a->published);
+    if (staff) {
+        jsonw_kv_str(w, &f, "publication",
+                     FORUM_PUBLICATION_NAMES[a->publication % FORUM_PUB__COUNT]);
+        jsonw_kv_str_or_null(w, &f, "note", a->note);
+    }
+    jsonw_put(w, "}", 1);
+}
+
+void forum_write_rating(jsonw *w, const forum_rating_rec *r, forum_view view)
+{
+    bool f = true;
+    jsonw_put(w, "{", 1);
+    jsonw_kv_int(w, &f, "id", r->id);
+    jsonw_kv_str(w, &f, "session", r->session);
+    jsonw_kv_int_or_null(w, &f, "question_id", r->question_id);
+    jsonw_kv_int_or_null(w, &f, "action_id", r->action_id);
+    jsonw_kv_str(w, &f, "value", FORUM_RATING_NAMES[r->value % FORUM_RATING__COUNT]);
+    jsonw_kv_str_or_null(w, &f, "comment", r->comment);
+    jsonw_kv_str_or_null(w, &f, "comment_state",
+                         r->comment_state != FORUM_COMMENT_NONE
+                             ? FORUM_COMMENT_STATE_NAMES[r->comment_state % FORUM_COMMENT__COUNT]
+                             : NULL);
+    jsonw_kv_int(w, &f, "created_at", r->created_at);
+    jsonw_kv_int(w, &f, "updated_at", r->updated_at);
+    if (view == FORUM_VIEW_STAFF)
+        jsonw_kv_str_or_null(w, &f, "viewer_id",
+                             r->viewer_id && r->viewer_id[0] ? r->viewer_id : NULL);
+    jsonw_put(w, "}", 1);
+}
+
+void forum_write_rating_count(jsonw *w, const forum_rating_count *c)
+{
+    bool f = true;
+    jsonw_put(w, "{", 1);
+    if (c->question_id)
+        jsonw_kv_int(w, &f, "question_id", c->question_id);
+    else
+        jsonw_kv_int(w, &f, "action_id", c->action_id);
+    for (int i = 0; i < FORUM_RATING__COUNT; i++)
+        jsonw_kv_int(w, &f, FORUM_RATING_NAMES[i], c->counts[i]);
     jsonw_put(w, "}", 1);
 }
 
@@ -529,7 +596,21 @@ void forum_event_write_payload(jsonw *w, bool *first, const forum_event *ev, for
         break;
     case PAYLOAD_ACTION:
         jsonw_key(w, first, "action");
-        forum_write_action(w, &p->action);
+        forum_write_action_view(w, &p->action, view);
+        break;
+    case PAYLOAD_RATING:
+        jsonw_key(w, first, "rating");
+        forum_write_rating(w, &p->rating, view);
+        break;
+    case PAYLOAD_RATING_COUNTS:
+        jsonw_key(w, first, "ratings");
+        jsonw_put(w, "[", 1);
+        for (size_t i = 0; i < p->ratings.n; i++) {
+            if (i)
+                jsonw_put(w, ",", 1);
+            forum_write_rating_count(w, &p->ratings.items[i]);
+        }
+        jsonw_put(w, "]", 1);
         break;
     case PAYLOAD_PEAK:
         jsonw_kv_int(w, first, "viewers", p->viewers);
@@ -963,6 +1044,18 @@ static bool decode_poll(forum_arena *a, const cJSON *o, forum_poll_rec *p)
     return true;
 }
 
+/* One of names, or null/missing -> dflt. */
+static bool get_enum_or_null(const cJSON *o, const char *k, const char *const *names, int n,
+                             int dflt, uint8_t *out)
+{
+    const cJSON *v = get(o, k);
+    if (v && cJSON_IsNull(v)) {
+        *out = (uint8_t)dflt;
+        return true;
+    }
+    return get_enum(o, k, names, n, false, dflt, out);
+}
+
 static bool decode_action(forum_arena *a, const cJSON *o, forum_action_rec *r)
 {
     memset(r, 0, sizeof *r);
@@ -975,7 +1068,61 @@ static bool decode_action(forum_arena *a, const cJSON *o, forum_action_rec *r)
            r->follows_action_id >= 0 && get_str_or_null(a, o, "owner", &r->owner) &&
            get_str_or_null(a, o, "due", &r->due) &&
            get_int_or_null(o, "created_at", &r->created_at) &&
-           get_int_or_null(o, "updated_at", &r->updated_at);
+           get_int_or_null(o, "updated_at", &r->updated_at) &&
+           get_str_or_null(a, o, "reason", &r->reason) && get_str_or_null(a, o, "note", &r->note) &&
+           get_int_or_null(o, "promised_by", &r->promised_by) && r->promised_by >= 0 &&
+           get_enum_or_null(o, "publication", FORUM_PUBLICATION_NAMES, FORUM_PUB__COUNT,
+                            FORUM_PUB_AUTO, &r->publication) &&
+           get_bool(o, "published", false, &r->published);
+}
+
+static bool decode_rating(forum_arena *a, const cJSON *o, forum_rating_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!cJSON_IsObject(o) || !get_id(o, "id", &r->id) ||
+        !get_str(a, o, "session", &r->session) ||
+        !get_int_or_null(o, "question_id", &r->question_id) ||
+        !get_int_or_null(o, "action_id", &r->action_id) ||
+        !get_enum(o, "value", FORUM_RATING_NAMES, FORUM_RATING__COUNT, true, 0, &r->value) ||
+        !get_str_or_null(a, o, "comment", &r->comment) ||
+        !get_enum_or_null(o, "comment_state", FORUM_COMMENT_STATE_NAMES, FORUM_COMMENT__COUNT,
+                          FORUM_COMMENT_NONE, &r->comment_state) ||
+        !get_int_or_null(o, "created_at", &r->created_at) ||
+        !get_int_or_null(o, "updated_at", &r->updated_at) ||
+        !get_str_or_null(a, o, "viewer_id", &r->viewer_id))
+        return false;
+    /* exactly one target; a comment has a moderation state and only then */
+    return (r->question_id > 0) != (r->action_id > 0) && r->question_id >= 0 &&
+           r->action_id >= 0 && strlen(r->session) < FORUM_CODE_MAX &&
+           (!r->viewer_id || strlen(r->viewer_id) < FORUM_VIEWER_ID_MAX) &&
+           (r->comment != NULL) == (r->comment_state != FORUM_COMMENT_NONE);
+}
+
+static bool decode_rating_counts(forum_arena *a, const cJSON *o, forum_payload *p)
+{
+    const cJSON *arr = get(o, "ratings"), *it;
+    if (!cJSON_IsArray(arr))
+        return false;
+    int n = cJSON_GetArraySize(arr);
+    forum_rating_count *items = n ? forum_arena_alloc(a, (size_t)n * sizeof *items) : NULL;
+    if (n && !items)
+        return false;
+    size_t k = 0;
+    cJSON_ArrayForEach (it, arr) {
+        forum_rating_count *c = &items[k];
+        memset(c, 0, sizeof *c);
+        if (!cJSON_IsObject(it) || !get_int_or_null(it, "question_id", &c->question_id) ||
+            !get_int_or_null(it, "action_id", &c->action_id) ||
+            (c->question_id > 0) == (c->action_id > 0) || c->question_id < 0 || c->action_id < 0)
+            return false;
+        for (int i = 0; i < FORUM_RATING__COUNT; i++)
+            if (!get_int_or_null(it, FORUM_RATING_NAMES[i], &c->counts[i]) || c->counts[i] < 0)
+                return false;
+        k++;
+    }
+    p->ratings.items = items;
+    p->ratings.n = k;
+    return true;
 }
 
 static bool decode_webhook(forum_arena *a, const cJSON *o, forum_webhook_rec *h)
@@ -1087,12 +1234,21 @@ static bool decode_payload(forum_event *ev, const cJSON *o)
                strcmp(p->session.code, ev->session) == 0;
     case PAYLOAD_PROGRAM: {
         const cJSON *po = get(o, "program");
-        return cJSON_IsObject(po) && get_id(po, "id", &p->program.id) &&
-               get_str(a, po, "title", &p->program.title) &&
-               get_str_or_null(a, po, "description", &p->program.description);
+        bool listed;
+        if (!cJSON_IsObject(po) || !get_id(po, "id", &p->program.id) ||
+            !get_str(a, po, "title", &p->program.title) ||
+            !get_str_or_null(a, po, "description", &p->program.description) ||
+            !get_bool(po, "listed", true, &listed))
+            return false;
+        p->program.unlisted = !listed;
+        return true;
     }
     case PAYLOAD_WEBHOOK:
         return decode_webhook(a, get(o, "webhook"), &p->webhook);
+    case PAYLOAD_RATING:
+        return decode_rating(a, get(o, "rating"), &p->rating);
+    case PAYLOAD_RATING_COUNTS:
+        return decode_rating_counts(a, o, p);
     }
     return false;
 }

@@ -56,8 +56,32 @@ typedef enum forum_action_status {
     FORUM_ACTION_OPEN = 0,
     FORUM_ACTION_IN_PROGRESS,
     FORUM_ACTION_DONE,
+    FORUM_ACTION_WITHDRAWN, /* given up, with a reason */
     FORUM_ACTION__COUNT
 } forum_action_status;
+/* When an action item (commitment) is public: auto = once its session has ended (the default),
+ * public = now, staff = never (kept staff-only). Set by producers. */
+typedef enum forum_publication {
+    FORUM_PUB_AUTO = 0,
+    FORUM_PUB_PUBLIC,
+    FORUM_PUB_STAFF,
+    FORUM_PUB__COUNT
+} forum_publication;
+/* A viewer's satisfaction rating (满意 / 基本满意 / 不满意). */
+typedef enum forum_rating_value {
+    FORUM_RATING_SATISFIED = 0,
+    FORUM_RATING_BASIC,
+    FORUM_RATING_DISSATISFIED,
+    FORUM_RATING__COUNT
+} forum_rating_value;
+/* The moderation state of a rating's comment (none: the rating has no comment). */
+typedef enum forum_comment_state {
+    FORUM_COMMENT_NONE = 0,
+    FORUM_COMMENT_PENDING,
+    FORUM_COMMENT_PUBLISHED,
+    FORUM_COMMENT_DISMISSED,
+    FORUM_COMMENT__COUNT
+} forum_comment_state;
 
 /* Outgoing webhooks: the message format, and the moments a webhook may be told of. */
 typedef enum forum_webhook_preset {
@@ -89,6 +113,9 @@ extern const char *const FORUM_SOURCE_NAMES[FORUM_SRC__COUNT];
 extern const char *const FORUM_ACTION_STATUS_NAMES[FORUM_ACTION__COUNT];
 extern const char *const FORUM_WEBHOOK_PRESET_NAMES[FORUM_HOOK__COUNT];
 extern const char *const FORUM_WEBHOOK_TRIGGER_NAMES[FORUM_TRIGGER__COUNT];
+extern const char *const FORUM_PUBLICATION_NAMES[FORUM_PUB__COUNT];
+extern const char *const FORUM_RATING_NAMES[FORUM_RATING__COUNT];
+extern const char *const FORUM_COMMENT_STATE_NAMES[FORUM_COMMENT__COUNT];
 
 /* Index of s in names[0..n), or -1 (s NULL: -1). */
 int forum_name_index(const char *const *names, int n, const char *s);
@@ -112,7 +139,7 @@ typedef enum forum_audience {
 
 /* How a kind's audience is decided. Fixed rules name the audience; RULE_VISIBLE events go to
  * everyone when what they concern is (or was) public, else to staff and the subject viewer
- * (questions) or to staff alone (polls). */
+ * (questions) or to staff alone (polls, action items). */
 typedef enum forum_audience_rule {
     RULE_PUBLIC,
     RULE_STAFF,
@@ -150,12 +177,14 @@ typedef enum forum_view {
     X(POLL_VOTED, "poll.voted", BALLOT, RULE_NOBODY)                              \
     X(VIEWER_BANNED, "viewer.banned", VIEWER, RULE_STAFF)                         \
     X(VIEWER_UNBANNED, "viewer.unbanned", VIEWER, RULE_STAFF)                     \
-    X(ACTION_CHANGED, "action.changed", ACTION, RULE_STAFF)                       \
+    X(ACTION_CHANGED, "action.changed", ACTION, RULE_VISIBLE)                     \
     X(VIEWERS_PEAK, "viewers.peak", PEAK, RULE_STAFF)                             \
     X(VIEWER_ERASED, "viewer.erased", ERASED, RULE_STAFF)                         \
     X(SESSION_CHANGED, "session.changed", SESSION, RULE_PUBLIC)                   \
     X(PROGRAM_CHANGED, "program.changed", PROGRAM, RULE_PUBLIC)                   \
-    X(WEBHOOK_CHANGED, "webhook.changed", WEBHOOK, RULE_STAFF)
+    X(WEBHOOK_CHANGED, "webhook.changed", WEBHOOK, RULE_STAFF)                   \
+    X(RATING_CHANGED, "rating.changed", RATING, RULE_STAFF_AND_SUBJECT)           \
+    X(RATINGS_CHANGED, "ratings.changed", RATING_COUNTS, RULE_PUBLIC)
 
 typedef enum forum_kind {
 #define FORUM_KIND_ENUM(name, wire, payload, rule) FORUM_EV_##name,
@@ -179,7 +208,9 @@ typedef enum forum_payload_type {
     PAYLOAD_ERASED,
     PAYLOAD_SESSION,
     PAYLOAD_PROGRAM,
-    PAYLOAD_WEBHOOK
+    PAYLOAD_WEBHOOK,
+    PAYLOAD_RATING,
+    PAYLOAD_RATING_COUNTS
 } forum_payload_type;
 
 const char *forum_kind_name(forum_kind k);         /* "question.submitted", ... */
@@ -242,6 +273,7 @@ typedef struct forum_session_rec {
 typedef struct forum_program_rec {
     int64_t id;
     const char *title, *description;
+    bool unlisted; /* kept off the public front page (wire: "listed": false) */
 } forum_program_rec;
 
 typedef struct forum_poll_rec {
@@ -261,6 +293,11 @@ typedef struct forum_action_rec {
     const char *text, *owner, *due; /* owner, due may be NULL */
     uint8_t status;                 /* forum_action_status */
     int64_t created_at, updated_at;
+    const char *reason;  /* public: why it was withdrawn, or a progress note; NULL = none */
+    const char *note;    /* staff-only note; NULL = none */
+    int64_t promised_by; /* the panelist (of its session) who promised it, 0 = not recorded */
+    uint8_t publication; /* forum_publication */
+    bool published;      /* public when the event was made (derived: publication, session) */
 } forum_action_rec;
 
 /* An outgoing webhook as its registration events carry it (the signing secret is not here: it
@@ -277,6 +314,24 @@ typedef struct forum_webhook_rec {
     bool deleted;       /* the registration was removed */
     int64_t created_at, updated_at;
 } forum_webhook_rec;
+/* A viewer's rating of an answered question or of a commitment's delivery. The rating lives in
+ * the session where it was last given (a commitment is rated from a later session). */
+typedef struct forum_rating_rec {
+    int64_t id;
+    const char *session;
+    int64_t question_id, action_id; /* exactly one is set */
+    const char *viewer_id;          /* staff only */
+    uint8_t value;                  /* forum_rating_value */
+    const char *comment;            /* NULL = none */
+    uint8_t comment_state;          /* forum_comment_state */
+    int64_t created_at, updated_at;
+} forum_rating_rec;
+
+/* The rating counts of one question or commitment. */
+typedef struct forum_rating_count {
+    int64_t question_id, action_id; /* exactly one is set */
+    int64_t counts[FORUM_RATING__COUNT];
+} forum_rating_count;
 
 typedef struct forum_panel_rec {
     int64_t segment_id;
@@ -327,6 +382,11 @@ typedef union forum_payload {
     forum_session_rec session; /* session.changed */
     forum_program_rec program; /* program.changed */
     forum_webhook_rec webhook; /* webhook.changed */
+    forum_rating_rec rating;   /* rating.changed */
+    struct {                   /* ratings.changed */
+        const forum_rating_count *items;
+        size_t n;
+    } ratings;
 } forum_payload;
 
 /* ---- secrets: stored with an event, never sent or exported -------------------------------- */
@@ -444,5 +504,12 @@ void forum_write_program(jsonw *w, const forum_program_rec *p);
 /* my_option_ids: when non-NULL, adds a viewer's "my_option_ids" (bit i = option i + 1). */
 void forum_write_poll(jsonw *w, const forum_poll_rec *p, const int64_t *my_mask);
 void forum_write_action(jsonw *w, const forum_action_rec *a);
+/* An action item for view: staff as stored; public without the staff-only fields, and only
+ * {id, session, published: false} when it is not published. */
+void forum_write_action_view(jsonw *w, const forum_action_rec *a, forum_view view);
+/* A rating for view (the public views leave out viewer_id). */
+void forum_write_rating(jsonw *w, const forum_rating_rec *r, forum_view view);
+/* {"question_id"|"action_id", "satisfied", "basically_satisfied", "dissatisfied"} */
+void forum_write_rating_count(jsonw *w, const forum_rating_count *c);
 void forum_write_panel(jsonw *w, const forum_panel_rec *p);
 void forum_write_webhook(jsonw *w, const forum_webhook_rec *h);

@@ -28,6 +28,7 @@ static who command_class(forum_cmd_type t)
     case FORUM_CMD_VOTE_ADD:
     case FORUM_CMD_VOTE_REMOVE:
     case FORUM_CMD_POLL_VOTE:
+    case FORUM_CMD_RATING_SET:
         return WHO_VIEWER;
     case FORUM_CMD_QUESTIONS_LIST:
     case FORUM_CMD_QUESTION_SUBMIT:
@@ -89,6 +90,10 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
     actor_string(actor, c.actor, sizeof c.actor);
     if (actor->role == FORUM_ROLE_NONE) {
         set_error(&res, FORUM_E_UNAUTHORIZED, NULL, "say hello first");
+        return res;
+    }
+    if (actor->role == FORUM_ROLE_BOARD) {
+        set_error(&res, FORUM_E_FORBIDDEN, NULL, "a board connection only receives");
         return res;
     }
     if (cmd->type <= FORUM_CMD_HELLO || cmd->type >= FORUM_CMD__COUNT) {
@@ -199,7 +204,9 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
             set_error(&res, FORUM_E_BANNED, NULL, "you have been banned from this session");
             return res;
         }
-        if (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE) {
+        /* ratings also follow the show for a while: until it is archived */
+        bool rating_after_show = cmd->type == FORUM_CMD_RATING_SET && s->cfg.status == S_ENDED;
+        if (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE && !rating_after_show) {
             set_error(&res, FORUM_E_SESSION_CLOSED, NULL,
                       "this session is not taking questions or votes (it is %s)",
                       FORUM_STATUS_NAMES[s->cfg.status]);
@@ -295,6 +302,13 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
     case FORUM_CMD_VIEWER_ERASE:
         do_viewer_erase(&c, s, cmd);
         break;
+    case FORUM_CMD_RATING_SET:
+        do_rating_set(&c, s, actor, cmd);
+        break;
+    case FORUM_CMD_RATING_APPROVE:
+    case FORUM_CMD_RATING_DISMISS:
+        do_rating_moderate(&c, s, cmd, cmd->type == FORUM_CMD_RATING_APPROVE);
+        break;
     default:
         set_error(&res, FORUM_E_UNKNOWN_TYPE, "type", "unknown request type");
         break;
@@ -339,6 +353,7 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
             if (p->dirty && p->state != P_DRAFT)
                 emit_poll(&c, s, p);
         }
+        flush_rating_counts(&c, s);
     }
     forum_arena_free(&c.scratch);
     *out = res.events;

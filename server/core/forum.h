@@ -1,5 +1,7 @@
 /* forum.h — the domain core: programs, sessions, panel state, questions, votes, polls,
- * moderation, action items, carry-over between sessions and erasure of a viewer's data. forum_apply() turns one validated command into events (or an error) and applies
+ * moderation, action items, ratings, carry-over between sessions and erasure of a viewer's
+ * data, and the public pages (programmes, commitment boards). forum_apply() turns one validated
+ * command into events (or an error) and applies
  * those events to the in-memory state; forum_replay() applies a stored event at start-up through
  * the same code, so live state and replayed state cannot drift apart.
  *
@@ -59,11 +61,14 @@ typedef struct forum_limits {
 
 void forum_limits_default(forum_limits *out);
 
+#define FORUM_RATING_COMMENT_MAX 200 /* a rating's comment, code points */
+
 typedef enum forum_role {
     FORUM_ROLE_NONE = 0,
     FORUM_ROLE_VIEWER,
     FORUM_ROLE_MODERATOR,
     FORUM_ROLE_PRODUCER,
+    FORUM_ROLE_BOARD, /* a programme's public board (/p/<id>): receives, never writes */
 } forum_role;
 
 
@@ -126,6 +131,9 @@ typedef enum forum_cmd_type {
     FORUM_CMD_WEBHOOK_CREATE,
     FORUM_CMD_WEBHOOK_UPDATE,
     FORUM_CMD_WEBHOOK_DELETE,
+    FORUM_CMD_RATING_SET,         /* viewer: rate an answer or a commitment's delivery */
+    FORUM_CMD_RATING_APPROVE,     /* staff: publish a rating's comment */
+    FORUM_CMD_RATING_DISMISS,     /* staff: refuse a rating's comment */
     FORUM_CMD__COUNT
 } forum_cmd_type;
 
@@ -203,6 +211,18 @@ typedef struct forum_command {
     bool has_owner; char *owner;  /* NULL with has_owner = clear */
     bool has_due; char *due;      /* "YYYY-MM-DD"; NULL with has_due = clear */
     bool has_status; int status;  /* forum_action_status */
+    bool has_reason;              /* action items: "reason" (in reason; NULL = clear) */
+    bool has_note;                /* action items: staff "note" (in note; NULL = clear) */
+    bool has_promised_by; int64_t promised_by; /* panelist id, 0 = clear */
+    bool has_publication; int publication;     /* forum_publication */
+
+    /* ratings: question_id or action_id; rating.approve/dismiss: rating_id (reason) */
+    int64_t rating_id;
+    bool has_rating_value; int rating_value; /* forum_rating_value */
+    bool has_comment; char *comment;         /* NULL with has_comment = no comment */
+
+    /* programmes: "listed" (program.create/update) */
+    bool has_listed; bool listed;
 
     /* session.carry_over */
     char *from_session, *to_session;
@@ -348,3 +368,38 @@ size_t forum_webhook_count(const forum_state *st);
 forum_webhook_info forum_webhook_at(const forum_state *st, size_t i);
 /* Fills *out with webhook id; false if there is none. */
 bool forum_webhook_find(const forum_state *st, int64_t id, forum_webhook_info *out);
+/* True if cmd is a viewer's rating.set that would change nothing (a resend): rate limits must
+ * not refuse it. */
+bool forum_rating_is_repeat(const forum_state *st, const forum_actor *actor,
+                            const forum_command *cmd);
+
+/* ---- public pages (forum_board.c): what anyone may read without a key ------------------- */
+
+bool forum_program_exists(const forum_state *st, int64_t program_id);
+
+/* Which commitments a board lists (every field optional). */
+typedef struct forum_board_filter {
+    const char *status;  /* comma-separated statuses (open, in_progress, done, withdrawn,
+                            overdue) a commitment's current status must be one of; NULL any */
+    const char *owner;   /* its current owner, exactly; NULL any */
+    const char *session; /* the session it was made in; NULL any */
+    int64_t action_id;   /* one commitment (the chain it belongs to); 0 = all */
+    const char *today;   /* "YYYY-MM-DD" in the server's time zone: a due date before it is
+                            overdue (NULL: nothing is) */
+} forum_board_filter;
+
+/* The front page: {"live":[...],"upcoming":[...],"programs":[...]} of the listed programmes
+ * (malloc'd JSON text; NULL on OOM). */
+char *forum_public_programs(const forum_state *st);
+/* A programme's page: {"program","live","upcoming","past","commitments":{counts}} (unlisted
+ * ones too: the address is the link), or NULL when there is no such programme (or OOM). */
+char *forum_public_program(const forum_state *st, int64_t program_id, const char *today);
+/* The programme's commitment board: the published commitments with their question, history,
+ * follow-ups and ratings (format: docs/archive.md). NULL when there is no such programme (or
+ * OOM); *bad_field names a filter that is malformed (the text is then NULL). */
+char *forum_public_commitments(const forum_state *st, int64_t program_id,
+                               const forum_board_filter *filter, const char **bad_field);
+/* The programme whose boards a committed event concerns (0: none): a public action.changed,
+ * ratings.changed, session.changed of a session that is not a draft, program.changed. Boards
+ * receive it in the public view. */
+int64_t forum_event_program(const forum_state *st, const forum_event *ev);

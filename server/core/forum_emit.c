@@ -271,8 +271,40 @@ forum_action_rec action_rec(const action_item *a)
         .status = (uint8_t)a->status,
         .created_at = a->created_at,
         .updated_at = a->updated_at,
+        .reason = a->reason,
+        .note = a->note,
+        .promised_by = a->promised_by,
+        .publication = (uint8_t)a->publication,
+        .published = action_published(a),
     };
     return r;
+}
+
+forum_rating_rec rating_rec(const rating *x)
+{
+    forum_rating_rec r = {
+        .id = x->id,
+        .session = x->session ? x->session->code : "",
+        .question_id = x->question_id,
+        .action_id = x->action_id,
+        .viewer_id = x->viewer_id,
+        .value = (uint8_t)x->value,
+        .comment = x->comment,
+        .comment_state = (uint8_t)x->comment_state,
+        .created_at = x->created_at,
+        .updated_at = x->updated_at,
+    };
+    return r;
+}
+
+void write_tally_counts(jsonw *w, bool *first, const rating_tally *t)
+{
+    bool f = true;
+    jsonw_key(w, first, "ratings");
+    jsonw_put(w, "{", 1);
+    for (int i = 0; i < FORUM_RATING__COUNT; i++)
+        jsonw_kv_int(w, &f, FORUM_RATING_NAMES[i], t->counts[i]);
+    jsonw_put(w, "}", 1);
 }
 
 forum_panel_rec panel_rec(const session *s)
@@ -292,7 +324,9 @@ forum_panel_rec panel_rec(const session *s)
 int emit_action(ctx *c, session *in, const action_item *a)
 {
     forum_payload p = {.action = action_rec(a)};
-    return emit(c, in, FORUM_EV_ACTION_CHANGED, &p, false, NULL);
+    const action_item *cur = find_action(c->st, a->id);
+    bool visible = p.action.published || (cur && action_published(cur));
+    return emit(c, in, FORUM_EV_ACTION_CHANGED, &p, visible, NULL);
 }
 
 void ack_action(forum_result *r, const forum_state *st, int64_t id)

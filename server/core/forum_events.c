@@ -140,6 +140,7 @@ static int apply_program_changed(forum_state *st, const forum_event *ev)
     free(p->description);
     p->title = ntitle;
     p->description = ndesc;
+    p->unlisted = r->unlisted;
     return 0;
 fail:
     free(ntitle);
@@ -329,13 +330,52 @@ static int apply_undo_secret(session *s, const forum_event *ev)
     return 0;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Appends a status change to a's history (a new status, or a new reason with the same one),
+ * keeping the first entry and the newest ones within ACTION_HISTORY_MAX. Returns 0 or -1. */
+static int note_history(action_item *a, const forum_action_rec *r, const char *log_session)
+{
+    if (a->n_history) {
+        const action_history *last = &a->history[a->n_history - 1];
+        if (last->status == r->status && same_text(last->reason, r->reason))
+            return 0;
+    }
+    char *reason = dup_or_null(r->reason);
+    if (r->reason && !reason)
+        return -1;
+    if (a->n_history == ACTION_HISTORY_MAX) {
+        free(a->history[1].reason);
+        memmove(&a->history[1], &a->history[2], (a->n_history - 2) * sizeof *a->history);
+        a->n_history--;
+    } else {
+        action_history *grown = realloc(a->history, (a->n_history + 1) * sizeof *grown);
+        if (!grown) {
+            free(reason);
+            return -1;
+        }
+        a->history = grown;
+    }
+    action_history *h = &a->history[a->n_history++];
+    h->status = r->status;
+    h->at = a->n_history == 1 ? r->created_at : r->updated_at;
+    h->reason = reason;
+    snprintf(h->session, sizeof h->session, "%s", log_session);
+    return 0;
+}
+
 /* action.changed: creates or updates an action item. The action keeps the session it was made
- * in (its "session"), whichever session's log the event is in. */
+ * in (its "session"), whichever session's log the event is in; its status history grows from
+ * the events. */
 static int apply_action_changed(forum_state *st, const forum_event *ev)
 {
     const forum_action_rec *r = &ev->p.action;
     if (r->id <= 0 || !r->session || !r->text || r->status >= FORUM_ACTION__COUNT ||
-        r->question_id < 0 || r->follows_action_id < 0)
+        r->question_id < 0 || r->follows_action_id < 0 || r->promised_by < 0 ||
+        r->publication >= FORUM_PUB__COUNT)
         return -1;
     session *origin = find_session(st, r->session);
     if (!origin)
@@ -343,8 +383,10 @@ static int apply_action_changed(forum_state *st, const forum_event *ev)
     action_item *a = find_action(st, r->id);
     if (a && a->session != origin)
         return -1;
-    char *ntext = strdup(r->text), *nowner = dup_or_null(r->owner), *ndue = dup_or_null(r->due);
-    if (!ntext || (r->owner && !nowner) || (r->due && !ndue))
+    char *ntext = strdup(r->text), *nowner = dup_or_null(r->owner), *ndue = dup_or_null(r->due),
+         *nreason = dup_or_null(r->reason), *nnote = dup_or_null(r->note);
+    if (!ntext || (r->owner && !nowner) || (r->due && !ndue) || (r->reason && !nreason) ||
+        (r->note && !nnote))
         goto fail;
     if (!a) {
         if (!(a = calloc(1, sizeof *a)))
@@ -357,23 +399,175 @@ static int apply_action_changed(forum_state *st, const forum_event *ev)
         a->id = r->id;
         a->session = origin;
     }
+    if (note_history(a, r, ev->session) < 0)
+        goto fail;
     free(a->text);
     free(a->owner);
     free(a->due);
+    free(a->reason);
+    free(a->note);
     a->text = ntext;
     a->owner = nowner;
     a->due = ndue;
+    a->reason = nreason;
+    a->note = nnote;
     a->question_id = r->question_id;
     a->follows_action_id = r->follows_action_id;
     a->status = r->status;
     a->created_at = r->created_at;
     a->updated_at = r->updated_at;
+    a->promised_by = r->promised_by;
+    a->publication = r->publication;
     return 0;
 fail:
     free(ntext);
     free(nowner);
     free(ndue);
+    free(nreason);
+    free(nnote);
     return -1;
+}
+
+/* The tally of a rating's item, or NULL when the item does not exist. */
+static rating_tally *tally_of(forum_state *st, int64_t question_id, int64_t action_id)
+{
+    if (question_id) {
+        question *q = find_question(st, question_id);
+        return q ? &q->ratings : NULL;
+    }
+    action_item *a = find_action(st, action_id);
+    return a ? &a->ratings : NULL;
+}
+
+/* Marks the item's counts as changed in s (for the next ratings.changed). */
+static int mark_rating_dirty(session *s, rating_tally *t, int64_t question_id, int64_t action_id)
+{
+    if (t->dirty)
+        return 0;
+    if (grow((void **)&s->dirty_ratings, &s->cap_dirty_ratings, s->n_dirty_ratings + 1,
+             sizeof *s->dirty_ratings) < 0)
+        return -1;
+    s->dirty_ratings[s->n_dirty_ratings++] = question_id ? question_id : -action_id;
+    t->dirty = true;
+    return 0;
+}
+
+/* Takes rating id out of a tally's comments and, when published, puts it first. */
+static void tally_comment(rating_tally *t, int64_t id, bool published)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_comments; i++)
+        if (t->comments[i] != id)
+            t->comments[k++] = t->comments[i];
+    t->n_comments = k;
+    if (!published)
+        return;
+    if (t->n_comments == RATING_COMMENTS_KEPT)
+        t->n_comments--;
+    memmove(&t->comments[1], &t->comments[0], t->n_comments * sizeof *t->comments);
+    t->comments[0] = id;
+    t->n_comments++;
+}
+
+/* The key of viewer_id's rating of x's item no longer names it (string keys are not deleted:
+ * the key maps to 0, no rating). */
+static void forget_rating_key(forum_state *st, const char *viewer_id, const rating *x)
+{
+    char key[FORUM_VIEWER_ID_MAX + 32];
+    rating_key(key, sizeof key, viewer_id, x->question_id, x->action_id);
+    int64_t *id = smap_get(&st->rating_keys, key);
+    if (id)
+        *id = 0;
+}
+
+/* rating.changed: creates or updates a rating (it moves to the session whose log holds the
+ * event), its place in the viewer's and the item's records, and the item's counts. */
+static int apply_rating_changed(forum_state *st, session *s, const forum_event *ev)
+{
+    const forum_rating_rec *r = &ev->p.rating;
+    const char *vid = r->viewer_id && r->viewer_id[0] ? r->viewer_id : ev->subject;
+    if (r->id <= 0 || r->value >= FORUM_RATING__COUNT || r->comment_state >= FORUM_COMMENT__COUNT ||
+        !vid[0] || strlen(vid) >= FORUM_VIEWER_ID_MAX)
+        return -1;
+    rating_tally *t = tally_of(st, r->question_id, r->action_id);
+    rating *x = find_rating(st, r->id);
+    if (!t || (x && (x->question_id != r->question_id || x->action_id != r->action_id)))
+        return -1;
+    int64_t vk = viewer_intern(st, vid);
+    char *ncomment = dup_or_null(r->comment);
+    if (!vk || (r->comment && !ncomment))
+        goto fail;
+    char key[FORUM_VIEWER_ID_MAX + 32];
+    if (!x) {
+        if (!(x = calloc(1, sizeof *x)))
+            goto fail;
+        if (table_add((void ***)&st->ratings, &st->n_ratings, &st->cap_ratings, &st->rating_index,
+                      r->id, x, &st->next_rating_id) < 0) {
+            free(x);
+            goto fail;
+        }
+        x->id = r->id;
+        x->question_id = r->question_id;
+        x->action_id = r->action_id;
+        x->value = -1; /* counted below */
+    } else if (strcmp(x->viewer_id, vid) != 0) {
+        /* the rater's id changed (an erasure rewrote an earlier event): re-key it */
+        forget_rating_key(st, x->viewer_id, x);
+        int64_t old = viewer_key(st, x->viewer_id);
+        if (old)
+            iset_remove(&st->viewers[old - 1].ratings, x->id);
+    }
+    if (strcmp(x->viewer_id, vid) != 0 || !x->session) {
+        rating_key(key, sizeof key, vid, x->question_id, x->action_id);
+        if (smap_put(&st->rating_keys, key, x->id) < 0 ||
+            iset_add(&st->viewers[vk - 1].ratings, x->id) < 0)
+            goto fail;
+        snprintf(x->viewer_id, sizeof x->viewer_id, "%s", vid);
+    }
+    if (x->session != s) {
+        if (x->session)
+            x->session->n_ratings--;
+        s->n_ratings++;
+        x->session = s;
+    }
+    if (x->value != (int)r->value) {
+        if (x->value >= 0)
+            t->counts[x->value]--;
+        t->counts[r->value]++;
+        if (mark_rating_dirty(s, t, x->question_id, x->action_id) < 0)
+            goto fail;
+    }
+    x->value = r->value;
+    free(x->comment);
+    x->comment = ncomment;
+    x->comment_state = r->comment_state;
+    x->created_at = r->created_at;
+    x->updated_at = r->updated_at;
+    tally_comment(t, x->id, x->comment_state == FORUM_COMMENT_PUBLISHED);
+    return 0;
+fail:
+    free(ncomment);
+    return -1;
+}
+
+/* ratings.changed: the counts it names are published. */
+static int apply_ratings_changed(forum_state *st, session *s, const forum_event *ev)
+{
+    for (size_t i = 0; i < ev->p.ratings.n; i++) {
+        rating_tally *t =
+            tally_of(st, ev->p.ratings.items[i].question_id, ev->p.ratings.items[i].action_id);
+        if (t)
+            t->dirty = false;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_dirty_ratings; i++) {
+        int64_t id = s->dirty_ratings[i];
+        rating_tally *t = tally_of(st, id > 0 ? id : 0, id < 0 ? -id : 0);
+        if (t && t->dirty)
+            s->dirty_ratings[kept++] = id;
+    }
+    s->n_dirty_ratings = kept;
+    return 0;
 }
 
 /* In an undo record: every mention of viewer id from becomes to (copied into arena). */
@@ -441,6 +635,20 @@ static int apply_viewer_erased(forum_state *st, session *s, const forum_event *e
     for (size_t i = 0; i < s->n_undos; i++)
         if (rewrite_undo(&s->undos[i].arena, &s->undos[i].rec, orig, placeholder) < 0)
             return -1;
+    /* ratings living in this session */
+    for (size_t i = 0; i < st->n_ratings; i++) {
+        rating *x = st->ratings[i];
+        if (x->session != s || strcmp(x->viewer_id, orig) != 0)
+            continue;
+        char key[FORUM_VIEWER_ID_MAX + 32];
+        forget_rating_key(st, orig, x);
+        iset_remove(&st->viewers[ko - 1].ratings, x->id);
+        rating_key(key, sizeof key, placeholder, x->question_id, x->action_id);
+        if (smap_put(&st->rating_keys, key, x->id) < 0 ||
+            iset_add(&st->viewers[kp - 1].ratings, x->id) < 0)
+            return -1;
+        snprintf(x->viewer_id, sizeof x->viewer_id, "%s", placeholder);
+    }
     return 0;
 }
 
@@ -510,6 +718,10 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
         return 0;
     case FORUM_EV_VIEWER_ERASED:
         return apply_viewer_erased(st, s, ev);
+    case FORUM_EV_RATING_CHANGED:
+        return apply_rating_changed(st, s, ev);
+    case FORUM_EV_RATINGS_CHANGED:
+        return apply_ratings_changed(st, s, ev);
     case FORUM_EV_SESSION_CHANGED:
     case FORUM_EV_PROGRAM_CHANGED:
     case FORUM_EV_WEBHOOK_CHANGED:

@@ -17,6 +17,20 @@
 #define SNAPSHOT_TOP_VOTED 200        /* most-voted questions a viewer's welcome may name */
 #define QUESTIONS_PAGE_DEFAULT 100     /* questions.list without a limit */
 #define QUESTIONS_PAGE_BYTES (256 * 1024) /* a page's rendered size stays below about this */
+#define ACTIONS_PER_SESSION 1000      /* action items made in one session */
+#define ACTION_HISTORY_MAX 50         /* status changes an action item keeps (first and newest) */
+#define RATINGS_PER_SESSION 200000    /* ratings living in one session */
+#define RATING_COMMENTS_KEPT 20       /* newest published comments kept per rated item */
+#define SNAPSHOT_RATINGS_MAX 500      /* rated comments a staff welcome lists */
+
+/* The ratings of one question or commitment: counts by value, the newest published comments
+ * (rating ids, newest first), and whether the counts changed since the last ratings.changed. */
+typedef struct rating_tally {
+    int64_t counts[FORUM_RATING__COUNT];
+    int64_t comments[RATING_COMMENTS_KEPT];
+    size_t n_comments;
+    bool dirty;
+} rating_tally;
 
 typedef struct session session;
 
@@ -33,6 +47,7 @@ typedef struct question {
     bool live_phase, starred, dirty;
     char viewer_id[FORUM_VIEWER_ID_MAX]; /* "" for staff submissions */
     iset voters;                         /* viewer index + 1 */
+    rating_tally ratings;                /* ratings of its answer */
 } question;
 
 typedef struct poll {
@@ -104,11 +119,24 @@ struct session {
     size_t n_dirty_questions, cap_dirty_questions;
     int64_t seq;
     int64_t peak_viewers; /* highest concurrent viewer count recorded (viewers.peak) */
+    /* rated items whose counts changed since the last ratings.changed: question id, or
+     * -(action id) */
+    int64_t *dirty_ratings;
+    size_t n_dirty_ratings, cap_dirty_ratings;
+    size_t n_ratings; /* ratings living in this session */
     /* public questions by votes for viewers' welcomes (forum_render.c), as of top_seq */
     const struct question **top;
     size_t n_top, cap_top;
     int64_t top_seq, top_built_ms;
 };
+
+/* One entry of an action item's status history: derived from its action.changed events. */
+typedef struct action_history {
+    int status;                   /* forum_action_status */
+    int64_t at;                   /* the event's updated_at */
+    char *reason;                 /* the reason given with it, NULL none */
+    char session[FORUM_CODE_MAX]; /* the session whose log recorded it */
+} action_history;
 
 /* An action item: a commitment made on air, followed up across the programme's sessions. */
 typedef struct action_item {
@@ -119,11 +147,30 @@ typedef struct action_item {
     char *text, *owner, *due;  /* owner, due ("YYYY-MM-DD") may be NULL */
     int status;                /* forum_action_status */
     int64_t created_at, updated_at;
+    char *reason, *note;       /* public reason / progress note; staff-only note (NULL none) */
+    int64_t promised_by;       /* panelist of its session, 0 = not recorded */
+    int publication;           /* forum_publication */
+    action_history *history;   /* status changes, oldest first (at most ACTION_HISTORY_MAX) */
+    size_t n_history;
+    rating_tally ratings;      /* ratings of its delivery */
 } action_item;
+
+/* A viewer's rating (see forum_rating_rec); lives in the session where it was last given. */
+typedef struct rating {
+    int64_t id;
+    session *session;
+    int64_t question_id, action_id; /* exactly one is set */
+    char viewer_id[FORUM_VIEWER_ID_MAX];
+    int value;         /* forum_rating_value */
+    char *comment;     /* NULL = none */
+    int comment_state; /* forum_comment_state */
+    int64_t created_at, updated_at;
+} rating;
 
 typedef struct program {
     int64_t id;
     char *title, *description;
+    bool unlisted;
 } program;
 
 /* An outgoing webhook registration (handle_webhook.c). */
@@ -139,7 +186,8 @@ typedef struct webhook {
 
 typedef struct viewer {
     char id[FORUM_VIEWER_ID_MAX];
-    iset votes; /* question ids */
+    iset votes;   /* question ids */
+    iset ratings; /* rating ids */
 } viewer;
 
 struct forum_state {
@@ -167,6 +215,11 @@ struct forum_state {
     webhook *webhooks; /* registration order */
     size_t n_webhooks, cap_webhooks;
     int64_t next_webhook_id;
+    rating **ratings;
+    size_t n_ratings, cap_ratings;
+    imap rating_index; /* id -> index in ratings */
+    smap rating_keys;  /* "<viewer id>\x1f<q|a><item id>" -> rating id */
+    int64_t next_rating_id;
 };
 
 typedef struct ctx {
@@ -226,6 +279,17 @@ forum_session_rec session_rec(const forum_state *st, const char *code, const ses
 int config_from_rec(session_config *dst, const forum_session_rec *r);
 /* Deep copy of a config. Returns 0 or -1 (dst freed). */
 int config_copy(session_config *dst, const session_config *src);
+
+rating *find_rating(const forum_state *st, int64_t id);
+/* The rating of viewer_id for a question (question_id) or a commitment (action_id), or NULL. */
+rating *find_viewer_rating(const forum_state *st, const char *viewer_id, int64_t question_id,
+                           int64_t action_id);
+void rating_key(char *key, size_t cap, const char *viewer_id, int64_t question_id,
+                int64_t action_id);
+
+/* Is action item a public (published) now? Its publication setting, and for "auto" whether its
+ * session has ended. */
+bool action_published(const action_item *a);
 
 /* True if a later action item follows a up (follows_action_id): its status is reported there. */
 bool action_followed_up(const forum_state *st, const action_item *a);
@@ -321,8 +385,13 @@ int emit_poll(ctx *c, session *s, const poll *p);
 /* Emits session.changed for code with cfg; secret_key (plaintext) adds the key hash secret. */
 int emit_session(ctx *c, const char *code, const session_config *cfg, const char *plain_key);
 
+/* Emits action.changed for a (as it is to become) in session in's log; public when a is or was
+ * published. */
 int emit_action(ctx *c, session *in, const action_item *a);
 void ack_action(forum_result *r, const forum_state *st, int64_t id);
+forum_rating_rec rating_rec(const rating *x);
+/* Writes the member "ratings" (the counts) of a tally, for views and boards. */
+void write_tally_counts(jsonw *w, bool *first, const rating_tally *t);
 
 /* ---- handle_question.c ----------------------------------------------------------------------- */
 
@@ -392,3 +461,16 @@ void webhooks_free(forum_state *st);
  * viewer id (see forum_event.erased_viewer_id). Allowed on archived sessions: erasure is the
  * one write the archive must still accept. */
 void do_viewer_erase(ctx *c, session *s, const forum_command *cmd);
+
+/* ---- handle_rating.c ------------------------------------------------------------------------- */
+
+/* A viewer rates the answer to a question of s that was answered, or the delivery of a
+ * published commitment of s's programme (made in s or an earlier session): one rating per
+ * viewer and item, changed by rating again; an optional comment is moderated like a question. */
+void do_rating_set(ctx *c, session *s, const forum_actor *a, const forum_command *cmd);
+/* Staff publish (approve) or refuse (dismiss) the comment of a rating living in s. */
+void do_rating_moderate(ctx *c, session *s, const forum_command *cmd, bool approve);
+
+/* Appends ratings.changed events (one per session with changed counts) for forum_flush_counts.
+ * Returns 0 or -1. */
+int flush_rating_counts(ctx *c, session *s);

@@ -14,7 +14,7 @@ void write_studio_members(jsonw *w, bool *first, const forum_state *st)
     jsonw_put(w, "[", 1);
     for (size_t i = 0; i < st->n_programs; i++) {
         const program *p = &st->programs[i];
-        forum_program_rec rec = {p->id, p->title ? p->title : "", p->description};
+        forum_program_rec rec = {p->id, p->title ? p->title : "", p->description, p->unlisted};
         if (i)
             jsonw_put(w, ",", 1);
         forum_write_program(w, &rec);
@@ -161,6 +161,121 @@ static int by_id(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+static bool any_rating(const rating_tally *t)
+{
+    for (int i = 0; i < FORUM_RATING__COUNT; i++)
+        if (t->counts[i])
+            return true;
+    return false;
+}
+
+/* Is a commitment of s's programme, made in s or before it? */
+static bool programme_commitment(const forum_state *st, const session *s, const action_item *ai)
+{
+    return ai->session->cfg.program_id == s->cfg.program_id &&
+           (ai->session == s || session_before(st, ai->session, s));
+}
+
+static int by_rating_order(const void *x, const void *y)
+{
+    const rating *a = *(const rating *const *)x, *b = *(const rating *const *)y;
+    bool pa = a->comment_state == FORUM_COMMENT_PENDING, pb = b->comment_state == FORUM_COMMENT_PENDING;
+    if (pa != pb)
+        return pa ? -1 : 1;
+    return a->updated_at > b->updated_at ? -1 : a->updated_at < b->updated_at;
+}
+
+/* The ratings members of a session welcome: "rating_counts" (the answers of this session and the
+ * commitments of its programme that have ratings; viewers: published commitments only); for a
+ * viewer "my_ratings"; for staff "ratings", this session's ratings with a comment (pending ones
+ * first, then the newest; at most SNAPSHOT_RATINGS_MAX, "ratings_complete" says whether all). */
+static void write_rating_members(jsonw *w, bool *f, const forum_state *st, const session *s,
+                                 const forum_actor *a, bool staff)
+{
+    jsonw_key(w, f, "rating_counts");
+    jsonw_put(w, "[", 1);
+    bool any = false;
+    for (size_t i = 0; i < s->n_questions; i++) {
+        const question *q = s->questions[i];
+        if (!any_rating(&q->ratings))
+            continue;
+        forum_rating_count rc = {.question_id = q->id};
+        memcpy(rc.counts, q->ratings.counts, sizeof rc.counts);
+        if (any)
+            jsonw_put(w, ",", 1);
+        any = true;
+        forum_write_rating_count(w, &rc);
+    }
+    for (size_t i = 0; i < st->n_actions; i++) {
+        const action_item *ai = st->actions[i];
+        if (!any_rating(&ai->ratings) || !programme_commitment(st, s, ai) ||
+            (!staff && !action_published(ai)))
+            continue;
+        forum_rating_count rc = {.action_id = ai->id};
+        memcpy(rc.counts, ai->ratings.counts, sizeof rc.counts);
+        if (any)
+            jsonw_put(w, ",", 1);
+        any = true;
+        forum_write_rating_count(w, &rc);
+    }
+    jsonw_put(w, "]", 1);
+    if (!staff) {
+        int64_t vk = viewer_key(st, a->viewer_id);
+        const iset *mine = vk ? &st->viewers[vk - 1].ratings : NULL;
+        /* the viewer's own, in id order */
+        int64_t *ids = mine && mine->len ? malloc(mine->len * sizeof *ids) : NULL;
+        size_t n_ids = 0;
+        for (size_t i = 0; ids && i < mine->cap; i++)
+            if (mine->keys[i] > 0 && n_ids < mine->len)
+                ids[n_ids++] = mine->keys[i];
+        if (n_ids)
+            qsort(ids, n_ids, sizeof *ids, by_id);
+        jsonw_key(w, f, "my_ratings");
+        jsonw_put(w, "[", 1);
+        any = false;
+        for (size_t i = 0; i < n_ids; i++) {
+            const rating *x = find_rating(st, ids[i]);
+            if (!x)
+                continue;
+            const question *q = x->question_id ? find_question(st, x->question_id) : NULL;
+            const action_item *ai = x->action_id ? find_action(st, x->action_id) : NULL;
+            if (!(q && q->session == s) && !(ai && programme_commitment(st, s, ai)))
+                continue;
+            forum_rating_rec rec = rating_rec(x);
+            if (any)
+                jsonw_put(w, ",", 1);
+            any = true;
+            forum_write_rating(w, &rec, FORUM_VIEW_SUBJECT);
+        }
+        jsonw_put(w, "]", 1);
+        free(ids);
+        return;
+    }
+    const rating **list = NULL;
+    size_t n = 0, cap = 0, total = 0;
+    for (size_t i = 0; s->n_ratings && i < st->n_ratings; i++) {
+        const rating *x = st->ratings[i];
+        if (x->session != s || x->comment_state == FORUM_COMMENT_NONE)
+            continue;
+        total++;
+        if (grow((void **)&list, &cap, n + 1, sizeof *list) == 0)
+            list[n++] = x;
+    }
+    if (n)
+        qsort(list, n, sizeof *list, by_rating_order);
+    jsonw_key(w, f, "ratings");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < n && i < SNAPSHOT_RATINGS_MAX; i++) {
+        forum_rating_rec rec = rating_rec(list[i]);
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_rating(w, &rec, FORUM_VIEW_STAFF);
+    }
+    jsonw_put(w, "]", 1);
+    jsonw_kv_bool(w, f, "ratings_complete", total <= SNAPSHOT_RATINGS_MAX && n == total);
+    free(list);
+}
+
 static void write_session_snapshot(jsonw *w, forum_state *st, session *s, const forum_actor *a,
                                    size_t budget, int64_t now_ms)
 {
@@ -272,6 +387,7 @@ static void write_session_snapshot(jsonw *w, forum_state *st, session *s, const 
         }
         jsonw_put(w, "]", 1);
     }
+    write_rating_members(w, &f, st, s, a, staff);
     jsonw_put(w, "}", 1);
     free(p.list);
     iset_free(&p.ids);

@@ -62,6 +62,7 @@ forum_state *forum_new(const forum_limits *limits)
     else
         forum_limits_default(&st->limits);
     st->next_question_id = st->next_poll_id = st->next_program_id = st->next_action_id = 1;
+    st->next_rating_id = 1;
     return st;
 }
 
@@ -118,7 +119,20 @@ static void action_free(action_item *a)
     free(a->text);
     free(a->owner);
     free(a->due);
+    free(a->reason);
+    free(a->note);
+    for (size_t i = 0; i < a->n_history; i++)
+        free(a->history[i].reason);
+    free(a->history);
     free(a);
+}
+
+static void rating_free(rating *x)
+{
+    if (!x)
+        return;
+    free(x->comment);
+    free(x);
 }
 
 static void session_free(session *s)
@@ -137,6 +151,7 @@ static void session_free(session *s)
         forum_arena_free(&s->undos[i].arena);
     free(s->undos);
     free(s->dirty_questions);
+    free(s->dirty_ratings);
     free(s->top);
     free(s);
 }
@@ -162,8 +177,10 @@ void forum_free(forum_state *st)
         poll_free(st->polls[i]);
     free(st->polls);
     imap_free(&st->poll_index);
-    for (size_t i = 0; i < st->n_viewers; i++)
+    for (size_t i = 0; i < st->n_viewers; i++) {
         iset_free(&st->viewers[i].votes);
+        iset_free(&st->viewers[i].ratings);
+    }
     free(st->viewers);
     smap_free(&st->viewer_index);
     for (size_t i = 0; i < st->n_actions; i++)
@@ -171,6 +188,11 @@ void forum_free(forum_state *st)
     free(st->actions);
     imap_free(&st->action_index);
     webhooks_free(st);
+    for (size_t i = 0; i < st->n_ratings; i++)
+        rating_free(st->ratings[i]);
+    free(st->ratings);
+    imap_free(&st->rating_index);
+    smap_free(&st->rating_keys);
     free(st);
 }
 
@@ -219,6 +241,7 @@ void forum_command_free(forum_command *cmd)
     free(cmd->state);
     free(cmd->path);
     free(cmd->stream_url);
+    free(cmd->comment);
     memset(cmd, 0, sizeof *cmd);
 }
 
@@ -272,6 +295,43 @@ action_item *find_action(const forum_state *st, int64_t id)
 {
     int64_t *idx = imap_get(&st->action_index, id);
     return idx ? st->actions[*idx] : NULL;
+}
+
+rating *find_rating(const forum_state *st, int64_t id)
+{
+    int64_t *idx = imap_get(&st->rating_index, id);
+    return idx ? st->ratings[*idx] : NULL;
+}
+
+void rating_key(char *key, size_t cap, const char *viewer_id, int64_t question_id,
+                int64_t action_id)
+{
+    snprintf(key, cap, "%s\x1f%c%lld", viewer_id, question_id ? 'q' : 'a',
+             (long long)(question_id ? question_id : action_id));
+}
+
+rating *find_viewer_rating(const forum_state *st, const char *viewer_id, int64_t question_id,
+                           int64_t action_id)
+{
+    char key[FORUM_VIEWER_ID_MAX + 32];
+    if (!viewer_id || !*viewer_id)
+        return NULL;
+    rating_key(key, sizeof key, viewer_id, question_id, action_id);
+    int64_t *id = smap_get(&st->rating_keys, key);
+    return id ? find_rating(st, *id) : NULL;
+}
+
+bool action_published(const action_item *a)
+{
+    if (a->publication == FORUM_PUB_PUBLIC)
+        return true;
+    return a->publication == FORUM_PUB_AUTO &&
+           (a->session->cfg.status == S_ENDED || a->session->cfg.status == S_ARCHIVED);
+}
+
+bool forum_program_exists(const forum_state *st, int64_t program_id)
+{
+    return program_id > 0 && find_program(st, program_id) != NULL;
 }
 
 program *find_program(const forum_state *st, int64_t id)
@@ -556,4 +616,17 @@ bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,
     char key[FORUM_ACTOR_MAX + FORUM_REQUEST_ID_MAX + 2];
     submit_key(key, sizeof key, actor->viewer_id, cmd->id);
     return smap_get(&s->submits, key) != NULL;
+}
+
+bool forum_rating_is_repeat(const forum_state *st, const forum_actor *actor,
+                            const forum_command *cmd)
+{
+    if (cmd->type != FORUM_CMD_RATING_SET || actor->role != FORUM_ROLE_VIEWER ||
+        !cmd->has_rating_value)
+        return false;
+    const rating *x = find_viewer_rating(st, actor->viewer_id, cmd->question_id, cmd->action_id);
+    if (!x || x->value != cmd->rating_value || strcmp(x->session->code, actor->session) != 0)
+        return false;
+    const char *comment = cmd->has_comment ? cmd->comment : x->comment;
+    return (!comment && !x->comment) || (comment && x->comment && strcmp(comment, x->comment) == 0);
 }

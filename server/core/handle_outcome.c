@@ -1,5 +1,5 @@
-/* handle_outcome.c — the archive's outcomes: action items (commitments made on air and their
- * follow-up in later sessions), carrying unanswered questions into a later session, and
+/* handle_outcome.c — the archive's outcomes: action items (commitments made on air, their
+ * status, publication and follow-up in later sessions), carrying unanswered questions into a later session, and
  * erasing one viewer's personal data from a session. */
 
 #include "forum_internal.h"
@@ -25,7 +25,58 @@ static bool check_action_fields(ctx *c, session *s, const forum_command *cmd)
                   c->st->limits.question_max_chars);
         return false;
     }
+    if (cmd->has_reason && too_long(cmd->reason, c->st->limits.question_max_chars)) {
+        set_error(r, FORUM_E_TOO_LONG, "reason", "the reason is longer than %d characters",
+                  c->st->limits.question_max_chars);
+        return false;
+    }
+    if (cmd->has_note && too_long(cmd->note, c->st->limits.note_max_chars)) {
+        set_error(r, FORUM_E_TOO_LONG, "note", "the note is longer than %d characters",
+                  c->st->limits.note_max_chars);
+        return false;
+    }
+    if (cmd->has_promised_by && cmd->promised_by && !has_panelist(s, cmd->promised_by)) {
+        set_error(r, FORUM_E_NOT_FOUND, "promised_by",
+                  "panelist %lld is not on the panel of session %s", (long long)cmd->promised_by,
+                  s->code);
+        return false;
+    }
+    if (cmd->has_publication && (!c->who || c->who->role != FORUM_ROLE_PRODUCER)) {
+        set_error(r, FORUM_E_FORBIDDEN, "publication", "only producers publish commitments");
+        return false;
+    }
     return true;
+}
+
+/* A withdrawn item says why. */
+static bool check_action_result(ctx *c, const action_item *a)
+{
+    if (a->status == FORUM_ACTION_WITHDRAWN && (!a->reason || !*a->reason)) {
+        set_error(c->res, FORUM_E_BAD_REQUEST, "reason", "a withdrawn commitment needs a reason");
+        return false;
+    }
+    return true;
+}
+
+/* Applies the optional fields both requests share to a. */
+static void merge_action_fields(action_item *a, const forum_command *cmd)
+{
+    if (cmd->has_owner)
+        a->owner = cmd->owner;
+    if (cmd->has_due)
+        a->due = cmd->due;
+    if (cmd->has_status && cmd->status != a->status)
+        a->reason = NULL; /* a reason goes with the status it was given for */
+    if (cmd->has_status)
+        a->status = cmd->status;
+    if (cmd->has_reason)
+        a->reason = cmd->reason && *cmd->reason ? cmd->reason : NULL;
+    if (cmd->has_note)
+        a->note = cmd->note && *cmd->note ? cmd->note : NULL;
+    if (cmd->has_promised_by)
+        a->promised_by = cmd->promised_by;
+    if (cmd->has_publication)
+        a->publication = cmd->publication;
 }
 
 void do_action_create(ctx *c, session *s, const forum_command *cmd)
@@ -47,18 +98,27 @@ void do_action_create(ctx *c, session *s, const forum_command *cmd)
             return;
         }
     }
+    size_t made = 0;
+    for (size_t i = 0; i < c->st->n_actions; i++)
+        made += c->st->actions[i]->session == s;
+    if (made >= ACTIONS_PER_SESSION) {
+        set_error(r, FORUM_E_CONFLICT, NULL, "a session holds at most %d action items",
+                  ACTIONS_PER_SESSION);
+        return;
+    }
     action_item a = {
         .id = c->st->next_action_id,
         .session = s,
         .question_id = cmd->has_question_id ? cmd->question_id : 0,
         .follows_action_id = cmd->follows_action_id,
         .text = cmd->text,
-        .owner = cmd->has_owner ? cmd->owner : NULL,
-        .due = cmd->has_due ? cmd->due : NULL,
-        .status = cmd->has_status ? cmd->status : FORUM_ACTION_OPEN,
+        .status = FORUM_ACTION_OPEN,
         .created_at = c->env->now_ms,
         .updated_at = c->env->now_ms,
     };
+    merge_action_fields(&a, cmd);
+    if (!check_action_result(c, &a))
+        return;
     if (emit_action(c, s, &a) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
@@ -90,14 +150,11 @@ void do_action_update(ctx *c, session *s, const forum_command *cmd)
     action_item a = *cur;
     if (cmd->text && *cmd->text)
         a.text = cmd->text;
-    if (cmd->has_owner)
-        a.owner = cmd->owner;
-    if (cmd->has_due)
-        a.due = cmd->due;
-    if (cmd->has_status)
-        a.status = cmd->status;
+    merge_action_fields(&a, cmd);
     if (cmd->has_question_id)
         a.question_id = cmd->question_id;
+    if (!check_action_result(c, &a))
+        return;
     a.updated_at = c->env->now_ms;
     if (emit_action(c, s, &a) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
@@ -284,18 +341,34 @@ void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)
     jsonw *w = ack_key(r, "other_sessions");
     jsonw_put(w, "[", 1);
     bool first = true;
+    /* sessions where the viewer still has ratings (from the viewer's own list) */
+    iset rated = {0};
+    int64_t vk = viewer_key(c->st, vid);
+    const iset *mine = vk ? &c->st->viewers[vk - 1].ratings : NULL;
+    for (size_t i = 0; mine && i < mine->cap; i++) {
+        const rating *x = mine->keys[i] > 0 ? find_rating(c->st, mine->keys[i]) : NULL;
+        int64_t *idx = x ? smap_get(&c->st->session_index, x->session->code) : NULL;
+        if (idx && x->session != s && iset_add(&rated, *idx + 1) < 0)
+            goto oom_rated;
+    }
     for (size_t i = 0; i < c->st->n_sessions; i++) {
         const session *o = c->st->sessions[i];
-        for (size_t j = 0; o != s && j < o->n_questions; j++)
-            if (strcmp(o->questions[j]->viewer_id, vid) == 0) {
-                if (!first)
-                    jsonw_put(w, ",", 1);
-                first = false;
-                jsonw_string(w, o->code);
-                break;
-            }
+        bool holds = o != s && iset_has(&rated, (int64_t)i + 1);
+        for (size_t j = 0; o != s && !holds && j < o->n_questions; j++)
+            holds = strcmp(o->questions[j]->viewer_id, vid) == 0;
+        if (holds) {
+            if (!first)
+                jsonw_put(w, ",", 1);
+            first = false;
+            jsonw_string(w, o->code);
+        }
     }
+    iset_free(&rated);
     jsonw_put(w, "]", 1);
+    return;
+oom_rated:
+    iset_free(&rated);
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
     return;
 oom:
     c->erased_viewer_id = NULL;

@@ -148,13 +148,14 @@ void do_program(ctx *c, const forum_command *cmd, bool create)
         .description =
             cmd->description ? cmd->description : (existing ? existing->description : NULL),
     };
-    forum_payload payload = {.program = {p.id, p.title ? p.title : "", p.description}};
+    p.unlisted = cmd->has_listed ? !cmd->listed : existing && existing->unlisted;
+    forum_payload payload = {.program = {p.id, p.title ? p.title : "", p.description, p.unlisted}};
     if (emit_in(c, "", FORUM_EV_PROGRAM_CHANGED, &payload, true, NULL, NULL) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
     const program *made = find_program(c->st, p.id);
-    forum_program_rec rec = {made->id, made->title, made->description};
+    forum_program_rec rec = {made->id, made->title, made->description, made->unlisted};
     forum_write_program(ack_key(r, "program"), &rec);
 }
 

@@ -484,17 +484,19 @@ static text_rule rule_note(const decoder *d)
 
 static int decode_hello(decoder *d, const cJSON *obj)
 {
-    static const char *const roles[] = {"viewer", "moderator", "producer"};
+    static const char *const roles[] = {"viewer", "moderator", "producer", "board"};
     static const forum_role role_values[] = {FORUM_ROLE_VIEWER, FORUM_ROLE_MODERATOR,
-                                             FORUM_ROLE_PRODUCER};
+                                             FORUM_ROLE_PRODUCER, FORUM_ROLE_BOARD};
     forum_command *c = d->cmd;
     int role = 0;
     bool has_role;
-    if (read_enum(d, obj, "role", roles, 3, &role, &has_role) < 0)
+    if (read_enum(d, obj, "role", roles, 4, &role, &has_role) < 0)
         return -1;
     if (!has_role)
         return fail(d, FORUM_E_BAD_REQUEST, "role", "role is required");
     c->role = role_values[role];
+    if (c->role == FORUM_ROLE_BOARD) /* a programme's public board: no session, no token */
+        return read_id(d, obj, "program_id", true, &c->program_id, NULL);
 
     if (read_session(d, obj, &c->session) < 0)
         return -1;
@@ -683,7 +685,7 @@ static int decode_program(decoder *d, const cJSON *obj, bool update)
         if (!c->description)
             return oom(d);
     }
-    return 0;
+    return read_bool(d, obj, "listed", false, &c->listed, &c->has_listed);
 }
 
 static int decode_program_create(decoder *d, const cJSON *obj)
@@ -857,10 +859,12 @@ static int read_due(decoder *d, const cJSON *obj)
     return c->due ? 0 : oom(d);
 }
 
-/* Optional fields of action.create/update: question_id, owner, due, status. */
+/* Optional fields of action.create/update: question_id, owner, due, status, reason, note,
+ * promised_by, publication. */
 static int read_action_fields(decoder *d, const cJSON *obj)
 {
-    static const char *const statuses[] = {"open", "in_progress", "done"};
+    static const char *const statuses[] = {"open", "in_progress", "done", "withdrawn"};
+    static const char *const publications[] = {"auto", "public", "staff"};
     forum_command *c = d->cmd;
     text_state owner;
     if (read_id(d, obj, "question_id", false, &c->question_id, &c->has_question_id) < 0 ||
@@ -868,7 +872,41 @@ static int read_action_fields(decoder *d, const cJSON *obj)
         read_due(d, obj) < 0)
         return -1;
     c->has_owner = owner != TEXT_ABSENT || get(obj, "owner") != NULL;
-    return read_enum(d, obj, "status", statuses, 3, &c->status, &c->has_status);
+    if (read_enum(d, obj, "status", statuses, 4, &c->status, &c->has_status) < 0 ||
+        read_text(d, obj, "reason", false, rule_question(d, EMPTY_KEEP), &c->reason, NULL) < 0 ||
+        read_text(d, obj, "note", false, rule_note(d), &c->note, NULL) < 0 ||
+        read_id(d, obj, "promised_by", false, &c->promised_by, &c->has_promised_by) < 0 ||
+        read_enum(d, obj, "publication", publications, 3, &c->publication,
+                  &c->has_publication) < 0)
+        return -1;
+    c->has_reason = get(obj, "reason") != NULL;
+    c->has_note = get(obj, "note") != NULL;
+    return 0;
+}
+
+/* rating.set {question_id | action_id, value, comment?} */
+static int decode_rating_set(decoder *d, const cJSON *obj)
+{
+    static const char *const values[] = {"satisfied", "basically_satisfied", "dissatisfied"};
+    forum_command *c = d->cmd;
+    text_rule comment = {FORUM_RATING_COMMENT_MAX, true, EMPTY_KEEP};
+    if (read_id(d, obj, "question_id", false, &c->question_id, NULL) < 0 ||
+        read_id(d, obj, "action_id", false, &c->action_id, NULL) < 0)
+        return -1;
+    if ((c->question_id > 0) == (c->action_id > 0))
+        return fail(d, FORUM_E_BAD_REQUEST, c->question_id ? "action_id" : "question_id",
+                    "name either question_id or action_id");
+    if (read_enum(d, obj, "value", values, 3, &c->rating_value, &c->has_rating_value) < 0)
+        return -1;
+    if (!c->has_rating_value)
+        return fail(d, FORUM_E_BAD_REQUEST, "value", "value is required");
+    c->has_comment = get(obj, "comment") != NULL;
+    return read_text(d, obj, "comment", false, comment, &c->comment, NULL);
+}
+
+static int decode_rating_id(decoder *d, const cJSON *obj)
+{
+    return read_id(d, obj, "rating_id", true, &d->cmd->rating_id, NULL);
 }
 
 static int decode_action_create(decoder *d, const cJSON *obj)
@@ -1111,6 +1149,9 @@ static const struct request_type {
     {"webhook.create", FORUM_CMD_WEBHOOK_CREATE, decode_webhook_create},
     {"webhook.update", FORUM_CMD_WEBHOOK_UPDATE, decode_webhook_update},
     {"webhook.delete", FORUM_CMD_WEBHOOK_DELETE, decode_webhook_delete},
+    {"rating.set", FORUM_CMD_RATING_SET, decode_rating_set},
+    {"rating.approve", FORUM_CMD_RATING_APPROVE, decode_rating_id},
+    {"rating.dismiss", FORUM_CMD_RATING_DISMISS, decode_rating_id},
 };
 
 /* True when s holds a control character (Unicode Cc: U+0000..U+001F, U+007F..U+009F). */
@@ -1348,6 +1389,7 @@ static const char *role_name(forum_role role)
     case FORUM_ROLE_VIEWER: return "viewer";
     case FORUM_ROLE_MODERATOR: return "moderator";
     case FORUM_ROLE_PRODUCER: return "producer";
+    case FORUM_ROLE_BOARD: return "board";
     default: return "none";
     }
 }

@@ -63,6 +63,7 @@ struct store {
     sqlite3_stmt *ins_vote, *del_vote, *set_votes, *set_meta, *up_action;
     sqlite3_stmt *search_unindex, *search_index_text, *search_index_note, *search_done;
     sqlite3_stmt *outbox_insert, *outbox_update, *outbox_requeue, *outbox_prune, *outbox_cancel;
+    sqlite3_stmt *up_rating;
     bool sync_full;
     /* writer thread: the search index (flush_search_pending) */
     bool search_pending;        /* questions were written in the open transaction */
@@ -372,6 +373,13 @@ static const char *const writer_sql[] = {
     "DELETE FROM webhook_outbox WHERE state <> 'pending' AND updated_at < ?1",
     "UPDATE webhook_outbox SET state = 'cancelled', updated_at = ?2"
     " WHERE webhook_id = ?1 AND state = 'pending'",
+    "INSERT INTO ratings (id, session, question_id, action_id, viewer_id, value, comment,"
+    " comment_state, created_at, json, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " ON CONFLICT (id) DO UPDATE SET session = excluded.session,"
+    " viewer_id = excluded.viewer_id, value = excluded.value, comment = excluded.comment,"
+    " comment_state = excluded.comment_state, json = excluded.json,"
+    " updated_at = excluded.updated_at",
 };
 
 static sqlite3_stmt **writer_stmt(store *s, size_t i)
@@ -383,7 +391,7 @@ static sqlite3_stmt **writer_stmt(store *s, size_t i)
                             &s->search_index_note, &s->search_done,
                             &s->outbox_insert, &s->outbox_update,
                             &s->outbox_requeue, &s->outbox_prune,
-                            &s->outbox_cancel};
+                            &s->outbox_cancel, &s->up_rating};
     return all[i];
 }
 
@@ -570,6 +578,31 @@ static int upsert_action(store *s, const forum_event *ev, const forum_action_rec
     return step_done(st, rc);
 }
 
+static int upsert_rating(store *s, const forum_event *ev, const forum_rating_rec *r)
+{
+    sqlite3_stmt *st = s->up_rating;
+    int rc = SQLITE_OK;
+    buf_reset(&s->json[1]);
+    forum_write_rating(&s->json[1], r, FORUM_VIEW_STAFF);
+    BIND(sqlite3_bind_int64(st, 1, r->id));
+    BIND(sqlite3_bind_text(st, 2, ev->session, -1, SQLITE_STATIC));
+    BIND(bind_id(st, 3, r->question_id));
+    BIND(bind_id(st, 4, r->action_id));
+    BIND(bind_text_or_null(st, 5, r->viewer_id && r->viewer_id[0] ? r->viewer_id : ev->subject));
+    BIND(sqlite3_bind_text(st, 6, FORUM_RATING_NAMES[r->value % FORUM_RATING__COUNT], -1,
+                           SQLITE_STATIC));
+    BIND(bind_str(st, 7, r->comment));
+    BIND(r->comment_state != FORUM_COMMENT_NONE
+             ? sqlite3_bind_text(st, 8,
+                                 FORUM_COMMENT_STATE_NAMES[r->comment_state % FORUM_COMMENT__COUNT],
+                                 -1, SQLITE_STATIC)
+             : sqlite3_bind_null(st, 8));
+    BIND(sqlite3_bind_int64(st, 9, r->created_at));
+    BIND(bind_written(st, 10, &s->json[1]));
+    BIND(sqlite3_bind_int64(st, 11, ev->at));
+    return step_done(st, rc);
+}
+
 /* In a JSON tree: objects whose "viewer_id" is from lose their "author" (set to null), then
  * every string equal to from becomes to. Returns the number of changes, or -1 on OOM. */
 static int anonymise_json(cJSON *node, const char *from, const char *to)
@@ -662,7 +695,7 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
     char actor_from[FORUM_ACTOR_MAX], actor_to[FORUM_ACTOR_MAX];
     snprintf(actor_from, sizeof actor_from, "viewer:%s", from);
     snprintf(actor_to, sizeof actor_to, "viewer:%s", to);
-    sqlite3_stmt *sel = NULL, *upd = NULL, *votes = NULL;
+    sqlite3_stmt *sel = NULL, *upd = NULL, *votes = NULL, *ratings = NULL;
     int ret = -1, rc;
     if (exec_sql(s->wdb, "PRAGMA secure_delete=ON"))
         goto done;
@@ -681,7 +714,12 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
                            -1, &upd, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->wdb,
                            "UPDATE votes SET viewer_id = ?3 WHERE session = ?1 AND viewer_id = ?2",
-                           -1, &votes, NULL) != SQLITE_OK)
+                           -1, &votes, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->wdb,
+                           "UPDATE ratings SET viewer_id = ?3,"
+                           " json = json_set(json, '$.viewer_id', ?3)"
+                           " WHERE session = ?1 AND viewer_id = ?2",
+                           -1, &ratings, NULL) != SQLITE_OK)
         goto done;
     sqlite3_bind_text(sel, 1, ev->session, -1, SQLITE_STATIC);
     sqlite3_bind_text(sel, 2, from, -1, SQLITE_STATIC);
@@ -750,7 +788,14 @@ static int erase_viewer_traces(store *s, const forum_event *ev)
         rc = sqlite3_bind_text(votes, 2, from, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(votes, 3, to, -1, SQLITE_STATIC);
-    if (step_done(votes, rc) || scrub_free_pages(s))
+    if (step_done(votes, rc))
+        goto done;
+    rc = sqlite3_bind_text(ratings, 1, ev->session, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(ratings, 2, from, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(ratings, 3, to, -1, SQLITE_STATIC);
+    if (step_done(ratings, rc) || scrub_free_pages(s))
         goto done;
     s->truncate_wal = true;
     ret = 0;
@@ -761,6 +806,7 @@ done:
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
     sqlite3_finalize(votes);
+    sqlite3_finalize(ratings);
     return ret;
 }
 
@@ -792,6 +838,8 @@ static int project_event(store *s, const forum_event *ev)
     case FORUM_EV_PROGRAM_CHANGED: return upsert_program(s, ev, &p->program);
     case FORUM_EV_POLL_CHANGED: return upsert_poll(s, ev, &p->poll);
     case FORUM_EV_ACTION_CHANGED: return upsert_action(s, ev, &p->action);
+    case FORUM_EV_RATING_CHANGED: return upsert_rating(s, ev, &p->rating);
+    case FORUM_EV_RATINGS_CHANGED:
     case FORUM_EV_ONAIR_CHANGED:
     case FORUM_EV_QUEUE_CHANGED:
     case FORUM_EV_PANEL_CHANGED:

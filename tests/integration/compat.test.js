@@ -32,8 +32,16 @@ function comparable(snapshot) {
   // can no longer see, withdrawn by its author, are not)
   if (copy.my_votes) copy.my_votes = copy.my_votes.filter((id) => copy.questions.some((q) => q.id === id));
   for (const list of [copy.actions, copy.open_actions]) {
-    for (const a of list ?? []) delete a.follows_action_id;
+    for (const a of list ?? []) {
+      delete a.follows_action_id;
+      // commitments' public board: publication, reasons, staff notes, who promised
+      for (const k of ['published', 'publication', 'reason', 'note', 'promised_by']) delete a[k];
+    }
   }
+  // satisfaction ratings
+  for (const k of ['rating_counts', 'ratings', 'ratings_complete', 'my_ratings']) delete copy[k];
+  // programmes can be kept off the front page
+  for (const p of copy.programs ?? []) delete p.listed;
   return copy;
 }
 

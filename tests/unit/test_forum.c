@@ -136,6 +136,8 @@ static void free_events(forum_event *evs, size_t n)
     free(evs);
 }
 
+static size_t array_len(const cJSON *snap, const char *key);
+
 static forum_command cmd_of(forum_cmd_type t)
 {
     forum_command c;
@@ -2096,6 +2098,64 @@ static void scripted_show(void)
     c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q[3]);
     c.reason = "off topic";
     CHECK(try(&moderator, &c) == FORUM_OK);
+    /* commitments: status history, publication; ratings of the answer and of a commitment */
+    c = cmd_of(FORUM_CMD_ACTION_CREATE);
+    c.text = "Publish the rent survey";
+    c.has_question_id = true;
+    c.question_id = q[0];
+    c.has_owner = true;
+    c.owner = "Housing office";
+    c.has_due = true;
+    c.due = "2023-12-31";
+    c.has_promised_by = true;
+    c.promised_by = 1;
+    c.has_note = true;
+    c.note = "call Mr Wu first";
+    forum_result made = run(&moderator, &c);
+    CHECK(made.err == FORUM_OK);
+    int64_t act1 = json_int(cJSON_GetObjectItem(ack_of(&made), "action"), "id");
+    forum_result_free(&made);
+    c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = act1;
+    c.has_status = true;
+    c.status = FORUM_ACTION_IN_PROGRESS;
+    c.has_reason = true;
+    c.reason = "survey drafted";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = act1;
+    c.has_publication = true;
+    c.publication = FORUM_PUB_PUBLIC;
+    CHECK(try(&producer, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_ACTION_CREATE);
+    c.text = "Not yet public";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    forum_actor rater = make_viewer("v00000000000000dd", "Dee");
+    c = cmd_of(FORUM_CMD_RATING_SET);
+    c.question_id = q[0];
+    c.has_rating_value = true;
+    c.rating_value = FORUM_RATING_SATISFIED;
+    c.has_comment = true;
+    c.comment = "clear answer";
+    CHECK(try(&viewer_b, &c) == FORUM_OK);
+    c.comment = NULL;
+    c.rating_value = FORUM_RATING_BASIC;
+    CHECK(try(&rater, &c) == FORUM_OK);
+    c.rating_value = FORUM_RATING_DISSATISFIED; /* changed */
+    CHECK(try(&rater, &c) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_RATING_SET);
+    c.action_id = act1;
+    c.has_rating_value = true;
+    c.rating_value = FORUM_RATING_DISSATISFIED;
+    c.has_comment = true;
+    c.comment = "too slow, 太慢了";
+    forum_result rated = run(&viewer_a, &c);
+    CHECK(rated.err == FORUM_OK);
+    int64_t rating1 = json_int(cJSON_GetObjectItem(ack_of(&rated), "rating"), "id");
+    forum_result_free(&rated);
+    c = cmd_of(FORUM_CMD_RATING_DISMISS);
+    c.rating_id = rating1;
+    CHECK(try(&moderator, &c) == FORUM_OK);
     {
         size_t nf = flush(&evs);
         free_events(evs, nf);
@@ -2105,6 +2165,8 @@ static void scripted_show(void)
     CHECK(vote(&viewer_a, q[5], true) == FORUM_OK);
     c = cmd_of(FORUM_CMD_PROGRAM_CREATE);
     c.title = "Second programme";
+    c.has_listed = true;
+    c.listed = false;
     CHECK(try(&studio, &c) == FORUM_OK);
     c = cmd_of(FORUM_CMD_SESSION_UPDATE);
     c.has_topic = true;
@@ -2159,6 +2221,36 @@ static void replay_rebuilds_identical_state(void)
         free(t2);
         cJSON_Delete(s1);
         cJSON_Delete(s2);
+    }
+    /* the public pages: commitments (history, ratings, comments), programmes */
+    cJSON *snap = forum_snapshot(st, &moderator, code);
+    int64_t program_id = json_int(cJSON_GetObjectItem(snap, "session"), "program_id");
+    cJSON_Delete(snap);
+    forum_board_filter today = {.today = "2024-06-01"};
+    const char *bad;
+    char *pages[2][3];
+    forum_state *states[2] = {st, fresh};
+    for (int k = 0; k < 2; k++) {
+        pages[k][0] = forum_public_commitments(states[k], program_id, &today, &bad);
+        pages[k][1] = forum_public_program(states[k], program_id, "2024-06-01");
+        pages[k][2] = forum_public_programs(states[k]);
+    }
+    cJSON *board = keep(cJSON_Parse(pages[0][0]));
+    const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItem(board, "commitments"), 0);
+    CHECK(array_len(board, "commitments") == 1);
+    CHECK(array_len(item, "history") == 2);
+    CHECK(json_int(cJSON_GetObjectItem(item, "ratings"), "dissatisfied") == 1);
+    CHECK(array_len(item, "comments") == 0); /* dismissed */
+    const cJSON *asked = cJSON_GetObjectItem(item, "question");
+    CHECK(json_int(cJSON_GetObjectItem(asked, "ratings"), "satisfied") == 1);
+    CHECK(json_int(cJSON_GetObjectItem(asked, "ratings"), "dissatisfied") == 1);
+    CHECK_STR(json_s(cJSON_GetArrayItem(cJSON_GetObjectItem(asked, "comments"), 0), "text"),
+              "clear answer");
+    for (int i = 0; i < 3; i++) {
+        CHECK(pages[0][i] && pages[1][i]);
+        CHECK_STR(pages[0][i], pages[1][i]);
+        free(pages[0][i]);
+        free(pages[1][i]);
     }
     CHECK(forum_last_seq(st, code) == forum_last_seq(fresh, code));
     CHECK(forum_last_seq(st, "") == forum_last_seq(fresh, ""));
@@ -2769,6 +2861,242 @@ static void peak_viewers_only_grows_while_open_or_live(void)
     teardown();
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The public commitment board and ratings                                                    */
+
+static int64_t program_of_session(void)
+{
+    cJSON *snap = forum_snapshot(st, &moderator, code);
+    int64_t id = json_int(cJSON_GetObjectItem(snap, "session"), "program_id");
+    cJSON_Delete(snap);
+    return id;
+}
+
+/* The public board of the session's programme, parsed (kept until teardown). */
+static cJSON *public_board(const char *today)
+{
+    forum_board_filter f = {.today = today};
+    const char *bad = NULL;
+    char *text = forum_public_commitments(st, program_of_session(), &f, &bad);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return keep(o);
+}
+
+static forum_err update_action(const forum_actor *a, int64_t id, forum_command c)
+{
+    c.type = FORUM_CMD_ACTION_UPDATE;
+    c.action_id = id;
+    return try(a, &c);
+}
+
+static void commitments_become_public_when_published_or_when_the_session_ends(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "When is the lift coming?", NULL);
+    int64_t a = create_action(&moderator, q, "Install the lift", "Housing office", NULL);
+    forum_command c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.has_note = true;
+    c.note = "ask Mr Wu, 555-0100";
+    CHECK(update_action(&moderator, a, c) == FORUM_OK);
+    CHECK(array_len(public_board(NULL), "commitments") == 0);
+    /* a moderator may not publish */
+    c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a;
+    c.has_publication = true;
+    c.publication = FORUM_PUB_PUBLIC;
+    CHECK(fails_with(&moderator, &c, FORUM_E_FORBIDDEN, "publication"));
+    /* the producer's publication makes it public at once: a public event without the note */
+    forum_result r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    char *pub = forum_event_payload_text(&r.events[0], FORUM_VIEW_PUBLIC);
+    CHECK(pub && !strstr(pub, "555-0100") && !strstr(pub, "publication") &&
+          strstr(pub, "\"published\":true"));
+    free(pub);
+    forum_result_free(&r);
+    CHECK(array_len(public_board(NULL), "commitments") == 1);
+    /* retracting it: the public learns only that */
+    c.publication = FORUM_PUB_STAFF;
+    c.text = "Install the lift (wording under review)";
+    r = run(&producer, &c);
+    CHECK(r.err == FORUM_OK && r.events[0].audience == FORUM_AUD_PUBLIC);
+    pub = forum_event_payload_text(&r.events[0], FORUM_VIEW_PUBLIC);
+    char expect[128];
+    snprintf(expect, sizeof expect, "{\"action\":{\"id\":%lld,\"session\":\"%s\",\"published\":false}}",
+             (long long)a, code);
+    CHECK_STR(pub, expect);
+    free(pub);
+    forum_result_free(&r);
+    CHECK(array_len(public_board(NULL), "commitments") == 0);
+    /* an auto item becomes public when its session ends; a staff one never */
+    int64_t b = create_action(&moderator, 0, "Visit the estate", NULL, NULL);
+    forum_cmd_type steps[] = {FORUM_CMD_SESSION_START, FORUM_CMD_SESSION_END};
+    for (size_t i = 0; i < 2; i++) {
+        forum_command step = cmd_of(steps[i]);
+        CHECK(try(&producer, &step) == FORUM_OK);
+    }
+    cJSON *board = public_board(NULL);
+    CHECK(array_len(board, "commitments") == 1);
+    CHECK(json_int(cJSON_GetArrayItem(cJSON_GetObjectItem(board, "commitments"), 0), "id") == b);
+    char *text = cJSON_PrintUnformatted(board);
+    CHECK(text && !strstr(text, "555-0100") && !strstr(text, "wording under review") &&
+          !strstr(text, "v00000000000000aa"));
+    free(text);
+    /* once ended, a new commitment is public from the start */
+    c = cmd_of(FORUM_CMD_ACTION_CREATE);
+    c.text = "Report back next month";
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.events[0].audience == FORUM_AUD_PUBLIC);
+    forum_result_free(&r);
+    teardown();
+}
+
+static void withdrawn_needs_a_reason_and_history_records_every_change(void)
+{
+    setup();
+    int64_t a = create_action(&moderator, 0, "Open a night bus line", "Transport office",
+                              "2024-03-01");
+    forum_command c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a;
+    c.has_status = true;
+    c.status = FORUM_ACTION_WITHDRAWN;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "reason"));
+    now_ms += 86400000;
+    c.status = FORUM_ACTION_IN_PROGRESS;
+    c.has_reason = true;
+    c.reason = "route planned";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    now_ms += 86400000;
+    c.has_reason = false;
+    c.has_owner = true;
+    c.owner = "District office"; /* no status change: no history entry */
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    now_ms += 86400000;
+    c.has_owner = false;
+    c.status = FORUM_ACTION_WITHDRAWN;
+    c.has_reason = true;
+    c.reason = "the road is too narrow";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c.has_promised_by = true;
+    c.promised_by = 7; /* not on the panel */
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "promised_by"));
+    c = cmd_of(FORUM_CMD_ACTION_UPDATE);
+    c.action_id = a;
+    c.has_publication = true;
+    c.publication = FORUM_PUB_PUBLIC;
+    CHECK(try(&producer, &c) == FORUM_OK);
+    cJSON *board = public_board("2024-06-01");
+    const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItem(board, "commitments"), 0);
+    const cJSON *hist = cJSON_GetObjectItem(item, "history");
+    CHECK(cJSON_GetArraySize(hist) == 3);
+    CHECK_STR(json_s(cJSON_GetArrayItem(hist, 0), "status"), "open");
+    CHECK_STR(json_s(cJSON_GetArrayItem(hist, 1), "status"), "in_progress");
+    CHECK_STR(json_s(cJSON_GetArrayItem(hist, 1), "reason"), "route planned");
+    CHECK_STR(json_s(cJSON_GetArrayItem(hist, 2), "status"), "withdrawn");
+    CHECK(json_int(cJSON_GetArrayItem(hist, 2), "at") - json_int(cJSON_GetArrayItem(hist, 0), "at") ==
+          3 * 86400000LL);
+    CHECK_STR(json_s(item, "reason"), "the road is too narrow");
+    CHECK_STR(json_s(item, "owner"), "District office");
+    /* withdrawn is not overdue, whatever the date */
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(item, "overdue")));
+    CHECK(json_int(cJSON_GetObjectItem(board, "counts"), "withdrawn") == 1);
+    teardown();
+}
+
+static forum_err rate(const forum_actor *a, int64_t qid, int64_t aid, int value,
+                      const char *comment)
+{
+    forum_command c = cmd_of(FORUM_CMD_RATING_SET);
+    c.question_id = qid;
+    c.action_id = aid;
+    c.has_rating_value = true;
+    c.rating_value = value;
+    c.has_comment = comment != NULL;
+    c.comment = (char *)comment;
+    return try(a, &c);
+}
+
+static void ratings_are_one_per_viewer_and_item_and_reach_everyone_as_counts(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Why is the bus late?", NULL);
+    CHECK(rate(&viewer_b, q, 0, FORUM_RATING_SATISFIED, NULL) == FORUM_E_CONFLICT);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, q) == FORUM_OK);
+    forum_command c = cmd_of(FORUM_CMD_RATING_SET);
+    c.question_id = q;
+    c.has_rating_value = true;
+    c.rating_value = FORUM_RATING_SATISFIED;
+    forum_result r = run(&viewer_b, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(kind_of(&r.events[0]), "rating.changed");
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF_AND_SUBJECT);
+    CHECK_STR(r.events[0].subject, viewer_b.viewer_id);
+    CHECK(!cJSON_GetObjectItem(cJSON_GetObjectItem(ack_of(&r), "rating"), "viewer_id"));
+    forum_result_free(&r);
+    CHECK(forum_rating_is_repeat(st, &viewer_b, &c));
+    r = run(&viewer_b, &c); /* the same again: acked, nothing changes */
+    CHECK(r.err == FORUM_OK && r.n_events == 0 && r.ack.len > 0);
+    forum_result_free(&r);
+    CHECK(rate(&viewer_a, q, 0, FORUM_RATING_DISSATISFIED, NULL) == FORUM_OK);
+    CHECK(rate(&viewer_b, q, 0, FORUM_RATING_BASIC, NULL) == FORUM_OK); /* changed */
+    CHECK(rate(&moderator, q, 0, FORUM_RATING_BASIC, NULL) == FORUM_E_FORBIDDEN);
+    forum_event *evs;
+    size_t n = flush(&evs);
+    CHECK(n == 1);
+    CHECK_STR(kind_of(&evs[0]), "ratings.changed");
+    CHECK(evs[0].audience == FORUM_AUD_PUBLIC);
+    const cJSON *counts = cJSON_GetArrayItem(cJSON_GetObjectItem(payload_of(&evs[0]), "ratings"), 0);
+    CHECK(json_int(counts, "question_id") == q);
+    CHECK(json_int(counts, "satisfied") == 0);
+    CHECK(json_int(counts, "basically_satisfied") == 1);
+    CHECK(json_int(counts, "dissatisfied") == 1);
+    free_events(evs, n);
+    CHECK(flush(&evs) == 0);
+    free(evs);
+    cJSON *snap = snapshot_of(&viewer_b);
+    CHECK(array_len(snap, "my_ratings") == 1);
+    CHECK(array_len(snap, "rating_counts") == 1);
+    cJSON_Delete(snap);
+    teardown();
+}
+
+static void rating_comments_are_moderated_like_questions(void)
+{
+    setup(); /* blocked words: 广告, spam */
+    int64_t q = submit_as(&viewer_a, "Will the park reopen?", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_ANSWERED, q) == FORUM_OK);
+    CHECK(rate(&viewer_a, q, 0, FORUM_RATING_SATISFIED, "good answer") == FORUM_OK);
+    CHECK(rate(&viewer_b, q, 0, FORUM_RATING_DISSATISFIED, "buy my 广告 now") == FORUM_OK);
+    cJSON *snap = snapshot_of(&moderator);
+    const cJSON *list = cJSON_GetObjectItem(snap, "ratings");
+    CHECK(cJSON_GetArraySize(list) == 2);
+    const cJSON *first = cJSON_GetArrayItem(list, 0); /* pending first */
+    CHECK_STR(json_s(first, "comment_state"), "pending");
+    CHECK_STR(json_s(first, "viewer_id"), viewer_b.viewer_id);
+    int64_t held = json_int(first, "id");
+    cJSON_Delete(snap);
+    forum_command c = cmd_of(FORUM_CMD_RATING_APPROVE);
+    c.rating_id = held;
+    CHECK(try(&viewer_a, &c) == FORUM_E_FORBIDDEN);
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "rating_id"));
+    c.rating_id = 4242;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "rating_id"));
+    /* a changed comment is moderated again; the value alone keeps the comment's state */
+    CHECK(rate(&viewer_b, q, 0, FORUM_RATING_BASIC, NULL) == FORUM_OK);
+    snap = snapshot_of(&moderator);
+    CHECK_STR(json_s(cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "ratings"), 0), "comment_state"),
+              "published");
+    cJSON_Delete(snap);
+    CHECK(rate(&viewer_b, q, 0, FORUM_RATING_BASIC, "more spam here") == FORUM_OK);
+    snap = snapshot_of(&moderator);
+    CHECK_STR(json_s(cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "ratings"), 0), "comment_state"),
+              "pending");
+    cJSON_Delete(snap);
+    teardown();
+}
+
 int main(void)
 {
     TEST(viewer_may_not_moderate_or_produce);
@@ -2842,5 +3170,9 @@ int main(void)
     TEST(archived_commitments_are_followed_up_by_new_items);
     TEST(viewer_erase_removes_name_and_device_id_but_keeps_questions);
     TEST(peak_viewers_only_grows_while_open_or_live);
+    TEST(commitments_become_public_when_published_or_when_the_session_ends);
+    TEST(withdrawn_needs_a_reason_and_history_records_every_change);
+    TEST(ratings_are_one_per_viewer_and_item_and_reach_everyone_as_counts);
+    TEST(rating_comments_are_moderated_like_questions);
     return check_summary();
 }
