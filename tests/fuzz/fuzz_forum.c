@@ -7,6 +7,8 @@
  *     end both states give identical snapshots for every actor (live == replayed);
  *   - every event renders as valid JSON in every view, and public/subject renderings and
  *     viewer snapshots never contain "viewer_id" (nor "blocked_words" in public renderings);
+ *   - the public pages (commitment boards, programme pages) are the same live and replayed and
+ *     never show viewer ids, staff notes or publication settings;
  *   - an error result carries no events. */
 #include <stdint.h>
 #include <stdio.h>
@@ -222,6 +224,30 @@ static void compare_snapshots(harness *h)
         cJSON_Delete(live);
         cJSON_Delete(replayed);
     }
+    /* the public pages: the same live and replayed, and nothing staff-only in them */
+    forum_board_filter filter = {.today = "2024-01-01"};
+    const char *bad = NULL;
+    for (int64_t program = 1; program <= 2; program++) {
+        char *l = forum_public_commitments(h->live, program, &filter, &bad);
+        char *r = forum_public_commitments(h->replica, program, &filter, &bad);
+        char *pl = forum_public_program(h->live, program, "2024-01-01");
+        char *pr = forum_public_program(h->replica, program, "2024-01-01");
+        if ((l || r) && (!l || !r || strcmp(l, r) != 0))
+            die("live and replayed commitment boards differ");
+        if ((pl || pr) && (!pl || !pr || strcmp(pl, pr) != 0))
+            die("live and replayed programme pages differ");
+        if (l && (strstr(l, "\"viewer_id\"") || strstr(l, "\"note\"") ||
+                  strstr(l, "\"blocked_words\"") || strstr(l, "\"publication\"")))
+            die("a public board shows staff-only fields");
+        free(l);
+        free(r);
+        free(pl);
+        free(pr);
+    }
+    char *front = forum_public_programs(h->live);
+    if (!front || strstr(front, "\"viewer_id\""))
+        die("the front page is missing or shows viewer ids");
+    free(front);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -306,6 +306,11 @@ static void test_every_request_type_maps_to_its_command(void)
          FORUM_CMD_VIEWER_ERASE},
         {"{\"type\":\"search\",\"q\":\"停车\"}", FORUM_CMD_SEARCH},
         {"{\"type\":\"backup\"}", FORUM_CMD_BACKUP},
+        {"{\"type\":\"rating.set\",\"question_id\":1,\"value\":\"satisfied\"}",
+         FORUM_CMD_RATING_SET},
+        {"{\"type\":\"rating.approve\",\"rating_id\":1}", FORUM_CMD_RATING_APPROVE},
+        {"{\"type\":\"rating.dismiss\",\"rating_id\":1}", FORUM_CMD_RATING_DISMISS},
+        {"{\"type\":\"hello\",\"role\":\"board\",\"program_id\":3}", FORUM_CMD_HELLO},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         forum_command cmd;
@@ -1460,6 +1465,136 @@ static void test_action_update_clears_with_null(void)
                   "action_id"));
 }
 
+static void test_commitment_fields_for_the_public_board(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"action.update\",\"action_id\":3,\"status\":\"withdrawn\","
+                 "\"reason\":\"  地块已规划为绿地 \",\"note\":\"内部\\n备注\",\"promised_by\":2,"
+                 "\"publication\":\"public\"}",
+                 &cmd) == 0);
+    CHECK(cmd.has_status && cmd.status == FORUM_ACTION_WITHDRAWN);
+    CHECK(cmd.has_reason);
+    CHECK_STR(cmd.reason, "地块已规划为绿地");
+    CHECK(cmd.has_note);
+    CHECK_STR(cmd.note, "内部\n备注");
+    CHECK(cmd.has_promised_by && cmd.promised_by == 2);
+    CHECK(cmd.has_publication && cmd.publication == FORUM_PUB_PUBLIC);
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"action.update\",\"action_id\":3,\"reason\":null,\"note\":null,"
+                 "\"promised_by\":null}",
+                 &cmd) == 0);
+    CHECK(cmd.has_reason && !cmd.reason && cmd.has_note && !cmd.note);
+    CHECK(cmd.has_promised_by && cmd.promised_by == 0);
+    CHECK(!cmd.has_publication && !cmd.has_status);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"action.update\",\"action_id\":3,\"publication\":\"everyone\"}",
+                  FORUM_E_BAD_REQUEST, "publication"));
+    CHECK(rejects("{\"type\":\"action.update\",\"action_id\":3,\"promised_by\":0}",
+                  FORUM_E_BAD_REQUEST, "promised_by"));
+    char *long_reason = repeat("因", 501);
+    char text[4096];
+    snprintf(text, sizeof text, "{\"type\":\"action.update\",\"action_id\":3,\"reason\":\"%s\"}",
+             long_reason);
+    CHECK(rejects(text, FORUM_E_TOO_LONG, "reason"));
+    free(long_reason);
+    /* programmes may be kept off the front page */
+    CHECK(decode("{\"type\":\"program.update\",\"program_id\":1,\"listed\":false}", &cmd) == 0);
+    CHECK(cmd.has_listed && !cmd.listed);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"program.create\",\"title\":\"t\",\"listed\":\"no\"}",
+                  FORUM_E_BAD_REQUEST, "listed"));
+}
+
+static void test_rating_requests(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"rating.set\",\"action_id\":4,\"value\":\"basically_satisfied\","
+                 "\"comment\":\"  还行\\n再快点 \"}",
+                 &cmd) == 0);
+    CHECK(cmd.action_id == 4 && cmd.question_id == 0);
+    CHECK(cmd.has_rating_value && cmd.rating_value == FORUM_RATING_BASIC);
+    CHECK(cmd.has_comment);
+    CHECK_STR(cmd.comment, "还行\n再快点");
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"rating.set\",\"question_id\":4,\"value\":\"dissatisfied\"}",
+                 &cmd) == 0);
+    CHECK(!cmd.has_comment && cmd.rating_value == FORUM_RATING_DISSATISFIED);
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"rating.set\",\"question_id\":4,\"value\":\"satisfied\","
+                 "\"comment\":null}",
+                 &cmd) == 0);
+    CHECK(cmd.has_comment && !cmd.comment);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"rating.set\",\"value\":\"satisfied\"}", FORUM_E_BAD_REQUEST,
+                  "question_id"));
+    CHECK(rejects("{\"type\":\"rating.set\",\"question_id\":1,\"action_id\":2,"
+                  "\"value\":\"satisfied\"}",
+                  FORUM_E_BAD_REQUEST, "action_id"));
+    CHECK(rejects("{\"type\":\"rating.set\",\"question_id\":1}", FORUM_E_BAD_REQUEST,
+                  "value"));
+    CHECK(rejects("{\"type\":\"rating.set\",\"question_id\":1,\"value\":\"ok\"}",
+                  FORUM_E_BAD_REQUEST, "value"));
+    char *long_comment = repeat("好", 201);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"type\":\"rating.set\",\"question_id\":1,\"value\":\"satisfied\","
+             "\"comment\":\"%s\"}",
+             long_comment);
+    CHECK(rejects(text, FORUM_E_TOO_LONG, "comment"));
+    free(long_comment);
+    CHECK(rejects("{\"type\":\"rating.approve\"}", FORUM_E_BAD_REQUEST, "rating_id"));
+    CHECK(rejects("{\"type\":\"rating.dismiss\",\"rating_id\":-1}", FORUM_E_BAD_REQUEST,
+                  "rating_id"));
+    /* a board hello names a programme, nothing else */
+    CHECK(decode("{\"type\":\"hello\",\"role\":\"board\",\"program_id\":3}", &cmd) == 0);
+    CHECK(cmd.role == FORUM_ROLE_BOARD && cmd.program_id == 3 && !cmd.token);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"hello\",\"role\":\"board\"}", FORUM_E_BAD_REQUEST,
+                  "program_id"));
+    CHECK(rejects("{\"type\":\"hello\",\"role\":\"board\",\"program_id\":\"1\"}",
+                  FORUM_E_BAD_REQUEST, "program_id"));
+}
+
+static void test_rating_events_hide_the_rater_from_the_public(void)
+{
+    forum_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = FORUM_EV_RATING_CHANGED;
+    ev.seq = 4;
+    ev.offset_ms = -1;
+    snprintf(ev.subject, sizeof ev.subject, "v0123456789abcdef");
+    const char *payload = "{\"rating\":{\"id\":2,\"session\":\"K7M3PQ\",\"question_id\":5,"
+                          "\"value\":\"satisfied\",\"comment\":\"好\",\"comment_state\":\"pending\","
+                          "\"created_at\":1,\"updated_at\":2,\"viewer_id\":\"v0123456789abcdef\"}}";
+    CHECK(forum_event_decode_text(&ev, payload, strlen(payload), NULL, 0) == 0);
+    char *staff = proto_encode_event(&ev, FORUM_VIEW_STAFF);
+    char *mine = proto_encode_event(&ev, FORUM_VIEW_SUBJECT);
+    CHECK(staff && strstr(staff, "v0123456789abcdef"));
+    CHECK(mine && !strstr(mine, "v0123456789abcdef") && strstr(mine, "\"comment\":\"好\""));
+    free(staff);
+    free(mine);
+    forum_event_clear(&ev);
+    /* stored payloads that break the rules are refused */
+    static const char *const bad[] = {
+        "{\"rating\":{\"id\":2,\"session\":\"K\",\"question_id\":5,\"action_id\":6,"
+        "\"value\":\"satisfied\"}}",
+        "{\"rating\":{\"id\":2,\"session\":\"K\",\"value\":\"satisfied\"}}",
+        "{\"rating\":{\"id\":2,\"session\":\"K\",\"question_id\":5,\"value\":\"meh\"}}",
+        "{\"rating\":{\"id\":2,\"session\":\"K\",\"question_id\":5,\"value\":\"satisfied\","
+        "\"comment\":\"x\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&ev, 0, sizeof ev);
+        ev.kind = FORUM_EV_RATING_CHANGED;
+        CHECK(forum_event_decode_text(&ev, bad[i], strlen(bad[i]), NULL, 0) < 0);
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = FORUM_EV_RATINGS_CHANGED;
+    const char *counts = "{\"ratings\":[{\"action_id\":3,\"satisfied\":2,"
+                         "\"basically_satisfied\":0,\"dissatisfied\":-1}]}";
+    CHECK(forum_event_decode_text(&ev, counts, strlen(counts), NULL, 0) < 0);
+}
+
 static void test_carry_over_needs_two_codes(void)
 {
     forum_command cmd;
@@ -1591,6 +1726,9 @@ int main(void)
     TEST(test_encodings_parse_back);
     TEST(test_action_create_fields);
     TEST(test_action_update_clears_with_null);
+    TEST(test_commitment_fields_for_the_public_board);
+    TEST(test_rating_requests);
+    TEST(test_rating_events_hide_the_rater_from_the_public);
     TEST(test_carry_over_needs_two_codes);
     TEST(test_search_fields);
     TEST(test_backup_path_is_a_plain_file_name);
