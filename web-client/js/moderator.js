@@ -11,7 +11,7 @@ import {
   h, mount, $, $$, icon, bindCounter, errorText, toast, bindConnection, relTime, codeFromPath,
   storageGet, storageSet, openDialog, confirmDialog, codePoints,
 } from './ui.js';
-import { actionRow, actionDialog, actionChanges } from './actions.js';
+import { actionRow, actionDialog, actionChanges, actionFields } from './actions.js';
 
 const MAX_CHARS = 500;
 const code = codeFromPath();
@@ -257,25 +257,18 @@ const actions = {
     // Linked to the question on air; with nothing on air, to the selected question.
     const target = store.onAirQuestion() || (item && ['published', 'answered', 'on_air'].includes(item.state) ? item : null);
     if (!target) { toast(t('mod.commit_none'), 'info'); return; }
-    const result = await actionDialog({ question: target });
+    const result = await actionDialog({ question: target, panelists: store.session.panelists });
     if (!result) return;
-    const fields = { question_id: target.id, text: result.text, status: result.status };
-    if (result.owner) fields.owner = result.owner;
-    if (result.due) fields.due = result.due;
-    const ack = await send('action.create', fields, t('act.created'));
+    const ack = await send('action.create', { ...actionFields(result), question_id: target.id }, t('act.created'));
     if (ack && ack.action) store.upsertAction(ack.action);
   },
 };
 
 async function newActionFree() {
   const questions = store.list((x) => ['published', 'on_air', 'answered'].includes(x.state)).sort((a, b) => a.id - b.id);
-  const result = await actionDialog({ questions });
+  const result = await actionDialog({ questions, panelists: store.session.panelists });
   if (!result) return;
-  const fields = { text: result.text, status: result.status };
-  if (result.owner) fields.owner = result.owner;
-  if (result.due) fields.due = result.due;
-  if (result.question_id) fields.question_id = result.question_id;
-  const ack = await send('action.create', fields, t('act.created'));
+  const ack = await send('action.create', actionFields(result), t('act.created'));
   if (ack && ack.action) store.upsertAction(ack.action);
 }
 
@@ -284,9 +277,9 @@ async function updateAction(a, fields) {
   if (ack && ack.action) store.upsertAction(ack.action);
 }
 
-async function editAction(a, earlier) {
+async function editAction(a, earlier, preset = {}) {
   const questions = earlier ? null : store.list((x) => ['published', 'on_air', 'answered'].includes(x.state)).sort((x, y) => x.id - y.id);
-  const result = await actionDialog({ action: a, questions });
+  const result = await actionDialog({ action: a, preset, questions, panelists: earlier ? null : store.session.panelists });
   if (!result) return;
   const changes = actionChanges(a, result);
   if (Object.keys(changes).length) await updateAction(a, changes);
@@ -774,12 +767,41 @@ function renderActions() {
     question: earlier ? null : q(a.question_id),
     earlier,
     readOnly,
+    panelists: earlier ? null : store.session.panelists,
     onStatus: (status) => updateAction(a, { status }),
-    onEdit: () => editAction(a, earlier),
+    onEdit: (preset) => editAction(a, earlier, preset),
   });
   mount($('#action-list'), own.length ? own.map((a) => row(a, false)) : h('p', { class: 'empty' }, t('act.none')));
   mount($('#open-action-list'), old.length ? old.map((a) => row(a, true)) : h('p', { class: 'field-hint' }, t('act.none_earlier')));
   $('#action-new').disabled = readOnly;
+}
+
+// ---- ratings' comments ----------------------------------------------------------------------
+function ratedItemText(r) {
+  if (r.question_id) {
+    const item = q(r.question_id);
+    return item ? t('mod.rating_on_question', { id: r.question_id, text: item.text }) : t('act.for_question_id', { id: r.question_id });
+  }
+  const a = store.actions.get(r.action_id) || store.openActions.get(r.action_id);
+  return t('mod.rating_on_action', { text: a ? a.text : `#${r.action_id}` });
+}
+
+function renderRatings() {
+  const list = [...store.ratings.values()].filter((r) => r.comment);
+  const pending = list.filter((r) => r.comment_state === 'pending').length;
+  $('#n-ratings').textContent = pending ? String(pending) : '';
+  list.sort((a, b) => (b.comment_state === 'pending') - (a.comment_state === 'pending') || b.updated_at - a.updated_at);
+  const readOnly = store.session && store.session.status === 'archived';
+  mount($('#rating-list'), list.length ? list.map((r) => h('div', { class: 'side-card rating-row', dataset: { ratingId: r.id, state: r.comment_state } },
+    h('div', { class: 'rating-row-head' },
+      h('span', { class: `chip rate-chip-${r.value}` }, t(`rating.${r.value}`)),
+      h('span', { class: `chip chip-${r.comment_state === 'published' ? 'answered' : r.comment_state}` }, t(`mod.comment_${r.comment_state}`)),
+      h('span', {}, ratedItemText(r))),
+    h('p', { class: 'rating-row-comment' }, r.comment),
+    readOnly ? null : h('div', { class: 'rating-row-actions' },
+      r.comment_state === 'pending' ? h('button', { type: 'button', class: 'btn btn-dark btn-sm', onclick: () => send('rating.approve', { rating_id: r.id }, t('mod.comment_approved')) }, icon('check'), t('mod.approve')) : null,
+      r.comment_state !== 'dismissed' ? h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: () => send('rating.dismiss', { rating_id: r.id }, t('mod.comment_dismissed_toast')) }, icon('x'), t('mod.comment_dismiss')) : null)))
+    : h('p', { class: 'empty' }, t('mod.no_rating_comments')));
 }
 
 function renderShortcuts() {
@@ -801,6 +823,7 @@ function render() {
   renderPolls();
   renderBans();
   renderActions();
+  renderRatings();
 }
 
 store.addEventListener('change', render);

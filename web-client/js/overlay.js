@@ -7,10 +7,15 @@
 // show=<parts> (comma-separated: lower, poll, qr; default lower,poll) where qr is the join QR
 // code with "扫码提问" and the code in a corner, corner=top-left|top-right|bottom-left|
 // bottom-right (default: the one the lower third and the poll leave free).
+// show=commitment&id=<action id> puts one published commitment of the programme in the lower
+// third instead of the question (status, owner, due date, who promised, satisfaction), kept
+// current through the programme's board connection; nothing shows while it is not published
+// (show=commitment,poll,qr combines it with the other parts).
 import { initI18n, t, setLang } from './i18n.js';
 import { ForumClient, deviceToken } from './client.js';
 import { SessionStore } from './store.js';
 import { h, mount, $, codeFromPath } from './ui.js';
+import { BoardLive, applyActionEvent, applyRatingCounts } from './board-live.js';
 
 const params = new URLSearchParams(location.search);
 const root = document.documentElement;
@@ -56,7 +61,13 @@ function swap(el, slot, key, fill) {
   if (wasVisible) setTimeout(show, OUT_MS); else show();
 }
 
+/** The lower third: the commitment asked for in the address, else the question on air. */
 function renderLower() {
+  if (commitmentId) renderCommitment();
+  else renderQuestionLower();
+}
+
+function renderQuestionLower() {
   const q = store.onAirQuestion();
   const banner = (store.panel.banner || '').trim();
   const lower = $('#lower');
@@ -121,6 +132,80 @@ function renderPoll() {
   });
 }
 
+// ---- one commitment on air (?show=commitment&id=) --------------------------------------------
+const commitmentId = parts.has('commitment') ? Number(params.get('id')) || 0 : 0;
+const commitment = { board: null, live: null, program: null, loading: false, again: false };
+
+/** Reads the commitment afresh; a change announced while a read is under way reads again. */
+async function loadCommitment() {
+  if (!commitment.program) return;
+  if (commitment.loading) { commitment.again = true; return; }
+  commitment.loading = true;
+  do {
+    commitment.again = false;
+    try {
+      const res = await fetch(`/api/programs/${commitment.program}/commitments?id=${commitmentId}`, { cache: 'no-store' });
+      commitment.board = res.ok ? await res.json() : null;
+    } catch (_) { /* keeps what it showed */ }
+  } while (commitment.again);
+  commitment.loading = false;
+  renderLower();
+}
+
+/** The commitment shown: the chain holding commitmentId, and that item in it. */
+function shownCommitment() {
+  const chain = commitment.board && commitment.board.commitments[0];
+  if (!chain) return null;
+  const item = [chain, ...(chain.follow_ups || [])].find((x) => x.id === commitmentId) || chain;
+  return { chain, item };
+}
+
+function renderCommitment() {
+  const lower = $('#lower');
+  const shown = shownCommitment();
+  if (!shown) { swap(lower, 'lower', null, () => {}); return; }
+  const { chain, item } = shown;
+  swap(lower, 'lower', `a${item.id}`, () => {
+    const cur = chain.current || {};
+    lower.classList.remove('is-banner');
+    lower.dataset.actionId = String(item.id);
+    $('#lower-tag').textContent = `${t('overlay.commitment')} · ${t(`act.status_${cur.status || item.status}`)}`;
+    $('#lower-to').textContent = item.promised_by ? t('overlay.promised_by', { name: item.promised_by.name }) : '';
+    const text = $('#lower-text');
+    text.textContent = item.text;
+    text.classList.toggle('is-long', [...item.text].length > 90);
+    const r = chain.ratings || {};
+    const total = (r.satisfied || 0) + (r.basically_satisfied || 0) + (r.dissatisfied || 0);
+    const meta = [h('b', {}, cur.owner || t('board.owner_none'))];
+    meta.push(' · ', cur.due ? t('act.due_on', { due: cur.due }) : t('act.due_none'));
+    if (cur.overdue) meta.push(' · ', t('act.overdue'));
+    // the hotline's 满意率: satisfied and basically satisfied, of all ratings
+    if (total) meta.push(' · ', t('overlay.satisfaction', { pct: Math.round((((r.satisfied || 0) + (r.basically_satisfied || 0)) * 100) / total), n: total }));
+    mount($('#lower-meta'), meta);
+  });
+}
+
+function startCommitment(programId) {
+  if (commitment.program === programId) return;
+  commitment.program = programId;
+  if (commitment.live) commitment.live.stop();
+  commitment.live = new BoardLive(programId);
+  commitment.live.addEventListener('welcome', () => loadCommitment());
+  commitment.live.addEventListener('event', (e) => {
+    const ev = e.detail;
+    if (ev.kind === 'action.changed') {
+      if (applyActionEvent(commitment.board, ev) === 'reload' || ev.action.published === false) loadCommitment();
+      else renderLower();
+    } else if (ev.kind === 'ratings.changed') {
+      applyRatingCounts(commitment.board, ev);
+      renderLower();
+    } else {
+      loadCommitment();
+    }
+  });
+  commitment.live.start();
+}
+
 function renderQr() {
   const el = $('#qr');
   $('#qr-scan').textContent = t('overlay.qr_scan');
@@ -135,7 +220,8 @@ if (parts.has('qr')) {
 }
 
 store.addEventListener('change', () => {
-  if (parts.has('lower')) renderLower();
+  if (commitmentId && store.session && store.session.program_id) startCommitment(store.session.program_id);
+  if (parts.has('lower') || commitmentId) renderLower();
   if (parts.has('poll')) renderPoll();
   if (parts.has('qr')) renderQr();
 });

@@ -12,7 +12,7 @@ import {
   h, mount, $, $$, icon, errorText, toast, bindConnection, storageGet, storageSet, copyText,
   confirmDialog, openDialog, dateText, clockTime,
 } from './ui.js';
-import { actionRow, actionDialog, actionChanges } from './actions.js';
+import { actionRow, actionDialog, actionChanges, actionFields } from './actions.js';
 import { streamFields, streamSummary, qrCard, helpView } from './studio.js';
 import { importCard } from './producer-import.js';
 import { renderWebhooks, refreshWebhookList, webhooksViewKey, leaveWebhooks, applyWebhook } from './producer-webhooks.js';
@@ -323,7 +323,9 @@ function renderSession(s) {
         h('div', { class: 'prod-link-row' }, h('span', { class: 'prod-link-label' }, t('prod.link_moderator')),
           h('span', { class: 'field-hint' }, t('prod.key_unknown')), h('span', { class: 'prod-link-actions' }, rotate)),
       linkRow(t('prod.link_overlay'), `${origin}/overlay/${s.code}`),
-      h('p', { class: 'field-hint' }, t('prod.overlay_hint'))),
+      h('p', { class: 'field-hint' }, t('prod.overlay_hint')),
+      linkRow(t('prod.link_board'), `${origin}/p/${s.program_id}`),
+      h('p', { class: 'field-hint' }, t('prod.board_hint'))),
     qrCard(s),
     h('div', { class: 'prod-grid' },
       h('section', { class: 'card prod-card' },
@@ -383,8 +385,10 @@ function renderActions() {
     question: isEarlier ? null : sessionStore.questions.get(a.question_id),
     earlier: isEarlier,
     readOnly,
+    panelists: isEarlier ? null : s.panelists,
     onStatus: (status) => sessionSend('action.update', { action_id: a.id, status }, t('act.updated')),
-    onEdit: () => editAction(a, isEarlier),
+    onEdit: (preset) => editAction(a, isEarlier, preset),
+    onCopyOverlay: () => copyOverlayLink(s, a),
   });
   const own = [...sessionStore.actions.values()].sort(byDue);
   const old = [...sessionStore.openActions.values()].sort(byDue);
@@ -397,20 +401,26 @@ function linkableQuestions() {
 }
 
 async function newAction() {
-  const result = await actionDialog({ questions: linkableQuestions() });
+  const s = studio.sessions.get(ui.code);
+  const result = await actionDialog({ questions: linkableQuestions(), panelists: s && s.panelists, canPublish: true });
   if (!result) return;
-  const fields = { text: result.text, status: result.status };
-  if (result.owner) fields.owner = result.owner;
-  if (result.due) fields.due = result.due;
-  if (result.question_id) fields.question_id = result.question_id;
-  await sessionSend('action.create', fields, t('act.created'));
+  await sessionSend('action.create', actionFields(result), t('act.created'));
 }
 
-async function editAction(a, isEarlier) {
-  const result = await actionDialog({ action: a, questions: isEarlier ? null : linkableQuestions() });
+async function editAction(a, isEarlier, preset = {}) {
+  const s = studio.sessions.get(ui.code);
+  const result = await actionDialog({
+    action: a, preset, questions: isEarlier ? null : linkableQuestions(), panelists: isEarlier ? null : s && s.panelists, canPublish: true,
+  });
   if (!result) return;
   const changes = actionChanges(a, result);
   if (Object.keys(changes).length) await sessionSend('action.update', { action_id: a.id, ...changes }, t('act.updated'));
+}
+
+/** Copies the overlay address that shows commitment a on air, for this session's OBS. */
+async function copyOverlayLink(s, a) {
+  const url = `${location.origin}/overlay/${encodeURIComponent(s.code)}?show=commitment&id=${a.id}`;
+  toast(await copyText(url) ? t('act.overlay_copied') : url, 'ok', 4000);
 }
 
 // ---- carry-over ----------------------------------------------------------------------------
@@ -766,16 +776,19 @@ function renderProgramForm(p) {
   const title = h('input', { class: 'input', maxlength: 200, required: true, value: p ? p.title : '', placeholder: t('prod.program_title_placeholder') });
   const desc = h('textarea', { class: 'textarea', rows: 3, placeholder: t('prod.program_desc_placeholder') });
   desc.value = p ? p.description || '' : '';
+  const listed = h('input', { type: 'checkbox', name: 'program-listed', checked: !p || p.listed !== false });
   return h('form', { class: 'card form-card', dataset: { form: 'program' }, onsubmit: async (e) => {
     e.preventDefault();
     if (!title.value.trim()) { toast(t('prod.title_required'), 'error'); return; }
-    const fields = { title: title.value.trim(), description: desc.value.trim() };
+    const fields = { title: title.value.trim(), description: desc.value.trim(), listed: listed.checked };
     const ack = p ? await send('program.update', { program_id: p.id, ...fields }, t('prod.saved')) : await send('program.create', fields, t('prod.program_created'));
     if (ack) go(p ? 'home' : 'new-session', { programId: ack.program ? ack.program.id : p.id });
   } },
   h('h1', { class: 'form-title' }, p ? t('prod.edit_program') : t('prod.new_program')),
   h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('prod.program_title')), title),
   h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('prod.program_desc')), desc),
+  h('label', { class: 'check' }, listed, h('span', {}, t('prod.program_listed'))),
+  h('p', { class: 'field-hint' }, t('prod.program_listed_hint')),
   h('div', { class: 'form-actions' },
     h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => go('home') }, t('common.cancel')),
     h('button', { type: 'submit', class: 'btn btn-primary' }, p ? t('common.save') : t('prod.create_program'))));

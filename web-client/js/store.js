@@ -8,6 +8,11 @@ function emptyPanel() {
   return { segment_id: null, speaker_ids: [], banner: '', on_air: null, up_next: [] };
 }
 
+/** The key of a rated item (a rating or a count): "q<question id>" or "a<action id>". */
+export function itemKey(x) {
+  return x.question_id ? `q${x.question_id}` : `a${x.action_id}`;
+}
+
 export class SessionStore extends EventTarget {
   constructor() {
     super();
@@ -29,6 +34,9 @@ export class SessionStore extends EventTarget {
     this.banned = this.banned || new Map(); // viewer_id -> {at}; staff snapshots list them
     this.actions = new Map();     // staff: this session's action items, by id
     this.openActions = new Map(); // staff: not-done items of earlier sessions of the programme
+    this.ratingCounts = new Map(); // "q<id>" / "a<id>" -> {satisfied, basically_satisfied, dissatisfied}
+    this.myRatings = new Map();    // viewer: "q<id>" / "a<id>" -> its own rating
+    this.ratings = new Map();      // staff: this session's ratings with a comment, by id
     this.loaded = false;
     // A welcome names the most useful questions; the rest is read page by page (questions.list,
     // newest first). pageBefore is where the next page starts (undefined: at the newest).
@@ -52,6 +60,9 @@ export class SessionStore extends EventTarget {
     if (Array.isArray(snapshot.banned)) this.banned = new Map(snapshot.banned.map((id) => [id, { at: null }]));
     for (const a of snapshot.actions || []) this.actions.set(a.id, a);
     for (const a of snapshot.open_actions || []) this.openActions.set(a.id, a);
+    for (const c of snapshot.rating_counts || []) this.ratingCounts.set(itemKey(c), c);
+    for (const r of snapshot.my_ratings || []) this.myRatings.set(itemKey(r), r);
+    for (const r of snapshot.ratings || []) this.ratings.set(r.id, r);
     this._changed('snapshot');
   }
 
@@ -138,6 +149,12 @@ export class SessionStore extends EventTarget {
       case 'action.changed':
         if (ev.action) this.upsertAction(ev.action, false);
         break;
+      case 'ratings.changed':
+        for (const c of ev.ratings || []) this.ratingCounts.set(itemKey(c), c);
+        break;
+      case 'rating.changed':
+        if (ev.rating) this.upsertRating(ev.rating, false);
+        break;
       default:
         break; // kinds this client does not show
     }
@@ -159,6 +176,15 @@ export class SessionStore extends EventTarget {
     const map = own ? this.actions : this.openActions;
     map.set(a.id, { ...(map.get(a.id) || {}), ...a });
     if (notify) this._changed('action');
+  }
+
+  /** Records a rating (event or ack): staff renderings carry the rater's viewer_id and go to
+   *  the moderation list, a viewer's own copy (no viewer_id) to myRatings. */
+  upsertRating(r, notify = true) {
+    if (!r || r.id == null) return;
+    if ('viewer_id' in r) this.ratings.set(r.id, r);
+    else this.myRatings.set(itemKey(r), r);
+    if (notify) this._changed('rating');
   }
 
   /** The live viewer count from a presence message (staff). */

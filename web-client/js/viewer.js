@@ -4,8 +4,9 @@
 import { initI18n, t, onLangChange, lang } from './i18n.js';
 import { renderMarkdown } from './markdown.js';
 import { ForumClient, deviceToken } from './client.js';
-import { SessionStore, PUBLIC_STATES } from './store.js';
+import { SessionStore, PUBLIC_STATES, itemKey } from './store.js';
 import { StreamPlayer } from './stream.js';
+import { ratingControl, commentDialog } from './ratings.js';
 import {
   h, mount, $, $$, icon, codePoints, bindCounter, errorText, toast, bindConnection, relTime,
   dateText, clockTime, codeFromPath, storageGet, storageSet, openDialog,
@@ -177,6 +178,111 @@ function castBallot(poll, optionIds) {
     .catch((err) => handleRejected({ type: 'poll.vote' }, err));
 }
 
+// ---- ratings (满意度) -------------------------------------------------------------------------
+/** Ratings go on until the session is archived (the audience may rate after the show). */
+function canRate() {
+  const st = store.session && store.session.status;
+  return st === 'open' || st === 'live' || st === 'ended';
+}
+
+/** Rates an item ({question_id} or {action_id}) with value, keeping any comment; comment
+ *  (a string, '' = remove) replaces it. Durable like votes: a resend changes nothing. */
+function rate(target, value, comment) {
+  const fields = { ...target, value };
+  if (comment !== undefined) fields.comment = comment || null;
+  const key = itemKey(target);
+  const before = store.myRatings.get(key) || null;
+  store.myRatings.set(key, { ...(before || {}), ...target, value, ...(comment !== undefined ? { comment: comment || null, comment_state: comment ? 'pending' : null } : {}) });
+  render();
+  client.request('rating.set', fields, { durable: true })
+    .then((ack) => {
+      store.upsertRating(ack.rating);
+      if (comment) toast(ack.rating.comment_state === 'pending' ? t('rate.comment_sent_pending') : t('rate.comment_sent'), 'ok');
+      else toast(t('rate.thanks'), 'ok', 1800);
+    })
+    .catch((err) => {
+      if (err.code === 'offline') return;
+      if (before) store.myRatings.set(key, before); else store.myRatings.delete(key);
+      render();
+      toast(errorText(err), 'error', 5200);
+    });
+}
+
+async function rateWithComment(target) {
+  const mine = store.myRatings.get(itemKey(target));
+  if (!mine) return;
+  const text = await commentDialog(mine.comment || '');
+  if (text === null || text === (mine.comment || '')) return;
+  rate(target, mine.value, text);
+}
+
+function ratingFor(target, label, fallbackCounts = null) {
+  const key = itemKey(target);
+  return ratingControl({
+    label,
+    mine: store.myRatings.get(key) || null,
+    counts: store.ratingCounts.get(key) || fallbackCounts,
+    disabled: !canRate(),
+    onRate: (v) => rate(target, v),
+    onComment: () => rateWithComment(target),
+  });
+}
+
+// ---- the programme's commitments ("上期承诺进展") ---------------------------------------------
+const COMMITMENTS_SHOWN = 3;
+const commitments = { board: null, program: null, loading: false, at: 0 };
+
+async function loadCommitments() {
+  const pid = store.session && store.session.program_id;
+  if (!pid || commitments.loading) return;
+  commitments.loading = true;
+  try {
+    const res = await fetch(`/api/programs/${pid}/commitments`, { cache: 'no-store' });
+    if (res.ok) {
+      commitments.board = await res.json();
+      commitments.program = pid;
+      commitments.at = Date.now();
+    }
+  } catch (_) { /* shown again on the next try */ }
+  commitments.loading = false;
+  renderCommitments();
+}
+
+function renderCommitments() {
+  const el = $('#commitments');
+  const b = commitments.board;
+  const s = store.session;
+  if (!b || !s || b.program.id !== s.program_id) { el.hidden = true; return; }
+  // earlier episodes' commitments (this one's appear once it has ended)
+  const earlier = b.commitments.filter((c) => c.session !== s.code);
+  el.hidden = earlier.length === 0;
+  if (!earlier.length) return;
+  const wanted = /^#rate-a(\d+)$/.exec(location.hash);
+  const focus = wanted ? Number(wanted[1]) : null;
+  const shown = earlier.slice(0, COMMITMENTS_SHOWN);
+  const target = focus && earlier.find((c) => c.id === focus);
+  if (target && !shown.includes(target)) shown.unshift(target);
+  const active = earlier.filter((c) => c.current.status === 'open' || c.current.status === 'in_progress').length;
+  const done = earlier.filter((c) => c.current.status === 'done').length;
+  mount(el,
+    h('div', { class: 'v-commit-head' },
+      h('h2', { class: 'v-section-title', id: 'commitments-title' }, t('viewer.commitments_title')),
+      h('a', { class: 'v-commit-all', href: `/p/${s.program_id}?status=open,in_progress#commitments` }, t('viewer.commitments_all'), ' →')),
+    h('p', { class: 'v-commit-summary' }, t('viewer.commitments_summary', { n: earlier.length, active, done })),
+    h('ul', { class: 'v-commit-list' }, shown.map((c) => h('li', { class: `v-commit${c.id === focus ? ' is-focus' : ''}`, id: `commitment-${c.id}`, dataset: { id: c.id } },
+      h('div', { class: 'v-commit-chips' },
+        h('span', { class: `chip chip-${c.current.status}` }, t(`act.status_${c.current.status}`)),
+        c.current.overdue ? h('span', { class: 'chip chip-overdue' }, t('act.overdue')) : null,
+        h('span', { class: 'v-commit-where' }, c.session_title)),
+      h('p', { class: 'v-commit-text' }, c.text),
+      h('p', { class: 'v-commit-meta' }, [c.current.owner, c.current.due ? t('act.due_on', { due: c.current.due }) : null].filter(Boolean).join(' · ')),
+      ratingFor({ action_id: c.id }, t('rate.delivery_question'), c.ratings)))));
+  if (focus && el.querySelector(`#commitment-${focus}`) && !commitments.scrolled) {
+    commitments.scrolled = true;
+    el.querySelector(`#commitment-${focus}`).scrollIntoView({ block: 'center' });
+  }
+}
+
 async function editQuestion(q) {
   const text = await openDialog((close) => {
     const ta = h('textarea', { class: 'textarea', rows: 5 });
@@ -251,8 +357,15 @@ function render() {
   renderNotice();
   renderNow();
   renderPolls();
+  renderCommitments();
   renderComposer();
   renderLists();
+  // reload when the show changes status (its end publishes its commitments) or every 5 minutes
+  if (s.program_id && (commitments.program !== s.program_id || commitments.status !== s.status ||
+      Date.now() - commitments.at > 300_000)) {
+    commitments.status = s.status;
+    loadCommitments();
+  }
 }
 
 function renderPanelists() {
@@ -517,7 +630,8 @@ function renderAnswer(q, followUps) {
       h('span', { class: 'v-thread-meta' }, authorLabel(f), ' · ', relTime(f.created_at),
         f.state === 'answered' ? [' · ', t('state.answered')] : null, f.state === 'pending' ? [' · ', t('state.pending')] : null),
       f.state === 'answered' && f.answer_note ? h('p', { class: 'v-thread-answer' }, f.answer_note) : null))) : null,
-    canAsk ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm v-follow-btn', onclick: () => setReplyTo(q) }, icon('reply'), t('viewer.ask_follow_up')) : null);
+    canAsk ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm v-follow-btn', onclick: () => setReplyTo(q) }, icon('reply'), t('viewer.ask_follow_up')) : null,
+    ratingFor({ question_id: q.id }, t('rate.answer_question')));
 }
 
 function renderMine(q) {
