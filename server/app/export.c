@@ -495,11 +495,15 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
         md_question(&b, L, &f, session, aired[i]);
     }
 
-    /* Commitments made in this session. */
+    /* Commitments made in this session, but not those the producer keeps staff-only: the
+     * minutes are public once the session is archived (transcript.json keeps them all). */
     tb_printf(&b, "\n## %s\n\n", L->commitments);
     int ai = 0;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(f.snap, "actions"))
     {
+        const char *publication = str(it, "publication");
+        if (publication && strcmp(publication, "staff") == 0)
+            continue;
         const char *owner = str(it, "owner"), *due = str(it, "due"), *status = str(it, "status");
         int status_index = status && strcmp(status, "withdrawn") == 0     ? 3
                         : status && strcmp(status, "done") == 0          ? 2

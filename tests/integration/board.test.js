@@ -46,10 +46,14 @@ async function showWithCommitments(h, srv) {
   return { ...s, mod, aunt, anon, qA, qB, qH, a1, a2, a3, a4 };
 }
 
-function assertNothingStaffOnly(text, s) {
+/** Checks text for everything staff-only. What a viewer's connection received (viewer: its
+ *  client) may hold its own id, and the dismissed question (public until it was dismissed: the
+ *  show runs without premoderation). */
+function assertNothingStaffOnly(text, s, { viewer = null } = {}) {
+  if (viewer) text = text.split(viewer.welcome.viewer_id).join('');
   assert.ok(!text.includes(NOTE), 'a staff note leaked');
   assert.ok(!text.includes(HELD), 'an unpublished commitment leaked');
-  assert.ok(!text.includes(HIDDEN_Q), 'a dismissed question leaked');
+  if (!viewer) assert.ok(!text.includes(HIDDEN_Q), 'a dismissed question leaked');
   assert.ok(!/\bv[0-9a-f]{16}\b/.test(text), 'a viewer id leaked');
   assert.ok(!text.includes(s.moderatorKey), 'the moderator key leaked');
   assert.ok(!text.includes('"publication"'), 'the publication setting leaked');
@@ -314,4 +318,67 @@ test('a commitment of an archived session cannot be re-published; search finds c
   const tokenless = newToken(); // a viewer may not search
   const v = await h.viewer(srv, s.code, { token: tokenless });
   assert.equal((await v.request('search', { q: '停车位' })).code, 'forbidden');
+});
+
+test('staff-only notes and held commitments reach no viewer and no anonymous reader, minutes included', async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer();
+  const s = await showWithCommitments(h, srv); // s.aunt and s.anon watched every change so far
+  const program = `/api/programs/${s.programId}`;
+  // more staff-only text while the viewers watch: a note changed, a held item edited, a public
+  // one held back with a note of its own
+  await s.mod.ok('action.update', { action_id: s.a1.id, status: 'in_progress', note: `${NOTE}（二）` });
+  await s.producer.ok('action.update', { session: s.code, action_id: s.a3.id, status: 'in_progress', owner: '暂不公开的单位' });
+  await s.producer.ok('action.update', { session: s.code, action_id: s.a2.id, publication: 'public' });
+  await s.producer.ok('action.update', { session: s.code, action_id: s.a2.id, publication: 'staff', note: NOTE });
+
+  // a viewer cannot ask for them: writes and staff reads are refused, ratings of held items too
+  for (const [type, fields] of [
+    ['action.update', { action_id: s.a1.id, note: '观众写的备注' }],
+    ['action.create', { text: '观众创建的承诺' }],
+    ['search', { q: '备注' }],
+  ]) {
+    const r = await s.aunt.request(type, fields);
+    assert.equal(r.type, 'error', `${type} by a viewer`);
+    assert.equal(r.code, 'forbidden', `${type} by a viewer`);
+  }
+  await s.producer.ok('session.end', { session: s.code });
+  const heldRating = await s.aunt.request('rating.set', { action_id: s.a3.id, value: 'satisfied' });
+  assert.equal(heldRating.type, 'error');
+  assert.ok(!JSON.stringify(heldRating).includes(HELD));
+  await marker(s.mod, [s.mod, s.aunt, s.anon], 'ended');
+
+  // what the viewers received on the wire, and what a new one is welcomed with
+  const late = await h.viewer(srv, s.code, { name: '后来的观众' });
+  for (const c of [s.aunt, s.anon, late]) {
+    const seen = c.raw.join('\n');
+    assertNothingStaffOnly(seen, s, { viewer: c });
+    assert.ok(!seen.includes('暂不公开的单位'), `${c.label}: a held item's owner leaked`);
+  }
+  // the next episode's viewers (the programme's earlier commitments are theirs to rate)
+  const next = await setupSession(h, srv, { producer: s.producer, programId: s.programId, title: '第十三期' });
+  const nextViewer = await h.viewer(srv, next.code);
+  assertNothingStaffOnly(nextViewer.raw.join('\n'), s, { viewer: nextViewer });
+
+  // anonymous HTTP readers: the board as JSON and CSV (also asked for the held items by id),
+  // the programme page, the front page, and the minutes once they are public
+  await s.producer.ok('session.archive', { session: s.code });
+  const reads = [
+    `${program}/commitments`, `${program}/commitments.csv`, `${program}/commitments?format=csv`,
+    `${program}/commitments?id=${s.a3.id}`, `${program}/commitments.csv?id=${s.a2.id}`,
+    `${program}/commitments?status=in_progress`, program, '/api/programs',
+    `/api/sessions/${s.code}/transcript.md`, `/api/sessions/${s.code}/transcript.md?lang=en`,
+  ];
+  for (const p of reads) {
+    const r = await get(srv, p);
+    assert.equal(r.status, 200, p);
+    assertNothingStaffOnly(r.text, s);
+    assert.ok(!r.text.includes('暂不公开的单位'), `${p}: a held item's owner leaked`);
+  }
+  const byId = await get(srv, `${program}/commitments?id=${s.a3.id}`);
+  assert.deepEqual(byId.json.commitments, []);
+  // the rest of the archive stays behind the producer key
+  for (const p of ['transcript.json', 'questions.csv']) {
+    assert.equal((await get(srv, `/api/sessions/${s.code}/${p}`)).status, 401, p);
+  }
 });
