@@ -89,6 +89,7 @@ test('the commitment board: episodes, commitments, live updates, filters, front 
     const html = await board.content();
     assert.ok(!html.includes(NOTE) && !html.includes(HELD), 'nothing staff-only in the page');
     assert.ok(!/v[0-9a-f]{16}/.test(html), 'no viewer id in the page');
+    await board.evaluate(() => window.scrollTo(0, 0)); // the sticky top bar stays at the top of the picture
     await shot(board, 'board-phone-zh', { fullPage: true });
   });
 
@@ -125,6 +126,7 @@ test('the commitment board: episodes, commitments, live updates, filters, front 
     await board.locator('[data-lang-toggle]').click();
     await board.locator('#commitments-title', { hasText: 'Commitment board' }).waitFor();
     assert.match(await board.locator(`.b-card[data-id="${aBench.id}"]`).textContent(), /Why withdrawn/);
+    await board.evaluate(() => window.scrollTo(0, 0));
     await shot(board, 'board-phone-en', { fullPage: true });
     const wide = await openPage('board-laptop', LAPTOP, `/p/${programId}#commitments`);
     await wide.locator(`.b-card[data-id="${aLift.id}"]`).waitFor();

@@ -745,7 +745,7 @@ export default {
   'board.answer': 'Answer on air',
   'board.answer_ratings': 'Satisfaction with the answer',
   'board.delivery_ratings': 'Satisfaction with delivery',
-  'board.ratings_total': '{n} ratings',
+  'board.ratings_total': 'Ratings: {n}',
   'board.no_ratings': 'no ratings yet',
   'board.history': 'Progress log',
   'board.followups': 'Follow-ups in later episodes',
