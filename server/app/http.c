@@ -83,6 +83,9 @@ static char *metrics_text(dispatch *d, size_t *len)
         authed += c;
         OUT("forum_connections{role=\"%s\"} %zu\n", roles[r], c);
     }
+    size_t overlays = hub_count_overlays(d->hub, NULL); /* displays, not counted as viewers */
+    authed += overlays;
+    OUT("forum_connections{role=\"overlay\"} %zu\n", overlays);
     OUT("forum_connections{role=\"none\"} %zu\n",
         ns.connections > authed ? (size_t)(ns.connections - authed) : (size_t)0);
     GAUGE("forum_connections_max",

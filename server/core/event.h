@@ -177,6 +177,10 @@ typedef struct forum_question_rec {
     int64_t to, parent_id, created_at, merged_into, carried_question_id, votes;
     uint8_t state, category, source; /* forum_qstate, forum_category, forum_source */
     bool live_phase, starred;
+    const char *dismiss_reason; /* while dismissed: the moderator's reason, NULL = none */
+    const char *held_for;       /* the blocked word that held it for review, NULL = none (staff) */
+    uint8_t carried_source; /* source "carried": the source it had first (FORUM_SRC_CARRIED =
+                               unknown: carried before this was recorded) */
 } forum_question_rec;
 
 typedef struct forum_panelist_rec {
@@ -251,6 +255,7 @@ typedef union forum_payload {
         forum_question_rec q;
         const char *reason; /* question.dismissed: the dismiss reason, NULL if none */
         bool undo;          /* emitted by an undo */
+        bool restored;      /* emitted by question.restore (back from dismissed) */
         bool has_into;      /* question.merged: the target */
         forum_question_rec into;
     } question;
@@ -292,6 +297,7 @@ typedef enum forum_undo_action {
     UNDO_MERGE,
     UNDO_ANSWERED,
     UNDO_ONAIR,
+    UNDO_RESTORE,
     UNDO__COUNT
 } forum_undo_action;
 extern const char *const FORUM_UNDO_ACTION_NAMES[UNDO__COUNT];

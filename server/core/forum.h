@@ -56,6 +56,9 @@ typedef struct forum_limits {
 
 void forum_limits_default(forum_limits *out);
 
+/* Most questions one bulk request (questions.approve, questions.dismiss) names. */
+#define FORUM_BULK_MAX 100
+
 typedef enum forum_role {
     FORUM_ROLE_NONE = 0,
     FORUM_ROLE_VIEWER,
@@ -119,6 +122,9 @@ typedef enum forum_cmd_type {
     FORUM_CMD_VIEWER_ERASE,       /* producer: remove one viewer's personal data from a session */
     FORUM_CMD_SEARCH,             /* producer: full-text search (answered by the dispatcher) */
     FORUM_CMD_BACKUP,             /* producer: online backup (run by the dispatcher) */
+    FORUM_CMD_QUESTION_RESTORE,   /* staff: a dismissed question back (state in "state") */
+    FORUM_CMD_QUESTIONS_APPROVE,  /* staff: several pending questions at once (ids) */
+    FORUM_CMD_QUESTIONS_DISMISS,  /* staff: several questions at once (ids, reason) */
     FORUM_CMD__COUNT
 } forum_cmd_type;
 
@@ -140,7 +146,9 @@ typedef struct forum_command {
     /* hello */
     forum_role role;
     char *token;
-    char *name;              /* hello display name; NULL if absent */
+    char *name;              /* hello display name; question.submit: the author name of this
+                                question (viewers); NULL if absent */
+    bool overlay;            /* hello: a read-only display (the OBS overlay), not counted */
     bool has_resume_from;
     int64_t resume_from;
 
@@ -151,6 +159,7 @@ typedef struct forum_command {
     bool has_segment_id;
     int64_t segment_id;      /* 0 = null */
     char *viewer_id;         /* viewer.ban / viewer.unban */
+    bool dismiss_pending;    /* viewer.ban: also dismiss the viewer's pending questions */
 
     /* question fields */
     char *text;              /* submit/edit text, action text */
@@ -165,7 +174,9 @@ typedef struct forum_command {
     bool starred;            /* question.star */
 
     /* lists */
-    int64_t *ids; size_t n_ids;                 /* queue.set question_ids, poll.vote option_ids */
+    int64_t *ids; size_t n_ids;                 /* queue.set question_ids, poll.vote option_ids;
+                                                   questions.approve/dismiss and
+                                                   session.carry_over question_ids */
     bool has_speaker_ids;
     int64_t *speaker_ids; size_t n_speaker_ids; /* panel.set */
     bool has_banner;
@@ -202,7 +213,8 @@ typedef struct forum_command {
     /* search: text in "query"; category in has_category/category; program_id */
     char *query;
     int64_t from_ms, to_ms;       /* session date range, ms epoch, 0 = open */
-    char *state;                  /* question state or action status, NULL = any */
+    char *state;                  /* question state or action status, NULL = any;
+                                     question.restore: "published" or "pending" */
     int limit;                    /* 0 = default */
     int64_t before;               /* questions.list: questions with smaller ids, 0 = newest */
 

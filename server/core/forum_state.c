@@ -92,6 +92,8 @@ static void question_free(question *q)
     free(q->author);
     free(q->answer_note);
     free(q->carried_from);
+    free(q->dismiss_reason);
+    free(q->held_for);
     iset_free(&q->voters);
     free(q);
 }
