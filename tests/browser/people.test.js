@@ -67,8 +67,8 @@ test('1. a dismissed question is restored; its reason shows on the card, to the 
   await ask(viewer, Q, { name: '周阿姨' });
   await ask(viewer, OTHER);
   const mod = await openPage('p1-mod', LAPTOP, modLink(show), { modName: '小李' });
-  await modCard(mod, 'published', Q).locator('.m-q-text').click();
-  await mod.keyboard.press('Shift+D');
+  // The reason has a button of its own (not only Shift+D).
+  await modCard(mod, 'published', Q).locator('button.m-act-reason').click();
   const dialog = mod.locator('dialog[open]');
   await dialog.locator('textarea').fill(REASON);
   await dialog.locator('button[type="submit"]').click();
@@ -265,7 +265,7 @@ test('5. a follow-up goes on air with its question, to the panelist the question
   assert.equal(await v.locator('#q-to option:checked').textContent(), '徐晓峰 · 上海江南建筑设计院');
   await v.fill('#q-text', FOLLOW);
   await v.click('#q-submit');
-  await v.locator('.toast', { hasText: '提交成功' }).waitFor();
+  await v.locator('.toast', { hasText: '提交成功' }).last().waitFor(); // the first may still show
 
   const ovZh = await openPage('p5-overlay', STUDIO, `/overlay/${show.code}`);
   const ovEn = await openPage('p5-overlay-en', STUDIO, `/overlay/${show.code}?lang=en`);

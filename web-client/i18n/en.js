@@ -247,6 +247,7 @@ export default {
   'mod.on_air_none': 'Nothing on air. Select a question and press O, or press N for the first one up next.',
   'mod.approve': 'Approve',
   'mod.dismiss': 'Dismiss',
+  'mod.dismiss_with_reason': 'Dismiss with a reason',
   'mod.dismiss_title': 'Dismiss this question?',
   'mod.dismiss_reason_placeholder': 'Reason (optional; the asker sees it, and the minutes show it for questions that were public)',
   'mod.star': 'Star',

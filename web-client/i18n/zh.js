@@ -252,6 +252,7 @@ export default {
   'mod.on_air_none': '当前没有上屏的问题。选中问题按 O 上屏，或按 N 播出待播队列的第一个。',
   'mod.approve': '通过',
   'mod.dismiss': '不予采用',
+  'mod.dismiss_with_reason': '说明原因后不予采用',
   'mod.dismiss_title': '不予采用这个问题？',
   'mod.dismiss_reason_placeholder': '原因（可选；提问人能看到，公开过的问题还会写进会议纪要）',
   'mod.star': '标星',

@@ -679,6 +679,12 @@ function actionButton(label, iconName, onclick, { kbd = null, cls = '' } = {}) {
     icon(iconName), h('span', {}, label), kbd ? h('span', { class: 'kbd' }, kbd) : null);
 }
 
+/** Dismiss with a reason (the asker sees it; the CSV and the minutes keep it): a button of its
+ *  own, so the reason is not only for those who know Shift+D. */
+function reasonButton(item) {
+  return actionButton(t('mod.dismiss_with_reason'), 'paper', () => actions.dismiss(item, true), { kbd: '⇧D', cls: 'm-act-reason' });
+}
+
 function card(item, { column, queueIndex = -1 } = {}) {
   const to = store.panelist(item.to);
   const parent = item.parent_id ? q(item.parent_id) : null;
@@ -686,6 +692,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
   if (item.state === 'pending') {
     acts.push(actionButton(t('mod.approve'), 'check', () => actions.approve(item), { kbd: 'A', cls: 'm-act-primary' }));
     acts.push(actionButton(t('mod.dismiss'), 'x', () => actions.dismiss(item), { kbd: 'D' }));
+    acts.push(reasonButton(item));
     acts.push(actionButton(t('mod.edit'), 'edit', () => actions.edit(item), { kbd: 'E' }));
     acts.push(actionButton(t('mod.merge'), 'merge', () => actions.merge(item), { kbd: 'M' }));
   } else if (item.state === 'published' && column === 'queue') {
@@ -701,6 +708,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
     acts.push(actionButton(t('mod.merge'), 'merge', () => actions.merge(item), { kbd: 'M' }));
     acts.push(actionButton(t('mod.edit'), 'edit', () => actions.edit(item), { kbd: 'E' }));
     acts.push(actionButton(t('mod.dismiss'), 'x', () => actions.dismiss(item), { kbd: 'D' }));
+    acts.push(reasonButton(item));
   } else if (item.state === 'answered') {
     acts.push(actionButton(t('mod.reair'), 'air', () => actions.onAir(item), { kbd: 'O', cls: 'm-act-labelled' }));
     acts.push(actionButton(t('mod.commit'), 'check', () => actions.commit(item), { kbd: 'C', cls: 'm-act-labelled' }));

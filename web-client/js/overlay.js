@@ -65,7 +65,7 @@ function renderLower() {
   if (q) {
     const parent = q.parent_id != null ? store.questions.get(q.parent_id) : null;
     if (q.parent_id != null && !parent) store.ensureQuestion(client, q.parent_id); // re-renders
-    // The key names the parent too: when it arrives, the graphic is filled in place.
+    // When the parent arrives the same key re-renders: the graphic is filled in place.
     swap(lower, 'lower', `q${q.id}`, () => {
       const to = store.panelist(q.to);
       lower.classList.remove('is-banner');
