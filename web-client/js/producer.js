@@ -520,7 +520,9 @@ async function carryOver(s, from) {
   const carried = carriedFrom(from);
   const ids = cp ? cp.candidates.filter((x) => cp.picked.has(x.id) && !carried.has(x.id)).map((x) => x.id) : [];
   if (cp && !ids.length) return;
-  const ack = await send('session.carry_over', ids.length ? { from, to: s.code, question_ids: ids } : { from, to: s.code });
+  // Everything ticked: no list (a session's worth of ids could outgrow a message).
+  const every = !cp || cp.candidates.every((x) => carried.has(x.id) || cp.picked.has(x.id));
+  const ack = await send('session.carry_over', every ? { from, to: s.code } : { from, to: s.code, question_ids: ids });
   if (!ack) return;
   for (const x of ack.questions || []) if (sessionStore) sessionStore.upsertFromAck(x);
   ui.carry = { code: s.code, ack };
