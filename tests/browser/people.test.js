@@ -67,8 +67,9 @@ test('1. a dismissed question is restored; its reason shows on the card, to the 
   await ask(viewer, Q, { name: '周阿姨' });
   await ask(viewer, OTHER);
   const mod = await openPage('p1-mod', LAPTOP, modLink(show), { modName: '小李' });
-  // The reason has a button of its own (not only Shift+D).
-  await modCard(mod, 'published', Q).locator('button.m-act-reason').click();
+  // The reason has a button of its own (not only Shift+D), on the selected card.
+  await modCard(mod, 'published', Q).locator('.m-q-text').click();
+  await modCard(mod, 'published', Q).locator('button.m-act-reason', { hasText: '说明原因后不予采用' }).click();
   const dialog = mod.locator('dialog[open]');
   await dialog.locator('textarea').fill(REASON);
   await dialog.locator('button[type="submit"]').click();
