@@ -523,6 +523,13 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
     }
     if (cmd->role == FORUM_ROLE_VIEWER)
         auth_viewer_id(cmd->token, a.viewer_id);
+    if (cmd->role == FORUM_ROLE_MODERATOR && !a.name[0]) {
+        /* An unnamed moderator gets a name of its own for this connection: two of them must
+         * not share one transcript name, nor one undo. */
+        unsigned char r[3];
+        auth_random_bytes(r, sizeof r);
+        snprintf(a.name, sizeof a.name, "moderator-%02x%02x%02x", r[0], r[1], r[2]);
+    }
     snprintf(a.session, sizeof a.session, "%s", code);
 
     job *j = job_new(d, JOB_HELLO, cl);
@@ -549,6 +556,7 @@ static void handle_hello(dispatch *d, client *cl, forum_command *cmd)
         snprintf(cl->key_hash, sizeof cl->key_hash, "%s", forum_moderator_key_hash(d->st, code));
     cl->hello_done = true;
     cl->sub.role = a.role;
+    cl->sub.overlay = cmd->overlay;
     snprintf(cl->sub.viewer_id, sizeof cl->sub.viewer_id, "%s", a.viewer_id);
     snprintf(cl->sub.session, sizeof cl->sub.session, "%s", code);
     d->hellos++;
@@ -658,6 +666,11 @@ static void on_message(void *arg, net_conn *c, void *user, const char *data, siz
     if (cl->actor.role == FORUM_ROLE_BOARD) {
         reply_error(d, cl, cmd.id, FORUM_E_FORBIDDEN, NULL, "a board connection only receives",
                     0);
+        forum_command_free(&cmd);
+        return;
+    }
+    if (cl->sub.overlay && cmd.type != FORUM_CMD_QUESTIONS_LIST) {
+        reply_error(d, cl, cmd.id, FORUM_E_FORBIDDEN, NULL, "an overlay connection only reads", 0);
         forum_command_free(&cmd);
         return;
     }

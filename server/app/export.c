@@ -39,7 +39,8 @@ static int add_event(void *arg, const forum_event *ev)
     if (!obj)
         return -1;
     cJSON_DeleteItemFromObject(obj, "type");
-    cJSON_AddStringToObject(obj, "actor", ev->actor);
+    if (!cJSON_GetObjectItemCaseSensitive(obj, "actor")) /* the staff rendering names it */
+        cJSON_AddStringToObject(obj, "actor", ev->actor);
     cJSON_AddItemToArray(events, obj);
     return 0;
 }
@@ -264,6 +265,10 @@ typedef struct labels {
     const char *owner_none, *due, *due_none, *status, *statuses[4], *question_ref;
     const char *numbers, *peak, *received, *kinds[3], *approved, *answered, *median, *median_none;
     const char *colon, *colon_end, *sep, *lparen, *rparen, *comma;
+    /* the residents' list (needs and suggestions), what was not taken up, the polls */
+    const char *residents, *groups[2], *votes_one, *votes_many, *st_answered, *st_aired;
+    const char *st_waiting, *st_dismissed, *not_taken, *polls, *no_polls, *multi, *poll_total;
+    const char *poll_total_one, *poll_open;
 } labels;
 
 static const labels ZH = {
@@ -275,9 +280,15 @@ static const labels ZH = {
     .no_commitments = "（无）", .owner = "负责人", .owner_none = "待定", .due = "期限",
     .due_none = "未定", .status = "状态", .statuses = {"未开始", "进行中", "已完成", "已撤回"},
     .question_ref = "第 %d 问", .numbers = "数据", .peak = "观看人数峰值",
-    .received = "收到问题", .kinds = {"提问", "诉求", "建议"}, .approved = "通过审核",
+    .received = "收到问题", .kinds = {"提问", "需求", "建议"}, .approved = "通过审核",
     .answered = "已答复", .median = "从提交到上屏的中位时间", .median_none = "—",
     .colon = "：", .colon_end = "：", .sep = "；", .lparen = "（", .rparen = "）", .comma = "，",
+    .residents = "需求与建议", .groups = {"需求", "建议"}, .votes_one = "%lld 票",
+    .votes_many = "%lld 票", .st_answered = "已答复", .st_aired = "已上屏", .st_waiting = "待回应",
+    .st_dismissed = "未入选", .not_taken = "未入选的问题", .polls = "现场投票",
+    .no_polls = "（本期没有投票）", .multi = "多选", .poll_total = "共 %lld 票",
+    .poll_total_one = "共 %lld 票",
+    .poll_open = "投票未结束",
 };
 
 static const labels EN = {
@@ -294,6 +305,12 @@ static const labels EN = {
     .approved = "Approved", .answered = "Answered",
     .median = "Median time from submission to on air", .median_none = "-",
     .colon = ": ", .colon_end = ":", .sep = "; ", .lparen = " (", .rparen = ")", .comma = ", ",
+    .residents = "Needs and suggestions", .groups = {"Needs", "Suggestions"},
+    .votes_one = "%lld vote", .votes_many = "%lld votes", .st_answered = "answered",
+    .st_aired = "went on air", .st_waiting = "awaiting a response", .st_dismissed = "not taken up",
+    .not_taken = "Questions not taken up", .polls = "Polls", .no_polls = "(no polls in this show)",
+    .multi = "multiple choice", .poll_total = "%lld votes in all",
+    .poll_total_one = "%lld vote in all", .poll_open = "still open",
 };
 
 static const char *panelist_name(const cJSON *session, int64_t id)
@@ -372,6 +389,129 @@ static void md_question(tbuf *b, const labels *L, facts *f, const cJSON *session
             tb_puts(b, "\n");
         }
     }
+}
+
+/* Was q ever public and is it still on the record (not withdrawn by its asker, not merged into
+ * another question)? The residents' list and the list of what was not taken up hold these. */
+static bool on_record(const qfacts *q)
+{
+    const char *state = str(q->q, "state");
+    return q->published && state && strcmp(state, "withdrawn") != 0 &&
+           strcmp(state, "pending") != 0 && !num(q->q, "merged_into");
+}
+
+/* One line of the residents' list or of what was not taken up: text (asker) — votes; status. */
+static void md_listed(tbuf *b, const labels *L, const qfacts *q, int n)
+{
+    const char *state = str(q->q, "state"), *author = str(q->q, "author");
+    const char *reason = str(q->q, "dismiss_reason");
+    long long votes = (long long)num(q->q, "votes");
+    tb_printf(b, "%d. ", n);
+    tb_markdown_text(b, str(q->q, "text") ? str(q->q, "text") : "");
+    tb_puts(b, L->lparen);
+    tb_markdown_text(b, author ? author : L->anonymous);
+    tb_puts(b, L->rparen);
+    tb_puts(b, " — ");
+    tb_printf(b, votes == 1 ? L->votes_one : L->votes_many, votes);
+    tb_puts(b, L->sep);
+    if (state && strcmp(state, "answered") == 0)
+        tb_puts(b, L->st_answered);
+    else if (state && strcmp(state, "dismissed") == 0)
+        tb_puts(b, L->st_dismissed);
+    else
+        tb_puts(b, q->aired ? L->st_aired : L->st_waiting);
+    if (q->number) {
+        tb_puts(b, L->lparen);
+        tb_printf(b, L->question_ref, q->number);
+        tb_puts(b, L->rparen);
+    }
+    if (reason && *reason) {
+        tb_puts(b, L->colon);
+        tb_markdown_text(b, reason);
+    }
+    tb_puts(b, "\n");
+}
+
+/* Most votes first, then the order they came. */
+static int by_votes(const void *a, const void *b)
+{
+    const qfacts *x = *(const qfacts *const *)a, *y = *(const qfacts *const *)b;
+    int64_t vx = num(x->q, "votes"), vy = num(y->q, "votes");
+    if (vx != vy)
+        return vx > vy ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The residents' list: every need and suggestion that was published (most votes first), by
+ * kind; then the public questions that were dismissed, with the reason given. */
+static void md_residents(tbuf *b, const labels *L, facts *f, qfacts **list)
+{
+    static const char *const cats[2] = {"need", "suggestion"};
+    tb_printf(b, "\n## %s\n", L->residents);
+    for (int k = 0; k < 2; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            const char *cat = str(f->qs[i].q, "category");
+            if (cat && strcmp(cat, cats[k]) == 0 && on_record(&f->qs[i]))
+                list[n++] = &f->qs[i];
+        }
+        qsort(list, n, sizeof *list, by_votes);
+        tb_printf(b, "\n### %s%s%zu%s\n\n", L->groups[k], L->lparen, n, L->rparen);
+        for (size_t i = 0; i < n; i++)
+            md_listed(b, L, list[i], (int)i + 1);
+        if (n == 0)
+            tb_printf(b, "%s\n", L->no_commitments);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const char *cat = str(f->qs[i].q, "category"), *state = str(f->qs[i].q, "state");
+        if ((!cat || strcmp(cat, "question") == 0) && state && strcmp(state, "dismissed") == 0 &&
+            on_record(&f->qs[i]))
+            list[n++] = &f->qs[i];
+    }
+    if (n == 0)
+        return;
+    tb_printf(b, "\n### %s\n\n", L->not_taken);
+    for (size_t i = 0; i < n; i++)
+        md_listed(b, L, list[i], (int)i + 1);
+}
+
+/* Every poll that was opened, with its result. */
+static void md_polls(tbuf *b, const labels *L, const cJSON *snap)
+{
+    const cJSON *poll, *opt;
+    int n = 0;
+    tb_printf(b, "\n## %s\n\n", L->polls);
+    cJSON_ArrayForEach(poll, cJSON_GetObjectItemCaseSensitive(snap, "polls"))
+    {
+        const char *state = str(poll, "state");
+        if (!state || strcmp(state, "draft") == 0)
+            continue;
+        long long total = 0;
+        cJSON_ArrayForEach(opt, cJSON_GetObjectItemCaseSensitive(poll, "options")) total +=
+            num(opt, "votes");
+        tb_printf(b, "%d. ", ++n);
+        tb_markdown_text(b, str(poll, "title") ? str(poll, "title") : "");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(poll, "multi")))
+            tb_printf(b, "%s%s%s", L->lparen, L->multi, L->rparen);
+        tb_puts(b, " — ");
+        tb_printf(b, total == 1 ? L->poll_total_one : L->poll_total, total);
+        if (strcmp(state, "open") == 0)
+            tb_printf(b, "%s%s", L->sep, L->poll_open);
+        tb_puts(b, "\n");
+        cJSON_ArrayForEach(opt, cJSON_GetObjectItemCaseSensitive(poll, "options"))
+        {
+            long long votes = (long long)num(opt, "votes");
+            tb_puts(b, "   - ");
+            tb_markdown_text(b, str(opt, "text") ? str(opt, "text") : "");
+            tb_puts(b, L->colon);
+            tb_printf(b, votes == 1 ? L->votes_one : L->votes_many, votes);
+            tb_printf(b, "%s%lld%%%s\n", L->lparen, total ? (votes * 100 + total / 2) / total : 0,
+                      L->rparen);
+        }
+    }
+    if (n == 0)
+        tb_printf(b, "%s\n", L->no_polls);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -494,6 +634,9 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
         outside = true;
         md_question(&b, L, &f, session, aired[i]);
     }
+
+    md_residents(&b, L, &f, aired); /* aired: reused as scratch, the Q&A is written */
+    md_polls(&b, L, f.snap);
 
     /* Commitments made in this session, but not those the producer keeps staff-only: the
      * minutes are public once the session is archived (transcript.json keeps them all). */
@@ -626,7 +769,8 @@ static void iso_utc(char out[32], int64_t ms)
 static const char *const CSV_COLUMNS[] = {
     "id", "session", "created_at", "phase", "source", "category", "state", "text", "author",
     "to", "to_name", "parent_id", "votes", "starred", "answer_note", "on_air_offset",
-    "segment", "carried_from", "carried_question_id", "merged_into", "viewer_id"};
+    "segment", "carried_from", "carried_question_id", "merged_into", "viewer_id",
+    "dismiss_reason", "carried_source"};
 
 char *export_questions_csv(store *s, const forum_state *st, const char *code, size_t *len)
 {
@@ -678,6 +822,8 @@ char *export_questions_csv(store *s, const forum_state *st, const char *code, si
         csv_int(&b, q, "carried_question_id");
         csv_int(&b, q, "merged_into");
         csv_field(&b, str(q, "viewer_id"), false, false);
+        csv_field(&b, str(q, "dismiss_reason"), true, false);
+        csv_field(&b, str(q, "carried_source"), false, false);
         tb_puts(&b, "\r\n");
     }
     facts_free(&f);

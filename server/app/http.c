@@ -86,6 +86,9 @@ static char *metrics_text(dispatch *d, size_t *len)
     size_t boards = hub_count(d->hub, NULL, FORUM_ROLE_BOARD);
     authed += boards;
     OUT("forum_connections{role=\"board\"} %zu\n", boards);
+    size_t overlays = hub_count_overlays(d->hub, NULL); /* displays, not counted as viewers */
+    authed += overlays;
+    OUT("forum_connections{role=\"overlay\"} %zu\n", overlays);
     OUT("forum_connections{role=\"none\"} %zu\n",
         ns.connections > authed ? (size_t)(ns.connections - authed) : (size_t)0);
     GAUGE("forum_connections_max",

@@ -21,7 +21,8 @@ typedef struct hub_session {
     char code[FORUM_CODE_MAX];
     hub_sub *subs;  /* viewers */
     hub_sub *staff; /* moderators and producers */
-    size_t n_by_role[4];
+    size_t n_by_role[4]; /* overlays not included */
+    size_t n_overlays;
     size_t presence_sent; /* viewer count last sent to staff, +1 (0 = never) */
     ring_entry *ring; /* circular, capacity h->ring_cap */
     size_t ring_head, ring_count;
@@ -208,7 +209,10 @@ void hub_subscribe(hub *h, hub_sub *s)
         if (!hs)
             return;
         list_add(is_staff(s) ? &hs->staff : &hs->subs, s);
-        hs->n_by_role[s->role]++;
+        if (s->overlay)
+            hs->n_overlays++;
+        else
+            hs->n_by_role[s->role]++;
         if (!is_staff(s) && s->viewer_id[0]) {
             s->vhash_ = hash_str(s->viewer_id);
             vindex_add(hs, s);
@@ -235,7 +239,10 @@ void hub_unsubscribe(hub *h, hub_sub *s)
         hub_session *hs = session_get(h, s->session, false);
         if (hs) {
             list_remove(is_staff(s) ? &hs->staff : &hs->subs, s);
-            hs->n_by_role[s->role]--;
+            if (s->overlay)
+                hs->n_overlays--;
+            else
+                hs->n_by_role[s->role]--;
             if (!is_staff(s) && s->viewer_id[0])
                 vindex_remove(hs, s);
         }
@@ -433,6 +440,15 @@ size_t hub_count(const hub *h, const char *session, forum_role role)
     for (const hub_session *hs = h->sessions; hs; hs = hs->next)
         if (!session || strcmp(hs->code, session) == 0)
             total += hs->n_by_role[role];
+    return total;
+}
+
+size_t hub_count_overlays(const hub *h, const char *session)
+{
+    size_t total = 0;
+    for (const hub_session *hs = h->sessions; hs; hs = hs->next)
+        if (!session || strcmp(hs->code, session) == 0)
+            total += hs->n_overlays;
     return total;
 }
 

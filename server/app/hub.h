@@ -22,6 +22,8 @@ typedef struct hub_sub {
     char viewer_id[FORUM_VIEWER_ID_MAX];
     char session[FORUM_CODE_MAX];
     int64_t program_id; /* role board: the programme whose board it watches */
+    bool overlay; /* a viewer connection that is a display (hello "overlay"): gets what viewers
+                     get, is not counted among them */
     bool subscribed_;
     struct hub_sub *prev_, *next_;
     uint64_t vhash_;          /* hash of viewer_id while subscribed (viewers) */
@@ -62,5 +64,7 @@ void hub_send_presence(hub *h, size_t (*elsewhere)(void *arg, const char *sessio
 /* {"CODE": viewers connected here} for every session with subscribers here. Caller frees. */
 cJSON *hub_viewer_counts(const hub *h);
 
-/* Subscribers of a session by role (session NULL: all sessions). */
+/* Subscribers of a session by role (session NULL: all sessions); overlays are not viewers. */
 size_t hub_count(const hub *h, const char *session, forum_role role);
+/* Overlay connections of a session (session NULL: all sessions). */
+size_t hub_count_overlays(const hub *h, const char *session);

@@ -28,7 +28,7 @@ const char *const FORUM_RATING_NAMES[FORUM_RATING__COUNT] = {"satisfied", "basic
 const char *const FORUM_COMMENT_STATE_NAMES[FORUM_COMMENT__COUNT] = {"none", "pending",
                                                                      "published", "dismissed"};
 const char *const FORUM_UNDO_ACTION_NAMES[UNDO__COUNT] = {"approve", "dismiss",  "star", "edit",
-                                                          "merge",   "answered", "onair"};
+                                                          "merge",   "answered", "onair", "restore"};
 
 int forum_name_index(const char *const *names, int n, const char *s)
 {
@@ -196,7 +196,8 @@ static bool own_question(forum_arena *a, forum_question_rec *q)
 {
     return own_str(a, &q->session) && own_str(a, &q->text) && own_str(a, &q->author) &&
            own_str(a, &q->answer_note) && own_str(a, &q->carried_from) &&
-           own_str(a, &q->viewer_id) && own_str(a, &q->external_ref);
+           own_str(a, &q->viewer_id) && own_str(a, &q->external_ref) &&
+           own_str(a, &q->dismiss_reason) && own_str(a, &q->held_for);
 }
 
 static bool own_questions(forum_arena *a, const forum_question_rec **qs, size_t n)
@@ -336,6 +337,14 @@ void forum_write_question(jsonw *w, const forum_question_rec *q, forum_view view
     if (q->carried_question_id)
         jsonw_kv_int(w, &f, "carried_question_id", q->carried_question_id);
     jsonw_kv_int_or_null(w, &f, "merged_into", q->merged_into);
+    if (q->source == FORUM_SRC_CARRIED && q->carried_source < FORUM_SRC_CARRIED)
+        jsonw_kv_str(w, &f, "carried_source", FORUM_SOURCE_NAMES[q->carried_source]);
+    /* The reason goes to staff and the asker; the blocked word that held a question to staff
+     * only (telling the asker would show how to get round it). */
+    if (view != FORUM_VIEW_PUBLIC && q->dismiss_reason)
+        jsonw_kv_str(w, &f, "dismiss_reason", q->dismiss_reason);
+    if (view == FORUM_VIEW_STAFF && q->held_for)
+        jsonw_kv_str(w, &f, "held_for", q->held_for);
     if (view == FORUM_VIEW_STAFF)
         jsonw_kv_str_or_null(w, &f, "viewer_id",
                              q->viewer_id && q->viewer_id[0] ? q->viewer_id : NULL);
@@ -554,6 +563,8 @@ void forum_event_write_payload(jsonw *w, bool *first, const forum_event *ev, for
         }
         if (p->question.undo)
             jsonw_kv_bool(w, first, "undo", true);
+        if (p->question.restored)
+            jsonw_kv_bool(w, first, "restored", true);
         break;
     case PAYLOAD_VOTE:
     case PAYLOAD_ONAIR:
@@ -912,6 +923,10 @@ static bool decode_question(forum_arena *a, const cJSON *o, forum_question_rec *
         !get_enum(o, "state", FORUM_QSTATE_NAMES, Q__COUNT, true, 0, &q->state) ||
         !get_enum(o, "category", FORUM_CATEGORY_NAMES, FORUM_CAT__COUNT, false, 0, &q->category) ||
         !get_enum(o, "source", FORUM_SOURCE_NAMES, FORUM_SRC__COUNT, false, 0, &q->source) ||
+        !get_enum(o, "carried_source", FORUM_SOURCE_NAMES, FORUM_SRC__COUNT, false,
+                  FORUM_SRC_CARRIED, &q->carried_source) ||
+        !get_str_or_null(a, o, "dismiss_reason", &q->dismiss_reason) ||
+        !get_str_or_null(a, o, "held_for", &q->held_for) ||
         !get_str_or_null(a, o, "phase", &phase))
         return false;
     if (q->viewer_id && strlen(q->viewer_id) >= FORUM_VIEWER_ID_MAX)
@@ -1182,12 +1197,13 @@ static bool decode_payload(forum_event *ev, const cJSON *o)
     switch (KINDS[ev->kind].payload) {
     case PAYLOAD_QUESTION: {
         const cJSON *into = get(o, "into");
-        bool undo;
+        bool undo, restored;
         if (!decode_question(a, get(o, "question"), &p->question.q) ||
             !get_str_or_null(a, o, "reason", &p->question.reason) ||
-            !get_bool(o, "undo", false, &undo))
+            !get_bool(o, "undo", false, &undo) || !get_bool(o, "restored", false, &restored))
             return false;
         p->question.undo = undo;
+        p->question.restored = restored;
         if (into) {
             if (!decode_question(a, into, &p->question.into))
                 return false;

@@ -239,6 +239,10 @@ typedef struct forum_question_rec {
     bool live_phase, starred;
     const char *external_ref; /* staff imports: the record's id elsewhere (NULL = none); staff
                                  only; a session's questions have distinct ones */
+    const char *dismiss_reason; /* while dismissed: the moderator's reason, NULL = none */
+    const char *held_for;       /* the blocked word that held it for review, NULL = none (staff) */
+    uint8_t carried_source; /* source "carried": the source it had first (FORUM_SRC_CARRIED =
+                               unknown: carried before this was recorded) */
 } forum_question_rec;
 
 typedef struct forum_panelist_rec {
@@ -352,6 +356,7 @@ typedef union forum_payload {
         forum_question_rec q;
         const char *reason; /* question.dismissed: the dismiss reason, NULL if none */
         bool undo;          /* emitted by an undo */
+        bool restored;      /* emitted by question.restore (back from dismissed) */
         bool has_into;      /* question.merged: the target */
         forum_question_rec into;
     } question;
@@ -399,6 +404,7 @@ typedef enum forum_undo_action {
     UNDO_MERGE,
     UNDO_ANSWERED,
     UNDO_ONAIR,
+    UNDO_RESTORE,
     UNDO__COUNT
 } forum_undo_action;
 extern const char *const FORUM_UNDO_ACTION_NAMES[UNDO__COUNT];

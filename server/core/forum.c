@@ -309,6 +309,15 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
     case FORUM_CMD_RATING_DISMISS:
         do_rating_moderate(&c, s, cmd, cmd->type == FORUM_CMD_RATING_APPROVE);
         break;
+    case FORUM_CMD_QUESTION_RESTORE:
+        do_restore(&c, s, cmd);
+        break;
+    case FORUM_CMD_QUESTIONS_APPROVE:
+        do_bulk(&c, s, cmd, true);
+        break;
+    case FORUM_CMD_QUESTIONS_DISMISS:
+        do_bulk(&c, s, cmd, false);
+        break;
     default:
         set_error(&res, FORUM_E_UNKNOWN_TYPE, "type", "unknown request type");
         break;

@@ -62,6 +62,8 @@ typedef struct forum_limits {
 void forum_limits_default(forum_limits *out);
 
 #define FORUM_RATING_COMMENT_MAX 200 /* a rating's comment, code points */
+/* Most questions one bulk request (questions.approve, questions.dismiss) names. */
+#define FORUM_BULK_MAX 100
 
 typedef enum forum_role {
     FORUM_ROLE_NONE = 0,
@@ -134,6 +136,9 @@ typedef enum forum_cmd_type {
     FORUM_CMD_RATING_SET,         /* viewer: rate an answer or a commitment's delivery */
     FORUM_CMD_RATING_APPROVE,     /* staff: publish a rating's comment */
     FORUM_CMD_RATING_DISMISS,     /* staff: refuse a rating's comment */
+    FORUM_CMD_QUESTION_RESTORE,   /* staff: a dismissed question back (state in "state") */
+    FORUM_CMD_QUESTIONS_APPROVE,  /* staff: several pending questions at once (ids) */
+    FORUM_CMD_QUESTIONS_DISMISS,  /* staff: several questions at once (ids, reason) */
     FORUM_CMD__COUNT
 } forum_cmd_type;
 
@@ -155,7 +160,9 @@ typedef struct forum_command {
     /* hello */
     forum_role role;
     char *token;
-    char *name;              /* hello display name; NULL if absent */
+    char *name;              /* hello display name; question.submit: the author name of this
+                                question (viewers); NULL if absent */
+    bool overlay;            /* hello: a read-only display (the OBS overlay), not counted */
     bool has_resume_from;
     int64_t resume_from;
 
@@ -166,6 +173,7 @@ typedef struct forum_command {
     bool has_segment_id;
     int64_t segment_id;      /* 0 = null */
     char *viewer_id;         /* viewer.ban / viewer.unban */
+    bool dismiss_pending;    /* viewer.ban: also dismiss the viewer's pending questions */
 
     /* question fields */
     char *text;              /* submit/edit text, action text */
@@ -181,7 +189,9 @@ typedef struct forum_command {
     bool starred;            /* question.star */
 
     /* lists */
-    int64_t *ids; size_t n_ids;                 /* queue.set question_ids, poll.vote option_ids */
+    int64_t *ids; size_t n_ids;                 /* queue.set question_ids, poll.vote option_ids;
+                                                   questions.approve/dismiss and
+                                                   session.carry_over question_ids */
     bool has_speaker_ids;
     int64_t *speaker_ids; size_t n_speaker_ids; /* panel.set */
     bool has_banner;
@@ -230,7 +240,8 @@ typedef struct forum_command {
     /* search: text in "query"; category in has_category/category; program_id */
     char *query;
     int64_t from_ms, to_ms;       /* session date range, ms epoch, 0 = open */
-    char *state;                  /* question state or action status, NULL = any */
+    char *state;                  /* question state or action status, NULL = any;
+                                     question.restore: "published" or "pending" */
     int limit;                    /* 0 = default */
     int64_t before;               /* questions.list: questions with smaller ids, 0 = newest */
 

@@ -77,6 +77,9 @@ forum_question_rec question_rec(const question *q)
         .source = (uint8_t)q->source,
         .live_phase = q->live_phase,
         .starred = q->starred,
+        .dismiss_reason = q->dismiss_reason,
+        .held_for = q->held_for,
+        .carried_source = (uint8_t)q->carried_source,
     };
     return r;
 }
@@ -160,22 +163,30 @@ question *request_question(ctx *c, const session *s, int64_t id, const char *fie
     return q;
 }
 
-bool has_blocked_word(const session *s, const char *text)
+const char *blocked_word_in(const session *s, const char *text)
 {
     if (s->cfg.n_blocked_words == 0)
-        return false;
+        return NULL;
     char *folded = utf8_fold(text, strlen(text));
-    bool found = false;
+    const char *found = NULL;
     for (size_t i = 0; !found && i < s->cfg.n_blocked_words; i++) {
         char *word = utf8_fold(s->cfg.blocked_words[i], strlen(s->cfg.blocked_words[i]));
+        bool hit;
         if (word && folded)
-            found = word[0] && strstr(folded, word) != NULL;
+            hit = word[0] && strstr(folded, word) != NULL;
         else /* out of memory: the plain comparison still catches the word as written */
-            found = utf8_contains_nocase(text, s->cfg.blocked_words[i]);
+            hit = utf8_contains_nocase(text, s->cfg.blocked_words[i]);
+        if (hit)
+            found = s->cfg.blocked_words[i];
         free(word);
     }
     free(folded);
     return found;
+}
+
+bool has_blocked_word(const session *s, const char *text)
+{
+    return blocked_word_in(s, text) != NULL;
 }
 
 bool too_long(const char *text, int max)

@@ -22,8 +22,9 @@ static int mark_question_dirty(session *s, question *q)
 }
 
 /* Creates or updates a question of session s from a record. Votes are not taken from the record
- * (they come from vote events). create: the question must not exist yet; otherwise it must
- * exist in s. Returns the question or NULL (state unchanged). */
+ * (they come from vote events); a dismiss reason is kept only while the question is dismissed.
+ * create: the question must not exist yet; otherwise it must exist in s. Returns the question
+ * or NULL (state unchanged). */
 static question *apply_question(forum_state *st, session *s, const forum_question_rec *o,
                                 bool create)
 {
@@ -34,11 +35,14 @@ static question *apply_question(forum_state *st, session *s, const forum_questio
     question *q = find_question(st, o->id);
     if (create ? q != NULL : (!q || q->session != s))
         return NULL;
+    const char *reason = o->state == Q_DISMISSED ? o->dismiss_reason : NULL;
     char *ntext = strdup(o->text), *nauthor = dup_or_null(o->author),
          *nnote = dup_or_null(o->answer_note), *ncarried = dup_or_null(o->carried_from),
-         *nref = dup_or_null(o->external_ref);
+         *nref = dup_or_null(o->external_ref), *nreason = dup_or_null(reason),
+         *nheld = dup_or_null(o->held_for);
     if (!ntext || (o->author && !nauthor) || (o->answer_note && !nnote) ||
-        (o->carried_from && !ncarried) || (o->external_ref && !nref))
+        (o->carried_from && !ncarried) || (o->external_ref && !nref) || (reason && !nreason) ||
+        (o->held_for && !nheld))
         goto fail;
     if (create) {
         if (!(q = calloc(1, sizeof *q)))
@@ -60,10 +64,16 @@ static question *apply_question(forum_state *st, session *s, const forum_questio
     free(q->carried_from);
     free(q->external_ref);
     q->external_ref = nref;
+    free(q->dismiss_reason);
+    free(q->held_for);
     q->text = ntext;
     q->author = nauthor;
     q->answer_note = nnote;
     q->carried_from = ncarried;
+    q->dismiss_reason = nreason;
+    q->held_for = nheld;
+    q->carried_source =
+        o->carried_source < FORUM_SRC__COUNT ? (forum_source)o->carried_source : FORUM_SRC_CARRIED;
     q->category = (forum_category)o->category;
     q->source = (forum_source)o->source;
     q->to = o->to;
@@ -82,6 +92,8 @@ fail:
     free(nnote);
     free(ncarried);
     free(nref);
+    free(nreason);
+    free(nheld);
     return NULL;
 }
 
@@ -676,10 +688,16 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
     case FORUM_EV_QUESTION_MERGED:
         if (!ev->p.question.has_into || !find_question(st, ev->p.question.into.id))
             return -1;
-        /* fall through */
+        return apply_question(st, s, &ev->p.question.q, false) ? 0 : -1;
+    case FORUM_EV_QUESTION_DISMISSED: {
+        /* Logs written before questions kept their reason carry it beside the question only. */
+        forum_question_rec rec = ev->p.question.q;
+        if (!rec.dismiss_reason && ev->p.question.reason && ev->p.question.reason[0])
+            rec.dismiss_reason = ev->p.question.reason;
+        return apply_question(st, s, &rec, false) ? 0 : -1;
+    }
     case FORUM_EV_QUESTION_PUBLISHED:
     case FORUM_EV_QUESTION_UPDATED:
-    case FORUM_EV_QUESTION_DISMISSED:
     case FORUM_EV_QUESTION_WITHDRAWN:
     case FORUM_EV_QUESTION_ANSWERED:
         return apply_question(st, s, &ev->p.question.q, false) ? 0 : -1;

@@ -13,7 +13,8 @@
 #define DEFAULT_QUESTION_RATE 6
 #define JOIN_CODE_LEN 6
 #define MODERATOR_KEY_LEN 24
-#define UNDO_MAX_QUESTIONS 4 /* questions an undoable action changes (on air: two) */
+#define UNDO_MAX_QUESTIONS 100 /* questions an undoable action changes (on air: two; a bulk
+                                  approve or dismiss: up to FORUM_BULK_MAX) */
 #define SNAPSHOT_TOP_VOTED 200        /* most-voted questions a viewer's welcome may name */
 #define QUESTIONS_PAGE_DEFAULT 100     /* questions.list without a limit */
 #define QUESTIONS_PAGE_BYTES (256 * 1024) /* a page's rendered size stays below about this */
@@ -43,6 +44,9 @@ typedef struct question {
     forum_source source;
     int64_t to, parent_id, created_at, merged_into;
     int64_t carried_question_id; /* carried: the source question's id in carried_from, else 0 */
+    forum_source carried_source; /* carried: the source it had first (FORUM_SRC_CARRIED unknown) */
+    char *dismiss_reason;        /* while dismissed: the reason given, NULL = none */
+    char *held_for;              /* the blocked word that held it for review, NULL = none */
     int state;
     bool live_phase, starred, dirty;
     char viewer_id[FORUM_VIEWER_ID_MAX]; /* "" for staff submissions */
@@ -361,6 +365,10 @@ question *request_question(ctx *c, const session *s, int64_t id, const char *fie
  * characters inside a word do not hide it. */
 bool has_blocked_word(const session *s, const char *text);
 
+/* The first of the session's blocked words that text contains (folded as has_blocked_word
+ * does), or NULL. Points into the session's settings. */
+const char *blocked_word_in(const session *s, const char *text);
+
 /* Too long (code points) for limit max? */
 bool too_long(const char *text, int max);
 
@@ -410,6 +418,12 @@ void do_answered(ctx *c, session *s, const forum_command *cmd);
 void do_queue_set(ctx *c, session *s, const forum_command *cmd);
 void do_panel_set(ctx *c, session *s, const forum_command *cmd);
 void do_ban(ctx *c, session *s, const forum_command *cmd, bool ban);
+
+/* question.restore: a dismissed question back to published (default) or pending, undoable. */
+void do_restore(ctx *c, session *s, const forum_command *cmd);
+/* questions.approve / questions.dismiss: each listed question that can be changed is; the others
+ * are reported in the ack's "skipped". One undo record covers the whole batch. */
+void do_bulk(ctx *c, session *s, const forum_command *cmd, bool approve);
 
 /* Reverts this actor's last covered action: restores the questions it changed (state, text,
  * star, note, merge link), the votes it moved and the air. Conflict when nothing is recorded or

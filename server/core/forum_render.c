@@ -124,12 +124,14 @@ static const question *const *top_by_votes(forum_state *st, session *s, int64_t 
     return (const question *const *)s->top;
 }
 
-/* Chooses the questions of a welcome, most useful first, until budget: what is on air and up
- * next; then for staff the pending ones (oldest first, they wait for review), the starred ones
+/* Chooses the questions of a welcome, most useful first, until budget: what is on air (and the
+ * question it follows up) and up next; then for staff the pending ones (oldest first, they wait for review), the starred ones
  * and the newest; for a viewer its own (newest first), the most voted and the newest. */
 static void choose(forum_state *st, session *s, const forum_actor *a, int64_t now_ms, picks *p)
 {
-    pick(p, s->on_air ? find_question(st, s->on_air) : NULL, a);
+    const question *air = s->on_air ? find_question(st, s->on_air) : NULL;
+    pick(p, air, a);
+    pick(p, air && air->parent_id ? find_question(st, air->parent_id) : NULL, a); /* shown with it */
     for (size_t i = 0; i < s->n_up_next; i++)
         pick(p, find_question(st, s->up_next[i]), a);
     if (is_staff(a)) {

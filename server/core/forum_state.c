@@ -95,6 +95,8 @@ static void question_free(question *q)
     free(q->answer_note);
     free(q->carried_from);
     free(q->external_ref);
+    free(q->dismiss_reason);
+    free(q->held_for);
     iset_free(&q->voters);
     free(q);
 }

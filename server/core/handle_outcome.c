@@ -220,18 +220,43 @@ void do_carry_over(ctx *c, const forum_command *cmd)
                   "questions can be carried only into a later session that has not ended");
         return;
     }
+    /* The producer may pick which ones (question_ids): each must be an unanswered public
+     * question of from; without a pick, all of them. */
+    iset picked = {0};
+    for (size_t i = 0; i < cmd->n_ids; i++) {
+        const question *src = find_question(st, cmd->ids[i]);
+        if (!src || src->session != from) {
+            set_error(r, FORUM_E_NOT_FOUND, "question_ids",
+                      "question %lld is not a question of session %s", (long long)cmd->ids[i],
+                      from->code);
+            goto done;
+        }
+        if (src->state != Q_PUBLISHED && src->state != Q_ON_AIR) {
+            set_error(r, FORUM_E_CONFLICT, "question_ids",
+                      "question %lld is %s: only unanswered public questions are carried",
+                      (long long)src->id, FORUM_QSTATE_NAMES[src->state]);
+            goto done;
+        }
+        if (iset_has(&picked, src->id)) {
+            set_error(r, FORUM_E_BAD_REQUEST, "question_ids", "question %lld is named twice",
+                      (long long)src->id);
+            goto done;
+        }
+        if (iset_add(&picked, src->id) < 0)
+            goto oom;
+    }
     size_t n_new = 0;
     for (size_t i = 0; i < from->n_questions; i++) {
         const question *src = from->questions[i];
         if ((src->state == Q_PUBLISHED || src->state == Q_ON_AIR) &&
-            !carried_copy(to, from, src->id))
+            (!cmd->n_ids || iset_has(&picked, src->id)) && !carried_copy(to, from, src->id))
             n_new++;
     }
     if (st->limits.questions_per_session > 0 &&
         to->n_questions + n_new > (size_t)st->limits.questions_per_session) {
         set_error(r, FORUM_E_CONFLICT, "to", "session %s would exceed its limit of %d questions",
                   to->code, st->limits.questions_per_session);
-        return;
+        goto done;
     }
     int64_t *ids = forum_arena_alloc(&c->scratch, (from->n_questions + 1) * sizeof *ids);
     int64_t *skipped = forum_arena_alloc(&c->scratch, (from->n_questions + 1) * sizeof *skipped);
@@ -240,7 +265,8 @@ void do_carry_over(ctx *c, const forum_command *cmd)
         goto oom;
     for (size_t i = 0; i < from->n_questions; i++) {
         const question *src = from->questions[i];
-        if (src->state != Q_PUBLISHED && src->state != Q_ON_AIR)
+        if ((src->state != Q_PUBLISHED && src->state != Q_ON_AIR) ||
+            (cmd->n_ids && !iset_has(&picked, src->id)))
             continue;
         if (carried_copy(to, from, src->id)) {
             skipped[n_skipped++] = src->id;
@@ -252,6 +278,9 @@ void do_carry_over(ctx *c, const forum_command *cmd)
         q.id = st->next_question_id;
         q.session = to;
         q.source = FORUM_SRC_CARRIED;
+        /* where it first came from (a hotline call stays a hotline call) */
+        q.carried_source = src->source == FORUM_SRC_CARRIED ? src->carried_source : src->source;
+        q.held_for = NULL;
         q.carried_from = from->code;
         q.carried_question_id = src->id;
         q.external_ref = NULL; /* the import's reference stays with the original */
@@ -286,9 +315,11 @@ void do_carry_over(ctx *c, const forum_command *cmd)
     }
     jsonw_put(w, "]", 1);
     jsonw_ids(ack_key(r, "already_carried"), skipped, n_skipped);
-    return;
+    goto done;
 oom:
     set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+done:
+    iset_free(&picked);
 }
 
 void do_viewer_erase(ctx *c, session *s, const forum_command *cmd)

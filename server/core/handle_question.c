@@ -1,6 +1,6 @@
 /* handle_question.c — requests about questions: a viewer's submit, edit, withdraw and votes,
- * and moderation (approve, dismiss, star, merge, on air, answered, up-next queue, panel, bans,
- * undo). */
+ * and moderation (approve, dismiss, restore, star, merge, on air, answered, up-next queue,
+ * panel, bans, undo; approve and dismiss also in bulk). */
 
 #include "forum_internal.h"
 
@@ -27,8 +27,9 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
                   (long long)cmd->to);
         return;
     }
+    question *parent = NULL;
     if (cmd->parent_id) {
-        question *parent = request_question(c, s, cmd->parent_id, "parent_id");
+        parent = request_question(c, s, cmd->parent_id, "parent_id");
         if (!parent)
             return;
         if (!forum_qstate_public(parent->state)) {
@@ -41,17 +42,19 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
     if (staff) {
         author = cmd->author;
     } else {
+        /* The name given with the question, else the one of the hello. */
+        const char *name = cmd->name ? cmd->name : a->name;
         if (!s->cfg.anonymous_allowed && cmd->anonymous) {
             set_error(r, FORUM_E_BAD_REQUEST, "anonymous",
                       "this session does not accept anonymous questions");
             return;
         }
-        if (!s->cfg.anonymous_allowed && !a->name[0]) {
+        if (!s->cfg.anonymous_allowed && !name[0]) {
             set_error(r, FORUM_E_BAD_REQUEST, "name",
                       "this session needs a display name to ask a question");
             return;
         }
-        author = cmd->anonymous || !a->name[0] ? NULL : a->name;
+        author = cmd->anonymous || !name[0] ? NULL : name;
     }
     if (st->limits.questions_per_session > 0 &&
         s->n_questions >= (size_t)st->limits.questions_per_session) {
@@ -69,7 +72,8 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
     q.text = cmd->text;
     q.author = (char *)author;
     q.category = cmd->has_category ? cmd->category : FORUM_CAT_QUESTION;
-    q.to = cmd->has_to ? cmd->to : 0;
+    /* A follow-up without "to" goes to whom its question went ("to": null = the whole panel). */
+    q.to = cmd->has_to ? cmd->to : parent && has_panelist(s, parent->to) ? parent->to : 0;
     q.parent_id = cmd->parent_id;
     q.created_at = c->env->now_ms;
     q.live_phase = s->cfg.started_at != 0;
@@ -78,8 +82,10 @@ void do_submit(ctx *c, session *s, const forum_actor *a, const forum_command *cm
         q.source = FORUM_SRC_WEB;
     snprintf(q.viewer_id, sizeof q.viewer_id, "%s", staff ? "" : a->viewer_id);
     q.external_ref = staff ? cmd->external_ref : NULL;
-    bool held = !staff && (s->cfg.premoderation || has_blocked_word(s, cmd->text));
+    const char *word = staff ? NULL : blocked_word_in(s, cmd->text);
+    bool held = !staff && (s->cfg.premoderation || word);
     q.state = held ? Q_PENDING : Q_PUBLISHED;
+    q.held_for = (char *)word;
 
     forum_payload submitted = question_payload(&q);
     if (emit_in(c, s->code, FORUM_EV_QUESTION_SUBMITTED, &submitted, false, q.viewer_id, cmd->id) <
@@ -128,9 +134,11 @@ void do_edit(ctx *c, session *s, const forum_actor *a, const forum_command *cmd)
     after.text = cmd->text;
     /* An author's edit goes back to review when the session premoderates or the new text holds
      * a blocked word. */
-    if (!staff && q->state == Q_PUBLISHED &&
-        (s->cfg.premoderation || has_blocked_word(s, cmd->text)))
+    const char *word = staff ? NULL : blocked_word_in(s, cmd->text);
+    if (!staff && q->state == Q_PUBLISHED && (s->cfg.premoderation || word))
         after.state = Q_PENDING;
+    if (!staff && after.state == Q_PENDING)
+        after.held_for = (char *)word;
     bool public = forum_qstate_public(q->state) || forum_qstate_public(after.state);
     if (staff) {
         undo_begin(c, UNDO_EDIT);
@@ -217,6 +225,22 @@ void do_approve(ctx *c, session *s, const forum_command *cmd)
     ack_question(r, q);
 }
 
+/* Emits question.dismissed for q (pending or published) with reason (NULL or "" = none), kept
+ * on the question while it stays dismissed, and takes q out of the up-next queue. Returns 0 or
+ * -1. */
+static int emit_dismissed(ctx *c, session *s, const question *q, const char *reason)
+{
+    bool was_public = forum_qstate_public(q->state);
+    question after = shadow(q);
+    after.state = Q_DISMISSED;
+    after.dismiss_reason = reason && *reason ? (char *)reason : NULL;
+    forum_payload payload = question_payload(&after);
+    payload.question.reason = reason;
+    if (emit(c, s, FORUM_EV_QUESTION_DISMISSED, &payload, was_public, q->viewer_id) < 0)
+        return -1;
+    return leave_queue(c, s, q->id);
+}
+
 void do_dismiss(ctx *c, session *s, const forum_command *cmd)
 {
     forum_result *r = c->res;
@@ -229,19 +253,111 @@ void do_dismiss(ctx *c, session *s, const forum_command *cmd)
                   FORUM_QSTATE_NAMES[q->state]);
         return;
     }
-    bool was_public = forum_qstate_public(q->state);
     undo_begin(c, UNDO_DISMISS);
     undo_question(c, q, Q_DISMISSED);
-    question after = shadow(q);
-    after.state = Q_DISMISSED;
-    forum_payload payload = question_payload(&after);
-    payload.question.reason = cmd->reason;
-    if (emit(c, s, FORUM_EV_QUESTION_DISMISSED, &payload, was_public, q->viewer_id) < 0 ||
-        leave_queue(c, s, q->id) < 0) {
+    if (emit_dismissed(c, s, q, cmd->reason) < 0) {
         set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
         return;
     }
     ack_question(r, q);
+}
+
+void do_restore(ctx *c, session *s, const forum_command *cmd)
+{
+    forum_result *r = c->res;
+    question *q = request_question(c, s, cmd->question_id, "question_id");
+    if (!q)
+        return;
+    int to = cmd->state ? forum_name_index(FORUM_QSTATE_NAMES, Q__COUNT, cmd->state) : Q_PUBLISHED;
+    if (to != Q_PUBLISHED && to != Q_PENDING) {
+        set_error(r, FORUM_E_BAD_REQUEST, "state", "a question is restored to published or pending");
+        return;
+    }
+    if (q->state != Q_DISMISSED) {
+        set_error(r, FORUM_E_CONFLICT, "question_id",
+                  "only dismissed questions can be restored (this one is %s)",
+                  FORUM_QSTATE_NAMES[q->state]);
+        return;
+    }
+    undo_begin(c, UNDO_RESTORE);
+    undo_question(c, q, to);
+    question after = shadow(q);
+    after.state = to;
+    after.merged_into = 0; /* a merged one comes back on its own; moved votes stay moved */
+    after.dismiss_reason = NULL;
+    forum_payload payload = question_payload(&after);
+    payload.question.restored = true;
+    forum_kind kind = to == Q_PUBLISHED ? FORUM_EV_QUESTION_PUBLISHED : FORUM_EV_QUESTION_UPDATED;
+    if (emit(c, s, kind, &payload, to == Q_PUBLISHED, q->viewer_id) < 0) {
+        set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    ack_question(r, q);
+}
+
+void do_bulk(ctx *c, session *s, const forum_command *cmd, bool approve)
+{
+    forum_result *r = c->res;
+    if (cmd->n_ids == 0 || cmd->n_ids > FORUM_BULK_MAX || cmd->n_ids > UNDO_MAX_QUESTIONS) {
+        set_error(r, FORUM_E_BAD_REQUEST, "question_ids", "name 1 to %d questions",
+                  FORUM_BULK_MAX);
+        return;
+    }
+    question **qs = forum_arena_alloc(&c->scratch, cmd->n_ids * sizeof *qs);
+    int64_t *skipped = forum_arena_alloc(&c->scratch, cmd->n_ids * sizeof *skipped);
+    if (!qs || !skipped)
+        goto oom;
+    for (size_t i = 0; i < cmd->n_ids; i++) {
+        question *q = find_question(c->st, cmd->ids[i]);
+        if (!q || q->session != s) {
+            set_error(r, FORUM_E_NOT_FOUND, "question_ids",
+                      "question %lld does not exist in this session", (long long)cmd->ids[i]);
+            return;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (qs[j] == q) {
+                set_error(r, FORUM_E_BAD_REQUEST, "question_ids",
+                          "question %lld is named twice", (long long)q->id);
+                return;
+            }
+        qs[i] = q;
+    }
+    /* What can change is changed; what another moderator got to first is reported. */
+    size_t n_changed = 0, n_skipped = 0;
+    undo_begin(c, approve ? UNDO_APPROVE : UNDO_DISMISS);
+    for (size_t i = 0; i < cmd->n_ids; i++) {
+        bool can = approve ? qs[i]->state == Q_PENDING
+                           : qs[i]->state == Q_PENDING || qs[i]->state == Q_PUBLISHED;
+        if (can) {
+            undo_question(c, qs[i], approve ? Q_PUBLISHED : Q_DISMISSED);
+            qs[n_changed++] = qs[i];
+        } else {
+            skipped[n_skipped++] = qs[i]->id;
+        }
+    }
+    if (n_changed == 0)
+        memset(&c->secret, 0, sizeof c->secret);
+    for (size_t i = 0; i < n_changed; i++) {
+        question after = shadow(qs[i]);
+        after.state = Q_PUBLISHED;
+        int rc = approve ? emit_question(c, FORUM_EV_QUESTION_PUBLISHED, &after, true)
+                         : emit_dismissed(c, s, qs[i], cmd->reason);
+        if (rc < 0)
+            goto oom;
+    }
+    jsonw *w = ack_key(r, "questions");
+    jsonw_put(w, "[", 1);
+    for (size_t i = 0; i < n_changed; i++) {
+        forum_question_rec rec = question_rec(qs[i]);
+        if (i)
+            jsonw_put(w, ",", 1);
+        forum_write_question(w, &rec, FORUM_VIEW_STAFF, false);
+    }
+    jsonw_put(w, "]", 1);
+    jsonw_ids(ack_key(r, "skipped"), skipped, n_skipped);
+    return;
+oom:
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
 }
 
 void do_star(ctx *c, session *s, const forum_command *cmd)
@@ -316,6 +432,16 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
             moved[n_moved++] = voters[n];
         n++;
     }
+    /* The asker's support goes with her question too (as if she had voted for it), unless she
+     * has a vote there already or is banned: her question is combined, not turned down. */
+    int64_t asker = q->viewer_id[0] ? viewer_key(st, q->viewer_id) : 0;
+    const char *asker_vote = NULL;
+    if (q->viewer_id[0] && !(asker && (iset_has(&q->voters, asker) ||
+                                       iset_has(&into->voters, asker) || iset_has(&s->bans, asker)))) {
+        if (!(asker_vote = forum_arena_strdup(&c->scratch, q->viewer_id)))
+            goto oom;
+        moved[n_moved++] = asker_vote;
+    }
     u->voters = voters;
     u->n_voters = n;
     u->moved = moved;
@@ -327,6 +453,8 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
             (move && emit_vote(c, s, FORUM_EV_VOTE_ADDED, into->id, voters[i]) < 0))
             goto oom;
     }
+    if (asker_vote && emit_vote(c, s, FORUM_EV_VOTE_ADDED, into->id, asker_vote) < 0)
+        goto oom;
     question after = shadow(q);
     after.state = Q_DISMISSED;
     after.merged_into = into->id;
@@ -550,13 +678,31 @@ void do_ban(ctx *c, session *s, const forum_command *cmd, bool ban)
     if (banned != ban) {
         forum_payload p = {.viewer_id = vid};
         if (emit(c, s, ban ? FORUM_EV_VIEWER_BANNED : FORUM_EV_VIEWER_UNBANNED, &p, false, NULL) <
-            0) {
-            set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
-            return;
-        }
+            0)
+            goto oom;
     }
     jsonw_string(ack_key(r, "viewer_id"), vid);
     jsonw_puts(ack_key(r, "banned"), ban ? "true" : "false");
+    if (!ban || !cmd->dismiss_pending)
+        return;
+    /* Ban and clear: the viewer's questions still waiting for review are dismissed with it. */
+    jsonw *w = ack_key(r, "dismissed");
+    jsonw_put(w, "[", 1);
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_questions; i++) {
+        question *q = s->questions[i];
+        if (q->state != Q_PENDING || strcmp(q->viewer_id, vid) != 0)
+            continue;
+        if (emit_dismissed(c, s, q, cmd->reason) < 0)
+            goto oom;
+        if (n++)
+            jsonw_put(w, ",", 1);
+        jsonw_int(w, q->id);
+    }
+    jsonw_put(w, "]", 1);
+    return;
+oom:
+    set_error(r, FORUM_E_INTERNAL, NULL, "out of memory");
 }
 
 void do_undo(ctx *c, session *s)
@@ -632,6 +778,11 @@ void do_undo(ctx *c, session *s)
         case UNDO_MERGE:
             restored.state = b->state;
             restored.merged_into = b->merged_into;
+            break;
+        case UNDO_RESTORE:
+            restored.state = b->state;
+            restored.merged_into = b->merged_into;
+            restored.dismiss_reason = (char *)b->dismiss_reason;
             break;
         case UNDO_APPROVE:
         case UNDO_DISMISS:

@@ -524,8 +524,11 @@ static int decode_hello(decoder *d, const cJSON *obj)
     if (!c->token)
         return oom(d);
 
-    if (read_text(d, obj, "name", false, rule_name(d, EMPTY_ABSENT), &c->name, NULL) < 0)
+    if (read_text(d, obj, "name", false, rule_name(d, EMPTY_ABSENT), &c->name, NULL) < 0 ||
+        read_bool(d, obj, "overlay", false, &c->overlay, NULL) < 0)
         return -1;
+    if (c->overlay && c->role != FORUM_ROLE_VIEWER)
+        return fail(d, FORUM_E_BAD_REQUEST, "overlay", "only a viewer connection is an overlay");
     return read_count(d, obj, "resume_from", PROTO_MAX_SAFE_INT - 1, false, &c->resume_from,
                       &c->has_resume_from);
 }
@@ -573,7 +576,8 @@ static int decode_submit(decoder *d, const cJSON *obj)
                         : FORUM_SRC_WEB;
     if (read_text(d, obj, "external_ref", false,
                   (text_rule){FORUM_EXTERNAL_REF_MAX_CHARS, false, EMPTY_ABSENT}, &c->external_ref,
-                  NULL) < 0)
+                  NULL) < 0 ||
+        read_text(d, obj, "name", false, rule_name(d, EMPTY_ABSENT), &c->name, NULL) < 0)
         return -1;
     return read_text(d, obj, "author", false, rule_name(d, EMPTY_ABSENT), &c->author, NULL);
 }
@@ -656,6 +660,42 @@ static int decode_viewer(decoder *d, const cJSON *obj)
         return fail(d, FORUM_E_BAD_REQUEST, "viewer_id", "viewer_id must be a viewer id");
     d->cmd->viewer_id = dup_bytes(s, 17);
     return d->cmd->viewer_id ? 0 : oom(d);
+}
+
+/* viewer.ban {viewer_id, dismiss_pending?, reason?} */
+static int decode_ban(decoder *d, const cJSON *obj)
+{
+    if (decode_viewer(d, obj) < 0 ||
+        read_bool(d, obj, "dismiss_pending", false, &d->cmd->dismiss_pending, NULL) < 0)
+        return -1;
+    return read_text(d, obj, "reason", false, rule_note(d), &d->cmd->reason, NULL);
+}
+
+/* question.restore {question_id, state?: "published" | "pending"} */
+static int decode_restore(decoder *d, const cJSON *obj)
+{
+    static const char *const states[] = {"published", "pending"};
+    int value = 0;
+    bool present;
+    if (decode_question_id(d, obj) < 0 || read_enum(d, obj, "state", states, 2, &value, &present) < 0)
+        return -1;
+    if (present && !(d->cmd->state = dup_bytes(states[value], strlen(states[value]))))
+        return oom(d);
+    return 0;
+}
+
+/* questions.approve {question_ids} and questions.dismiss {question_ids, reason?} */
+static int decode_bulk_approve(decoder *d, const cJSON *obj)
+{
+    return read_id_array(d, obj, "question_ids", true, 1, FORUM_BULK_MAX, &d->cmd->ids,
+                         &d->cmd->n_ids, NULL);
+}
+
+static int decode_bulk_dismiss(decoder *d, const cJSON *obj)
+{
+    if (decode_bulk_approve(d, obj) < 0)
+        return -1;
+    return read_text(d, obj, "reason", false, rule_note(d), &d->cmd->reason, NULL);
 }
 
 static int decode_poll_create(decoder *d, const cJSON *obj)
@@ -937,11 +977,15 @@ static int read_code(decoder *d, const cJSON *obj, const char *key, char **out)
     return *out ? 0 : oom(d);
 }
 
+/* session.carry_over {from, to, question_ids?}: question_ids picks which questions of from. */
 static int decode_carry_over(decoder *d, const cJSON *obj)
 {
-    if (read_code(d, obj, "from", &d->cmd->from_session) < 0)
+    int max = d->limits->questions_per_session > 0 ? d->limits->questions_per_session : 20000;
+    if (read_code(d, obj, "from", &d->cmd->from_session) < 0 ||
+        read_code(d, obj, "to", &d->cmd->to_session) < 0)
         return -1;
-    return read_code(d, obj, "to", &d->cmd->to_session);
+    return read_id_array(d, obj, "question_ids", false, 1, max, &d->cmd->ids, &d->cmd->n_ids,
+                         NULL);
 }
 
 /* Reads a search date bound: ms epoch, or "YYYY-MM-DD" (UTC; "to" takes the end of that day).
@@ -1124,7 +1168,7 @@ static const struct request_type {
     {"onair.next", FORUM_CMD_ONAIR_NEXT, decode_nothing},
     {"queue.set", FORUM_CMD_QUEUE_SET, decode_queue_set},
     {"panel.set", FORUM_CMD_PANEL_SET, decode_panel_set},
-    {"viewer.ban", FORUM_CMD_VIEWER_BAN, decode_viewer},
+    {"viewer.ban", FORUM_CMD_VIEWER_BAN, decode_ban},
     {"viewer.unban", FORUM_CMD_VIEWER_UNBAN, decode_viewer},
     {"poll.create", FORUM_CMD_POLL_CREATE, decode_poll_create},
     {"poll.open", FORUM_CMD_POLL_OPEN, decode_poll_id},
@@ -1152,6 +1196,9 @@ static const struct request_type {
     {"rating.set", FORUM_CMD_RATING_SET, decode_rating_set},
     {"rating.approve", FORUM_CMD_RATING_APPROVE, decode_rating_id},
     {"rating.dismiss", FORUM_CMD_RATING_DISMISS, decode_rating_id},
+    {"question.restore", FORUM_CMD_QUESTION_RESTORE, decode_restore},
+    {"questions.approve", FORUM_CMD_QUESTIONS_APPROVE, decode_bulk_approve},
+    {"questions.dismiss", FORUM_CMD_QUESTIONS_DISMISS, decode_bulk_dismiss},
 };
 
 /* True when s holds a control character (Unicode Cc: U+0000..U+001F, U+007F..U+009F). */
@@ -1513,6 +1560,10 @@ char *proto_encode_event(const forum_event *ev, forum_view view)
     }
     jb_key(&b, &first, "kind");
     jsonw_string(&b, forum_kind_name(ev->kind));
+    if (view == FORUM_VIEW_STAFF && ev->actor[0]) {
+        jb_key(&b, &first, "actor"); /* who did it: staff see it (it may name a viewer id) */
+        jsonw_string(&b, ev->actor);
+    }
     forum_event_write_payload(&b, &first, ev, view);
     jsonw_put(&b, "}", 1);
     return jsonw_finish(&b);

@@ -146,7 +146,9 @@ export async function waitFor(fn, { timeout = 10_000, interval = 100, message = 
  * The fixture every show test shares: setup() starts forumd, launches Chromium and creates a
  * programme with an open session (fx.server, fx.browser, fx.show); teardown() undoes it. Also
  * errors (page errors collected by watchErrors), pages (name -> {context, page}) and
- * openPage(name, contextOptions, path).
+ * openPage(name, contextOptions, path, {modName}). The moderator console asks a moderator's
+ * name on the first join on a device: for /m/ pages openPage gives the device one (modName,
+ * default 主持人; null to meet the question).
  */
 export function useShow({ premoderation = true } = {}) {
   const fx = { server: null, browser: null, show: null, errors: [], pages: {} };
@@ -161,8 +163,13 @@ export function useShow({ premoderation = true } = {}) {
     if (fx.browser) await fx.browser.close();
     if (fx.server) await fx.server.stop();
   };
-  fx.openPage = async (name, options, path) => {
+  fx.openPage = async (name, options, path, { modName = '主持人' } = {}) => {
     const context = await fx.browser.newContext(options);
+    if (path.startsWith('/m/') && modName) {
+      await context.addInitScript((n) => {
+        if (!localStorage.getItem('forum.modname')) localStorage.setItem('forum.modname', n);
+      }, modName);
+    }
     const page = await context.newPage();
     watchErrors(page, name, fx.errors);
     await page.goto(`${fx.server.url}${path}`);

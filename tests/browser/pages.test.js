@@ -90,6 +90,9 @@ test('producer console: programme, session, links, counts, exports, lifecycle', 
     const mod = await mctx.newPage();
     watchErrors(mod, 'moderator', errors);
     await mod.goto(moderatorLink);
+    // First join on this device: the key came with the link, the console asks who is moderating.
+    await mod.locator('#login-name').fill('小李');
+    await mod.click('#login-form button[type="submit"]');
     await mod.locator('.conn[data-status="connected"]').waitFor();
     await mod.locator('#session-title', { hasText: '社区微改造' }).waitFor();
     await mctx.close();
@@ -130,6 +133,8 @@ test('producer console: programme, session, links, counts, exports, lifecycle', 
     const oldMod = await mctx.newPage();
     watchErrors(oldMod, 'moderator-old', errors);
     await oldMod.goto(moderatorLink);
+    await oldMod.locator('#login-name').fill('小李');
+    await oldMod.click('#login-form button[type="submit"]');
     await oldMod.locator('#login-error', { hasText: '密钥无效' }).waitFor();
     const newMod = await mctx.newPage();
     await newMod.goto(newLink);

@@ -25,8 +25,9 @@ function hms(ms) {
 const utcDate = (ms) => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * A whole show: pre-show questions (named, anonymous, by phone, one held by a blocked word),
- * three segments, questions put on air with answers, a follow-up, action items.
+ * A whole show: pre-show questions (named, anonymous, by phone, one held by a blocked word, one
+ * published then dismissed with a reason), three segments, questions put on air with answers,
+ * a follow-up, a poll, action items.
  */
 async function runShow(h, srv) {
   const s = await setupSession(h, srv, { blocked_words: ['广告'] });
@@ -48,6 +49,8 @@ async function runShow(h, srv) {
     text: '老旧小区外墙什么时候修？', source: 'phone', author: '王大爷',
   })).question;
   await anon.ok('vote.add', { question_id: qC.id });
+  const qG = (await anon.ok('question.submit', { text: '小区里的路灯太暗' })).question;
+  await mod.ok('question.dismiss', { question_id: qG.id, reason: '已转交街道办处理' });
 
   await producer.ok('session.start', { session: code });
   await sleep(1100); // the first answer comes at least a second into the stream
@@ -65,6 +68,12 @@ async function runShow(h, srv) {
   await mod.ok('onair.set', { question_id: qF.id });
   await mod.ok('question.answered', { question_id: qF.id, note: '已列入明年计划' });
   await mod.ok('panel.set', { segment_id: 3 });
+  const poll = (await mod.ok('poll.create', { title: '您最关心哪个问题？', options: ['加装电梯', '停车难'] })).poll;
+  await mod.ok('poll.open', { poll_id: poll.id });
+  await aunt.ok('poll.vote', { poll_id: poll.id, option_ids: [1] });
+  await anon.ok('poll.vote', { poll_id: poll.id, option_ids: [2] });
+  await mod.ok('poll.create', { title: '没有开放的投票', options: ['甲', '乙'] }); // drafts stay out
+  await mod.ok('poll.close', { poll_id: poll.id });
   const act1 = (await mod.ok('action.create', {
     question_id: qA.id, text: '公布加装电梯补贴申领流程', owner: '区住建局', due: '2024-09-01',
   })).action;
@@ -73,7 +82,7 @@ async function runShow(h, srv) {
   await producer.ok('session.end', { session: code });
   await marker(mod, [mod], 'show-done');
   await sleep(250); // the peak audience is recorded by the 100 ms flush
-  return { ...s, mod, aunt, anon, qA, qB, qC, qE, qF, qA1, act1, act2 };
+  return { ...s, mod, aunt, anon, qA, qB, qC, qE, qF, qG, qA1, act1, act2 };
 }
 
 /** Facts the minutes are derived from, taken from transcript.json (independently). */
@@ -155,6 +164,26 @@ test('archive: minutes, CSV and transcript of a show', { timeout: 60000 }, async
       '',
       '（本环节没有上屏的问题）',
       '',
+      '## 需求与建议',
+      '',
+      '### 需求（1）',
+      '',
+      '1. 小区停车位太少，晚上回家找不到车位（匿名） — 0 票；已上屏（第 2 问）',
+      '',
+      '### 建议（1）',
+      '',
+      '1. 建议增设"垃圾分类督导员", 每栋楼一名 谢谢（张阿姨） — 1 票；待回应',
+      '',
+      '### 未入选的问题',
+      '',
+      '1. 小区里的路灯太暗（路人） — 0 票；未入选：已转交街道办处理',
+      '',
+      '## 现场投票',
+      '',
+      '1. 您最关心哪个问题？ — 共 2 票',
+      '   - 加装电梯：1 票（50%）',
+      '   - 停车难：1 票（50%）',
+      '',
       '## 承诺事项',
       '',
       '1. 公布加装电梯补贴申领流程 — 负责人：区住建局；期限：2024-09-01；状态：未开始（第 1 问）',
@@ -163,8 +192,8 @@ test('archive: minutes, CSV and transcript of a show', { timeout: 60000 }, async
       '## 数据',
       '',
       '- 观看人数峰值：2',
-      '- 收到问题：6（提问 4，诉求 1，建议 1）',
-      '- 通过审核：5',
+      '- 收到问题：7（提问 5，需求 1，建议 1）',
+      '- 通过审核：6',
       '- 已答复：3',
       `- 从提交到上屏的中位时间：${f.median}`,
       '',
@@ -225,6 +254,26 @@ test('archive: minutes, CSV and transcript of a show', { timeout: 60000 }, async
       '',
       '(no questions went on air in this part)',
       '',
+      '## Needs and suggestions',
+      '',
+      '### Needs (1)',
+      '',
+      '1. 小区停车位太少，晚上回家找不到车位 (anonymous) — 0 votes; went on air (question 2)',
+      '',
+      '### Suggestions (1)',
+      '',
+      '1. 建议增设"垃圾分类督导员", 每栋楼一名 谢谢 (张阿姨) — 1 vote; awaiting a response',
+      '',
+      '### Questions not taken up',
+      '',
+      '1. 小区里的路灯太暗 (路人) — 0 votes; not taken up: 已转交街道办处理',
+      '',
+      '## Polls',
+      '',
+      '1. 您最关心哪个问题？ — 2 votes in all',
+      '   - 加装电梯: 1 vote (50%)',
+      '   - 停车难: 1 vote (50%)',
+      '',
       '## Commitments',
       '',
       '1. 公布加装电梯补贴申领流程 — owner: 区住建局; due: 2024-09-01; status: open (question 1)',
@@ -233,8 +282,8 @@ test('archive: minutes, CSV and transcript of a show', { timeout: 60000 }, async
       '## Numbers',
       '',
       '- Peak viewers: 2',
-      '- Questions received: 6 (questions 4, needs 1, suggestions 1)',
-      '- Approved: 5',
+      '- Questions received: 7 (questions 5, needs 1, suggestions 1)',
+      '- Approved: 6',
       '- Answered: 3',
       `- Median time from submission to on air: ${f.median}`,
       '',
@@ -259,7 +308,7 @@ rows = list(csv.DictReader(io.StringIO(data.decode('utf-8-sig'), newline='')))
 print(json.dumps(rows, ensure_ascii=False))
 `;
     const rows = JSON.parse(execFileSync('python3', ['-c', py], { input: r.body }).toString('utf8'));
-    assert.equal(rows.length, 6, 'one row per question');
+    assert.equal(rows.length, 7, 'one row per question');
     const byId = new Map(rows.map((row) => [Number(row.id), row]));
     const a = byId.get(qA.id);
     assert.equal(a.text, '加装电梯的补贴什么时候发放？');
@@ -281,6 +330,9 @@ print(json.dumps(rows, ensure_ascii=False))
     assert.equal(byId.get(qF.id).source, 'phone');
     assert.equal(byId.get(qA1.id).parent_id, String(qA.id));
     assert.equal(byId.get(show.qE.id).state, 'dismissed');
+    assert.equal(byId.get(show.qE.id).dismiss_reason, '广告', 'the reason given when dismissing');
+    assert.equal(byId.get(show.qG.id).dismiss_reason, '已转交街道办处理');
+    assert.equal(a.dismiss_reason, '');
     assert.equal(new Date(a.created_at).getTime(), qA.created_at, 'ISO 8601 timestamps');
   });
 
@@ -304,7 +356,7 @@ print(json.dumps(db.execute("select count(*), max(seq) from events where session
     assert.deepEqual(doc.actions.map((a) => [a.text, a.status]),
       [['公布加装电梯补贴申领流程', 'open'], ['回访停车难小区', 'in_progress']]);
     assert.equal(doc.peak_viewers, 2);
-    assert.equal(doc.questions.length, 6);
+    assert.equal(doc.questions.length, 7);
   });
 
   await t.test('exports need the producer key', async () => {

@@ -23,6 +23,10 @@ const HOSTILE = {
   action: '<script>steal()</script>两周内办结 | 公示',
   owner: '_住建局_',
   plain: '【建议】“公交线路”能否延长到新小区？（急）——家住城东的居民，2024年12月',
+  need: '* 需求：<u>下划线</u> [链接](http://evil.example) ## 标题',
+  reason: '> 理由 | 表格 | **粗**',
+  poll: '# 投票 | 表头 |',
+  options: ['- 选项 **粗**', '`代码` ![图](x.png)'],
 };
 
 /** The text a reader sees: tags dropped, entities decoded, runs of white space as one space. */
@@ -54,6 +58,12 @@ test('transcript.md shows user text as text in a Markdown viewer', { timeout: 30
   await mod.ok('question.answered', { question_id: q1, note: HOSTILE.note });
   await viewer.ok('question.submit', { text: HOSTILE.followUp, parent_id: q1 });
   await mod.ok('onair.set', { question_id: q2 });
+  // The residents' list, what was not taken up and the polls carry typed text too.
+  await viewer.ok('question.submit', { text: HOSTILE.need, category: 'need' });
+  const q3 = (await viewer.ok('question.submit', { text: `${HOSTILE.plain}（重复）` })).question.id;
+  await mod.ok('question.dismiss', { question_id: q3, reason: HOSTILE.reason });
+  const { poll } = await mod.ok('poll.create', { title: HOSTILE.poll, options: HOSTILE.options });
+  await mod.ok('poll.open', { poll_id: poll.id });
   await mod.ok('action.create', { question_id: q1, text: HOSTILE.action, owner: HOSTILE.owner, due: '2026-01-31' });
   await marker(mod, [viewer], 'minutes');
 
@@ -75,8 +85,9 @@ test('transcript.md shows user text as text in a Markdown viewer', { timeout: 30
     ['s', 'strikethrough'], ['blockquote', 'quotes'], ['table', 'tables'], ['hr', 'rules']]) {
     assert.ok(!new RegExp(`<${tag}[\\s>]`, 'i').test(html), `no ${what} (<${tag}>) from user text:\n${md}`);
   }
-  assert.deepEqual(html.match(/<h\d>/g), ['<h1>', '<h2>', '<h2>', '<h2>', '<h3>', '<h3>', '<h3>', '<h3>', '<h3>', '<h2>', '<h2>'],
-    `only the minutes' own headings (title, sections, agenda parts, "outside the agenda"):\n${md}`);
+  assert.deepEqual(html.match(/<h\d>/g), ['<h1>', '<h2>', '<h2>', '<h2>', '<h3>', '<h3>', '<h3>', '<h3>', '<h3>',
+    '<h2>', '<h3>', '<h3>', '<h3>', '<h2>', '<h2>', '<h2>'],
+    `only the minutes' own headings (title, sections, agenda parts, "outside the agenda", needs, suggestions, not taken up, polls):\n${md}`);
   // Lists: the agenda (one ordered list of four) and no list item made from a segment title.
   assert.equal((html.match(/<li>/g) ?? []).length, (md.match(/^\s*(?:[-+*]|\d+[.)]) /gm) ?? []).length,
     `every list item is one the minutes made:\n${md}`);

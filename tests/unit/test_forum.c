@@ -3097,6 +3097,439 @@ static void rating_comments_are_moderated_like_questions(void)
     teardown();
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* What a show's people trip over: restore, reasons, merges, follow-ups, names, abuse, carry  */
+
+/* The question id of the ack's "question" (or -err). */
+static int64_t run_for_id(const forum_actor *a, forum_command *c)
+{
+    forum_result r = run(a, c);
+    int64_t id = r.err ? -(int64_t)r.err : json_int(cJSON_GetObjectItem(ack_of(&r), "question"), "id");
+    forum_result_free(&r);
+    return id;
+}
+
+/* Question id as a's snapshot shows it (kept until teardown), or NULL. */
+static const cJSON *seen_by(const forum_actor *a, int64_t id)
+{
+    return find_q(keep(snapshot_of(a)), id);
+}
+
+static void restore_brings_a_dismissed_question_back(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Dismissed by mistake", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_RESTORE, q);
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "question_id")); /* not dismissed */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q) == FORUM_OK);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_STAR, submit_as(&viewer_b, "Other", NULL)) ==
+          FORUM_OK); /* another action: undo no longer reaches the dismissal */
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    forum_result r = run(&moderator2, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(kind_of(&r.events[0]), "question.published");
+    CHECK(r.events[0].audience == FORUM_AUD_PUBLIC);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(payload_of(&r.events[0]), "restored")));
+    CHECK_STR(r.events[0].actor, "moderator:Max");
+    forum_result_free(&r);
+    CHECK_STR(state_of(q), "published");
+    CHECK(fails_with(&moderator2, &c, FORUM_E_CONFLICT, "question_id"));
+
+    /* Back to review instead: staff and the asker hear of it, nobody else. */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q) == FORUM_OK);
+    c.state = "pending";
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 1);
+    CHECK_STR(kind_of(&r.events[0]), "question.updated");
+    CHECK(r.events[0].audience == FORUM_AUD_STAFF_AND_SUBJECT);
+    forum_result_free(&r);
+    CHECK_STR(state_of(q), "pending");
+    c.state = "answered";
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_DISMISS, q) == FORUM_OK);
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "state"));
+
+    /* A withdrawn question is its author's choice: not restorable. */
+    int64_t w = submit_as(&viewer_b, "Never mind", NULL);
+    CHECK(act(&viewer_b, FORUM_CMD_QUESTION_WITHDRAW, w) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_RESTORE, w);
+    CHECK(fails_with(&moderator, &c, FORUM_E_CONFLICT, "question_id"));
+    teardown();
+}
+
+static void undo_restore_dismisses_it_again_with_its_reason(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Restored then undone", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q);
+    c.reason = "Off topic";
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(act(&moderator2, FORUM_CMD_QUESTION_RESTORE, q) == FORUM_OK);
+    CHECK(json_s(seen_by(&moderator, q), "dismiss_reason") == NULL);
+    forum_command u = cmd_of(FORUM_CMD_QUESTION_UNDO);
+    forum_result r = run(&moderator2, &u);
+    CHECK(r.err == FORUM_OK);
+    CHECK_STR(json_s(ack_of(&r), "undone"), "restore");
+    forum_result_free(&r);
+    CHECK_STR(state_of(q), "dismissed");
+    CHECK_STR(json_s(seen_by(&moderator, q), "dismiss_reason"), "Off topic");
+    /* The restore and its undo replay to the same state. */
+    forum_state *fresh = replay_log();
+    cJSON *snap = keep(forum_snapshot(fresh, &moderator, code));
+    CHECK_STR(json_s(find_q(snap, q), "dismiss_reason"), "Off topic");
+    forum_free(fresh);
+    teardown();
+}
+
+static void dismiss_reason_stays_with_the_question_for_staff_and_asker(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Please fix the lift", NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_DISMISS, q);
+    c.reason = "Already answered last week";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    /* The event as the public sees it: no dismiss_reason in the question (the old "reason"
+     * beside it stays, as before); the asker's copy and staff's carry it. */
+    char *pub = forum_event_payload_text(&r.events[0], FORUM_VIEW_PUBLIC);
+    char *subj = forum_event_payload_text(&r.events[0], FORUM_VIEW_SUBJECT);
+    CHECK(pub && !strstr(pub, "dismiss_reason"));
+    CHECK(subj && strstr(subj, "\"dismiss_reason\":\"Already answered last week\""));
+    free(pub);
+    free(subj);
+    forum_result_free(&r);
+    CHECK_STR(json_s(seen_by(&moderator, q), "dismiss_reason"), "Already answered last week");
+    CHECK_STR(json_s(seen_by(&viewer_a, q), "dismiss_reason"), "Already answered last week");
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK(json_s(seen_by(&moderator, q), "dismiss_reason") == NULL); /* only while dismissed */
+
+    /* A log written before questions kept their reason: the reason beside the question. */
+    forum_state *fresh = replay_log();
+    forum_event ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.session, sizeof ev.session, "%s", code);
+    ev.seq = forum_last_seq(st, code) + 1;
+    char payload[256];
+    snprintf(payload, sizeof payload,
+             "{\"question\":{\"id\":%lld,\"text\":\"Please fix the lift\",\"state\":\"dismissed\"},"
+             "\"reason\":\"Duplicate\"}",
+             (long long)q);
+    CHECK(replay_json(fresh, &ev, "question.dismissed", payload) == 0);
+    cJSON *snap = keep(forum_snapshot(fresh, &moderator, code));
+    CHECK_STR(json_s(find_q(snap, q), "dismiss_reason"), "Duplicate");
+    forum_free(fresh);
+    teardown();
+}
+
+static void merge_takes_the_askers_support_to_the_target(void)
+{
+    setup();
+    int64_t target = submit_as(&viewer_a, "Rents too high?", NULL);
+    int64_t dup = submit_as(&viewer_b, "Why are rents so high?", NULL);
+    CHECK(vote(&viewer_c, dup, true) == FORUM_OK);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_MERGE, dup);
+    c.into_id = target;
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    forum_result_free(&r);
+    CHECK(votes_of(target) == 2); /* viewer C's vote and the asker's own support */
+    cJSON *snap = keep(snapshot_of(&viewer_b));
+    char *mine = cJSON_PrintUnformatted(cJSON_GetObjectItem(snap, "my_votes"));
+    char expected[32];
+    snprintf(expected, sizeof expected, "[%lld]", (long long)target);
+    CHECK_STR(mine, expected);
+    free(mine);
+    const cJSON *merged = find_q(snap, dup);
+    CHECK(json_int(merged, "merged_into") == target);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(merged, "mine")));
+    /* Undo takes both back. */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK(votes_of(target) == 0);
+    CHECK(votes_of(dup) == 1);
+    /* A banned asker's support does not move; nor does a staff-entered question have one. */
+    int64_t spam = submit_as(&viewer_b, "Rents rents rents", NULL);
+    c = cmd_of(FORUM_CMD_VIEWER_BAN);
+    c.viewer_id = viewer_b.viewer_id;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    c = cmd_q(FORUM_CMD_QUESTION_MERGE, spam);
+    c.into_id = target;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    int64_t phone = submit_as(&moderator, "Caller: rents?", NULL);
+    c = cmd_q(FORUM_CMD_QUESTION_MERGE, phone);
+    c.into_id = target;
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    CHECK(votes_of(target) == 0);
+    teardown();
+}
+
+static void follow_up_goes_to_the_panelist_of_its_question(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Bob, what about rents?";
+    c.has_to = true;
+    c.to = 2;
+    int64_t parent = run_for_id(&viewer_a, &c);
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "And the deposits?";
+    c.parent_id = parent;
+    int64_t follow = run_for_id(&viewer_b, &c);
+    CHECK(json_int(seen_by(&moderator, follow), "to") == 2);
+    c.text = "A question for everyone";
+    c.has_to = true; /* "to": null */
+    c.to = 0;
+    int64_t all = run_for_id(&viewer_b, &c);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(seen_by(&moderator, all), "to")));
+    c.to = 1;
+    int64_t alice = run_for_id(&viewer_b, &c);
+    CHECK(json_int(seen_by(&moderator, alice), "to") == 1);
+    teardown();
+}
+
+static void submit_may_carry_its_own_author_name(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Named per question";
+    c.name = "Mrs Zhang";
+    int64_t q = run_for_id(&viewer_c, &c); /* viewer C said no name in its hello */
+    CHECK_STR(json_s(seen_by(&moderator, q), "author"), "Mrs Zhang");
+    c.text = "Anonymous wins";
+    c.anonymous = true;
+    q = run_for_id(&viewer_a, &c);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(seen_by(&moderator, q), "author")));
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Hello name";
+    q = run_for_id(&viewer_a, &c);
+    CHECK_STR(json_s(seen_by(&moderator, q), "author"), "Ann");
+    /* Staff name the asker with "author"; "name" is a viewer's own. */
+    c.text = "Staff entry";
+    c.name = "Ignored";
+    c.author = "Mr Gu";
+    q = run_for_id(&moderator, &c);
+    CHECK_STR(json_s(seen_by(&moderator, q), "author"), "Mr Gu");
+    /* A session that wants names takes the one given with the question. */
+    forum_command u = cmd_of(FORUM_CMD_SESSION_UPDATE);
+    u.has_anonymous_allowed = true;
+    u.anonymous_allowed = false;
+    CHECK(try(&producer, &u) == FORUM_OK);
+    c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "No name at all";
+    CHECK(fails_with(&viewer_c, &c, FORUM_E_BAD_REQUEST, "name"));
+    c.name = "Lao Li";
+    CHECK(run_for_id(&viewer_c, &c) > 0);
+    teardown();
+}
+
+static void held_questions_name_the_blocked_word_to_staff_only(void)
+{
+    setup();
+    int64_t q = submit_as(&viewer_a, "Cheap SPAM offers here", NULL);
+    CHECK_STR(state_of(q), "pending");
+    CHECK_STR(json_s(seen_by(&moderator, q), "held_for"), "spam");
+    CHECK(json_s(seen_by(&viewer_a, q), "held_for") == NULL);
+    /* An author's edit that brings one in says which. */
+    int64_t ok = submit_as(&viewer_b, "An honest question", NULL);
+    CHECK(json_s(seen_by(&moderator, ok), "held_for") == NULL);
+    forum_command c = cmd_q(FORUM_CMD_QUESTION_EDIT, ok);
+    c.text = "An honest 广告";
+    CHECK(try(&viewer_b, &c) == FORUM_OK);
+    CHECK_STR(state_of(ok), "pending");
+    CHECK_STR(json_s(seen_by(&moderator, ok), "held_for"), "广告");
+    teardown();
+}
+
+static void bulk_approve_and_dismiss_with_one_undo(void)
+{
+    setup_with(true, true);
+    int64_t q[4];
+    for (int i = 0; i < 4; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "Held %d", i);
+        q[i] = submit_as(&viewer_a, text, NULL);
+    }
+    CHECK(act(&moderator2, FORUM_CMD_QUESTION_APPROVE, q[3]) == FORUM_OK); /* got there first */
+    forum_command c = cmd_of(FORUM_CMD_QUESTIONS_APPROVE);
+    int64_t ids[] = {q[0], q[1], q[3]};
+    c.ids = ids;
+    c.n_ids = 3;
+    CHECK(fails_with(&viewer_a, &c, FORUM_E_FORBIDDEN, NULL));
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 2);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "questions")) == 2);
+    char *skipped = cJSON_PrintUnformatted(cJSON_GetObjectItem(ack_of(&r), "skipped"));
+    char expected[32];
+    snprintf(expected, sizeof expected, "[%lld]", (long long)q[3]);
+    CHECK_STR(skipped, expected);
+    free(skipped);
+    forum_result_free(&r);
+    CHECK_STR(state_of(q[0]), "published");
+    CHECK_STR(state_of(q[1]), "published");
+    /* One undo takes the whole batch back. */
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_UNDO, 0) == FORUM_OK);
+    CHECK_STR(state_of(q[0]), "pending");
+    CHECK_STR(state_of(q[1]), "pending");
+    CHECK_STR(state_of(q[3]), "published");
+
+    c = cmd_of(FORUM_CMD_QUESTIONS_DISMISS);
+    int64_t all[] = {q[0], q[1], q[2], q[3]};
+    c.ids = all;
+    c.n_ids = 4;
+    c.reason = "Spam wave";
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "skipped")) == 0);
+    forum_result_free(&r);
+    for (int i = 0; i < 4; i++) {
+        CHECK_STR(state_of(q[i]), "dismissed");
+        CHECK_STR(json_s(seen_by(&moderator, q[i]), "dismiss_reason"), "Spam wave");
+    }
+    /* Nothing half done on a bad list. */
+    int64_t twice[] = {q[0], q[0]};
+    c.ids = twice;
+    c.n_ids = 2;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "question_ids"));
+    int64_t unknown[] = {q[0], 999999};
+    c.ids = unknown;
+    CHECK(fails_with(&moderator, &c, FORUM_E_NOT_FOUND, "question_ids"));
+    c.n_ids = 0;
+    CHECK(fails_with(&moderator, &c, FORUM_E_BAD_REQUEST, "question_ids"));
+    forum_state *fresh = replay_log();
+    cJSON *snap = keep(forum_snapshot(fresh, &moderator, code));
+    CHECK_STR(json_s(find_q(snap, q[2]), "dismiss_reason"), "Spam wave");
+    forum_free(fresh);
+    teardown();
+}
+
+static void ban_can_dismiss_the_viewers_pending_questions(void)
+{
+    setup_with(true, true);
+    int64_t s1 = submit_as(&viewer_b, "Spam one", NULL);
+    int64_t s2 = submit_as(&viewer_b, "Spam two", NULL);
+    int64_t other = submit_as(&viewer_a, "Real question", NULL);
+    CHECK(act(&moderator, FORUM_CMD_QUESTION_APPROVE, s1) == FORUM_OK);
+    int64_t s3 = submit_as(&viewer_b, "Spam three", NULL);
+    forum_command c = cmd_of(FORUM_CMD_VIEWER_BAN);
+    c.viewer_id = viewer_b.viewer_id;
+    c.dismiss_pending = true;
+    c.reason = "Spam";
+    forum_result r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK);
+    CHECK_STR(kind_of(&r.events[0]), "viewer.banned");
+    char *dismissed = cJSON_PrintUnformatted(cJSON_GetObjectItem(ack_of(&r), "dismissed"));
+    char expected[48];
+    snprintf(expected, sizeof expected, "[%lld,%lld]", (long long)s2, (long long)s3);
+    CHECK_STR(dismissed, expected);
+    free(dismissed);
+    forum_result_free(&r);
+    CHECK_STR(state_of(s1), "published"); /* published ones stay: they were approved */
+    CHECK_STR(state_of(s2), "dismissed");
+    CHECK_STR(state_of(other), "pending");
+    CHECK_STR(json_s(seen_by(&moderator, s3), "dismiss_reason"), "Spam");
+    /* Already banned: the pending ones are still cleared, no second ban event. */
+    int64_t late = submit_as(&moderator, "Staff", NULL);
+    (void)late;
+    r = run(&moderator, &c);
+    CHECK(r.err == FORUM_OK && r.n_events == 0);
+    forum_result_free(&r);
+    teardown();
+}
+
+static void carry_over_picks_questions_and_keeps_their_source(void)
+{
+    setup();
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "Caller asks about the bus";
+    c.has_source = true;
+    c.source = FORUM_SRC_PHONE;
+    c.author = "Mr Gu";
+    int64_t phone = run_for_id(&moderator, &c);
+    int64_t web = submit_as(&viewer_a, "Web question", NULL);
+    int64_t left = submit_as(&viewer_b, "Not this one", NULL);
+    int64_t answered = submit_as(&viewer_b, "Answered", NULL);
+    c = cmd_q(FORUM_CMD_QUESTION_ANSWERED, answered);
+    CHECK(try(&moderator, &c) == FORUM_OK);
+    char next[FORUM_CODE_MAX], third[FORUM_CODE_MAX];
+    create_sibling_session(now_ms + 7 * 86400000LL, next);
+    create_sibling_session(now_ms + 14 * 86400000LL, third);
+    forum_command co = cmd_of(FORUM_CMD_SESSION_CARRY_OVER);
+    co.from_session = code;
+    co.to_session = next;
+    int64_t bad[] = {phone, answered};
+    co.ids = bad;
+    co.n_ids = 2;
+    CHECK(fails_with(&studio, &co, FORUM_E_CONFLICT, "question_ids"));
+    int64_t foreign[] = {phone, 424242};
+    co.ids = foreign;
+    CHECK(fails_with(&studio, &co, FORUM_E_NOT_FOUND, "question_ids"));
+    int64_t twice[] = {phone, phone};
+    co.ids = twice;
+    CHECK(fails_with(&studio, &co, FORUM_E_BAD_REQUEST, "question_ids"));
+    int64_t pick[] = {web, phone};
+    co.ids = pick;
+    forum_result r = run(&studio, &co);
+    CHECK(r.err == FORUM_OK);
+    const cJSON *qs = cJSON_GetObjectItem(ack_of(&r), "questions");
+    CHECK(cJSON_GetArraySize(qs) == 2);
+    const cJSON *carried_phone = cJSON_GetArrayItem(qs, 0); /* in the order they came */
+    CHECK(json_int(carried_phone, "carried_question_id") == phone);
+    CHECK_STR(json_s(carried_phone, "source"), "carried");
+    CHECK_STR(json_s(carried_phone, "carried_source"), "phone");
+    CHECK_STR(json_s(cJSON_GetArrayItem(qs, 1), "carried_source"), "web");
+    int64_t phone2 = json_int(carried_phone, "id");
+    forum_result_free(&r);
+    /* The unpicked one can still follow later; carried again, the first source stays. */
+    co.ids = NULL;
+    co.n_ids = 0;
+    r = run(&studio, &co);
+    CHECK(r.err == FORUM_OK && cJSON_GetArraySize(cJSON_GetObjectItem(ack_of(&r), "questions")) == 1);
+    CHECK(json_int(cJSON_GetArrayItem(cJSON_GetObjectItem(ack_of(&r), "questions"), 0),
+                   "carried_question_id") == left);
+    forum_result_free(&r);
+    co.from_session = next;
+    co.to_session = third;
+    int64_t again[] = {phone2};
+    co.ids = again;
+    co.n_ids = 1;
+    r = run(&studio, &co);
+    CHECK(r.err == FORUM_OK);
+    CHECK_STR(json_s(cJSON_GetArrayItem(cJSON_GetObjectItem(ack_of(&r), "questions"), 0),
+                     "carried_source"),
+              "phone");
+    forum_result_free(&r);
+    forum_state *fresh = replay_log();
+    forum_actor third_mod = make_staff(FORUM_ROLE_MODERATOR, third, "Mia");
+    cJSON *snap = keep(forum_snapshot(fresh, &third_mod, third));
+    CHECK_STR(json_s(cJSON_GetArrayItem(cJSON_GetObjectItem(snap, "questions"), 0),
+                     "carried_source"),
+              "phone");
+    forum_free(fresh);
+    teardown();
+}
+
+static void welcome_names_the_question_a_follow_up_on_air_follows(void)
+{
+    setup();
+    int64_t parent = submit_as(&viewer_a, "The first question", NULL);
+    for (int i = 0; i < 40; i++) {
+        char text[48];
+        snprintf(text, sizeof text, "Filler question number %d", i);
+        CHECK(submit_as(&moderator, text, NULL) > 0);
+    }
+    forum_command c = cmd_of(FORUM_CMD_QUESTION_SUBMIT);
+    c.text = "A follow-up";
+    c.parent_id = parent;
+    int64_t follow = run_for_id(&viewer_b, &c);
+    CHECK(act(&moderator, FORUM_CMD_ONAIR_SET, follow) == FORUM_OK);
+    char *text = forum_snapshot_text(st, &viewer_c, code, 1200, now_ms);
+    cJSON *snap = keep(cJSON_Parse(text));
+    free(text);
+    const cJSON *qs = cJSON_GetObjectItem(snap, "questions");
+    CHECK(json_int(cJSON_GetArrayItem(qs, 0), "id") == follow);
+    CHECK(json_int(cJSON_GetArrayItem(qs, 1), "id") == parent);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(snap, "questions_complete")));
+    teardown();
+}
+
 int main(void)
 {
     TEST(viewer_may_not_moderate_or_produce);
@@ -3174,5 +3607,16 @@ int main(void)
     TEST(withdrawn_needs_a_reason_and_history_records_every_change);
     TEST(ratings_are_one_per_viewer_and_item_and_reach_everyone_as_counts);
     TEST(rating_comments_are_moderated_like_questions);
+    TEST(restore_brings_a_dismissed_question_back);
+    TEST(undo_restore_dismisses_it_again_with_its_reason);
+    TEST(dismiss_reason_stays_with_the_question_for_staff_and_asker);
+    TEST(merge_takes_the_askers_support_to_the_target);
+    TEST(follow_up_goes_to_the_panelist_of_its_question);
+    TEST(submit_may_carry_its_own_author_name);
+    TEST(held_questions_name_the_blocked_word_to_staff_only);
+    TEST(bulk_approve_and_dismiss_with_one_undo);
+    TEST(ban_can_dismiss_the_viewers_pending_questions);
+    TEST(carry_over_picks_questions_and_keeps_their_source);
+    TEST(welcome_names_the_question_a_follow_up_on_air_follows);
     return check_summary();
 }

@@ -311,6 +311,9 @@ static void test_every_request_type_maps_to_its_command(void)
         {"{\"type\":\"rating.approve\",\"rating_id\":1}", FORUM_CMD_RATING_APPROVE},
         {"{\"type\":\"rating.dismiss\",\"rating_id\":1}", FORUM_CMD_RATING_DISMISS},
         {"{\"type\":\"hello\",\"role\":\"board\",\"program_id\":3}", FORUM_CMD_HELLO},
+        {"{\"type\":\"question.restore\",\"question_id\":1}", FORUM_CMD_QUESTION_RESTORE},
+        {"{\"type\":\"questions.approve\",\"question_ids\":[1,2]}", FORUM_CMD_QUESTIONS_APPROVE},
+        {"{\"type\":\"questions.dismiss\",\"question_ids\":[1]}", FORUM_CMD_QUESTIONS_DISMISS},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         forum_command cmd;
@@ -1611,6 +1614,89 @@ static void test_carry_over_needs_two_codes(void)
                   FORUM_E_BAD_REQUEST, "from"));
 }
 
+/* The requests and fields added for the show's people (issue 15). */
+static void test_restore_bulk_ban_overlay_and_names(void)
+{
+    forum_command cmd;
+    CHECK(decode("{\"type\":\"question.restore\",\"question_id\":4,\"state\":\"pending\"}",
+                 &cmd) == 0);
+    CHECK(cmd.question_id == 4);
+    CHECK_STR(cmd.state, "pending");
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"question.restore\",\"question_id\":4,\"state\":\"answered\"}",
+                  FORUM_E_BAD_REQUEST, "state"));
+    CHECK(rejects("{\"type\":\"question.restore\"}", FORUM_E_BAD_REQUEST, "question_id"));
+
+    CHECK(decode("{\"type\":\"questions.dismiss\",\"question_ids\":[3,5],\"reason\":\" 重复 \"}",
+                 &cmd) == 0);
+    CHECK(cmd.n_ids == 2 && cmd.ids[0] == 3 && cmd.ids[1] == 5);
+    CHECK_STR(cmd.reason, "重复");
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"questions.approve\",\"question_ids\":[]}", FORUM_E_BAD_REQUEST,
+                  "question_ids"));
+    CHECK(rejects("{\"type\":\"questions.approve\"}", FORUM_E_BAD_REQUEST, "question_ids"));
+    CHECK(rejects("{\"type\":\"questions.approve\",\"question_ids\":[1,-2]}",
+                  FORUM_E_BAD_REQUEST, "question_ids"));
+    char big[1024] = "{\"type\":\"questions.dismiss\",\"question_ids\":[1";
+    for (int i = 2; i <= FORUM_BULK_MAX + 1; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big), ",%d", i);
+    strcat(big, "]}");
+    CHECK(rejects(big, FORUM_E_BAD_REQUEST, "question_ids"));
+
+    CHECK(decode("{\"type\":\"viewer.ban\",\"viewer_id\":\"v0123456789abcdef\","
+                 "\"dismiss_pending\":true,\"reason\":\"刷屏\"}",
+                 &cmd) == 0);
+    CHECK(cmd.dismiss_pending);
+    CHECK_STR(cmd.reason, "刷屏");
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"viewer.ban\",\"viewer_id\":\"v0123456789abcdef\","
+                  "\"dismiss_pending\":1}",
+                  FORUM_E_BAD_REQUEST, "dismiss_pending"));
+
+    CHECK(decode("{\"type\":\"hello\",\"session\":\"K7M3PQ\",\"role\":\"viewer\","
+                 "\"token\":\"abcdefghijklmnopqrstuv\",\"overlay\":true}",
+                 &cmd) == 0);
+    CHECK(cmd.overlay);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"hello\",\"session\":\"K7M3PQ\",\"role\":\"moderator\","
+                  "\"token\":\"key\",\"overlay\":true}",
+                  FORUM_E_BAD_REQUEST, "overlay"));
+
+    CHECK(decode("{\"type\":\"question.submit\",\"text\":\"q\",\"name\":\" 张阿姨 \"}", &cmd) == 0);
+    CHECK_STR(cmd.name, "张阿姨");
+    forum_command_free(&cmd);
+    CHECK(decode("{\"type\":\"question.submit\",\"text\":\"q\",\"name\":\"  \"}", &cmd) == 0);
+    CHECK(cmd.name == NULL); /* empty: as if not given */
+    forum_command_free(&cmd);
+    char *long_name = with_long_field("question.submit", "\"text\":\"q\",", "name", "名", 41);
+    CHECK(rejects(long_name, FORUM_E_TOO_LONG, "name"));
+    free(long_name);
+
+    CHECK(decode("{\"type\":\"session.carry_over\",\"from\":\"K7M3PQ\",\"to\":\"A2B3C4\","
+                 "\"question_ids\":[7,9]}",
+                 &cmd) == 0);
+    CHECK(cmd.n_ids == 2 && cmd.ids[1] == 9);
+    forum_command_free(&cmd);
+    CHECK(rejects("{\"type\":\"session.carry_over\",\"from\":\"K7M3PQ\",\"to\":\"A2B3C4\","
+                  "\"question_ids\":[]}",
+                  FORUM_E_BAD_REQUEST, "question_ids"));
+}
+
+/* Staff receive each event with who did it; viewers never do (it may name a viewer id). */
+static void test_event_actor_is_staff_only(void)
+{
+    forum_event ev = make_event("question.submitted", 8, -1, "{\"question\":" QUESTION_21 "}");
+    snprintf(ev.actor, sizeof ev.actor, "moderator:小王");
+    cJSON *staff = encoded(&ev, FORUM_VIEW_STAFF), *pub = encoded(&ev, FORUM_VIEW_PUBLIC),
+          *sub = encoded(&ev, FORUM_VIEW_SUBJECT);
+    CHECK_STR(cJSON_GetStringValue(at(staff, "actor")), "moderator:小王");
+    CHECK(at(pub, "actor") == NULL && at(sub, "actor") == NULL);
+    cJSON_Delete(staff);
+    cJSON_Delete(pub);
+    cJSON_Delete(sub);
+    forum_event_clear(&ev);
+}
+
 static void test_search_fields(void)
 {
     forum_command cmd;
@@ -1733,5 +1819,7 @@ int main(void)
     TEST(test_search_fields);
     TEST(test_backup_path_is_a_plain_file_name);
     TEST(test_viewer_erase_needs_a_viewer_id);
+    TEST(test_restore_bulk_ban_overlay_and_names);
+    TEST(test_event_actor_is_staff_only);
     return check_summary();
 }

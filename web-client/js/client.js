@@ -71,9 +71,11 @@ export class ForumClient extends EventTarget {
    *   name      optional display name (sent in hello)
    *   outboxKey localStorage key for durable requests (null: durable requests live in memory)
    *   url       WebSocket URL (default: this page's server)
+   *   hello     extra hello fields (e.g. {overlay: true} for a display that is no audience)
    */
-  constructor({ session, role, token, name, outboxKey = null, url = socketUrl() }) {
+  constructor({ session, role, token, name, outboxKey = null, url = socketUrl(), hello = null }) {
     super();
+    this.helloExtra = hello || {};
     this.session = session;
     this.role = role;
     this.token = token;
@@ -114,7 +116,8 @@ export class ForumClient extends EventTarget {
     this._drop('stopped');
   }
 
-  /** Changes the display name used by the next hello (takes effect on reconnect). */
+  /** Changes the display name used by the next hello (takes effect on reconnect; a viewer's
+   *  questions name their author themselves, so no reconnect is needed for them). */
   setName(name) { this.name = name || null; }
 
   /** Drops the current connection and connects again at once (e.g. after a name change, so
@@ -210,7 +213,7 @@ export class ForumClient extends EventTarget {
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.helloId = newRequestId('h');
-      const hello = { type: 'hello', id: this.helloId, session: this.session, role: this.role, token: this.token };
+      const hello = { ...this.helloExtra, type: 'hello', id: this.helloId, session: this.session, role: this.role, token: this.token };
       if (this.name) hello.name = this.name;
       // A studio-wide producer connection (session null) receives every session's
       // session.changed with that session's own seq, so its position cannot be resumed from

@@ -1,9 +1,13 @@
 // moderator.js — the moderator console /m/<code>#key=<moderator key>: live columns (incoming,
 // published, up next with the question on air, answered, dismissed), one click or one key per
-// action, panel control, questions entered by phone/paper/visit (through the durable outbox,
-// like viewers' questions), commitments (action items) recorded from the question on air,
-// polls, bans, and the live viewer count (presence messages).
-// The key is read from the URL fragment (never sent over HTTP) or typed in.
+// action (several at once for the pending and published ones), restoring dismissed questions,
+// panel control, questions entered by phone/paper/visit (through the durable outbox, like
+// viewers' questions), commitments (action items) recorded from the question on air, polls,
+// bans (with "ban and clear their pending"), who did what (activity), and the live viewer
+// count (presence messages).
+// The key is read from the URL fragment (never sent over HTTP) or typed in; the moderator's
+// name is asked on the first join and kept on the device (it names them in the transcript and
+// scopes their undo).
 import { initI18n, t, onLangChange } from './i18n.js';
 import { ForumClient } from './client.js';
 import { SessionStore } from './store.js';
@@ -25,7 +29,11 @@ const ui = {
   entrySource: 'phone',
   panelDirty: false,
   columns: {},             // column name -> ordered question ids (for keyboard navigation)
+  picked: new Set(),       // question ids ticked for a bulk approve / dismiss
+  lastPicked: null,        // for shift-click ranges
+  activity: [],            // who did what since this console joined, newest first (bounded)
 };
+const ACTIVITY_MAX = 200;
 let client = null;
 let renderConn = () => {};
 
@@ -41,8 +49,9 @@ function keyFromFragment() {
   return params.get('key');
 }
 
+/** The moderator's name on this device, or null before they gave one. */
 function moderatorName() {
-  return storageGet('forum.modname') || t('mod.default_name');
+  return storageGet('forum.modname') || null;
 }
 
 function start(key) {
@@ -67,7 +76,7 @@ function start(key) {
     $('#mod-name-btn').hidden = false;
     storageSet(`forum.modkey.${code}`, key);
   });
-  client.addEventListener('event', (e) => store.apply(e.detail));
+  client.addEventListener('event', (e) => { noteActivity(e.detail); store.apply(e.detail); });
   client.addEventListener('status', (e) => {
     if (e.detail.status === 'failed') showLogin(errorText(e.detail.error));
   });
@@ -89,34 +98,42 @@ async function loadAllQuestions() {
   }
 }
 
-function showLogin(message) {
+/** The sign-in form; key (from the link) is filled in when known, so a first join from a
+ *  moderator link only asks for the name. */
+function showLogin(message, key = null) {
   $('#app').hidden = true;
   $('#shortcuts').hidden = true;
   $('#login').hidden = false;
   $('#login-error').textContent = message || '';
   $('#login-name').value = storageGet('forum.modname') || '';
-  $('#login-key').focus();
+  if (key) $('#login-key').value = key;
+  $('#login-key-field').hidden = Boolean(key) && !message;
+  const intro = $('#login-intro'); // data-i18n keeps it right when the language changes
+  intro.dataset.i18n = key && !message ? 'mod.name_first' : 'mod.login_body';
+  intro.textContent = t(intro.dataset.i18n);
+  (key && !message ? $('#login-name') : $('#login-key')).focus();
 }
 
 $('#login-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const key = $('#login-key').value.trim();
   const name = $('#login-name').value.trim();
-  if (!key) { $('#login-error').textContent = t('mod.key_missing'); return; }
-  if (name) storageSet('forum.modname', name);
+  if (!key) { $('#login-key-field').hidden = false; $('#login-error').textContent = t('mod.key_missing'); return; }
+  if (!name) { $('#login-error').textContent = t('mod.name_missing'); $('#login-name').focus(); return; }
+  storageSet('forum.modname', name);
   // Keep the key in the fragment so a reload stays signed in; fragments never reach the server.
   history.replaceState(null, '', `${location.pathname}#key=${encodeURIComponent(key)}`);
   start(key);
 });
 
 function renderName() {
-  mount($('#mod-name-btn'), icon('user'), moderatorName());
+  mount($('#mod-name-btn'), icon('user'), moderatorName() || '');
   $('#mod-name-btn').title = t('mod.change_name');
 }
 
 $('#mod-name-btn').addEventListener('click', async () => {
   const name = await openDialog((close) => {
-    const input = h('input', { class: 'input', maxlength: 40, value: moderatorName() });
+    const input = h('input', { class: 'input', maxlength: 40, value: moderatorName() || '' });
     return h('form', { class: 'dialog-body', onsubmit: (e) => { e.preventDefault(); close(input.value.trim()); } },
       h('h2', { class: 'dialog-title' }, t('mod.change_name')), h('p', { class: 'dialog-text' }, t('mod.name_hint')), input,
       h('div', { class: 'dialog-actions' },
@@ -163,6 +180,9 @@ const actions = {
     }
     moveSelectionAfter(item.id);
     send('question.dismiss', reason ? { question_id: item.id, reason } : { question_id: item.id });
+  },
+  restore(item, state = 'published') {
+    if (item && item.state === 'dismissed') send('question.restore', { question_id: item.id, state }, t(state === 'pending' ? 'mod.restored_pending' : 'mod.restored'));
   },
   star(item) { if (item) send('question.star', { question_id: item.id, starred: !item.starred }); },
   async edit(item) {
@@ -250,8 +270,24 @@ const actions = {
   undo() { send('question.undo', {}, t('mod.undone')); },
   async ban(item) {
     if (!item || !item.viewer_id) { toast(t('mod.ban_unavailable'), 'info'); return; }
-    const ok = await confirmDialog(t('mod.ban_title'), t('mod.ban_body', { who: item.author || t('common.anonymous') }), t('mod.ban'), { danger: true });
-    if (ok) send('viewer.ban', { viewer_id: item.viewer_id }, t('mod.banned'));
+    // Under a spam wave: ban and clear what they have waiting for review in one go.
+    const pending = store.list((x) => x.viewer_id === item.viewer_id && x.state === 'pending').length;
+    const choice = await openDialog((close) => {
+      const clear = h('input', { type: 'checkbox', id: 'ban-clear', checked: pending > 0, disabled: pending === 0 });
+      return h('form', { class: 'dialog-body', onsubmit: (e) => { e.preventDefault(); close({ clear: clear.checked }); } },
+        h('h2', { class: 'dialog-title' }, t('mod.ban_title')),
+        h('p', { class: 'dialog-text' }, t('mod.ban_body', { who: item.author || t('common.anonymous') })),
+        h('p', { class: 'dialog-quote' }, item.text),
+        h('label', { class: 'check' }, clear, h('span', {}, pending ? t('mod.ban_clear', { n: pending }) : t('mod.ban_clear_none'))),
+        h('div', { class: 'dialog-actions' },
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => close(null) }, t('common.cancel')),
+          h('button', { type: 'submit', class: 'btn btn-danger', id: 'ban-confirm' }, t('mod.ban'))));
+    });
+    if (!choice) return;
+    const ack = await send('viewer.ban', choice.clear ? { viewer_id: item.viewer_id, dismiss_pending: true } : { viewer_id: item.viewer_id });
+    if (!ack) return;
+    const n = (ack.dismissed || []).length;
+    toast(n ? t('mod.banned_cleared', { n }) : t('mod.banned'), 'ok', 3000);
   },
   async commit(item) {
     // Linked to the question on air; with nothing on air, to the selected question.
@@ -263,6 +299,148 @@ const actions = {
     if (ack && ack.action) store.upsertAction(ack.action);
   },
 };
+
+// ---- several at once (a spam wave, a batch of good questions) -----------------------------
+function togglePick(item, range = false) {
+  if (!item) return;
+  const col = columnOf(item.id);
+  if (range && ui.lastPicked != null && columnOf(ui.lastPicked) === col && ui.columns[col]) {
+    const ids = ui.columns[col];
+    const [a, b] = [ids.indexOf(ui.lastPicked), ids.indexOf(item.id)].sort((x, y) => x - y);
+    for (const id of ids.slice(a, b + 1)) ui.picked.add(id);
+  } else if (ui.picked.has(item.id)) {
+    ui.picked.delete(item.id);
+  } else {
+    ui.picked.add(item.id);
+  }
+  ui.lastPicked = item.id;
+  render();
+}
+
+function pickable(x) { return x && (x.state === 'pending' || x.state === 'published'); }
+
+/** Sends one bulk request per 100 questions; resolves with {changed, skipped} counts. */
+async function bulk(type, ids, extra = {}) {
+  let changed = 0;
+  let skipped = 0;
+  for (let i = 0; i < ids.length; i += 100) {
+    const ack = await send(type, { question_ids: ids.slice(i, i + 100), ...extra });
+    if (!ack) break;
+    for (const x of ack.questions || []) store.upsertFromAck(x);
+    changed += (ack.questions || []).length;
+    skipped += (ack.skipped || []).length;
+  }
+  return { changed, skipped };
+}
+
+async function bulkApprove() {
+  const ids = [...ui.picked].filter((id) => q(id) && q(id).state === 'pending');
+  if (!ids.length) return;
+  const r = await bulk('questions.approve', ids);
+  for (const id of ids) ui.picked.delete(id);
+  toast(t('mod.bulk_approved', { n: r.changed }) + (r.skipped ? t('mod.bulk_skipped', { n: r.skipped }) : ''), 'ok', 3000);
+  render();
+}
+
+async function bulkDismiss() {
+  const ids = [...ui.picked].filter((id) => pickable(q(id)));
+  if (!ids.length) return;
+  const reason = await openDialog((close) => {
+    const ta = h('textarea', { class: 'textarea', rows: 3, placeholder: t('mod.dismiss_reason_placeholder') });
+    return h('form', { class: 'dialog-body', onsubmit: (e) => { e.preventDefault(); close(ta.value.trim()); } },
+      h('h2', { class: 'dialog-title' }, t('mod.bulk_dismiss_title', { n: ids.length })), ta,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => close(null) }, t('common.cancel')),
+        h('button', { type: 'submit', class: 'btn btn-danger', id: 'bulk-dismiss-confirm' }, t('mod.dismiss'))));
+  });
+  if (reason === null || reason === undefined) return;
+  const r = await bulk('questions.dismiss', ids, reason ? { reason } : {});
+  for (const id of ids) ui.picked.delete(id);
+  toast(t('mod.bulk_dismissed', { n: r.changed }) + (r.skipped ? t('mod.bulk_skipped', { n: r.skipped }) : ''), 'ok', 3000);
+  render();
+}
+
+function renderBulkBar() {
+  for (const id of [...ui.picked]) if (!pickable(q(id))) ui.picked.delete(id);
+  const picked = [...ui.picked].map((id) => q(id));
+  const pending = picked.filter((x) => x.state === 'pending').length;
+  const bar = $('#bulk-bar');
+  bar.hidden = picked.length === 0;
+  if (bar.hidden) return;
+  mount(bar, h('span', { class: 'bulk-count' }, t('mod.bulk_picked', { n: picked.length })),
+    h('button', { type: 'button', class: 'btn btn-primary btn-sm', id: 'bulk-approve', disabled: !pending, onclick: () => bulkApprove() },
+      icon('check'), t('mod.bulk_approve', { n: pending })),
+    h('button', { type: 'button', class: 'btn btn-danger btn-sm', id: 'bulk-dismiss', onclick: () => bulkDismiss() },
+      icon('x'), t('mod.bulk_dismiss', { n: picked.length })),
+    h('button', { type: 'button', class: 'btn btn-ghost btn-sm', id: 'bulk-clear', onclick: () => { ui.picked.clear(); render(); } }, t('mod.bulk_clear')));
+}
+$('#pick-all-incoming').addEventListener('click', () => {
+  const ids = ui.columns.incoming || [];
+  const all = ids.length && ids.every((id) => ui.picked.has(id));
+  for (const id of ids) { if (all) ui.picked.delete(id); else ui.picked.add(id); }
+  render();
+});
+
+// ---- who did what --------------------------------------------------------------------------
+/** The name of an event's actor as people say it ("小王", "制作方"), or null for viewers and
+ *  the system (the activity lists what staff did). */
+function actorName(actor) {
+  if (!actor) return null;
+  if (actor.startsWith('moderator:')) return actor.slice('moderator:'.length);
+  if (actor === 'producer') return t('mod.actor_producer');
+  return null;
+}
+
+/** Records a staff event in the activity list. Runs before the store applies the event, so the
+ *  question as it was is still there to compare with. */
+function noteActivity(ev) {
+  const who = actorName(ev.actor);
+  if (!who) return;
+  const before = ev.question ? q(ev.question.id) : null;
+  const ref = (x) => (x ? `#${x.id}` : '');
+  let what = null;
+  switch (ev.kind) {
+    case 'question.submitted': what = t('log.entered', { q: ref(ev.question) }); break;
+    case 'question.published':
+      if (ev.restored) what = t('log.restored', { q: ref(ev.question) });
+      else if (before && before.state === 'pending') what = t('log.approved', { q: ref(ev.question) });
+      break;
+    case 'question.dismissed':
+      what = t('log.dismissed', { q: ref(ev.question) }) + (ev.question.dismiss_reason ? t('log.reason', { reason: ev.question.dismiss_reason }) : '');
+      break;
+    case 'question.merged': what = t('log.merged', { q: ref(ev.question), into: ref(ev.into) }); break;
+    case 'question.answered': what = t('log.answered', { q: ref(ev.question) }); break;
+    case 'question.updated':
+      if (ev.undo) what = t('log.undone', { q: ref(ev.question) });
+      else if (ev.restored) what = t('log.restored_pending', { q: ref(ev.question) });
+      else if (before && before.text !== ev.question.text) what = t('log.edited', { q: ref(ev.question) });
+      else if (before && before.starred !== ev.question.starred) what = t(ev.question.starred ? 'log.starred' : 'log.unstarred', { q: ref(ev.question) });
+      break;
+    case 'onair.changed': what = ev.question_id ? t('log.on_air', { q: `#${ev.question_id}` }) : t('log.off_air'); break;
+    case 'queue.changed': what = t('log.queue', { n: (ev.up_next || []).length }); break;
+    case 'panel.changed': what = t('log.panel'); break;
+    case 'viewer.banned': what = t('log.banned', { id: ev.viewer_id }); break;
+    case 'viewer.unbanned': what = t('log.unbanned', { id: ev.viewer_id }); break;
+    case 'poll.changed': what = ev.poll ? t(`log.poll_${ev.poll.state}`, { title: ev.poll.title }) : null; break;
+    case 'action.changed': what = ev.action ? t('log.action', { text: ev.action.text }) : null; break;
+    default: break;
+  }
+  if (!what) return;
+  ui.activity.unshift({ at: ev.at, who, what, text: ev.question ? ev.question.text : '' });
+  if (ui.activity.length > ACTIVITY_MAX) ui.activity.length = ACTIVITY_MAX;
+}
+
+function renderActivity() {
+  mount($('#activity-list'), ui.activity.length ? ui.activity.map((a) => h('li', { class: 'activity-item' },
+    h('span', { class: 'activity-time num' }, clockOf(a.at)),
+    h('span', { class: 'activity-body' }, h('b', { class: 'activity-who' }, a.who), ' ', a.what,
+      a.text ? h('span', { class: 'activity-text' }, a.text) : null))) : h('li', { class: 'empty' }, t('mod.activity_none')));
+}
+
+function clockOf(ms) {
+  const d = new Date(ms || Date.now());
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`;
+}
 
 async function newActionFree() {
   const questions = store.list((x) => ['published', 'on_air', 'answered'].includes(x.state)).sort((a, b) => a.id - b.id);
@@ -363,6 +541,7 @@ document.addEventListener('keydown', (e) => {
     q: () => actions.toggleQueue(item),
     b: () => actions.ban(item),
     c: () => actions.commit(item),
+    x: () => { if (pickable(item)) togglePick(item, e.shiftKey); },
     '/': () => $('#search').focus(),
     j: () => moveSelection(1, 0),
     k: () => moveSelection(-1, 0),
@@ -493,6 +672,12 @@ function actionButton(label, iconName, onclick, { kbd = null, cls = '' } = {}) {
     icon(iconName), h('span', {}, label), kbd ? h('span', { class: 'kbd' }, kbd) : null);
 }
 
+/** Dismiss with a reason (the asker sees it; the CSV and the minutes keep it): a button of its
+ *  own, so the reason is not only for those who know Shift+D. */
+function reasonButton(item) {
+  return actionButton(t('mod.dismiss_with_reason'), 'paper', () => actions.dismiss(item, true), { kbd: '⇧D', cls: 'm-act-reason' });
+}
+
 function card(item, { column, queueIndex = -1 } = {}) {
   const to = store.panelist(item.to);
   const parent = item.parent_id ? q(item.parent_id) : null;
@@ -500,6 +685,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
   if (item.state === 'pending') {
     acts.push(actionButton(t('mod.approve'), 'check', () => actions.approve(item), { kbd: 'A', cls: 'm-act-primary' }));
     acts.push(actionButton(t('mod.dismiss'), 'x', () => actions.dismiss(item), { kbd: 'D' }));
+    acts.push(reasonButton(item));
     acts.push(actionButton(t('mod.edit'), 'edit', () => actions.edit(item), { kbd: 'E' }));
     acts.push(actionButton(t('mod.merge'), 'merge', () => actions.merge(item), { kbd: 'M' }));
   } else if (item.state === 'published' && column === 'queue') {
@@ -515,9 +701,14 @@ function card(item, { column, queueIndex = -1 } = {}) {
     acts.push(actionButton(t('mod.merge'), 'merge', () => actions.merge(item), { kbd: 'M' }));
     acts.push(actionButton(t('mod.edit'), 'edit', () => actions.edit(item), { kbd: 'E' }));
     acts.push(actionButton(t('mod.dismiss'), 'x', () => actions.dismiss(item), { kbd: 'D' }));
+    acts.push(reasonButton(item));
   } else if (item.state === 'answered') {
     acts.push(actionButton(t('mod.reair'), 'air', () => actions.onAir(item), { kbd: 'O', cls: 'm-act-labelled' }));
     acts.push(actionButton(t('mod.commit'), 'check', () => actions.commit(item), { kbd: 'C', cls: 'm-act-labelled' }));
+  } else if (item.state === 'dismissed') {
+    // A dismissal is never final: bring it back to the wall, or back to review.
+    acts.push(actionButton(t('mod.restore'), 'undo', () => actions.restore(item), { cls: 'm-act-labelled m-act-restore' }));
+    acts.push(actionButton(t('mod.restore_pending'), 'undo', () => actions.restore(item, 'pending'), { cls: 'm-act-labelled m-act-restore-pending' }));
   }
   if (item.viewer_id && item.source === 'web' && ['pending', 'published'].includes(item.state)) {
     const banned = store.banned.has(item.viewer_id);
@@ -525,21 +716,30 @@ function card(item, { column, queueIndex = -1 } = {}) {
   }
   const draggable = item.state === 'published';
   const el = h('article', {
-    class: `m-q m-q-${item.state}${item.starred ? ' is-starred' : ''}${ui.selected === item.id ? ' is-selected' : ''}`,
+    class: `m-q m-q-${item.state}${item.starred ? ' is-starred' : ''}${ui.selected === item.id ? ' is-selected' : ''}${ui.picked.has(item.id) ? ' is-picked' : ''}`,
     dataset: { qid: item.id, state: item.state },
     tabindex: '-1',
     draggable,
     onclick: () => select(item.id, false),
   },
   h('div', { class: 'm-q-top' },
+    (column === 'incoming' || column === 'published') ? h('input', {
+      type: 'checkbox', class: 'm-pick', checked: ui.picked.has(item.id), 'aria-label': t('mod.pick'),
+      onclick: (e) => { e.stopPropagation(); e.preventDefault(); togglePick(item, e.shiftKey); },
+    }) : null,
     column === 'queue' ? h('span', { class: 'm-q-pos num' }, String(queueIndex + 1)) : null,
     h('span', { class: 'm-q-id num' }, `#${item.id}`),
     h('span', { class: `chip chip-${item.category || 'question'}` }, t(`kind.${item.category || 'question'}`)),
     item.source && item.source !== 'web' ? h('span', { class: 'chip' }, icon(item.source), t(`source.${item.source}`)) : null,
+    item.source === 'carried' && item.carried_source && item.carried_source !== 'web'
+      ? h('span', { class: 'chip chip-origin' }, icon(item.carried_source), t(`source.${item.carried_source}`)) : null,
     item.phase === 'pre' ? h('span', { class: 'chip' }, t('mod.pre_show')) : null,
     h('span', { class: 'topbar-spacer' }),
     item.starred ? h('span', { class: 'm-star', title: t('mod.starred') }, icon('star')) : null,
     h('span', { class: 'm-votes num' }, icon('thumb'), String(item.votes || 0))),
+  // Why it waits for review: the blocked word, at a glance (not shown to the asker).
+  item.state === 'pending' && item.held_for ? h('p', { class: 'm-q-held' },
+    h('span', { class: 'chip chip-held', title: t('mod.held_for_hint') }, t('mod.held_for', { word: item.held_for }))) : null,
   parent ? h('p', { class: 'm-q-parent' }, icon('reply'), t('mod.follow_up_of', { id: parent.id }), ' ', h('span', {}, parent.text)) : null,
   h('p', { class: 'm-q-text' }, item.text),
   h('div', { class: 'm-q-meta' },
@@ -549,6 +749,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
     item.viewer_id && store.banned.has(item.viewer_id) ? h('span', { class: 'm-banned' }, t('mod.is_banned')) : null),
   item.state === 'answered' && item.answer_note ? h('p', { class: 'm-q-note' }, item.answer_note) : null,
   item.state === 'dismissed' && item.merged_into ? h('p', { class: 'm-q-note m-q-note-grey' }, t('mod.merged_into', { id: item.merged_into })) : null,
+  item.state === 'dismissed' && item.dismiss_reason ? h('p', { class: 'm-q-note m-q-note-grey m-q-reason' }, t('mod.dismiss_reason', { reason: item.dismiss_reason })) : null,
   item.state === 'withdrawn' ? h('p', { class: 'm-q-note m-q-note-grey' }, t('state.withdrawn')) : null,
   acts.length ? h('div', { class: 'm-q-actions' }, acts) : null);
   if (draggable) {
@@ -623,10 +824,12 @@ function renderOnAir() {
     return;
   }
   const to = store.panelist(item.to);
+  const parent = item.parent_id != null ? q(item.parent_id) : null;
   mount($('#onair'), h('div', { class: 'onair-card', dataset: { qid: item.id } },
     h('div', { class: 'onair-head' }, h('span', { class: 'onair-tag' }, h('span', { class: 'v-live-dot' }), t('mod.on_air_label')),
       h('span', { class: 'onair-id num' }, `#${item.id}`), h('span', { class: 'topbar-spacer' }),
       h('span', { class: 'm-votes num' }, icon('thumb'), String(item.votes || 0))),
+    parent ? h('p', { class: 'onair-parent' }, icon('reply'), t('mod.follow_up_of', { id: parent.id }), ' ', h('span', {}, parent.text)) : null,
     h('p', { class: 'onair-text' }, item.text),
     h('p', { class: 'onair-meta' }, authorOf(item), ' · ', to ? `→ ${to.name}` : `→ ${t('viewer.to_all')}`),
     h('div', { class: 'onair-actions' },
@@ -658,6 +861,7 @@ function renderColumns() {
   };
   const totalPublished = all.filter((x) => x.state === 'published' && !queueIds.includes(x.id)).length;
   $('#n-incoming').textContent = incoming.length;
+  $('#pick-all-incoming').hidden = incoming.length === 0;
   $('#n-published').textContent = published.length === totalPublished ? totalPublished : `${published.length}/${totalPublished}`;
   $('#n-queue').textContent = queue.length;
   $('#n-answered').textContent = answered.length;
@@ -805,7 +1009,7 @@ function renderRatings() {
 }
 
 function renderShortcuts() {
-  const keys = [['A', 'mod.approve'], ['D', 'mod.dismiss'], ['S', 'mod.star'], ['E', 'mod.edit'], ['M', 'mod.merge'], ['Q', 'mod.queue'],
+  const keys = [['A', 'mod.approve'], ['D', 'mod.dismiss'], ['X', 'mod.pick'], ['S', 'mod.star'], ['E', 'mod.edit'], ['M', 'mod.merge'], ['Q', 'mod.queue'],
     ['O', 'mod.on_air'], ['N', 'mod.next'], ['R', 'mod.mark_answered'], ['C', 'mod.commit'], ['U', 'mod.undo'], ['B', 'mod.ban'], ['/', 'mod.search_label'], ['↑↓←→', 'mod.navigate']];
   mount($('#shortcuts'), h('span', { class: 'sc-title' }, t('mod.shortcuts')),
     keys.map(([k, label]) => h('span', { class: 'sc-item' }, h('span', { class: 'kbd' }, k), t(label))),
@@ -824,6 +1028,8 @@ function render() {
   renderBans();
   renderActions();
   renderRatings();
+  renderBulkBar();
+  renderActivity();
 }
 
 store.addEventListener('change', render);
@@ -837,5 +1043,5 @@ renderStaticButtons();
 setInterval(() => { if (store.session) renderColumns(); }, 60_000);
 
 const initialKey = keyFromFragment() || storageGet(`forum.modkey.${code}`);
-if (initialKey) start(initialKey);
-else showLogin('');
+if (initialKey && moderatorName()) start(initialKey);
+else showLogin('', initialKey); // first join on this device: who is moderating?

@@ -1,7 +1,9 @@
 // overlay.js — the on-air graphics /overlay/<code> for OBS's browser source. Read-only: it
-// joins as a viewer with its own random token and never sends anything but hello. Shows the
-// question on air as a lower third (or the banner when nothing is on air) and the open poll's
-// live results, animating out and in on every change.
+// joins as a viewer with its own random token and the hello flag "overlay" (a display, not
+// counted in the audience), and sends nothing but hello and, for a follow-up whose question it
+// lacks, questions.list. Shows the question on air as a lower third — a follow-up with the
+// question it follows — (or the banner when nothing is on air) and the open poll's live
+// results, animating out and in on every change.
 // Query parameters: position=bottom|top, theme=dark|light, scale=<0.5..2>, lang=zh|en
 // (default zh: broadcast graphics follow the show, not the language of the OBS machine),
 // show=<parts> (comma-separated: lower, poll, qr; default lower,poll) where qr is the join QR
@@ -32,7 +34,7 @@ root.dataset.corner = CORNERS.includes(params.get('corner')) ? params.get('corne
 
 const code = codeFromPath();
 const store = new SessionStore();
-const client = new ForumClient({ session: code, role: 'viewer', token: deviceToken('forum.overlayToken') });
+const client = new ForumClient({ session: code, role: 'viewer', token: deviceToken('forum.overlayToken'), hello: { overlay: true } });
 client.addEventListener('welcome', (e) => { if (e.detail.snapshot) store.reset(e.detail.snapshot); });
 client.addEventListener('event', (e) => store.apply(e.detail));
 client.addEventListener('status', (e) => { root.dataset.conn = e.detail.status; });
@@ -72,26 +74,35 @@ function renderQuestionLower() {
   const banner = (store.panel.banner || '').trim();
   const lower = $('#lower');
   if (q) {
+    const parent = q.parent_id != null ? store.questions.get(q.parent_id) : null;
+    if (q.parent_id != null && !parent) store.ensureQuestion(client, q.parent_id); // re-renders
+    // When the parent arrives the same key re-renders: the graphic is filled in place.
     swap(lower, 'lower', `q${q.id}`, () => {
       const to = store.panelist(q.to);
       lower.classList.remove('is-banner');
+      lower.classList.toggle('is-follow-up', q.parent_id != null);
       lower.dataset.qid = String(q.id);
-      $('#lower-tag').textContent = t(`overlay.kind_${q.category || 'question'}`);
+      $('#lower-tag').textContent = q.parent_id != null ? t('overlay.kind_follow_up') : t(`overlay.kind_${q.category || 'question'}`);
+      const parentEl = $('#lower-parent');
+      parentEl.hidden = !parent;
+      mount(parentEl, parent ? [h('b', {}, t('overlay.follow_up_of')), ' ', parent.text] : []);
       $('#lower-to').textContent = to ? t('overlay.to', { name: [to.name, to.affiliation].filter(Boolean).join(' · ') }) : '';
       const text = $('#lower-text');
       text.textContent = q.text;
       text.classList.toggle('is-long', [...q.text].length > 90);
       const meta = [h('b', {}, q.author || t('common.anonymous'))];
       if (q.source && q.source !== 'web') meta.push(' · ', t(`source.${q.source}`));
+      if (q.source === 'carried' && q.carried_source && q.carried_source !== 'web') meta.push(' · ', t(`source.${q.carried_source}`));
       if (q.votes) meta.push(' · ', t('overlay.votes', { n: q.votes }));
-      if (q.parent_id) meta.push(' · ', t('viewer.follow_up'));
       mount($('#lower-meta'), meta);
     });
   } else if (banner) {
     swap(lower, 'lower', `b${banner}`, () => {
       const segment = store.segment(store.panel.segment_id);
       lower.classList.add('is-banner');
+      lower.classList.remove('is-follow-up');
       lower.dataset.qid = '';
+      $('#lower-parent').hidden = true;
       $('#lower-tag').textContent = segment ? segment.title : (store.session && store.session.title) || '';
       $('#lower-to').textContent = '';
       $('#lower-text').textContent = banner;

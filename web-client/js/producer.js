@@ -24,6 +24,7 @@ const studio = { programs: new Map(), sessions: new Map(), webhooks: new Map() }
 const ui = {
   view: 'home', code: null, programId: null, newKey: null,
   carry: null,   // {code, ack} the last carry-over into the shown session
+  carryPick: null, // {to, from, loading, error, candidates: [question], picked: Set<id>}
   erase: null,   // {code, ack} the last erasure in the shown session
   search: { q: '', program_id: '', from: '', to: '', category: '', state: '', results: null, busy: false, error: '' },
   backups: [],   // acks of the backups made from this page
@@ -124,7 +125,12 @@ function watchSession(code) {
   sessionClient.addEventListener('welcome', (e) => { if (e.detail.snapshot) sessionStore.reset(e.detail.snapshot); });
   sessionClient.addEventListener('event', (e) => sessionStore.apply(e.detail));
   sessionClient.addEventListener('presence', (e) => sessionStore.setViewers(e.detail.viewers));
-  sessionStore.addEventListener('change', () => { renderCounts(); renderActions(); });
+  sessionStore.addEventListener('change', (e) => {
+    renderCounts();
+    renderActions();
+    // What was carried before is read from this session's questions: mark it once they are in.
+    if (e.detail.kinds.has('snapshot') || e.detail.kinds.has('page')) refreshCarryCard();
+  });
   sessionClient.start();
 }
 
@@ -445,18 +451,104 @@ function renderCarryCard(s) {
     const eb = when(b) <= when(s);
     return ea !== eb ? (ea ? -1 : 1) : when(b) - when(a);
   });
-  const pick = h('select', { class: 'select', id: 'carry-from', disabled: !canReceive || !sources.length },
-    sources.map((x) => h('option', { value: x.code }, `${x.title} · ${sessionDay(x) || t('prod.unscheduled')} · ${t(`status.${x.status}`)}`)));
+  const chosen = ui.carryPick && ui.carryPick.to === s.code && sources.some((x) => x.code === ui.carryPick.from)
+    ? ui.carryPick.from : sources[0] && sources[0].code;
+  const pick = h('select', {
+    class: 'select', id: 'carry-from', disabled: !canReceive || !sources.length,
+    onchange: () => loadCarryCandidates(s, pick.value),
+  }, sources.map((x) => h('option', { value: x.code }, `${x.title} · ${sessionDay(x) || t('prod.unscheduled')} · ${t(`status.${x.status}`)}`)));
+  if (chosen) pick.value = chosen;
+  if (canReceive && chosen && (!ui.carryPick || ui.carryPick.to !== s.code || ui.carryPick.from !== chosen)) {
+    queueMicrotask(() => loadCarryCandidates(s, chosen));
+  }
+  const cp = ui.carryPick && ui.carryPick.to === s.code && ui.carryPick.from === chosen ? ui.carryPick : null;
+  const carried = carriedFrom(chosen);
+  const open = cp ? cp.candidates.filter((x) => !carried.has(x.id)) : [];
+  const n = open.filter((x) => cp.picked.has(x.id)).length;
   const result = ui.carry && ui.carry.code === s.code ? ui.carry.ack : null;
   return h('section', { class: 'card prod-card', id: 'carry-card' },
     h('h2', { class: 'prod-card-title' }, icon('carried'), t('carry.title')),
     h('p', { class: 'field-hint' }, canReceive ? t('carry.hint') : t('carry.closed')),
     sources.length ? [
       h('label', { class: 'field' }, h('span', { class: 'field-label' }, t('carry.from')), pick),
+      canReceive ? renderCarryPicker(cp, carried, open) : null,
       h('div', { class: 'form-actions form-actions-start' },
-        h('button', { type: 'button', class: 'btn btn-primary', id: 'carry-go', disabled: !canReceive, onclick: () => carryOver(s, pick.value) }, icon('carried'), t('carry.go'))),
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'carry-go', disabled: !canReceive || !n, onclick: () => carryOver(s, chosen) },
+          icon('carried'), cp && !cp.loading ? t('carry.go_n', { n }) : t('carry.go'))),
     ] : h('p', { class: 'empty act-empty' }, t('carry.no_sources')),
     result ? carryResult(result) : null);
+}
+
+/** Draws the carry-over card again (its picker depends on this session's questions). */
+function refreshCarryCard() {
+  const el = document.getElementById('carry-card');
+  const s = studio.sessions.get(ui.code);
+  if (el && s && ui.view === 'session') el.replaceWith(renderCarryCard(s));
+}
+
+/** Ids of the questions of session from already carried into the shown session. */
+function carriedFrom(from) {
+  const ids = new Set();
+  if (sessionStore) for (const x of sessionStore.questions.values()) if (x.carried_from === from) ids.add(x.carried_question_id);
+  return ids;
+}
+
+/** The unanswered public questions of from, each with a tick (all ticked at first); the ones
+ *  carried before are shown, marked, without one. */
+function renderCarryPicker(cp, carried, open) {
+  if (!cp || cp.loading) return h('p', { class: 'field-hint' }, t('carry.loading'));
+  if (cp.error) return h('p', { class: 'c-login-error' }, cp.error);
+  if (!cp.candidates.length) return h('p', { class: 'field-hint' }, t('carry.none_open'));
+  const all = open.length > 0 && open.every((x) => cp.picked.has(x.id));
+  const toggleAll = () => {
+    for (const x of open) { if (all) cp.picked.delete(x.id); else cp.picked.add(x.id); }
+    render();
+  };
+  return h('div', { class: 'carry-pick', id: 'carry-pick' },
+    h('div', { class: 'carry-pick-head' },
+      h('span', { class: 'field-label' }, t('carry.pick', { n: open.length })),
+      h('span', { class: 'topbar-spacer' }),
+      open.length ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm', id: 'carry-all', onclick: toggleAll }, all ? t('carry.pick_none') : t('carry.pick_all')) : null),
+    h('ul', { class: 'carry-list' }, cp.candidates.map((x) => {
+      const done = carried.has(x.id);
+      const box = h('input', {
+        type: 'checkbox', checked: !done && cp.picked.has(x.id), disabled: done,
+        onchange: () => { if (box.checked) cp.picked.add(x.id); else cp.picked.delete(x.id); render(); },
+      });
+      const source = x.source === 'carried' ? x.carried_source : x.source;
+      return h('li', { class: `carry-item${done ? ' is-done' : ''}`, dataset: { qid: x.id } },
+        h('label', { class: 'carry-label' }, box,
+          h('span', { class: 'carry-text' }, x.text),
+          h('span', { class: 'carry-meta' },
+            h('span', { class: `chip chip-${x.category || 'question'}` }, t(`kind.${x.category || 'question'}`)),
+            source && source !== 'web' ? h('span', { class: 'chip chip-origin' }, icon(source), t(`source.${source}`)) : null,
+            h('span', { class: 'muted num' }, t('viewer.votes_n', { n: x.votes || 0 })),
+            done ? h('span', { class: 'chip' }, t('carry.done_before')) : null)));
+    })));
+}
+
+/** Reads the unanswered public questions (published, on air) of session from, page by page. */
+async function loadCarryCandidates(s, from) {
+  const cp = { to: s.code, from, loading: true, error: '', candidates: [], picked: new Set() };
+  ui.carryPick = cp;
+  render();
+  try {
+    for (const state of ['on_air', 'published']) {
+      let before;
+      for (;;) {
+        const page = await client.request('questions.list', { session: from, state, limit: 500, ...(before ? { before } : {}) });
+        cp.candidates.push(...(page.questions || []));
+        if (!page.more || !page.next_before) break;
+        before = page.next_before;
+      }
+    }
+    cp.candidates.sort((a, b) => a.id - b.id);
+    for (const x of cp.candidates) cp.picked.add(x.id);
+  } catch (err) {
+    cp.error = errorText(err);
+  }
+  cp.loading = false;
+  if (ui.carryPick === cp) render();
 }
 
 function carryResult(ack) {
@@ -471,8 +563,15 @@ function carryResult(ack) {
 
 async function carryOver(s, from) {
   if (!from) return;
-  const ack = await send('session.carry_over', { from, to: s.code });
+  const cp = ui.carryPick && ui.carryPick.to === s.code && ui.carryPick.from === from ? ui.carryPick : null;
+  const carried = carriedFrom(from);
+  const ids = cp ? cp.candidates.filter((x) => cp.picked.has(x.id) && !carried.has(x.id)).map((x) => x.id) : [];
+  if (cp && !ids.length) return;
+  // Everything ticked: no list (a session's worth of ids could outgrow a message).
+  const every = !cp || cp.candidates.every((x) => carried.has(x.id) || cp.picked.has(x.id));
+  const ack = await send('session.carry_over', every ? { from, to: s.code } : { from, to: s.code, question_ids: ids });
   if (!ack) return;
+  for (const x of ack.questions || []) if (sessionStore) sessionStore.upsertFromAck(x);
   ui.carry = { code: s.code, ack };
   toast(t('carry.toast', { n: (ack.questions || []).length }), 'ok');
   render();

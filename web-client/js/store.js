@@ -106,7 +106,16 @@ export class SessionStore extends EventTarget {
         break;
       case 'question.merged':
         if (ev.question) this._upsert(ev.question);
-        if (ev.into && typeof ev.into === 'object') this._upsert(ev.into);
+        if (ev.into && typeof ev.into === 'object') {
+          this._upsert(ev.into);
+          // Votes go with the merge, and so does the asker's own support (the server counts
+          // her on the target): a viewer's picture of its own votes follows.
+          const q = ev.question && this.questions.get(ev.question.id);
+          if (q && (q.mine || this.myVotes.has(q.id))) {
+            this.myVotes.delete(q.id);
+            this.myVotes.add(ev.into.id);
+          }
+        }
         break;
       case 'votes.changed':
         for (const [id, n] of Object.entries(ev.counts || {})) {
@@ -159,6 +168,29 @@ export class SessionStore extends EventTarget {
         break; // kinds this client does not show
     }
     this._changed(ev.kind);
+  }
+
+  /**
+   * Makes sure question id is in the store (a follow-up on air needs the question it follows,
+   * which a large session's welcome may not have named): reads it with questions.list. Resolves
+   * with the question, or null when the client may not see it.
+   */
+  async ensureQuestion(client, id) {
+    if (id == null || this.questions.has(id)) return this.questions.get(id) || null;
+    this._asked = this._asked || new Set();
+    if (this._asked.has(id) || !client.connected) return null; // asked once per page
+    this._asked.add(id);
+    try {
+      const page = await client.request('questions.list', { before: id + 1, limit: 1 });
+      const q = (page.questions || []).find((x) => x.id === id);
+      if (q && !this.questions.has(id)) {
+        this._upsert(q);
+        this._changed('page');
+      }
+      return this.questions.get(id) || null;
+    } catch (_) {
+      return null;
+    }
   }
 
   /** Records a question from an ack (own submission, edit, withdraw...). */

@@ -50,15 +50,29 @@ const toEl = $('#q-to');
 const draftKey = `forum.draft.${code}`;
 textEl.value = storageGet(draftKey, '');
 nameEl.value = storageGet('forum.name', '');
-anonEl.checked = storageGet('forum.anonymous') === '1';
+// Anonymity is chosen for one question at a time: the box starts unticked on every page load
+// and after every question, and the line under the form always says how the next one goes out.
+anonEl.checked = false;
 const updateCounter = bindCounter(textEl, $('#q-counter'), MAX_CHARS);
 textEl.addEventListener('input', () => storageSet(draftKey, textEl.value));
-anonEl.addEventListener('change', () => { storageSet('forum.anonymous', anonEl.checked ? '1' : ''); syncNameField(); });
+anonEl.addEventListener('change', () => syncNameField());
+nameEl.addEventListener('input', () => renderIdentity());
 nameEl.addEventListener('change', () => storageSet('forum.name', nameEl.value.trim()));
 
 function syncNameField() {
   nameEl.disabled = anonEl.checked;
   nameEl.closest('.field').classList.toggle('is-disabled', anonEl.checked);
+  renderIdentity();
+}
+
+/** "Posting as 张阿姨" / "Posting anonymously": how the next question will be signed. */
+function renderIdentity() {
+  const el = $('#q-identity');
+  const name = nameEl.value.trim();
+  const anonymous = anonEl.checked && !$('#anon-wrap').hidden;
+  el.dataset.mode = anonymous ? 'anonymous' : name ? 'named' : 'unnamed';
+  el.textContent = anonymous ? t('viewer.identity_anonymous')
+    : name ? t('viewer.identity_named', { name }) : t('viewer.identity_unnamed');
 }
 syncNameField();
 
@@ -90,6 +104,8 @@ function setTab(tab) {
 
 function setReplyTo(q) {
   ui.replyTo = q ? q.id : null;
+  // A follow-up goes to whom its question went (the viewer may still pick someone else).
+  if (q) toEl.value = q.to != null && [...toEl.options].some((o) => o.value === String(q.to)) ? String(q.to) : '';
   $('#reply-to').hidden = !q;
   $('#reply-text').textContent = q ? q.text : '';
   $('#compose-title').textContent = q ? t('viewer.compose_follow_up') : t('viewer.compose_title');
@@ -112,17 +128,20 @@ $('#ask-form').addEventListener('submit', (e) => {
     nameEl.focus();
     return;
   }
-  if (!anonymous && name && name !== (client.name || '')) {
-    // The author name travels in hello: reconnect with it; the outbox holds the question.
+  const fields = { text, category: ui.kind, anonymous };
+  if (!anonymous && name) {
+    // The question carries its author's name itself: no reconnect (the connection stays up,
+    // and the outbox resends it with the same name). Later hellos carry it too.
+    fields.name = name;
     storageSet('forum.name', name);
     client.setName(name);
-    client.reconnect();
   }
-  const fields = { text, category: ui.kind, anonymous };
   const to = toEl.value ? Number(toEl.value) : null;
+  // A follow-up names its panelist either way: "to": null asks the whole panel.
   if (to) fields.to = to;
+  else if (ui.replyTo) fields.to = null;
   if (ui.replyTo) fields.parent_id = ui.replyTo;
-  const pendingBefore = !client.connected;
+  const offline = !client.connected;
   const promise = client.request('question.submit', fields, { durable: true });
   textEl.value = '';
   storageSet(draftKey, '');
@@ -130,7 +149,9 @@ $('#ask-form').addEventListener('submit', (e) => {
   setReplyTo(null);
   setKind('question');
   toEl.value = '';
-  if (pendingBefore) toast(t('viewer.saved_offline'), 'info', 5000);
+  anonEl.checked = false;
+  syncNameField();
+  if (offline) toast(t('viewer.saved_offline'), 'info', 5000);
   renderLists();
   promise.then((ack) => handleAck({ type: 'question.submit' }, ack))
     .catch((err) => handleRejected({ type: 'question.submit', ...fields }, err));
@@ -489,9 +510,17 @@ function renderNow() {
   if (store.panel.banner) blocks.push(h('p', { class: 'v-now-banner' }, store.panel.banner));
   if (q) {
     const to = store.panelist(q.to);
-    blocks.push(h('div', { class: 'v-onair' },
-      h('div', { class: 'v-onair-head' }, h('span', { class: 'v-onair-tag' }, h('span', { class: 'v-live-dot' }), t('viewer.on_air')),
+    // A follow-up goes on air with the question it follows, so it makes sense on its own.
+    const parent = q.parent_id != null ? store.questions.get(q.parent_id) : null;
+    if (q.parent_id != null && !parent) store.ensureQuestion(client, q.parent_id);
+    blocks.push(h('div', { class: `v-onair${q.parent_id != null ? ' is-follow-up' : ''}` },
+      h('div', { class: 'v-onair-head' }, h('span', { class: 'v-onair-tag' }, h('span', { class: 'v-live-dot' }),
+        q.parent_id != null ? t('viewer.on_air_follow_up') : t('viewer.on_air')),
         to ? h('span', { class: 'v-onair-to' }, t('viewer.asked_to', { name: to.name })) : null),
+      parent ? h('div', { class: 'v-onair-parent' },
+        h('span', { class: 'v-onair-parent-label' }, icon('reply'), t('viewer.follow_up_of')),
+        h('p', { class: 'v-onair-parent-text' }, parent.text),
+        h('p', { class: 'v-onair-parent-meta' }, authorLabel(parent))) : null,
       h('p', { class: 'v-onair-text' }, q.text),
       h('p', { class: 'v-onair-meta' }, `${authorLabel(q)}${q.votes ? ` · ${t('viewer.votes_n', { n: q.votes })}` : ''}`)));
   } else if (live) {
@@ -558,6 +587,7 @@ function renderComposer() {
   $('#anon-wrap').hidden = !anonAllowed;
   if (!anonAllowed) anonEl.checked = false;
   syncNameField();
+  $('#q-identity').hidden = false;
   $('#moderation-hint').textContent = s.premoderation ? t('viewer.hint_premoderated') : t('viewer.hint_published');
 }
 
@@ -598,6 +628,9 @@ function questionChips(q) {
     h('span', { class: `chip chip-${q.category || 'question'}` }, t(`kind.${q.category || 'question'}`)),
     to ? h('span', { class: 'chip chip-to' }, t('viewer.asked_to', { name: panelistLabel(to) })) : null,
     q.source && q.source !== 'web' ? h('span', { class: 'chip' }, icon(q.source), t(`source.${q.source}`)) : null,
+    // A carried question keeps saying where it first came from (a hotline call, a letter).
+    q.source === 'carried' && q.carried_source && q.carried_source !== 'web'
+      ? h('span', { class: 'chip chip-origin' }, icon(q.carried_source), t(`source.${q.carried_source}`)) : null,
   ];
 }
 
@@ -634,16 +667,46 @@ function renderAnswer(q, followUps) {
     ratingFor({ question_id: q.id }, t('rate.answer_question')));
 }
 
+/** Shows question id on the wall (switching tabs), highlighted for a moment. */
+function showOnWall(id) {
+  setTab('all');
+  requestAnimationFrame(() => {
+    const el = document.querySelector(`#list .v-q[data-qid="${id}"]`);
+    if (!el) return;
+    el.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    el.classList.add('is-highlighted');
+    setTimeout(() => el.classList.remove('is-highlighted'), 2400);
+  });
+}
+
+/** A merged question: combined with another, which the asker is pointed to. */
+function renderMerged(q) {
+  const into = store.questions.get(q.merged_into);
+  if (!into) store.ensureQuestion(client, q.merged_into);
+  const onWall = into && PUBLIC_STATES.has(into.state);
+  return h('div', { class: 'v-merged' },
+    h('p', { class: 'v-mine-explain' }, t('my_state_hint.merged')),
+    into ? h('div', { class: 'v-merged-into' },
+      h('span', { class: 'v-merged-label' }, t('viewer.merged_into')),
+      h('p', { class: 'v-merged-text' }, into.text),
+      h('span', { class: 'v-merged-meta' }, into.state === 'answered' ? t('state.answered') : t('viewer.votes_n', { n: into.votes || 0 })),
+      onWall ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm v-merged-go', onclick: () => showOnWall(into.id) }, t('viewer.merged_go')) : null) : null);
+}
+
 function renderMine(q) {
   const canChange = (q.state === 'pending' || q.state === 'published') && (store.session.status === 'open' || store.session.status === 'live');
   const parent = q.parent_id ? store.questions.get(q.parent_id) : null;
-  return h('article', { class: 'v-q v-mine', dataset: { qid: q.id, state: q.state } },
+  const merged = q.state === 'dismissed' && q.merged_into != null;
+  const stateKey = merged ? 'merged' : q.state;
+  return h('article', { class: 'v-q v-mine', dataset: { qid: q.id, state: stateKey } },
     h('div', { class: 'v-q-chips' },
-      h('span', { class: `chip chip-${q.state}` }, t(`my_state.${q.state}`)),
+      h('span', { class: `chip chip-${merged ? 'merged' : q.state}` }, t(`my_state.${stateKey}`)),
       questionChips(q)),
     parent ? h('p', { class: 'v-mine-parent' }, icon('reply'), parent.text) : null,
     h('p', { class: 'v-q-text' }, q.text),
-    h('p', { class: 'v-mine-explain' }, t(`my_state_hint.${q.state}`)),
+    merged ? renderMerged(q) : h('p', { class: 'v-mine-explain' }, t(`my_state_hint.${q.state}`)),
+    q.state === 'dismissed' && !merged && q.dismiss_reason
+      ? h('p', { class: 'v-dismiss-reason' }, h('span', { class: 'v-answer-label' }, t('viewer.dismiss_reason')), q.dismiss_reason) : null,
     q.state === 'answered' && q.answer_note ? h('p', { class: 'v-answer-note' }, h('span', { class: 'v-answer-label' }, t('viewer.answer_note')), q.answer_note) : null,
     h('div', { class: 'v-q-foot' },
       h('span', { class: 'v-q-meta' }, authorLabel(q), h('span', { class: 'v-q-dot' }, '·'), relTime(q.created_at),
