@@ -726,6 +726,39 @@ static void note_stall(dispatch *d, int64_t late_ms)
     d->stall_sum_s += s;
 }
 
+static int64_t sample_count(void *arg, const char *code)
+{
+    return (int64_t)viewers_total(arg, code);
+}
+
+/* Every sample interval: the audience of each open or live session as a viewers.sampled event
+ * (the leader's, in a cluster: it counts the viewers of every node). */
+static void sample_viewers(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    if (d->cluster && (!cluster_leading(d->cluster) || d->resyncing))
+        return;
+    forum_env env = {dispatch_now_ms(), forum_random};
+    forum_event *events = NULL;
+    size_t n = 0;
+    if (forum_sample_viewers(d->st, sample_count, d, &env, &events, &n) == 0) {
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&events[i]);
+        free(events);
+        return;
+    }
+    job *j = job_new(d, JOB_SYSTEM, NULL);
+    if (!j) {
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&events[i]);
+        free(events);
+        return;
+    }
+    j->batch.events = events;
+    j->batch.n_events = n;
+    job_submit(d, j);
+}
+
 /* Every second: closes connections that sent no hello in time, and tells staff how many
  * viewers are watching when that changed. */
 static void sweep_hello(uv_timer_t *t)
@@ -773,6 +806,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
         d->opt.hello_timeout_ms = 10000;
     if (d->opt.flush_interval_ms <= 0)
         d->opt.flush_interval_ms = 100;
+    if (d->opt.sample_interval_ms <= 0)
+        d->opt.sample_interval_ms = 60000;
     if (d->opt.questions_per_min <= 0)
         d->opt.questions_per_min = 6;
     if (d->opt.votes_per_sec <= 0)
@@ -790,6 +825,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     uv_timer_init(loop, &d->sweep_timer);
     uv_timer_init(loop, &d->reload_timer);
     uv_timer_init(loop, &d->resync_timer);
+    uv_timer_init(loop, &d->sample_timer);
+    d->sample_timer.data = d;
     d->resync_timer.data = d;
     d->flush_timer.data = d;
     d->sweep_timer.data = d;
@@ -797,6 +834,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     uv_timer_start(&d->flush_timer, flush_counts, (uint64_t)d->opt.flush_interval_ms,
                    (uint64_t)d->opt.flush_interval_ms);
     uv_timer_start(&d->sweep_timer, sweep_hello, 1000, 1000);
+    uv_timer_start(&d->sample_timer, sample_viewers, (uint64_t)d->opt.sample_interval_ms,
+                   (uint64_t)d->opt.sample_interval_ms);
     return d;
 }
 
@@ -846,6 +885,8 @@ void dispatch_stop(dispatch *d)
     uv_timer_stop(&d->flush_timer);
     uv_timer_stop(&d->sweep_timer);
     uv_timer_stop(&d->reload_timer);
+    uv_timer_stop(&d->sample_timer);
+    uv_close((uv_handle_t *)&d->sample_timer, NULL);
     uv_close((uv_handle_t *)&d->flush_timer, NULL);
     uv_close((uv_handle_t *)&d->sweep_timer, NULL);
     uv_close((uv_handle_t *)&d->reload_timer, NULL);

@@ -324,6 +324,30 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
     return res.n_events - before;
 }
 
+size_t forum_sample_viewers(forum_state *st, int64_t (*viewers_of)(void *arg, const char *code),
+                            void *arg, const forum_env *env, forum_event **out, size_t *n)
+{
+    forum_result res;
+    memset(&res, 0, sizeof res);
+    res.events = *out;
+    res.n_events = *n;
+    ctx c = {.st = st, .env = env, .res = &res};
+    snprintf(c.actor, sizeof c.actor, "system");
+    size_t added = 0;
+    for (size_t i = 0; i < st->n_sessions; i++) {
+        session *s = st->sessions[i];
+        if (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE)
+            continue;
+        int64_t v = viewers_of(arg, s->code);
+        forum_payload payload = {.viewers = v < 0 ? 0 : v};
+        if (emit(&c, s, FORUM_EV_VIEWERS_SAMPLED, &payload, false, NULL) == 0)
+            added++;
+    }
+    *out = res.events;
+    *n = res.n_events;
+    return added;
+}
+
 size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers, const forum_env *env,
                           forum_event **out, size_t *n)
 {

@@ -498,6 +498,8 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
             return -1;
         s->peak_viewers = ev->p.viewers;
         return 0;
+    case FORUM_EV_VIEWERS_SAMPLED:
+        return ev->p.viewers < 0 ? -1 : 0; /* history only: the report reads it from the log */
     case FORUM_EV_VIEWER_ERASED:
         return apply_viewer_erased(st, s, ev);
     case FORUM_EV_SESSION_CHANGED:
