@@ -154,6 +154,10 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         do_questions_list(&c, s, actor, cmd);
         return res;
     }
+    if (cmd->type == FORUM_CMD_QUESTIONS_SIMILAR) {
+        do_questions_similar(&c, s, cmd);
+        return res;
+    }
 
     /* An idempotent repeat of a submit gets the original ack, whatever happened since. */
     if (cmd->type == FORUM_CMD_QUESTION_SUBMIT && cmd->id && *cmd->id) {

@@ -111,6 +111,7 @@ typedef enum forum_cmd_type {
     FORUM_CMD_SESSION_ARCHIVE,
     FORUM_CMD_SESSION_LIST,
     FORUM_CMD_QUESTIONS_LIST,     /* anyone: a page of the questions it may see */
+    FORUM_CMD_QUESTIONS_SIMILAR,  /* staff: similar-question hints for questions of the session */
     FORUM_CMD_SESSION_ROTATE_KEY, /* extension: issue a new moderator key (keys are stored hashed) */
     /* archive and outcomes */
     FORUM_CMD_ACTION_CREATE,      /* staff: a commitment made on air */
