@@ -12,6 +12,7 @@ import {
   storageGet, storageSet, openDialog, confirmDialog, codePoints,
 } from './ui.js';
 import { actionRow, actionDialog, actionChanges } from './actions.js';
+import { SimilarHints } from './similar-hints.js';
 
 const MAX_CHARS = 500;
 const code = codeFromPath();
@@ -28,6 +29,7 @@ const ui = {
 };
 let client = null;
 let renderConn = () => {};
+let hints = null; // similar-question hints (similar-hints.js)
 
 initI18n();
 $('#brand-mark').append(icon('mic'));
@@ -52,6 +54,7 @@ function start(key) {
   // are idempotent on (moderator, id)), so a flaky studio network loses none.
   client = new ForumClient({ session: code, role: 'moderator', token: key, name: moderatorName(), outboxKey: `forum.modoutbox.${code}` });
   renderConn = bindConnection(client, $('#conn'));
+  hints = new SimilarHints({ client, store, send, onChange: () => { if (store.session) renderColumns(); } });
   client.addEventListener('presence', (e) => store.setViewers(e.detail.viewers));
   client.addEventListener('outbox-change', () => renderEntryPending());
   client.addEventListener('outbox-ack', (e) => { if (e.detail.reply.question) store.upsertFromAck(e.detail.reply.question); toast(t('mod.entry_done'), 'ok', 2200); });
@@ -59,6 +62,7 @@ function start(key) {
   client.addEventListener('welcome', (e) => {
     if (e.detail.snapshot) {
       store.reset(e.detail.snapshot);
+      hints.reset();
       loadAllQuestions();
     }
     $('#login').hidden = true;
@@ -67,7 +71,7 @@ function start(key) {
     $('#mod-name-btn').hidden = false;
     storageSet(`forum.modkey.${code}`, key);
   });
-  client.addEventListener('event', (e) => store.apply(e.detail));
+  client.addEventListener('event', (e) => { store.apply(e.detail); hints.onEvent(e.detail); });
   client.addEventListener('status', (e) => {
     if (e.detail.status === 'failed') showLogin(errorText(e.detail.error));
   });
@@ -84,6 +88,7 @@ async function loadAllQuestions() {
     while (started === store && await store.loadMoreQuestions(client, 300)) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    if (started === store && hints) hints.askMissing();
   } catch (_) {
     // offline or refused: the next welcome starts again
   }
@@ -544,11 +549,13 @@ function card(item, { column, queueIndex = -1 } = {}) {
     h('span', { class: `chip chip-${item.category || 'question'}` }, t(`kind.${item.category || 'question'}`)),
     item.source && item.source !== 'web' ? h('span', { class: 'chip' }, icon(item.source), t(`source.${item.source}`)) : null,
     item.phase === 'pre' ? h('span', { class: 'chip' }, t('mod.pre_show')) : null,
+    hints ? hints.chip(item) : null,
     h('span', { class: 'topbar-spacer' }),
     item.starred ? h('span', { class: 'm-star', title: t('mod.starred') }, icon('star')) : null,
     h('span', { class: 'm-votes num' }, icon('thumb'), String(item.votes || 0))),
   parent ? h('p', { class: 'm-q-parent' }, icon('reply'), t('mod.follow_up_of', { id: parent.id }), ' ', h('span', {}, parent.text)) : null,
   h('p', { class: 'm-q-text' }, item.text),
+  hints ? hints.list(item) : null,
   h('div', { class: 'm-q-meta' },
     h('span', { class: 'm-q-author' }, authorOf(item)),
     to ? h('span', {}, `→ ${to.name}`) : h('span', {}, `→ ${t('viewer.to_all')}`),
