@@ -263,6 +263,7 @@ typedef struct labels {
     const char *answer, *no_answer, *follow_ups, *commitments, *no_commitments, *owner;
     const char *owner_none, *due, *due_none, *status, *statuses[3], *question_ref;
     const char *numbers, *peak, *received, *kinds[3], *approved, *answered, *median, *median_none;
+    const char *report;
     const char *colon, *colon_end, *sep, *lparen, *rparen, *comma;
 } labels;
 
@@ -277,6 +278,7 @@ static const labels ZH = {
     .question_ref = "第 %d 问", .numbers = "数据", .peak = "观看人数峰值",
     .received = "收到问题", .kinds = {"提问", "诉求", "建议"}, .approved = "通过审核",
     .answered = "已答复", .median = "从提交到上屏的中位时间", .median_none = "—",
+    .report = "图表报告（制作人员）",
     .colon = "：", .colon_end = "：", .sep = "；", .lparen = "（", .rparen = "）", .comma = "，",
 };
 
@@ -293,6 +295,7 @@ static const labels EN = {
     .received = "Questions received", .kinds = {"questions", "needs", "suggestions"},
     .approved = "Approved", .answered = "Answered",
     .median = "Median time from submission to on air", .median_none = "-",
+    .report = "Charts (staff)",
     .colon = ": ", .colon_end = ":", .sep = "; ", .lparen = " (", .rparen = ")", .comma = ", ",
 };
 
@@ -553,6 +556,9 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     tb_printf(&b, "- %s%s%d\n", L->approved, L->colon, approved);
     tb_printf(&b, "- %s%s%d\n", L->answered, L->colon, answered);
     tb_printf(&b, "- %s%s%s\n", L->median, L->colon, median);
+    if (strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
+        strlen(code)) /* join codes are; anything else would need escaping in a link */
+        tb_printf(&b, "- %s%s[/report/%s](/report/%s)\n", L->report, L->colon, code, code);
 
     free(aired);
     free(waits);

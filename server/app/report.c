@@ -303,7 +303,10 @@ static void render_tally(cJSON *o, tally *t)
             sum += t->waits[i];
         cJSON_AddNumberToObject(w, "count", (double)n);
         if (n) {
-            cJSON_AddNumberToObject(w, "median_ms", (double)t->waits[(n - 1) / 2]);
+            /* the median as the minutes state it: the mean of the two middle ones if even */
+            int64_t median =
+                n % 2 ? t->waits[n / 2] : (t->waits[n / 2 - 1] + t->waits[n / 2]) / 2;
+            cJSON_AddNumberToObject(w, "median_ms", (double)median);
             cJSON_AddNumberToObject(w, "p90_ms", (double)t->waits[(n * 9 + 9) / 10 - 1]);
             cJSON_AddNumberToObject(w, "mean_ms", (double)(sum / (int64_t)n));
             cJSON_AddNumberToObject(w, "min_ms", (double)t->waits[0]);
