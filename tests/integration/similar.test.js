@@ -68,4 +68,13 @@ test('paraphrases produce hints for staff, never for viewers', { timeout: 60000 
   }
   const nf = await mod.request('questions.similar', { question_ids: [oldQ] });
   assert.equal(nf.code, 'not_found');
+
+  // the indexes are rebuilt from the log after a restart
+  const before = (await mod.ok('questions.similar', { question_ids: [b2] })).similar;
+  for (const c of [mod, alice, bob, old, prod, earlier.producer]) await c.close();
+  await srv.stop();
+  const again = await h.startServer({ dbPath: srv.dbPath, producerKey: srv.producerKey });
+  const mod2 = await h.moderator(again, code, moderatorKey);
+  assert.deepEqual((await mod2.ok('questions.similar', { question_ids: [b2] })).similar, before);
+  assert.ok(before[0].hints.length > 0);
 });
