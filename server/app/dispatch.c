@@ -672,6 +672,21 @@ void apply_command(dispatch *d, client *cl, forum_command *cmdp)
 
 /* ---- timers ------------------------------------------------------------------------------ */
 
+/* Commits events[0..n) that a timer made (added of them new) as a system job; takes the array. */
+static void submit_system_events(dispatch *d, forum_event *events, size_t n, size_t added)
+{
+    job *j = added ? job_new(d, JOB_SYSTEM, NULL) : NULL;
+    if (!j) {
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&events[i]);
+        free(events);
+        return;
+    }
+    j->batch.events = events;
+    j->batch.n_events = n;
+    job_submit(d, j);
+}
+
 static void flush_counts(uv_timer_t *t)
 {
     dispatch *d = t->data;
@@ -692,20 +707,7 @@ static void flush_counts(uv_timer_t *t)
             forum_note_viewers(d->st, d->peak_pending[i],
                                (int64_t)viewers_total(d, d->peak_pending[i]), &env, &events, &n);
     d->n_peak_pending = 0;
-    if (added == 0) {
-        free(events);
-        return;
-    }
-    job *j = job_new(d, JOB_SYSTEM, NULL);
-    if (!j) {
-        for (size_t i = 0; i < n; i++)
-            forum_event_clear(&events[i]);
-        free(events);
-        return;
-    }
-    j->batch.events = events;
-    j->batch.n_events = n;
-    job_submit(d, j);
+    submit_system_events(d, events, n, added);
 }
 
 const double stall_bounds_s[STALL_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -741,22 +743,8 @@ static void sample_viewers(uv_timer_t *t)
     forum_env env = {dispatch_now_ms(), forum_random};
     forum_event *events = NULL;
     size_t n = 0;
-    if (forum_sample_viewers(d->st, sample_count, d, &env, &events, &n) == 0) {
-        for (size_t i = 0; i < n; i++)
-            forum_event_clear(&events[i]);
-        free(events);
-        return;
-    }
-    job *j = job_new(d, JOB_SYSTEM, NULL);
-    if (!j) {
-        for (size_t i = 0; i < n; i++)
-            forum_event_clear(&events[i]);
-        free(events);
-        return;
-    }
-    j->batch.events = events;
-    j->batch.n_events = n;
-    job_submit(d, j);
+    size_t added = forum_sample_viewers(d->st, sample_count, d, &env, &events, &n);
+    submit_system_events(d, events, n, added);
 }
 
 /* Every second: closes connections that sent no hello in time, and tells staff how many

@@ -85,17 +85,8 @@ typedef struct facts {
     int64_t next_air;
 } facts;
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+#define num export_num
+#define str export_str
 
 static int by_id(const void *a, const void *b)
 {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containers.h"
 #include "export.h"
 
 #define REPORT_MAX_PANELISTS 64   /* distinct panelist names tallied in a programme report */
@@ -41,17 +42,8 @@ typedef struct tally {
     int64_t peak, samples, sample_sum, sample_max;
 } tally;
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+#define num export_num
+#define str export_str
 
 static int name_at(const char *const *names, size_t n, const char *s)
 {
@@ -63,14 +55,8 @@ static int name_at(const char *const *names, size_t n, const char *s)
 
 static int push_wait(tally *t, int64_t ms)
 {
-    if (t->n_waits == t->cap_waits) {
-        size_t cap = t->cap_waits ? t->cap_waits * 2 : 64;
-        int64_t *n = realloc(t->waits, cap * sizeof *n);
-        if (!n)
-            return -1;
-        t->waits = n;
-        t->cap_waits = cap;
-    }
+    if (grow((void **)&t->waits, &t->cap_waits, t->n_waits + 1, sizeof *t->waits) < 0)
+        return -1;
     t->waits[t->n_waits++] = ms;
     return 0;
 }
@@ -96,42 +82,37 @@ typedef struct idset {
     size_t n, cap;
 } idset;
 
-static bool idset_has(const idset *s, int64_t id)
+/* Where id is or would go in s; *found says which. */
+static size_t idset_find(const idset *s, int64_t id, bool *found)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->ids[mid] == id)
-            return true;
         if (s->ids[mid] < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return false;
+    *found = lo < s->n && s->ids[lo] == id;
+    return lo;
+}
+
+static bool idset_has(const idset *s, int64_t id)
+{
+    bool found;
+    idset_find(s, id, &found);
+    return found;
 }
 
 /* Adds id; returns 1 if added, 0 if present, -1 when memory runs out. */
 static int idset_add(idset *s, int64_t id)
 {
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->ids[mid] == id)
-            return 0;
-        if (s->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        int64_t *n = realloc(s->ids, cap * sizeof *n);
-        if (!n)
-            return -1;
-        s->ids = n;
-        s->cap = cap;
-    }
+    bool found;
+    size_t lo = idset_find(s, id, &found);
+    if (found)
+        return 0;
+    if (grow((void **)&s->ids, &s->cap, s->n + 1, sizeof *s->ids) < 0)
+        return -1;
     memmove(s->ids + lo + 1, s->ids + lo, (s->n - lo) * sizeof *s->ids);
     s->ids[lo] = id;
     s->n++;
