@@ -277,7 +277,8 @@ static void render_tally(cJSON *o, tally *t)
     }
     cJSON *w = cJSON_AddObjectToObject(o, "time_to_air");
     if (w) {
-        qsort(t->waits, t->n_waits, sizeof *t->waits, cmp_i64);
+        if (t->n_waits > 1)
+            qsort(t->waits, t->n_waits, sizeof *t->waits, cmp_i64);
         size_t n = t->n_waits;
         int64_t sum = 0;
         for (size_t i = 0; i < n; i++)
@@ -413,6 +414,10 @@ static bool parse_day(const char *s, int64_t *days)
     char tail;
     if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 ||
         m > 12 || d < 1 || d > 31 || y < 1970 || y > 9999)
+        return false;
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > month_days[m - 1] || (m == 2 && d == 29 && !leap))
         return false;
     /* days from civil (Howard Hinnant's algorithm) */
     y -= m <= 2;

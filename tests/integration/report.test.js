@@ -166,5 +166,13 @@ test('report.json recomputes from transcript.json; the audience curve survives a
   assert.equal((await getJson(srv, `/api/programs/${programId}/report.json?from=2026-13-01`)).body.field, 'from');
   assert.equal((await getJson(srv, `/api/programs/${programId}/report.json?to=soon`)).status, 400);
   assert.equal((await getJson(srv, '/api/programs/999/report.json')).status, 404);
+  for (const bad of ['from=2026-02-29', 'from=2026-02-30', 'to=2026-3-1', 'from=2026-03-01x', `from=${'9'.repeat(300)}`]) {
+    assert.equal((await getJson(srv, `/api/programs/${programId}/report.json?${bad}`)).status, 400, bad);
+  }
+  for (const path of ['/api/programs/0/report.json', '/api/programs/x1/report.json', '/api/programs/1x/report.json',
+    '/api/programs/99999999999999999999999/report.json', '/api/programs//report.json']) {
+    assert.equal((await getJson(srv, path)).status, 404, path);
+  }
+  assert.equal((await getJson(srv, `/api/programs/${programId}/report.json?from=2024-02-29`)).status, 200);
   assert.equal((await getJson(srv, `/api/programs/${programId}/report.json`, {})).status, 401);
 });
