@@ -152,6 +152,8 @@ export const HELP_SECTIONS = [
   ['help.qr_title', ['help.qr_1', 'help.qr_2', 'help.qr_3']],
   ['help.share_title', ['help.share_1', 'help.share_2']],
   ['help.portal_title', ['help.portal_1']],
+  ['help.report_title', ['help.report_1', 'help.report_2']],
+  ['help.similar_title', ['help.similar_1']],
 ];
 
 export function helpView() {
