@@ -105,7 +105,8 @@ static void write_hints(jsonw *w, const forum_state *st, const session *s, const
     bool any = false;
     for (size_t i = 0; i < nb; i++) {
         const question *h = find_question(st, best[i].id);
-        if (!h || h->id == q->id)
+        /* another session's staff only see what was public there: never its pending ones */
+        if (!h || h->id == q->id || (h->session != s && !forum_qstate_public(h->state)))
             continue;
         bool f = true;
         jsonw_put(w, any ? ",{" : "{", any ? 2 : 1);

@@ -12,6 +12,13 @@ test('paraphrases produce hints for staff, never for viewers', { timeout: 60000 
   const earlier = await setupSession(h, srv, { scheduled_at: Date.parse('2026-03-01T10:00:00Z') });
   const old = await h.viewer(srv, earlier.code);
   const oldQ = (await old.ok('question.submit', { text: '垃圾分类投放点开放时间太短，上班族赶不上怎么办？' })).question.id;
+  // a few other questions, so the earlier session's character weights are not those of two
+  for (const text of ['社区医院能不能延长门诊时间？', '老年食堂能不能对年轻人开放？', '公交站台能不能加个雨棚？',
+    '电动车在楼道充电太危险了', '暑假托管班怎么报名？', '物业费为什么又涨了？']) {
+    await earlier.producer.ok('question.submit', { session: earlier.code, text, source: 'paper' });
+  }
+  await earlier.producer.ok('session.update', { session: earlier.code, premoderation: true });
+  const oldPending = (await old.ok('question.submit', { text: '垃圾投放点几点开门？上班族赶不上投放时间' })).question.id;
 
   const { code, moderatorKey } = await setupSession(h, srv, {
     producer: earlier.producer, programId: earlier.programId, scheduled_at: Date.parse('2026-03-08T10:00:00Z'),
@@ -39,6 +46,7 @@ test('paraphrases produce hints for staff, never for viewers', { timeout: 60000 
   const fromEarlier = forB2.hints.find((x) => x.id === oldQ);
   assert.ok(fromEarlier, `the earlier session's question is hinted: ${JSON.stringify(forB2.hints)}`);
   assert.equal(fromEarlier.session, earlier.code);
+  assert.ok(!forB2.hints.some((x) => x.id === oldPending), 'another session\'s pending questions stay with its staff');
 
   // the producer may ask too; a merged question no longer shows up as a hint
   const prod = await h.producer(srv, code);
