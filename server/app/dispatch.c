@@ -780,6 +780,21 @@ void apply_command(dispatch *d, client *cl, forum_command *cmdp)
 
 /* ---- timers ------------------------------------------------------------------------------ */
 
+/* Commits events[0..n) that a timer made (added of them new) as a system job; takes the array. */
+static void submit_system_events(dispatch *d, forum_event *events, size_t n, size_t added)
+{
+    job *j = added ? job_new(d, JOB_SYSTEM, NULL) : NULL;
+    if (!j) {
+        for (size_t i = 0; i < n; i++)
+            forum_event_clear(&events[i]);
+        free(events);
+        return;
+    }
+    j->batch.events = events;
+    j->batch.n_events = n;
+    job_submit(d, j);
+}
+
 static void flush_counts(uv_timer_t *t)
 {
     dispatch *d = t->data;
@@ -800,20 +815,7 @@ static void flush_counts(uv_timer_t *t)
             forum_note_viewers(d->st, d->peak_pending[i],
                                (int64_t)viewers_total(d, d->peak_pending[i]), &env, &events, &n);
     d->n_peak_pending = 0;
-    if (added == 0) {
-        free(events);
-        return;
-    }
-    job *j = job_new(d, JOB_SYSTEM, NULL);
-    if (!j) {
-        for (size_t i = 0; i < n; i++)
-            forum_event_clear(&events[i]);
-        free(events);
-        return;
-    }
-    j->batch.events = events;
-    j->batch.n_events = n;
-    job_submit(d, j);
+    submit_system_events(d, events, n, added);
 }
 
 const double stall_bounds_s[STALL_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -832,6 +834,25 @@ static void note_stall(dispatch *d, int64_t late_ms)
         b++;
     d->stalls[b]++;
     d->stall_sum_s += s;
+}
+
+static int64_t sample_count(void *arg, const char *code)
+{
+    return (int64_t)viewers_total(arg, code);
+}
+
+/* Every sample interval: the audience of each open or live session as a viewers.sampled event
+ * (the leader's, in a cluster: it counts the viewers of every node). */
+static void sample_viewers(uv_timer_t *t)
+{
+    dispatch *d = t->data;
+    if (d->cluster && (!cluster_leading(d->cluster) || d->resyncing))
+        return;
+    forum_env env = {dispatch_now_ms(), forum_random};
+    forum_event *events = NULL;
+    size_t n = 0;
+    size_t added = forum_sample_viewers(d->st, sample_count, d, &env, &events, &n);
+    submit_system_events(d, events, n, added);
 }
 
 /* Every second: closes connections that sent no hello in time, and tells staff how many
@@ -881,6 +902,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
         d->opt.hello_timeout_ms = 10000;
     if (d->opt.flush_interval_ms <= 0)
         d->opt.flush_interval_ms = 100;
+    if (d->opt.sample_interval_ms <= 0)
+        d->opt.sample_interval_ms = 60000;
     if (d->opt.questions_per_min <= 0)
         d->opt.questions_per_min = 6;
     if (d->opt.votes_per_sec <= 0)
@@ -898,6 +921,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     uv_timer_init(loop, &d->sweep_timer);
     uv_timer_init(loop, &d->reload_timer);
     uv_timer_init(loop, &d->resync_timer);
+    uv_timer_init(loop, &d->sample_timer);
+    d->sample_timer.data = d;
     d->resync_timer.data = d;
     d->flush_timer.data = d;
     d->sweep_timer.data = d;
@@ -910,6 +935,8 @@ dispatch *dispatch_new(uv_loop_t *loop, forum_state *st, store *s, const dispatc
     d->webhooks = webhooks_new(loop, st, s, &wo);
     if (!d->webhooks)
         log_warn("outgoing webhooks are not delivered (their outbox keeps them)");
+    uv_timer_start(&d->sample_timer, sample_viewers, (uint64_t)d->opt.sample_interval_ms,
+                   (uint64_t)d->opt.sample_interval_ms);
     return d;
 }
 
@@ -960,6 +987,8 @@ void dispatch_stop(dispatch *d)
     uv_timer_stop(&d->flush_timer);
     uv_timer_stop(&d->sweep_timer);
     uv_timer_stop(&d->reload_timer);
+    uv_timer_stop(&d->sample_timer);
+    uv_close((uv_handle_t *)&d->sample_timer, NULL);
     uv_close((uv_handle_t *)&d->flush_timer, NULL);
     uv_close((uv_handle_t *)&d->sweep_timer, NULL);
     uv_close((uv_handle_t *)&d->reload_timer, NULL);

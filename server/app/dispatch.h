@@ -20,6 +20,7 @@ typedef struct dispatch_options {
     forum_limits limits;
     int hello_timeout_ms;          /* close connections without hello after this (10000) */
     int flush_interval_ms;         /* vote/poll count coalescing period (100) */
+    int sample_interval_ms;        /* audience sample period: viewers.sampled (60000) */
     int questions_per_min;         /* per viewer, when the session sets no rate (6) */
     int votes_per_sec;             /* per viewer (10) */
     int messages_per_sec;          /* per connection, any request (50) */

@@ -84,7 +84,8 @@ void job_appended(void *arg, int rc, int64_t last_pos)
 bool changes_state(forum_cmd_type t)
 {
     return t != FORUM_CMD_HELLO && t != FORUM_CMD_SEARCH && t != FORUM_CMD_BACKUP &&
-           t != FORUM_CMD_SESSION_LIST && t != FORUM_CMD_QUESTIONS_LIST;
+           t != FORUM_CMD_SESSION_LIST && t != FORUM_CMD_QUESTIONS_LIST &&
+           t != FORUM_CMD_QUESTIONS_SIMILAR;
 }
 
 typedef struct fwd_ctx {

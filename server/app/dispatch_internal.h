@@ -61,7 +61,7 @@ struct dispatch {
     hub *hub;
     webhooks *webhooks; /* outgoing webhooks (NULL if they could not start) */
     dispatch_options opt;
-    uv_timer_t flush_timer, sweep_timer, reload_timer;
+    uv_timer_t flush_timer, sweep_timer, reload_timer, sample_timer;
     bool reload_pending;
     client *clients;
     viewer_limits *limits[VIEWER_BUCKETS];

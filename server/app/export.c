@@ -86,17 +86,8 @@ typedef struct facts {
     int64_t next_air;
 } facts;
 
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+#define num export_num
+#define str export_str
 
 static int by_id(const void *a, const void *b)
 {
@@ -264,6 +255,7 @@ typedef struct labels {
     const char *answer, *no_answer, *follow_ups, *commitments, *no_commitments, *owner;
     const char *owner_none, *due, *due_none, *status, *statuses[4], *question_ref;
     const char *numbers, *peak, *received, *kinds[3], *approved, *answered, *median, *median_none;
+    const char *report;
     const char *colon, *colon_end, *sep, *lparen, *rparen, *comma;
     /* the residents' list (needs and suggestions), what was not taken up, the polls */
     const char *residents, *groups[2], *votes_one, *votes_many, *st_answered, *st_aired;
@@ -282,6 +274,7 @@ static const labels ZH = {
     .question_ref = "第 %d 问", .numbers = "数据", .peak = "观看人数峰值",
     .received = "收到问题", .kinds = {"提问", "需求", "建议"}, .approved = "通过审核",
     .answered = "已答复", .median = "从提交到上屏的中位时间", .median_none = "—",
+    .report = "图表报告（制作人员）",
     .colon = "：", .colon_end = "：", .sep = "；", .lparen = "（", .rparen = "）", .comma = "，",
     .residents = "需求与建议", .groups = {"需求", "建议"}, .votes_one = "%lld 票",
     .votes_many = "%lld 票", .st_answered = "已答复", .st_aired = "已上屏", .st_waiting = "待回应",
@@ -304,6 +297,7 @@ static const labels EN = {
     .received = "Questions received", .kinds = {"questions", "needs", "suggestions"},
     .approved = "Approved", .answered = "Answered",
     .median = "Median time from submission to on air", .median_none = "-",
+    .report = "Charts (staff)",
     .colon = ": ", .colon_end = ":", .sep = "; ", .lparen = " (", .rparen = ")", .comma = ", ",
     .residents = "Needs and suggestions", .groups = {"Needs", "Suggestions"},
     .votes_one = "%lld vote", .votes_many = "%lld votes", .st_answered = "answered",
@@ -701,6 +695,9 @@ char *export_transcript_md(store *s, const forum_state *st, const char *code, ex
     tb_printf(&b, "- %s%s%d\n", L->approved, L->colon, approved);
     tb_printf(&b, "- %s%s%d\n", L->answered, L->colon, answered);
     tb_printf(&b, "- %s%s%s\n", L->median, L->colon, median);
+    if (strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
+        strlen(code)) /* join codes are; anything else would need escaping in a link */
+        tb_printf(&b, "- %s%s[/report/%s](/report/%s)\n", L->report, L->colon, code, code);
 
     free(aired);
     free(waits);

@@ -4,6 +4,7 @@
  * state from the forum; renders with the staff view. Loop thread. */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "forum.h"
 #include "store.h"
@@ -12,6 +13,18 @@
  * "open_actions","peak_viewers","format","events":[...]} for session code and sets *len, or
  * NULL on failure. */
 char *export_transcript_json(store *s, const forum_state *st, const char *code, size_t *len);
+
+/* Member k of object o as an integer (0 if absent or not a number) and as a string (NULL). */
+static inline int64_t export_num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+static inline const char *export_str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
 
 typedef enum export_lang { EXPORT_ZH = 0, EXPORT_EN } export_lang;
 

@@ -18,6 +18,7 @@
 #include "export.h"
 #include "forum_build.h"
 #include "log.h"
+#include "report.h"
 #include "viewer_page.h"
 
 /* Open descriptors of this process (/proc/self/fd, without the one reading it). */
@@ -838,6 +839,12 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
             resp->content_type = "text/markdown; charset=utf-8";
             return;
         }
+        if (strcmp(slash, "/report.json") == 0) {
+            resp->body = report_session_json(d->store, d->st, code, &resp->body_len);
+            resp->status = resp->body ? 200 : 500;
+            resp->content_type = "application/json; charset=utf-8";
+            return;
+        }
         if (strcmp(slash, "/questions.csv") == 0) {
             resp->body = export_questions_csv(d->store, d->st, code, &resp->body_len);
             resp->status = resp->body ? 200 : 500;
@@ -848,11 +855,32 @@ void http_route(void *arg, const net_http_request *req, net_http_response *resp)
         json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
         return;
     }
+    static const char programs[] = "/api/programs/";
+    size_t plen = strlen(path);
+    if (strncmp(path, programs, sizeof programs - 1) == 0 && plen > 12 &&
+        strcmp(path + plen - 12, "/report.json") == 0) {
+        const char *rest = path + sizeof programs - 1;
+        char *end = NULL;
+        long long id = strtoll(rest, &end, 10);
+        if (!producer_check(d, req->peer, req->authorization, resp))
+            return;
+        if (end == rest || *rest < '1' || *rest > '9' || id <= 0 ||
+            strcmp(end, "/report.json") != 0) {
+            json_reply(resp, 404, "{\"error\":\"not_found\",\"message\":\"no such export\"}");
+            return;
+        }
+        resp->body = report_program_json(d->store, d->st, (int64_t)id, query, &resp->status,
+                                         &resp->body_len);
+        resp->status = resp->body ? resp->status : 500;
+        resp->content_type = "application/json; charset=utf-8";
+        return;
+    }
     viewer_page_config viewer = {d->opt.public_url ? d->opt.public_url : "",
                                  d->opt.frame_ancestors, d->opt.web_root};
     if (viewer_page_route(&viewer, d->st, &d->opt.limits, req, resp))
         return;
-    if (page_route(path, "/s/", "viewer.html", resp) ||
+    if (page_route(path, "/report/", "report.html", resp) ||
+        page_route(path, "/s/", "viewer.html", resp) ||
         page_route(path, "/m/", "moderator.html", resp) ||
         page_route(path, "/overlay/", "overlay.html", resp))
         return;

@@ -209,6 +209,7 @@ static void net_options_from(const config *c, net_options *o)
 static void dispatch_rates_from(const config *c, dispatch_options *o)
 {
     o->hello_timeout_ms = c->hello_timeout_s * 1000;
+    o->sample_interval_ms = c->sample_secs * 1000;
     o->questions_per_min = c->rate_questions_per_min;
     o->questions_per_address_per_min = c->rate_questions_per_address_per_min;
     o->votes_per_sec = c->rate_votes_per_sec;

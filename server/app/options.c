@@ -119,6 +119,9 @@ static const option_spec options[] = {
      "ping a WebSocket that sent nothing for this long"},
     {"hangup-secs", "SECS", OPT_INT, FIELD(hangup_secs), 2, 7200, NULL, "60", true, false, NULL,
      "close one that stays silent this long, pongs count (longer than --ping-secs)"},
+    {"sample-secs", "SECS", OPT_INT, FIELD(sample_secs), 1, 86400, NULL, "60", false, false, NULL,
+     "record each open or live session's audience this often (viewers.sampled: the report's "
+     "curve)"},
     {"rate-questions-per-min", "N", OPT_INT, FIELD(rate_questions_per_min), 1, 1000000, NULL, "6",
      true, false, NULL,
      "questions per viewer per minute, for sessions that set no rate of their own"},

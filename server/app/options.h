@@ -30,6 +30,7 @@ typedef struct config {
     int max_per_address;
     int queue_max_msgs, queue_max_bytes;
     int hello_timeout_s, ping_secs, hangup_secs;
+    int sample_secs; /* audience sample period */
     int rate_questions_per_min, rate_votes_per_sec, rate_messages_per_sec;
     int rate_questions_per_address_per_min; /* 0 = none */
     char tls_cert[PATH_MAX], tls_key[PATH_MAX];

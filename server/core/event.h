@@ -179,6 +179,7 @@ typedef enum forum_view {
     X(VIEWER_UNBANNED, "viewer.unbanned", VIEWER, RULE_STAFF)                     \
     X(ACTION_CHANGED, "action.changed", ACTION, RULE_VISIBLE)                     \
     X(VIEWERS_PEAK, "viewers.peak", PEAK, RULE_STAFF)                             \
+    X(VIEWERS_SAMPLED, "viewers.sampled", PEAK, RULE_NOBODY)                      \
     X(VIEWER_ERASED, "viewer.erased", ERASED, RULE_STAFF)                         \
     X(SESSION_CHANGED, "session.changed", SESSION, RULE_PUBLIC)                   \
     X(PROGRAM_CHANGED, "program.changed", PROGRAM, RULE_PUBLIC)                   \
@@ -378,7 +379,7 @@ typedef union forum_payload {
     } ballot;
     const char *viewer_id;       /* viewer.banned / viewer.unbanned */
     forum_action_rec action;     /* action.changed */
-    int64_t viewers;             /* viewers.peak */
+    int64_t viewers;             /* viewers.peak, viewers.sampled */
     struct {                     /* viewer.erased */
         const char *placeholder; /* the id that replaces the erased one */
         const forum_question_rec *questions;

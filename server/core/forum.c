@@ -169,6 +169,10 @@ forum_result forum_apply(forum_state *st, const forum_actor *actor, const forum_
         do_questions_list(&c, s, actor, cmd);
         return res;
     }
+    if (cmd->type == FORUM_CMD_QUESTIONS_SIMILAR) {
+        do_questions_similar(&c, s, cmd);
+        return res;
+    }
 
     /* An import already entered (its external_ref is taken) gets the question it made. */
     if (cmd->type == FORUM_CMD_QUESTION_SUBMIT && staff && cmd->external_ref) {
@@ -368,6 +372,30 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
     *out = res.events;
     *n = res.n_events;
     return res.n_events - before;
+}
+
+size_t forum_sample_viewers(forum_state *st, int64_t (*viewers_of)(void *arg, const char *code),
+                            void *arg, const forum_env *env, forum_event **out, size_t *n)
+{
+    forum_result res;
+    memset(&res, 0, sizeof res);
+    res.events = *out;
+    res.n_events = *n;
+    ctx c = {.st = st, .env = env, .res = &res};
+    snprintf(c.actor, sizeof c.actor, "system");
+    size_t added = 0;
+    for (size_t i = 0; i < st->n_sessions; i++) {
+        session *s = st->sessions[i];
+        if (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE)
+            continue;
+        int64_t v = viewers_of(arg, s->code);
+        forum_payload payload = {.viewers = v < 0 ? 0 : v};
+        if (emit(&c, s, FORUM_EV_VIEWERS_SAMPLED, &payload, false, NULL) == 0)
+            added++;
+    }
+    *out = res.events;
+    *n = res.n_events;
+    return added;
 }
 
 size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers, const forum_env *env,

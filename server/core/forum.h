@@ -121,6 +121,7 @@ typedef enum forum_cmd_type {
     FORUM_CMD_SESSION_ARCHIVE,
     FORUM_CMD_SESSION_LIST,
     FORUM_CMD_QUESTIONS_LIST,     /* anyone: a page of the questions it may see */
+    FORUM_CMD_QUESTIONS_SIMILAR,  /* staff: similar-question hints for questions of the session */
     FORUM_CMD_SESSION_ROTATE_KEY, /* extension: issue a new moderator key (keys are stored hashed) */
     /* archive and outcomes */
     FORUM_CMD_ACTION_CREATE,      /* staff: a commitment made on air */
@@ -357,6 +358,12 @@ bool forum_submit_is_repeat(const forum_state *st, const forum_actor *actor,
  * *out (realloc'd; *n updated) and returns 1; else 0. The caller commits the event. */
 size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers,
                           const forum_env *env, forum_event **out, size_t *n);
+/* Audience over time: appends a "viewers.sampled" {viewers} event (persisted only, never sent)
+ * for every session that is open or live, with the count viewers_of(arg, code) returns, to *out
+ * (realloc'd; *n updated). Returns how many were appended. The caller commits them; the report
+ * draws the audience curve from them, so it survives restarts and covers every cluster node. */
+size_t forum_sample_viewers(forum_state *st, int64_t (*viewers_of)(void *arg, const char *code),
+                            void *arg, const forum_env *env, forum_event **out, size_t *n);
 /* Highest number of viewers recorded for session code (0 if none). */
 int64_t forum_peak_viewers(const forum_state *st, const char *code);
 

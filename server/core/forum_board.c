@@ -602,6 +602,7 @@ int64_t forum_event_program(const forum_state *st, const forum_event *ev)
     case FORUM_EV_VIEWER_BANNED:
     case FORUM_EV_VIEWER_UNBANNED:
     case FORUM_EV_VIEWERS_PEAK:
+    case FORUM_EV_VIEWERS_SAMPLED:
     case FORUM_EV_VIEWER_ERASED:
     case FORUM_EV_RATING_CHANGED:
     case FORUM_EV_WEBHOOK_CHANGED:

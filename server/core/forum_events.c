@@ -678,6 +678,7 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
             if (smap_put(&s->submits, key, q->id) < 0)
                 return -1;
         }
+        similar_sync(st, s, q, true);
         if (ev->request_id[0]) {
             char key[FORUM_ACTOR_MAX + FORUM_REQUEST_ID_MAX + 2];
             submit_key(key, sizeof key, ev->subject[0] ? ev->subject : ev->actor, ev->request_id);
@@ -699,8 +700,13 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
     case FORUM_EV_QUESTION_PUBLISHED:
     case FORUM_EV_QUESTION_UPDATED:
     case FORUM_EV_QUESTION_WITHDRAWN:
-    case FORUM_EV_QUESTION_ANSWERED:
-        return apply_question(st, s, &ev->p.question.q, false) ? 0 : -1;
+    case FORUM_EV_QUESTION_ANSWERED: {
+        question *q = apply_question(st, s, &ev->p.question.q, false);
+        if (!q)
+            return -1;
+        similar_sync(st, s, q, ev->kind == FORUM_EV_QUESTION_UPDATED);
+        return 0;
+    }
     case FORUM_EV_VOTE_ADDED:
         return apply_vote(st, s, ev, true);
     case FORUM_EV_VOTE_REMOVED:
@@ -734,6 +740,8 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
             return -1;
         s->peak_viewers = ev->p.viewers;
         return 0;
+    case FORUM_EV_VIEWERS_SAMPLED:
+        return ev->p.viewers < 0 ? -1 : 0; /* history only: the report reads it from the log */
     case FORUM_EV_VIEWER_ERASED:
         return apply_viewer_erased(st, s, ev);
     case FORUM_EV_RATING_CHANGED:

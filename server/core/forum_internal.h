@@ -128,6 +128,8 @@ struct session {
     int64_t *dirty_ratings;
     size_t n_dirty_ratings, cap_dirty_ratings;
     size_t n_ratings; /* ratings living in this session */
+    struct similar_index *similar; /* hints: questions that may be merged into (forum_similar.c),
+                                      NULL until the first one */
     /* public questions by votes for viewers' welcomes (forum_render.c), as of top_seq */
     const struct question **top;
     size_t n_top, cap_top;
@@ -429,6 +431,16 @@ void do_bulk(ctx *c, session *s, const forum_command *cmd, bool approve);
  * star, note, merge link), the votes it moved and the air. Conflict when nothing is recorded or
  * the questions have changed since. */
 void do_undo(ctx *c, session *s);
+
+/* ---- forum_similar.c ------------------------------------------------------------------------ */
+
+/* Keeps s's similar-question index in step with q after an event changed it (text_may_change:
+ * a submit or an update, so the text is indexed again). Never fails: hints are advice. */
+void similar_sync(forum_state *st, session *s, const question *q, bool text_may_change);
+
+/* questions.similar: for each of cmd->ids (questions of s), the most similar questions of s and
+ * of its programme's recent earlier sessions, with scores, in the ack's "similar". */
+void do_questions_similar(ctx *c, session *s, const forum_command *cmd);
 
 /* ---- handle_session.c ------------------------------------------------------------------------ */
 

@@ -3,6 +3,7 @@
  * the read-only queries forum.h offers the dispatcher. See forum_internal.h for the structs. */
 
 #include "forum_internal.h"
+#include "similar.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,7 @@ static void session_free(session *s)
     free(s->dirty_questions);
     free(s->dirty_ratings);
     free(s->top);
+    similar_free(s->similar);
     free(s);
 }
 

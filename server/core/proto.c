@@ -1143,6 +1143,14 @@ static int decode_webhook_delete(decoder *d, const cJSON *obj)
     return read_id(d, obj, "webhook_id", true, &d->cmd->webhook_id, NULL);
 }
 
+/* questions.similar {session?, question_ids: [1..PROTO_SIMILAR_IDS_MAX ids]} */
+#define PROTO_SIMILAR_IDS_MAX 100
+static int decode_questions_similar(decoder *d, const cJSON *obj)
+{
+    return read_id_array(d, obj, "question_ids", true, 1, PROTO_SIMILAR_IDS_MAX, &d->cmd->ids,
+                         &d->cmd->n_ids, NULL);
+}
+
 typedef int (*type_decoder)(decoder *d, const cJSON *obj);
 
 static const struct request_type {
@@ -1183,6 +1191,7 @@ static const struct request_type {
     {"session.archive", FORUM_CMD_SESSION_ARCHIVE, decode_nothing},
     {"session.list", FORUM_CMD_SESSION_LIST, decode_nothing},
     {"questions.list", FORUM_CMD_QUESTIONS_LIST, decode_questions_list},
+    {"questions.similar", FORUM_CMD_QUESTIONS_SIMILAR, decode_questions_similar},
     {"session.rotate_key", FORUM_CMD_SESSION_ROTATE_KEY, decode_nothing},
     {"action.create", FORUM_CMD_ACTION_CREATE, decode_action_create},
     {"action.update", FORUM_CMD_ACTION_UPDATE, decode_action_update},

@@ -847,6 +847,7 @@ static int project_event(store *s, const forum_event *ev)
     case FORUM_EV_VIEWER_BANNED:
     case FORUM_EV_VIEWER_UNBANNED:
     case FORUM_EV_VIEWERS_PEAK:
+    case FORUM_EV_VIEWERS_SAMPLED:
     case FORUM_EV_WEBHOOK_CHANGED: /* its delivery rows come from the batch (webhook_outbox) */
     case FORUM_EV__COUNT: return 0;
     }

@@ -196,6 +196,7 @@ test('archive: minutes, CSV and transcript of a show', { timeout: 60000 }, async
       '- 通过审核：6',
       '- 已答复：3',
       `- 从提交到上屏的中位时间：${f.median}`,
+      `- 图表报告（制作人员）：[/report/${code}](/report/${code})`,
       '',
     ];
     const got = r.text.split('\n');
@@ -286,6 +287,7 @@ test('archive: minutes, CSV and transcript of a show', { timeout: 60000 }, async
       '- Approved: 6',
       '- Answered: 3',
       `- Median time from submission to on air: ${f.median}`,
+      `- Charts (staff): [/report/${code}](/report/${code})`,
       '',
     ];
     const got = r.text.split('\n');

@@ -16,6 +16,7 @@ import {
   storageGet, storageSet, openDialog, confirmDialog, codePoints,
 } from './ui.js';
 import { actionRow, actionDialog, actionChanges, actionFields } from './actions.js';
+import { SimilarHints } from './similar-hints.js';
 
 const MAX_CHARS = 500;
 const code = codeFromPath();
@@ -36,6 +37,7 @@ const ui = {
 const ACTIVITY_MAX = 200;
 let client = null;
 let renderConn = () => {};
+let hints = null; // similar-question hints (similar-hints.js)
 
 initI18n();
 $('#brand-mark').append(icon('mic'));
@@ -61,6 +63,7 @@ function start(key) {
   // are idempotent on (moderator, id)), so a flaky studio network loses none.
   client = new ForumClient({ session: code, role: 'moderator', token: key, name: moderatorName(), outboxKey: `forum.modoutbox.${code}` });
   renderConn = bindConnection(client, $('#conn'));
+  hints = new SimilarHints({ client, store, send, onChange: () => { if (store.session) renderColumns(); } });
   client.addEventListener('presence', (e) => store.setViewers(e.detail.viewers));
   client.addEventListener('outbox-change', () => renderEntryPending());
   client.addEventListener('outbox-ack', (e) => { if (e.detail.reply.question) store.upsertFromAck(e.detail.reply.question); toast(t('mod.entry_done'), 'ok', 2200); });
@@ -68,6 +71,7 @@ function start(key) {
   client.addEventListener('welcome', (e) => {
     if (e.detail.snapshot) {
       store.reset(e.detail.snapshot);
+      hints.reset();
       loadAllQuestions();
     }
     $('#login').hidden = true;
@@ -76,7 +80,7 @@ function start(key) {
     $('#mod-name-btn').hidden = false;
     storageSet(`forum.modkey.${code}`, key);
   });
-  client.addEventListener('event', (e) => { noteActivity(e.detail); store.apply(e.detail); });
+  client.addEventListener('event', (e) => { noteActivity(e.detail); store.apply(e.detail); hints.onEvent(e.detail); });
   client.addEventListener('status', (e) => {
     if (e.detail.status === 'failed') showLogin(errorText(e.detail.error));
   });
@@ -93,6 +97,7 @@ async function loadAllQuestions() {
     while (started === store && await store.loadMoreQuestions(client, 300)) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    if (started === store && hints) hints.askMissing();
   } catch (_) {
     // offline or refused: the next welcome starts again
   }
@@ -734,6 +739,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
     item.source === 'carried' && item.carried_source && item.carried_source !== 'web'
       ? h('span', { class: 'chip chip-origin' }, icon(item.carried_source), t(`source.${item.carried_source}`)) : null,
     item.phase === 'pre' ? h('span', { class: 'chip' }, t('mod.pre_show')) : null,
+    hints ? hints.chip(item) : null,
     h('span', { class: 'topbar-spacer' }),
     item.starred ? h('span', { class: 'm-star', title: t('mod.starred') }, icon('star')) : null,
     h('span', { class: 'm-votes num' }, icon('thumb'), String(item.votes || 0))),
@@ -742,6 +748,7 @@ function card(item, { column, queueIndex = -1 } = {}) {
     h('span', { class: 'chip chip-held', title: t('mod.held_for_hint') }, t('mod.held_for', { word: item.held_for }))) : null,
   parent ? h('p', { class: 'm-q-parent' }, icon('reply'), t('mod.follow_up_of', { id: parent.id }), ' ', h('span', {}, parent.text)) : null,
   h('p', { class: 'm-q-text' }, item.text),
+  hints ? hints.list(item) : null,
   h('div', { class: 'm-q-meta' },
     h('span', { class: 'm-q-author' }, authorOf(item)),
     to ? h('span', {}, `→ ${to.name}`) : h('span', {}, `→ ${t('viewer.to_all')}`),

@@ -212,6 +212,7 @@ function renderNav() {
       h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: () => go('new-program') }, icon('plus'), t('prod.new_program'))),
     programs.length ? programs.map((p) => h('section', { class: 'prod-program' },
       h('div', { class: 'prod-program-title' }, h('span', {}, p.title),
+        h('a', { class: 'btn btn-ghost btn-icon', href: `/report/program/${p.id}`, target: '_blank', rel: 'noopener', title: t('prod.report_program'), 'aria-label': t('prod.report_program'), dataset: { programReport: p.id } }, icon('chart')),
         h('button', { type: 'button', class: 'btn btn-ghost btn-icon', title: t('prod.edit_program'), 'aria-label': t('prod.edit_program'), onclick: () => go('edit-program', { programId: p.id }) }, icon('edit'))),
       sessionsOf(p.id).map((s) => sessionLink(s)),
       h('button', { type: 'button', class: 'btn btn-ghost btn-sm prod-add-session', onclick: () => go('new-session', { programId: p.id }) }, icon('plus'), t('prod.new_session')))) :
@@ -353,7 +354,8 @@ function renderSession(s) {
           downloadButton(s, 'transcript.md', t('prod.export_md')),
           downloadButton(s, 'transcript.md?lang=en', t('prod.export_md_en')),
           downloadButton(s, 'questions.csv', t('prod.export_csv')),
-          downloadButton(s, 'transcript.json', t('prod.export_json'))),
+          downloadButton(s, 'transcript.json', t('prod.export_json')),
+          h('a', { class: 'btn btn-secondary btn-sm', href: `/report/${encodeURIComponent(s.code)}`, target: '_blank', rel: 'noopener', dataset: { report: s.code } }, icon('chart'), t('prod.report'))),
         h('p', { class: 'field-hint' }, t('prod.exports_hint')))),
     renderActionsCard(s),
     importCard(importCtx, s),

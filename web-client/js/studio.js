@@ -155,6 +155,8 @@ export const HELP_SECTIONS = [
   ['help.api_title', ['help.api_1', 'help.api_2']],
   ['help.import_title', ['help.import_1', 'help.import_2']],
   ['help.hooks_title', ['help.hooks_1', 'help.hooks_2']],
+  ['help.report_title', ['help.report_1', 'help.report_2']],
+  ['help.similar_title', ['help.similar_1']],
 ];
 
 export function helpView() {
