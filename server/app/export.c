@@ -386,10 +386,14 @@ static void md_question(tbuf *b, const labels *L, facts *f, const cJSON *session
 }
 
 /* Was q ever public and is it still on the record (not withdrawn by its asker, not merged into
- * another question)? The residents' list and the list of what was not taken up hold these. */
+ * another question, and if dismissed then with a reason the moderator gave)? The residents'
+ * list and the list of what was not taken up hold these. A question dismissed without a reason
+ * (spam, abuse) stays out of the public minutes: dismissing took it down. */
 static bool on_record(const qfacts *q)
 {
-    const char *state = str(q->q, "state");
+    const char *state = str(q->q, "state"), *reason = str(q->q, "dismiss_reason");
+    if (state && strcmp(state, "dismissed") == 0 && !(reason && reason[0]))
+        return false;
     return q->published && state && strcmp(state, "withdrawn") != 0 &&
            strcmp(state, "pending") != 0 && !num(q->q, "merged_into");
 }
