@@ -124,6 +124,8 @@ bool public_http_route(dispatch *d, const net_http_request *req, net_http_respon
     size_t n = strcspn(rest, "/");
     int64_t id = parse_id(rest, n);
     const char *tail = rest + n;
+    if (strcmp(tail, "/report.json") == 0)
+        return false; /* the producer's report of the programme: http.c, behind the key */
     char today[16];
     today_local(today);
     if (!id || !forum_program_exists(d->st, id)) {

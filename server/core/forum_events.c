@@ -686,16 +686,25 @@ static int apply_session_event(forum_state *st, session *s, const forum_event *e
         }
         return 0;
     }
-    case FORUM_EV_QUESTION_MERGED:
+    case FORUM_EV_QUESTION_MERGED: {
         if (!ev->p.question.has_into || !find_question(st, ev->p.question.into.id))
             return -1;
-        return apply_question(st, s, &ev->p.question.q, false) ? 0 : -1;
+        question *q = apply_question(st, s, &ev->p.question.q, false);
+        if (!q)
+            return -1;
+        similar_sync(st, s, q, false); /* a merged question is no longer a hint */
+        return 0;
+    }
     case FORUM_EV_QUESTION_DISMISSED: {
         /* Logs written before questions kept their reason carry it beside the question only. */
         forum_question_rec rec = ev->p.question.q;
         if (!rec.dismiss_reason && ev->p.question.reason && ev->p.question.reason[0])
             rec.dismiss_reason = ev->p.question.reason;
-        return apply_question(st, s, &rec, false) ? 0 : -1;
+        question *q = apply_question(st, s, &rec, false);
+        if (!q)
+            return -1;
+        similar_sync(st, s, q, false);
+        return 0;
     }
     case FORUM_EV_QUESTION_PUBLISHED:
     case FORUM_EV_QUESTION_UPDATED:
