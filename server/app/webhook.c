@@ -1061,12 +1061,18 @@ char *webhooks_status_json(webhooks *w)
     return text;
 }
 
-int webhooks_send_test(webhooks *w, int64_t id)
+/* A batch of the writer's own for webhook id (NULL: no such webhook, stopped, or no memory). */
+static own_batch *own_for_webhook(webhooks *w, int64_t id)
 {
     forum_webhook_info h;
     if (!w || w->stopped || !forum_webhook_find(w->st, id, &h))
-        return -1;
-    own_batch *o = own_new(w);
+        return NULL;
+    return own_new(w);
+}
+
+int webhooks_send_test(webhooks *w, int64_t id)
+{
+    own_batch *o = own_for_webhook(w, id);
     if (!o)
         return -1;
     int64_t now = now_ms();
@@ -1094,10 +1100,7 @@ int webhooks_send_test(webhooks *w, int64_t id)
 
 int webhooks_retry_failed(webhooks *w, int64_t id)
 {
-    forum_webhook_info h;
-    if (!w || w->stopped || !forum_webhook_find(w->st, id, &h))
-        return -1;
-    own_batch *o = own_new(w);
+    own_batch *o = own_for_webhook(w, id);
     if (!o)
         return -1;
     o->b.outbox_requeue_webhook = id;

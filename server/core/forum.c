@@ -337,15 +337,32 @@ out:
     return res;
 }
 
+/* Events the server makes itself (coalesced counts, audience figures) are appended to the
+ * caller's array *out (*n of them) by a context acting as "system": system_begin sets it up,
+ * system_end hands the grown array back and frees the scratch arena. */
+static void system_begin(ctx *c, forum_result *res, forum_state *st, const forum_env *env,
+                         forum_event *events, size_t n)
+{
+    memset(res, 0, sizeof *res);
+    res->events = events;
+    res->n_events = n;
+    *c = (ctx){.st = st, .env = env, .res = res};
+    snprintf(c->actor, sizeof c->actor, "system");
+}
+
+static void system_end(ctx *c, forum_event **out, size_t *n)
+{
+    forum_arena_free(&c->scratch);
+    *out = c->res->events;
+    *n = c->res->n_events;
+}
+
 size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **out, size_t *n)
 {
     forum_result res;
-    memset(&res, 0, sizeof res);
-    res.events = *out;
-    res.n_events = *n;
+    ctx c;
     size_t before = *n;
-    ctx c = {.st = st, .env = env, .res = &res};
-    snprintf(c.actor, sizeof c.actor, "system");
+    system_begin(&c, &res, st, env, *out, *n);
     for (size_t i = 0; i < st->n_sessions; i++) {
         session *s = st->sessions[i];
         if (s->n_dirty_questions) {
@@ -368,21 +385,16 @@ size_t forum_flush_counts(forum_state *st, const forum_env *env, forum_event **o
         }
         flush_rating_counts(&c, s);
     }
-    forum_arena_free(&c.scratch);
-    *out = res.events;
-    *n = res.n_events;
-    return res.n_events - before;
+    system_end(&c, out, n);
+    return *n - before;
 }
 
 size_t forum_sample_viewers(forum_state *st, int64_t (*viewers_of)(void *arg, const char *code),
                             void *arg, const forum_env *env, forum_event **out, size_t *n)
 {
     forum_result res;
-    memset(&res, 0, sizeof res);
-    res.events = *out;
-    res.n_events = *n;
-    ctx c = {.st = st, .env = env, .res = &res};
-    snprintf(c.actor, sizeof c.actor, "system");
+    ctx c;
+    system_begin(&c, &res, st, env, *out, *n);
     size_t added = 0;
     for (size_t i = 0; i < st->n_sessions; i++) {
         session *s = st->sessions[i];
@@ -393,8 +405,7 @@ size_t forum_sample_viewers(forum_state *st, int64_t (*viewers_of)(void *arg, co
         if (emit(&c, s, FORUM_EV_VIEWERS_SAMPLED, &payload, false, NULL) == 0)
             added++;
     }
-    *out = res.events;
-    *n = res.n_events;
+    system_end(&c, out, n);
     return added;
 }
 
@@ -405,14 +416,10 @@ size_t forum_note_viewers(forum_state *st, const char *code, int64_t viewers, co
     if (!s || viewers <= s->peak_viewers || (s->cfg.status != S_OPEN && s->cfg.status != S_LIVE))
         return 0;
     forum_result res;
-    memset(&res, 0, sizeof res);
-    res.events = *out;
-    res.n_events = *n;
-    ctx c = {.st = st, .env = env, .res = &res};
-    snprintf(c.actor, sizeof c.actor, "system");
+    ctx c;
+    system_begin(&c, &res, st, env, *out, *n);
     forum_payload payload = {.viewers = viewers};
     int rc = emit(&c, s, FORUM_EV_VIEWERS_PEAK, &payload, false, NULL);
-    *out = res.events;
-    *n = res.n_events;
+    system_end(&c, out, n);
     return rc == 0 ? 1 : 0;
 }
