@@ -163,6 +163,20 @@ question *request_question(ctx *c, const session *s, int64_t id, const char *fie
     return q;
 }
 
+void random_alnum(const forum_env *env, char *out, size_t len)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t n = 0;
+    while (n < len) {
+        unsigned char buf[48];
+        env->random_bytes(buf, sizeof buf);
+        for (size_t i = 0; i < sizeof buf && n < len; i++)
+            if (buf[i] < 248) /* 4 * 62: no modulo bias */
+                out[n++] = alphabet[buf[i] % 62];
+    }
+    out[n] = '\0';
+}
+
 const char *blocked_word_in(const session *s, const char *text)
 {
     if (s->cfg.n_blocked_words == 0)

@@ -369,6 +369,9 @@ bool has_blocked_word(const session *s, const char *text);
 
 /* The first of the session's blocked words that text contains (folded as has_blocked_word
  * does), or NULL. Points into the session's settings. */
+/* len random letters and digits from env->random_bytes (without modulo bias), NUL-terminated:
+ * out holds len + 1. For moderator keys and webhook signing secrets. */
+void random_alnum(const forum_env *env, char *out, size_t len);
 const char *blocked_word_in(const session *s, const char *text);
 
 /* Too long (code points) for limit max? */

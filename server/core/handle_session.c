@@ -342,21 +342,6 @@ fail:
     return -1;
 }
 
-/* A random moderator key of MODERATOR_KEY_LEN alphanumerics from env->random_bytes. */
-static void new_moderator_key(const forum_env *env, char out[MODERATOR_KEY_LEN + 1])
-{
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    size_t n = 0;
-    while (n < MODERATOR_KEY_LEN) {
-        unsigned char buf[32];
-        env->random_bytes(buf, sizeof buf);
-        for (size_t i = 0; i < sizeof buf && n < MODERATOR_KEY_LEN; i++)
-            if (buf[i] < 248) /* 4 * 62: no modulo bias */
-                out[n++] = alphabet[buf[i] % 62];
-    }
-    out[n] = '\0';
-}
-
 void do_session_create(ctx *c, const forum_command *cmd)
 {
     forum_result *r = c->res;
@@ -385,7 +370,7 @@ void do_session_create(ctx *c, const forum_command *cmd)
         return;
     }
     char key[MODERATOR_KEY_LEN + 1];
-    new_moderator_key(c->env, key);
+    random_alnum(c->env, key, MODERATOR_KEY_LEN);
     session_config cfg;
     if (merge_session_fields(&cfg, NULL, cmd) < 0)
         goto oom;
@@ -468,7 +453,7 @@ oom:
 void do_rotate_key(ctx *c, session *s)
 {
     char key[MODERATOR_KEY_LEN + 1];
-    new_moderator_key(c->env, key);
+    random_alnum(c->env, key, MODERATOR_KEY_LEN);
     if (emit_session(c, s->code, &s->cfg, key) < 0) {
         set_error(c->res, FORUM_E_INTERNAL, NULL, "out of memory");
         return;

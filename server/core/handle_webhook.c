@@ -142,20 +142,6 @@ static bool secret_well_formed(const char *s)
     return true;
 }
 
-static void new_secret(const forum_env *env, char out[WEBHOOK_SECRET_LEN + 1])
-{
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    size_t n = 0;
-    while (n < WEBHOOK_SECRET_LEN) {
-        unsigned char buf[48];
-        env->random_bytes(buf, sizeof buf);
-        for (size_t i = 0; i < sizeof buf && n < WEBHOOK_SECRET_LEN; i++)
-            if (buf[i] < 248) /* 4 * 62: no modulo bias */
-                out[n++] = alphabet[buf[i] % 62];
-    }
-    out[n] = '\0';
-}
-
 /* Checks the fields a create or update may carry. */
 static bool check_fields(ctx *c, const forum_command *cmd)
 {
@@ -238,7 +224,7 @@ void do_webhook_create(ctx *c, const forum_command *cmd)
     const char *secret = cmd->has_secret ? cmd->secret : NULL;
     /* the generic JSON is always signed; a bot is signed when its secret is given */
     if (!secret && preset == FORUM_HOOK_JSON) {
-        new_secret(c->env, generated);
+        random_alnum(c->env, generated, WEBHOOK_SECRET_LEN);
         secret = generated;
     }
     forum_webhook_rec rec = {
@@ -294,12 +280,12 @@ void do_webhook_update(ctx *c, const forum_command *cmd, bool remove)
     if (cmd->has_secret && cmd->secret) {
         secret = cmd->secret;
     } else if (cmd->has_secret && rec.preset == FORUM_HOOK_JSON) {
-        new_secret(c->env, generated);
+        random_alnum(c->env, generated, WEBHOOK_SECRET_LEN);
         secret = generated;
     } else if (cmd->has_secret) {
         clear = true;
     } else if (rec.preset == FORUM_HOOK_JSON && !h->secret) {
-        new_secret(c->env, generated); /* became the generic JSON: it signs */
+        random_alnum(c->env, generated, WEBHOOK_SECRET_LEN); /* became the generic JSON: it signs */
         secret = generated;
     }
     rec.signing = secret != NULL || (h->secret && !clear);
