@@ -426,6 +426,7 @@ int main(int argc, char **argv)
     forum_limits limits;
     forum_limits_default(&limits);
     limits.question_max_chars = c->question_max_chars;
+    limits.questions_per_session = c->questions_per_session;
     limits.stream_hosts = c->stream_hosts;
     limits.embed_hosts = c->embed_hosts;
     limits.webhook_hosts = c->webhook_hosts;

@@ -26,6 +26,7 @@ typedef struct config {
     bool no_demo;
     int max_frame;
     int question_max_chars;
+    int questions_per_session;
     int max_connections; /* 0 = from the descriptor limit */
     int max_per_address;
     int queue_max_msgs, queue_max_bytes;

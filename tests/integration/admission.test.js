@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
-import { FORUMD, harness, makeTempDir, newToken, ServerProcess, setupSession, sleep } from './lib.js';
+import { FORUMD, harness, makeTempDir, newToken, runForumd, ServerProcess, setupSession, sleep } from './lib.js';
 
 const outcome = (p) => p.then((c) => { c.close(); return 'accepted'; }, (e) => `refused ${e.statusCode ?? e.message}`);
 
@@ -174,4 +174,28 @@ test('fresh viewer tokens do not multiply one address\'s questions; another clie
   const mod = await h.producer(srv, code);
   const listed = await mod.ok('questions.list', { limit: 100 });
   assert.equal(listed.questions.length, 6, JSON.stringify(listed.questions.map((q) => q.text)));
+});
+
+test('--max-questions-per-session: past the cap a question is refused as rate_limited and nothing is stored; other sessions are not affected', { timeout: 30000 }, async (t) => {
+  const h = harness(t);
+  const srv = await h.startServer({ args: ['--max-questions-per-session', '3', '--rate-questions-per-address-per-min', '0'] });
+  const { code, producer, programId } = await setupSession(h, srv);
+  const answers = [];
+  for (let i = 0; i < 5; i++) {
+    const v = await h.viewer(srv, code);
+    answers.push(await v.request('question.submit', { text: `第${i + 1}个问题：小区停车位怎么分配？` }));
+  }
+  assert.deepEqual(answers.map((r) => (r.type === 'ack' ? 'ack' : r.code)), ['ack', 'ack', 'ack', 'rate_limited', 'rate_limited'],
+    JSON.stringify(answers.slice(3)));
+  assert.match(answers[3].message, /3/, 'the message names the cap');
+  const staff = await h.producer(srv, code);
+  assert.equal((await staff.ok('questions.list', { limit: 100 })).questions.length, 3);
+  // the cap is per session
+  const other = await setupSession(h, srv, { producer, programId, title: '第十三期：垃圾分类' });
+  const v = await h.viewer(srv, other.code);
+  assert.equal((await v.request('question.submit', { text: '另一期的问题' })).type, 'ack');
+  // out of range is refused at start, with the option named
+  const bad = await runForumd(['--max-questions-per-session', '0', '--no-demo', '--port', '0']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /max-questions-per-session/);
 });
