@@ -40,10 +40,11 @@ struct net_conn {
     bool closing, dropped, close_sent;
     bool want_write; /* a writable callback is requested: the queue drains from there */
     bool dirty;      /* on n->dirty: written directly by the next flush pass */
+    bool urgent;     /* on n->urgent: a reply is queued, written before the fan-out */
     bool peer_closed;
     bool ping_due;   /* the idle sweep wants a ping written */
     bool ping_sent;  /* a ping went out since the last received frame */
-    size_t dirty_idx;
+    size_t dirty_idx, urgent_idx;
     uint32_t last_rx_s; /* loop time (s) of the last frame received (or of the open) */
     uint32_t close_by_s; /* close frame sent: kill at this loop time (s) if still open */
     int close_code;
@@ -111,6 +112,13 @@ struct net {
     uv_idle_t flush_idle;
     net_conn **dirty;
     size_t n_dirty, dirty_cap;
+    size_t dirty_pos; /* the flush pass got this far: a big fan-out is written in slices */
+    uint64_t flush_end_ns; /* uv_hrtime() when the last flush pass ended */
+    /* Connections with a reply queued (an ack, an error, a welcome) while the flush list is
+     * long: the next flush pass writes them first, so an ack does not wait behind a fan-out
+     * to ten thousand viewers. */
+    net_conn **urgent;
+    size_t n_urgent, urgent_cap;
     bool direct; /* plain TCP: direct writes allowed (TLS always waits for writable) */
     bool wake_lws; /* a kill was scheduled from outside lws: make it service its timers */
     /* Idle policy (ping, hang-up) and the close-ack deadline, one pass a second over the
@@ -234,30 +242,58 @@ static void conn_free_queue(net *n, net_conn *c)
 
 static void flush_dirty(uv_idle_t *h);
 
-/* c's queue has something to write: have it written directly by the next flush pass or, when
- * a writable callback is already requested (or direct writes are off), from there. */
-static void conn_schedule(net *n, net_conn *c)
+/* Connections waiting in the flush list past which a reply is written first. */
+#define NET_URGENT_AFTER 256
+
+/* Appends c to a flush list (*list, *len, *cap), growing it. Returns false without memory. */
+static bool flush_list_add(net_conn ***list, size_t *len, size_t *cap, net_conn *c, size_t *idx)
 {
-    if (c->want_write || c->dirty)
-        return;
-    if (n->direct && n->n_dirty == n->dirty_cap) {
-        size_t cap = n->dirty_cap ? n->dirty_cap * 2 : 1024;
-        net_conn **d = realloc(n->dirty, cap * sizeof *d);
-        if (d) {
-            n->dirty = d;
-            n->dirty_cap = cap;
-        }
+    if (*len == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 1024;
+        net_conn **d = realloc(*list, ncap * sizeof *d);
+        if (!d)
+            return false;
+        *list = d;
+        *cap = ncap;
     }
-    if (!n->direct || n->n_dirty == n->dirty_cap) {
+    *idx = *len;
+    (*list)[(*len)++] = c;
+    return true;
+}
+
+/* c's queue has something to write: have it written directly by a flush pass (the next one if
+ * urgent: a reply) or, when a writable callback is already requested (or direct writes are
+ * off), from there. */
+static void conn_schedule(net *n, net_conn *c, bool urgent)
+{
+    if (c->want_write || c->urgent || (c->dirty && !urgent))
+        return;
+    bool listed = n->direct && (urgent ? flush_list_add(&n->urgent, &n->n_urgent, &n->urgent_cap,
+                                                        c, &c->urgent_idx)
+                                       : flush_list_add(&n->dirty, &n->n_dirty, &n->dirty_cap, c,
+                                                        &c->dirty_idx));
+    if (!listed) {
+        if (c->dirty || c->urgent)
+            return; /* already on the other list */
         c->want_write = true;
         lws_callback_on_writable(c->wsi);
         return;
     }
-    if (n->n_dirty == 0)
-        uv_idle_start(&n->flush_idle, flush_dirty);
-    c->dirty = true;
-    c->dirty_idx = n->n_dirty;
-    n->dirty[n->n_dirty++] = c;
+    if (urgent)
+        c->urgent = true;
+    else
+        c->dirty = true;
+    uv_idle_start(&n->flush_idle, flush_dirty); /* no-op while it runs */
+}
+
+/* Takes c off both flush lists (it is being written, or closed). */
+static void conn_unlist(net *n, net_conn *c)
+{
+    if (c->dirty)
+        n->dirty[c->dirty_idx] = NULL;
+    if (c->urgent)
+        n->urgent[c->urgent_idx] = NULL;
+    c->dirty = c->urgent = false;
 }
 
 /* Drops the lws timeout of the connection adopted last (adoption is complete by now). */
@@ -335,7 +371,7 @@ void net_send(net_conn *c, net_msg *m)
     n->stats.queued_msgs++;
     n->stats.queued_bytes += m->len;
     if (c->q_count == 1) /* a non-empty queue is already scheduled */
-        conn_schedule(n, c);
+        conn_schedule(n, c, false);
 }
 
 void net_send_text(net_conn *c, char *text)
@@ -345,6 +381,11 @@ void net_send_text(net_conn *c, char *text)
         return;
     net_send(c, m);
     net_msg_unref(m);
+    /* A reply jumps ahead only of a long flush list (a big fan-out): otherwise everything goes
+     * out in the order it was queued, so the events a request caused reach the other
+     * connections in the same pass as its ack, before it. */
+    if (c && !c->dropped && c->q_count > 0 && c->n->n_dirty - c->n->dirty_pos > NET_URGENT_AFTER)
+        conn_schedule(c->n, c, true);
 }
 
 void net_close(net_conn *c, int code, const char *reason)
@@ -441,37 +482,62 @@ static int conn_write_ping(net_conn *c)
     return lws_write(c->wsi, buf + LWS_PRE, 1, LWS_WRITE_PING) < 0 ? -1 : 0;
 }
 
-/* The flush pass: writes each scheduled connection's queue with lws_write from outside any
- * lws callback. lws_write sends what the kernel takes and keeps the rest in its own per-wsi
- * buffer (flushed before anything else, pongs included, on POLLOUT), so the stream stays
- * whole; we then stop and let the writable callback carry on. */
+/* Writes c's queue with lws_write from outside any lws callback. lws_write sends what the
+ * kernel takes and keeps the rest in its own per-wsi buffer (flushed before anything else,
+ * pongs included, on POLLOUT), so the stream stays whole; we then stop and let the writable
+ * callback carry on. */
+static void flush_conn(net *n, net_conn *c)
+{
+    conn_unlist(n, c);
+    if (c->dropped || c->close_sent || c->want_write || c->peer_closed)
+        return;
+    if (c->ping_due && !lws_partial_buffered(c->wsi) && conn_write_ping(c) < 0) {
+        conn_kill_async(c); /* the socket is unusable: lws closes it from its own context */
+        return;
+    }
+    while (c->q_count > 0 && !lws_partial_buffered(c->wsi)) {
+        if (conn_write_one(n, c) < 0) {
+            conn_kill_async(c);
+            break;
+        }
+    }
+    if (!c->dropped && (c->q_count > 0 || c->closing || c->ping_due)) {
+        c->want_write = true;
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+/* The flush pass, once per loop turn while there is something to write: first every
+ * connection with a reply queued, then the others in the order they became non-empty, for
+ * NET_FLUSH_SLICE_NS or as long as the rest of the loop turn took, whichever is longer. What
+ * is left waits for the next turn, after the loop has polled: a fan-out to 10,000 viewers
+ * (~100 ms of send()s on one core) no longer holds up reading requests and writing their acks,
+ * yet under a storm of requests the fan-out still gets half the loop, and the connections
+ * served last get more messages packed into each frame. */
+#define NET_FLUSH_SLICE_NS (4 * 1000 * 1000)
 static void flush_dirty(uv_idle_t *h)
 {
     net *n = h->data;
-    uv_idle_stop(h);
-    for (size_t i = 0; i < n->n_dirty; i++) {
-        net_conn *c = n->dirty[i];
-        if (!c)
-            continue;
-        c->dirty = false;
-        if (c->dropped || c->close_sent || c->want_write || c->peer_closed)
-            continue;
-        if (c->ping_due && !lws_partial_buffered(c->wsi) && conn_write_ping(c) < 0) {
-            conn_kill_async(c); /* the socket is unusable: lws closes it from its own context */
-            continue;
-        }
-        while (c->q_count > 0 && !lws_partial_buffered(c->wsi)) {
-            if (conn_write_one(n, c) < 0) {
-                conn_kill_async(c);
-                break;
-            }
-        }
-        if (!c->dropped && (c->q_count > 0 || c->closing || c->ping_due)) {
-            c->want_write = true;
-            lws_callback_on_writable(c->wsi);
-        }
+    for (size_t i = 0; i < n->n_urgent; i++)
+        if (n->urgent[i])
+            flush_conn(n, n->urgent[i]);
+    n->n_urgent = 0;
+    uint64_t start = uv_hrtime();
+    uint64_t budget = start - n->flush_end_ns;
+    if (budget < NET_FLUSH_SLICE_NS)
+        budget = NET_FLUSH_SLICE_NS;
+    for (unsigned k = 1; n->dirty_pos < n->n_dirty; k++) {
+        net_conn *c = n->dirty[n->dirty_pos++];
+        if (c)
+            flush_conn(n, c);
+        if ((k & 31) == 0 && uv_hrtime() - start > budget)
+            break;
     }
-    n->n_dirty = 0;
+    n->flush_end_ns = uv_hrtime();
+    if (n->dirty_pos >= n->n_dirty)
+        n->n_dirty = n->dirty_pos = 0;
+    if (n->n_urgent == 0 && n->n_dirty == 0)
+        uv_idle_stop(h);
     hs_cancel_last(n);
     if (n->wake_lws) {
         n->wake_lws = false;
@@ -1506,8 +1572,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (n->cb.on_close)
             n->cb.on_close(n->cb.arg, c, c->user);
         conn_unlink(n, c);
-        if (c->dirty)
-            n->dirty[c->dirty_idx] = NULL;
+        conn_unlist(n, c);
         conn_free_queue(n, c);
         peer_count(n, p->address, -1);
         n->stats.connections--;
@@ -1592,7 +1657,7 @@ static void idle_sweep(uv_timer_t *t)
         } else if (idle >= ping && !c->ping_sent && !c->closing) {
             c->ping_sent = true;
             c->ping_due = true;
-            conn_schedule(n, c);
+            conn_schedule(n, c, false);
         }
     }
 }
@@ -1923,7 +1988,7 @@ void net_destroy(net *n)
     uv_close((uv_handle_t *)&n->flush_idle, NULL);
     uv_timer_stop(&n->idle_timer);
     uv_close((uv_handle_t *)&n->idle_timer, NULL);
-    n->n_dirty = 0;
+    n->n_dirty = n->dirty_pos = n->n_urgent = 0;
     if (n->ctx)
         lws_context_destroy(n->ctx); /* first stage: lws closes its handles on the loop */
 }
@@ -1943,6 +2008,7 @@ void net_free(net *n)
     free(n->proxies);
     free(n->pack);
     free(n->dirty);
+    free(n->urgent);
     free(n->hs_wsi);
     free(n->hs_deadline_s);
     webroot_free(n->root);
