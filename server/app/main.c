@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -389,6 +392,14 @@ static int run_backup(config *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+#ifdef __GLIBC__
+    /* glibc gives freed memory back as soon as 128 KiB lie free at the top of a heap, with an
+     * madvise (a TLB flush) and page faults to take it again: in a storm of submissions that
+     * was a fifth of the store thread's time. Keep up to 64 MiB, and serve blocks up to 4 MiB
+     * (welcomes, packed frames) from the heap instead of a fresh mmap each. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN); /* never fatal, not even during start-up (reload is set up later) */
     log_init();
