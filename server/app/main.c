@@ -395,9 +395,9 @@ int main(int argc, char **argv)
 #ifdef __GLIBC__
     /* glibc gives freed memory back as soon as 128 KiB lie free at the top of a heap, with an
      * madvise (a TLB flush) and page faults to take it again: in a storm of submissions that
-     * was a fifth of the store thread's time. Keep up to 64 MiB, and serve blocks up to 4 MiB
+     * was a fifth of the store thread's time. Keep up to 16 MiB, and serve blocks up to 4 MiB
      * (welcomes, packed frames) from the heap instead of a fresh mmap each. */
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
 #endif
     signal(SIGPIPE, SIG_IGN);
