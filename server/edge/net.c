@@ -534,8 +534,19 @@ static void flush_dirty(uv_idle_t *h)
             break;
     }
     n->flush_end_ns = uv_hrtime();
-    if (n->dirty_pos >= n->n_dirty)
+    if (n->dirty_pos >= n->n_dirty) {
         n->n_dirty = n->dirty_pos = 0;
+    } else if (n->dirty_pos >= 4096 && n->dirty_pos * 2 >= n->n_dirty) {
+        /* A pass that never catches up (connections written early are listed again at the
+         * end while it goes on) would grow the list without bound: drop the written part. */
+        size_t live = n->n_dirty - n->dirty_pos;
+        memmove(n->dirty, n->dirty + n->dirty_pos, live * sizeof *n->dirty);
+        for (size_t i = 0; i < live; i++)
+            if (n->dirty[i])
+                n->dirty[i]->dirty_idx = i;
+        n->n_dirty = live;
+        n->dirty_pos = 0;
+    }
     if (n->n_urgent == 0 && n->n_dirty == 0)
         uv_idle_stop(h);
     hs_cancel_last(n);
