@@ -106,7 +106,7 @@ static const option_spec options[] = {
     {"max-questions-per-session", "N", OPT_INT, FIELD(questions_per_session), 1, 1000000, NULL,
      "20000", false, false, NULL,
      "questions one session accepts; past it question.submit gets rate_limited (each costs "
-     "memory for the whole run: about 1 KiB with its similarity index)"},
+     "memory for as long as forumd runs: about 2 KiB with its similarity index)"},
     {"max-connections", "N", OPT_INT, FIELD(max_connections), 1, 1000000, NULL, NULL, true, false,
      NULL,
      "WebSocket connections at once (default: the descriptor limit - 64, which forumd raises "
