@@ -163,6 +163,12 @@ question *request_question(ctx *c, const session *s, int64_t id, const char *fie
     return q;
 }
 
+void question_state_conflict(forum_result *r, const question *q, const char *rule)
+{
+    set_error(r, FORUM_E_CONFLICT, "question_id", "%s (this one is %s)", rule,
+              FORUM_QSTATE_NAMES[q->state]);
+}
+
 void random_alnum(const forum_env *env, char *out, size_t len)
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -362,6 +362,9 @@ bool is_staff(const forum_actor *a);
  * it exists there and, for a viewer, is public or the viewer's own (so an error never tells a
  * viewer that a question it cannot see exists, or in which state it is). */
 question *request_question(ctx *c, const session *s, int64_t id, const char *field);
+/* Refuses a request for the question's state: conflict on question_id, the rule ("only
+ * pending questions can be approved") and the state it is in. */
+void question_state_conflict(forum_result *r, const question *q, const char *rule);
 
 /* Blocked words match in the folded form (utf8_fold), so full-width letters, case and invisible
  * characters inside a word do not hide it. */

@@ -188,9 +188,7 @@ void do_vote(ctx *c, session *s, const forum_actor *a, const forum_command *cmd,
     int64_t vk = viewer_key(c->st, a->viewer_id);
     bool voted = vk && iset_has(&q->voters, vk);
     if (add && !voted && q->state != Q_PUBLISHED) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only published questions can be voted on (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only published questions can be voted on");
         return;
     }
     if (add != voted && emit_vote(c, s, add ? FORUM_EV_VOTE_ADDED : FORUM_EV_VOTE_REMOVED, q->id,
@@ -209,9 +207,7 @@ void do_approve(ctx *c, session *s, const forum_command *cmd)
     if (!q)
         return;
     if (q->state != Q_PENDING) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only pending questions can be approved (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only pending questions can be approved");
         return;
     }
     undo_begin(c, UNDO_APPROVE);
@@ -248,9 +244,7 @@ void do_dismiss(ctx *c, session *s, const forum_command *cmd)
     if (!q)
         return;
     if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only pending or published questions can be dismissed (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only pending or published questions can be dismissed");
         return;
     }
     undo_begin(c, UNDO_DISMISS);
@@ -274,9 +268,7 @@ void do_restore(ctx *c, session *s, const forum_command *cmd)
         return;
     }
     if (q->state != Q_DISMISSED) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only dismissed questions can be restored (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only dismissed questions can be restored");
         return;
     }
     undo_begin(c, UNDO_RESTORE);
@@ -392,9 +384,7 @@ void do_merge(ctx *c, session *s, const forum_command *cmd)
         return;
     }
     if (q->state != Q_PENDING && q->state != Q_PUBLISHED) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only pending or published questions can be merged (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only pending or published questions can be merged");
         return;
     }
     if (into->state == Q_DISMISSED || into->state == Q_WITHDRAWN) {
@@ -512,9 +502,7 @@ void do_onair_set(ctx *c, session *s, const forum_command *cmd)
         return;
     }
     if (q->state != Q_PUBLISHED && q->state != Q_ANSWERED) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only published or answered questions can go on air (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only published or answered questions can go on air");
         return;
     }
     put_on_air(c, s, q);
@@ -562,9 +550,7 @@ void do_answered(ctx *c, session *s, const forum_command *cmd)
         return;
     bool airing = s->on_air == q->id;
     if (q->state != Q_PUBLISHED && q->state != Q_ON_AIR && !(q->state == Q_ANSWERED && airing)) {
-        set_error(r, FORUM_E_CONFLICT, "question_id",
-                  "only published or on-air questions can be marked answered (this one is %s)",
-                  FORUM_QSTATE_NAMES[q->state]);
+        question_state_conflict(r, q, "only published or on-air questions can be marked answered");
         return;
     }
     undo_begin(c, UNDO_ANSWERED);

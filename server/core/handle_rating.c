@@ -26,9 +26,7 @@ static bool rating_target(ctx *c, session *s, const forum_command *cmd)
         if (!q)
             return false;
         if (q->state != Q_ANSWERED) {
-            set_error(r, FORUM_E_CONFLICT, "question_id",
-                      "only answered questions can be rated (this one is %s)",
-                      FORUM_QSTATE_NAMES[q->state]);
+            question_state_conflict(r, q, "only answered questions can be rated");
             return false;
         }
         return true;
